@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs the pgTAP suite with pg_prove against a fresh database in a running cluster.
 # The cluster is CRM_CORE_CLUSTER (default "test"); start it with scripts/cluster.sh.
+# CRM_CORE_CLUSTER=env uses your own libpq environment (PGHOST, PGPORT, PGUSER) instead: that
+# server needs crm_core, pgtap and the test-only crm_core_test (make -C tests/boundary install).
 # Extra arguments are test files (default: every tests/pgtap/*.sql).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 cluster=${CRM_CORE_CLUSTER:-test}
-eval "$("$CRM_ROOT/scripts/cluster.sh" env "$cluster")"
+if [ "$cluster" != env ]; then
+    eval "$("$CRM_ROOT/scripts/cluster.sh" env "$cluster")"
+fi
 export PGDATABASE=crm_core_regress
 
 dropdb --if-exists --force "$PGDATABASE"
