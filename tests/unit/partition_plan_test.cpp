@@ -107,18 +107,16 @@ BOOST_AUTO_TEST_CASE(quarters_and_year_boundaries) {
     BOOST_TEST(part::next_slot(Unit::week, at(2026, 12, 28)) == at(2027, 1, 4));
     BOOST_TEST(part::next_slot(Unit::month, at(2026, 12, 1)) == at(2027, 1, 1));
     part::Plan plan = part::plan("t", {Unit::quarter, 2, std::nullopt}, at(2026, 11, 15), {});
-    BOOST_TEST((created_names(plan) ==
-                std::vector<std::string>{"t_p2026q4", "t_p2027q1", "t_p2027q2"}));
+    BOOST_TEST(
+        (created_names(plan) == std::vector<std::string>{"t_p2026q4", "t_p2027q1", "t_p2027q2"}));
     BOOST_TEST(plan.create.back().range.upper == at(2027, 7, 1));
 }
 
 BOOST_AUTO_TEST_CASE(names) {
     BOOST_TEST(part::partition_name("payment", Unit::day, at(2026, 1, 5)) == "payment_p20260105");
-    BOOST_TEST(part::partition_name("payment", Unit::week, at(2026, 1, 5)) ==
-               "payment_p20260105");
+    BOOST_TEST(part::partition_name("payment", Unit::week, at(2026, 1, 5)) == "payment_p20260105");
     BOOST_TEST(part::partition_name("payment", Unit::month, at(2026, 1, 1)) == "payment_p202601");
-    BOOST_TEST(part::partition_name("payment", Unit::quarter, at(2026, 7, 1)) ==
-               "payment_p2026q3");
+    BOOST_TEST(part::partition_name("payment", Unit::quarter, at(2026, 7, 1)) == "payment_p2026q3");
     BOOST_TEST(part::partition_name("payment", Unit::year, at(2026, 1, 1)) == "payment_p2026");
     BOOST_TEST(part::fit_identifier("payment", "_default") == "payment_default");
 }
@@ -213,17 +211,16 @@ BOOST_AUTO_TEST_CASE(unbounded_and_foreign_partitions) {
         existing("t_old", part::kMinusInfinity, at(2020, 1, 1)),
         existing("t_odd", at(2026, 1, 10), at(2026, 1, 20)),
     };
-    part::Plan plan =
-        part::plan("t", {Unit::month, 1, Interval{12, 0, 0}}, at(2026, 1, 15), have);
+    part::Plan plan = part::plan("t", {Unit::month, 1, Interval{12, 0, 0}}, at(2026, 1, 15), have);
     BOOST_TEST(plan.retire.size() == 1u);
     BOOST_TEST(plan.retire.front().name == "t_old");
     // January overlaps the hand-made partition, so only February is created; the months
     // between 2020 and the cutoff are not.
-    BOOST_TEST((created_names(plan) ==
-                std::vector<std::string>{"t_p202501", "t_p202502", "t_p202503", "t_p202504",
-                                         "t_p202505", "t_p202506", "t_p202507", "t_p202508",
-                                         "t_p202509", "t_p202510", "t_p202511", "t_p202512",
-                                         "t_p202602"}));
+    BOOST_TEST(
+        (created_names(plan) ==
+         std::vector<std::string>{"t_p202501", "t_p202502", "t_p202503", "t_p202504", "t_p202505",
+                                  "t_p202506", "t_p202507", "t_p202508", "t_p202509", "t_p202510",
+                                  "t_p202511", "t_p202512", "t_p202602"}));
 }
 
 BOOST_AUTO_TEST_CASE(huge_backlog_is_bounded) {

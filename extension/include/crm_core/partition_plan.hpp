@@ -89,7 +89,7 @@ struct Partition {
 // A registration as the planner needs it.
 struct Config {
     Unit unit;
-    int premake;                       // slots ahead of the current one, >= 0
+    int premake;                        // slots ahead of the current one, >= 0
     std::optional<Interval> retention;  // partitions wholly older than now - retention retire
 };
 

@@ -23,8 +23,8 @@ std::int64_t days_from_civil(std::int64_t year, int month, int day) noexcept {
     const std::int64_t year_of_era = year - era * 400;
     const std::int64_t shifted_month = month > 2 ? month - 3 : month + 9;
     const std::int64_t day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    const std::int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 +
-                                    day_of_year;
+    const std::int64_t day_of_era =
+        year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     return era * 146097 + day_of_era - 719468;
 }
 
@@ -69,7 +69,9 @@ Micros saturating_add(Micros a, std::int64_t b) noexcept {
     return a + b;
 }
 
-bool is_finite(Micros at) noexcept { return at != kMinusInfinity && at != kPlusInfinity; }
+bool is_finite(Micros at) noexcept {
+    return at != kMinusInfinity && at != kPlusInfinity;
+}
 
 // 32-bit FNV-1a: a stable, documented hash for name shortening.
 std::uint32_t fnv1a(std::string_view text) noexcept {
@@ -252,11 +254,10 @@ std::string partition_name(std::string_view parent, Unit unit, Micros lower) {
 Plan plan(std::string_view parent, const Config& config, Micros now,
           const std::vector<Partition>& existing) {
     Plan result;
-    const Micros cutoff = config.retention
-                              ? add(now, Interval{-config.retention->months,
-                                                  -config.retention->days,
-                                                  -config.retention->micros})
-                              : kMinusInfinity;
+    const Micros cutoff =
+        config.retention ? add(now, Interval{-config.retention->months, -config.retention->days,
+                                             -config.retention->micros})
+                         : kMinusInfinity;
 
     for (const Partition& partition : existing) {
         if (partition.range.upper != kPlusInfinity && partition.range.upper <= cutoff) {
@@ -274,8 +275,8 @@ Plan plan(std::string_view parent, const Config& config, Micros now,
     // would retire at once, never later than the current slot.
     Micros oldest = current;
     for (const Partition& partition : existing) {
-        const Micros known = is_finite(partition.range.lower) ? partition.range.lower
-                                                              : partition.range.upper;
+        const Micros known =
+            is_finite(partition.range.lower) ? partition.range.lower : partition.range.upper;
         if (is_finite(known)) {
             oldest = std::min(oldest, slot_start(config.unit, known));
         }
@@ -292,9 +293,8 @@ Plan plan(std::string_view parent, const Config& config, Micros now,
         slots.erase(slots.begin(), slots.end() - static_cast<std::ptrdiff_t>(kMaxCreatedPerPlan));
     }
     for (const Range& slot : slots) {
-        const bool taken = std::any_of(existing.begin(), existing.end(), [&](const Partition& p) {
-            return overlaps(p.range, slot);
-        });
+        const bool taken = std::any_of(existing.begin(), existing.end(),
+                                       [&](const Partition& p) { return overlaps(p.range, slot); });
         if (!taken) {
             result.create.push_back({partition_name(parent, config.unit, slot.lower), slot});
         }
