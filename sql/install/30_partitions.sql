@@ -262,6 +262,7 @@ DECLARE
     uppers       timestamp[];
     step         record;
     conflict     regclass;
+    timed_out    boolean := false;
 BEGIN
     r_parent := cfg.parent;
     SELECT c.relname, n.nspname INTO parent_name, parent_nsp
@@ -295,14 +296,18 @@ BEGIN
                                                coalesce(lowers, '{}'), coalesce(uppers, '{}'))
     LOOP
         r_partition := step.partition_name;
-        IF step.action = 'retire' THEN
+        IF step.action = 'retire' AND NOT timed_out THEN
             r_action := 'retire';
             r_detail := NULL;
             RETURN NEXT;
             CONTINUE;
         END IF;
         conflict := to_regclass(format('%I.%I', parent_nsp, step.partition_name));
-        IF conflict IS NOT NULL THEN
+        IF timed_out THEN
+            -- One lock wait per table and run: the rest waits for the next run.
+            r_action := 'deferred';
+            r_detail := 'an earlier step on this table hit lock_timeout; retried at the next run';
+        ELSIF conflict IS NOT NULL THEN
             r_action := 'deferred';
             r_detail := format('relation %s exists and is not a partition of %s; rename it',
                                conflict, cfg.parent);
@@ -327,6 +332,7 @@ BEGIN
                 END IF;
             EXCEPTION
                 WHEN lock_not_available THEN
+                    timed_out := true;
                     r_action := 'deferred';
                     r_detail := format('lock_timeout (%s) expired: %s; retried at the next run',
                                        cfg.lock_timeout, SQLERRM);
@@ -418,8 +424,9 @@ AS $$
 DECLARE
     cfg     crm_core.partition_config;
     step    record;
-    retire  text[] := '{}';
-    parents regclass[] := '{}';
+    retire    text[] := '{}';
+    parents   regclass[] := '{}';
+    timed_out regclass[] := '{}';
 BEGIN
     FOR cfg IN
         SELECT * FROM crm_core.partition_config c
@@ -431,6 +438,9 @@ BEGIN
                 parents := parents || step.r_parent;
                 retire := retire || step.r_partition;
             ELSE
+                IF step.r_action = 'deferred' AND step.r_detail LIKE 'lock\_timeout%' THEN
+                    timed_out := timed_out || step.r_parent;
+                END IF;
                 parent := step.r_parent;
                 action := step.r_action;
                 partition_name := step.r_partition;
@@ -455,8 +465,22 @@ BEGIN
 
     -- Retention last: the ACCESS EXCLUSIVE lock of each DETACH lasts until commit.
     FOR i IN 1 .. coalesce(array_length(retire, 1), 0) LOOP
+        parent := parents[i];
+        partition_name := retire[i];
+        IF parent = ANY (timed_out) THEN
+            action := 'deferred';
+            detail := 'an earlier step on this table hit lock_timeout; retried at the next run';
+            PERFORM crm_core._log_partition_action(parent, action, partition_name, detail);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         SELECT * INTO cfg FROM crm_core.partition_config c WHERE c.parent = parents[i];
-        RETURN QUERY SELECT * FROM crm_core._retire_partition(cfg, retire[i]);
+        SELECT r_action, r_detail INTO action, detail
+        FROM crm_core._retire_partition(cfg, retire[i]);
+        IF action = 'deferred' THEN
+            timed_out := timed_out || parent;
+        END IF;
+        RETURN NEXT;
     END LOOP;
 
     DELETE FROM crm_core.partition_log WHERE logged_at < now() - interval '90 days';
