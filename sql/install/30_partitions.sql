@@ -72,6 +72,10 @@ CREATE FUNCTION crm_core._partition_slot(parent_name text, every interval, at ti
     AS 'MODULE_PATHNAME', 'crm_core_partition_slot'
     LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE ROWS 1;
 
+CREATE FUNCTION crm_core._partition_range(bound pg_node_tree) RETURNS timestamp[]
+    AS 'MODULE_PATHNAME', 'crm_core_partition_range'
+    LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
 CREATE FUNCTION crm_core._partition_identifier(parent_name text, suffix text) RETURNS text
     AS 'MODULE_PATHNAME', 'crm_core_partition_identifier'
     LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
@@ -79,33 +83,20 @@ CREATE FUNCTION crm_core._partition_identifier(parent_name text, suffix text) RE
 -- ---------------------------------------------------------------------------------------------
 -- Catalog helpers.
 
--- A bound value from pg_get_expr (quoted literal, MINVALUE or MAXVALUE) as a UTC timestamp.
--- Callers run with TimeZone = UTC, so timestamptz, timestamp and date literals all read alike.
-CREATE FUNCTION crm_core._bound_value(literal text) RETURNS timestamp
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE literal
-               WHEN 'MINVALUE' THEN timestamp '-infinity'
-               WHEN 'MAXVALUE' THEN timestamp 'infinity'
-               ELSE btrim(literal, '''')::timestamptz::timestamp
-           END
-$$;
-
--- The partitions of a table with their bounds as UTC timestamps (NULL for the default one).
+-- The partitions of a table with their bounds as UTC timestamps (NULL for the default one),
+-- read from the stored bound by C++ (no deparsing; independent of TimeZone and DateStyle).
+-- Plain SQL without SET clauses, so the planner inlines it into the callers' queries.
 CREATE FUNCTION crm_core._partition_bounds(parent regclass)
     RETURNS TABLE(relid oid, schema_name name, table_name name, is_default boolean,
                   lower_bound timestamp, upper_bound timestamp)
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD'
 AS $$
-    SELECT c.oid, n.nspname, c.relname, b.expr = 'DEFAULT',
-           crm_core._bound_value(m[1]), crm_core._bound_value(m[2])
-    FROM pg_inherits i
-    JOIN pg_class c ON c.oid = i.inhrelid
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS expr) b
-    LEFT JOIN LATERAL regexp_match(b.expr, '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') m ON true
-    WHERE i.inhparent = parent
+    SELECT c.oid, n.nspname, c.relname, r.range IS NULL, r.range[1], r.range[2]
+    FROM pg_catalog.pg_inherits i
+    JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL (SELECT crm_core._partition_range(c.relpartbound) AS range) r
+    WHERE i.inhparent = parent AND c.relispartition
 $$;
 
 -- Rows in a table (not its partitions); used for the default partition.
@@ -344,10 +335,6 @@ BEGIN
         PERFORM crm_core._log_partition_action(cfg.parent, r_action, r_partition, r_detail);
         RETURN NEXT;
     END LOOP;
-
-    INSERT INTO crm_core.partition_state AS s (parent, last_maintenance_at)
-    VALUES (cfg.parent, clock_timestamp())
-    ON CONFLICT (parent) DO UPDATE SET last_maintenance_at = excluded.last_maintenance_at;
 END
 $$;
 
@@ -428,9 +415,21 @@ DECLARE
     parents   regclass[] := '{}';
     timed_out regclass[] := '{}';
 BEGIN
+    -- Plan every table in one query; only tables with work (or gone) take the per-table path.
     FOR cfg IN
-        SELECT * FROM crm_core.partition_config c
-        WHERE only_parent IS NULL OR c.parent = only_parent
+        SELECT c.* FROM crm_core.partition_config c
+        LEFT JOIN pg_class r ON r.oid = c.parent
+        WHERE (only_parent IS NULL OR c.parent = only_parent)
+          AND (r.oid IS NULL OR EXISTS (
+                  SELECT FROM (SELECT array_agg(b.table_name::text) AS names,
+                                      array_agg(b.lower_bound) AS lowers,
+                                      array_agg(b.upper_bound) AS uppers
+                               FROM crm_core._partition_bounds(c.parent) b
+                               WHERE NOT b.is_default) e
+                  CROSS JOIN LATERAL crm_core._partition_plan(
+                      r.relname, c.partition_interval, c.premake, c.retention, now(),
+                      coalesce(e.names, '{}'), coalesce(e.lowers, '{}'),
+                      coalesce(e.uppers, '{}'))))
         ORDER BY c.parent::oid
     LOOP
         FOR step IN SELECT * FROM crm_core._maintain_table(cfg) LOOP
@@ -449,6 +448,17 @@ BEGIN
             END IF;
         END LOOP;
     END LOOP;
+
+    -- Rows another run holds are skipped, never waited for: that run stamps them itself.
+    INSERT INTO crm_core.partition_state AS s (parent, last_maintenance_at)
+    SELECT c.parent, clock_timestamp() FROM crm_core.partition_config c
+    WHERE (only_parent IS NULL OR c.parent = only_parent)
+      AND NOT EXISTS (SELECT FROM crm_core.partition_state s WHERE s.parent = c.parent)
+    ON CONFLICT ON CONSTRAINT partition_state_pkey DO NOTHING;
+    UPDATE crm_core.partition_state s SET last_maintenance_at = clock_timestamp()
+    WHERE s.parent IN (SELECT l.parent FROM crm_core.partition_state l
+                       WHERE only_parent IS NULL OR l.parent = only_parent
+                       FOR UPDATE SKIP LOCKED);
 
     -- Materialized views (crm_core.refresh_due() of 40_matviews.sql, when installed), before
     -- retention so that no DETACH lock is held while they refresh.
@@ -483,7 +493,9 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    DELETE FROM crm_core.partition_log WHERE logged_at < now() - interval '90 days';
+    DELETE FROM crm_core.partition_log
+    WHERE id IN (SELECT l.id FROM crm_core.partition_log l
+                 WHERE l.logged_at < now() - interval '90 days' FOR UPDATE SKIP LOCKED);
 END
 $$;
 COMMENT ON FUNCTION crm_core.run_maintenance(boolean, regclass) IS
@@ -777,7 +789,7 @@ REVOKE ALL ON FUNCTION
     crm_core._partition_plan(text, interval, integer, interval, timestamptz, text[], timestamp[], timestamp[]),
     crm_core._partition_slot(text, interval, timestamp),
     crm_core._partition_identifier(text, text),
-    crm_core._bound_value(text),
+    crm_core._partition_range(pg_node_tree),
     crm_core._partition_bounds(regclass),
     crm_core._count_rows(regclass),
     crm_core._bound_literal(timestamp, regtype),

@@ -9,7 +9,10 @@
 #include "function.hpp"
 
 extern "C" {
+#include "nodes/parsenodes.h"
+#include "nodes/primnodes.h"
 #include "utils/array.h"
+#include "utils/date.h"
 #include "utils/timestamp.h"
 }
 
@@ -174,4 +177,68 @@ CRM_CORE_FUNCTION(crm_core_partition_slot) {
 CRM_CORE_FUNCTION(crm_core_partition_identifier) {
     return crm_core::pg::string_to_text(part::fit_identifier(
         crm_core::pg::text_argument(fcinfo, 0), crm_core::pg::text_argument(fcinfo, 1)));
+}
+
+namespace {
+
+// A range bound datum (first key column) as a PostgreSQL timestamp in UTC.
+Timestamp bound_timestamp(const PartitionRangeDatum* datum) {
+    if (datum->kind == PARTITION_RANGE_DATUM_MINVALUE) {
+        return DT_NOBEGIN;
+    }
+    if (datum->kind == PARTITION_RANGE_DATUM_MAXVALUE) {
+        return DT_NOEND;
+    }
+    const Const* value = reinterpret_cast<const Const*>(datum->value);
+    if (value == nullptr || !IsA(value, Const) || value->constisnull) {
+        throw Error(ERRCODE_DATA_EXCEPTION, "partition bound is not a constant");
+    }
+    switch (value->consttype) {
+        case TIMESTAMPOID:
+        case TIMESTAMPTZOID:
+            return DatumGetTimestamp(value->constvalue);
+        case DATEOID: {
+            const DateADT date = DatumGetDateADT(value->constvalue);
+            if (DATE_IS_NOBEGIN(date)) {
+                return DT_NOBEGIN;
+            }
+            if (DATE_IS_NOEND(date)) {
+                return DT_NOEND;
+            }
+            return static_cast<Timestamp>(date) * USECS_PER_DAY;
+        }
+        default:
+            throw Error(ERRCODE_DATATYPE_MISMATCH, "partition bound is not a date or timestamp");
+    }
+}
+
+}  // namespace
+
+// crm_core._partition_range(relpartbound pg_node_tree): '{lower, upper}' as UTC timestamps
+// (MINVALUE/MAXVALUE as -infinity/infinity), or NULL for a default partition. Reads the stored
+// bound directly: no deparsing, no dependence on the session's TimeZone or DateStyle.
+CRM_CORE_FUNCTION(crm_core_partition_range) {
+    const std::string stored = crm_core::pg::text_argument(fcinfo, 0);
+    const PartitionBoundSpec* spec = nullptr;
+    guard([&] { spec = static_cast<const PartitionBoundSpec*>(stringToNode(stored.c_str())); });
+    if (spec == nullptr || !IsA(spec, PartitionBoundSpec)) {
+        throw Error(ERRCODE_DATA_EXCEPTION, "not a partition bound");
+    }
+    if (spec->is_default) {
+        PG_RETURN_NULL();
+    }
+    if (spec->strategy != PARTITION_STRATEGY_RANGE || spec->lowerdatums == NIL ||
+        spec->upperdatums == NIL) {
+        throw Error(ERRCODE_WRONG_OBJECT_TYPE, "not a range partition bound");
+    }
+    Datum bounds[2] = {
+        TimestampGetDatum(
+            bound_timestamp(static_cast<const PartitionRangeDatum*>(linitial(spec->lowerdatums)))),
+        TimestampGetDatum(
+            bound_timestamp(static_cast<const PartitionRangeDatum*>(linitial(spec->upperdatums)))),
+    };
+    return guard([&] {
+        return PointerGetDatum(
+            construct_array(bounds, 2, TIMESTAMPOID, sizeof(Timestamp), true, TYPALIGN_DOUBLE));
+    });
 }
