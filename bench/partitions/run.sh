@@ -24,7 +24,6 @@ cp -n "$SYSTEM_PG_LIB"/lib/pg_partman_bgw.so "$PGROOT/lib/postgresql/$PG_MAJOR/l
 cluster=bench-partitions
 scripts/cluster.sh destroy "$cluster" >/dev/null
 scripts/cluster.sh start "$cluster" >/dev/null
-trap 'scripts/cluster.sh destroy "$cluster" >/dev/null' EXIT
 eval "$(scripts/cluster.sh env "$cluster")"
 export PGDATABASE=bench PGOPTIONS="-c client_min_messages=warning -c synchronous_commit=off"
 createdb bench
@@ -59,7 +58,8 @@ END
 SQL
 partitions_c=$(q -c "SELECT sum(partitions) FROM crm_core.partitioned_tables")
 partitions_p=$(q -c "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                     WHERE c.relnamespace = 'p'::regnamespace AND c.relname NOT LIKE '%default'")
+                     WHERE c.relnamespace = 'p'::regnamespace AND c.relkind = 'r'
+                       AND c.relname NOT LIKE '%default'")
 
 # (a) Nothing to do: both systems alternately, ROUNDS times each, in one session; median ms.
 {
@@ -80,15 +80,21 @@ idle_c=$(median crm_core)
 idle_p=$(median pg_partman)
 leftover=$(q -c "SELECT count(*) FROM crm_core.run_maintenance(false)")
 
-# (b) Writer stall. One table per system gets premake 3 -> 10 (7 partitions to add); a writer
-# inserts continuously; a reader holds ACCESS SHARE for READER_HOLDS seconds; maintenance starts
-# while the reader holds it. Reports the writer's worst latency (pgbench per-transaction log).
-stall() {  # stall SYSTEM TABLE MAINTENANCE_SQL
-    local system=$1 table=$2 maintenance=$3
-    echo "INSERT INTO $table (business_id, id, at, amount) VALUES (1, nextval('ids'), now(), 1);" \
-        > "$work/insert.sql"
-    (cd "$work" && "$PGBIN/pgbench" -n -c 1 -T $((READER_HOLDS + 3)) -f insert.sql -l \
-        --log-prefix="$system" >/dev/null 2>&1) &
+# (b) Writer stall. Per system and scenario, a table gets premake 3 -> 10 (7 partitions to add).
+# A writer runs the application's transaction continuously (INSERT a payment, then read the
+# recent ones back through the parent); a reader holds ACCESS SHARE on the parent for
+# READER_HOLDS seconds; maintenance starts while the reader holds it. Reported: the writer's
+# worst transaction latency (pgbench per-transaction log), the maintenance time, partitions after.
+stall() {  # stall LABEL TABLE MAINTENANCE_SQL -> "worst_ms maintenance_ms transactions"
+    local label=$1 table=$2 maintenance=$3
+    cat > "$work/$label.sql" <<TXN
+BEGIN;
+INSERT INTO $table (business_id, id, at, amount) VALUES (1, nextval('ids'), now(), 1);
+SELECT count(*) FROM $table WHERE at >= now() - interval '1 minute';
+COMMIT;
+TXN
+    (cd "$work" && "$PGBIN/pgbench" -n -c 1 -T $((READER_HOLDS + 3)) -f "$label.sql" -l \
+        --log-prefix="log_$label" >/dev/null 2>&1) &
     local writer=$!
     sleep 1
     q -c "BEGIN; SELECT count(*) FROM $table; SELECT pg_sleep($READER_HOLDS); COMMIT;" >/dev/null &
@@ -96,47 +102,72 @@ stall() {  # stall SYSTEM TABLE MAINTENANCE_SQL
     sleep 0.3
     local started ended
     started=$(date +%s%N)
-    q -c "$maintenance" > "$work/$system.maintenance"
+    q -c "$maintenance" > "$work/$label.maintenance"
     ended=$(date +%s%N)
     wait "$reader" "$writer"
-    local worst count
-    worst=$(cat "$work/$system".* | awk 'BEGIN {m = 0} $3 > m {m = $3} END {printf "%.1f", m / 1000}')
-    count=$(cat "$work/$system".* | wc -l)
-    echo "$system $worst $(((ended - started) / 1000000)) $count"
+    cat "$work/log_$label".* | awk -v took=$(((ended - started) / 1000000)) \
+        'BEGIN {m = 0} $3 > m {m = $3} END {printf "%.1f %s %d\n", m / 1000, took, NR}'
 }
-q <<SQL
+partitions_of() { q -c "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                        WHERE i.inhparent = '$1'::regclass AND c.relname NOT LIKE '%default'"; }
+q <<SQL >/dev/null
 CREATE SEQUENCE ids;
-CREATE TABLE c.stall (LIKE c.t1 INCLUDING ALL) PARTITION BY RANGE (at);
-CREATE TABLE p.stall (LIKE c.t1 INCLUDING ALL) PARTITION BY RANGE (at);
-SELECT count(*) FROM crm_core.partition_by_time('c.stall', 'at', '1 day', 3, default_partition => true);
-SELECT partman.create_parent('p.stall', 'at', 'native', 'daily', p_premake => 3,
+CREATE TABLE c.stall_default (LIKE c.t1 INCLUDING ALL) PARTITION BY RANGE (at);
+CREATE TABLE p.stall_default (LIKE c.t1 INCLUDING ALL) PARTITION BY RANGE (at);
+CREATE TABLE c.stall_plain (LIKE c.t1 INCLUDING ALL) PARTITION BY RANGE (at);
+CREATE TABLE p.stall_plain (LIKE c.t1 INCLUDING ALL) PARTITION BY RANGE (at);
+SELECT count(*) FROM crm_core.partition_by_time('c.stall_default', 'at', '1 day', 3,
+                                                 default_partition => true);
+SELECT count(*) FROM crm_core.partition_by_time('c.stall_plain', 'at', '1 day', 3);
+SELECT partman.create_parent('p.stall_default', 'at', 'native', 'daily', p_premake => 3,
                              p_start_partition => to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'));
-SELECT crm_core.alter_partitioning('c.stall', premake => 10);
-UPDATE partman.part_config SET premake = 10 WHERE parent_table = 'p.stall';
+SELECT partman.create_parent('p.stall_plain', 'at', 'native', 'daily', p_premake => 3,
+                             p_start_partition => to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'));
+DROP TABLE p.stall_plain_default;
+SELECT crm_core.alter_partitioning('c.stall_default', premake => 10);
+SELECT crm_core.alter_partitioning('c.stall_plain', premake => 10);
+UPDATE partman.part_config SET premake = 10 WHERE parent_table IN ('p.stall_default', 'p.stall_plain');
 SQL
-read -r _ worst_c took_c inserts_c < <(stall crm_core c.stall \
-    "SELECT string_agg(action, ',') FROM crm_core.run_maintenance(false, 'c.stall')")
-read -r _ worst_p took_p inserts_p < <(stall pg_partman p.stall \
-    "SELECT partman.run_maintenance('p.stall', p_analyze => false, p_jobmon => false)")
-added_c=$(q -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'c.stall'::regclass")
-added_p=$(q -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'p.stall'::regclass")
+crm_maintenance() {
+    echo "SELECT coalesce(string_agg(DISTINCT action, ','), 'nothing') FROM crm_core.run_maintenance(false, '$1')"
+}
+partman_maintenance() {
+    echo "SELECT partman.run_maintenance('$1', p_analyze => false, p_jobmon => false)"
+}
+read -r worst_cd took_cd txns_cd < <(stall c_default c.stall_default "$(crm_maintenance c.stall_default)")
+outcome_cd=$(cat "$work/c_default.maintenance")
+made_cd=$(partitions_of c.stall_default)
+q -c "$(crm_maintenance c.stall_default)" >/dev/null  # the next run, once the reader is gone
+next_cd=$(partitions_of c.stall_default)
+read -r worst_pd took_pd txns_pd < <(stall p_default p.stall_default "$(partman_maintenance p.stall_default)")
+made_pd=$(partitions_of p.stall_default)
+read -r worst_cp took_cp txns_cp < <(stall c_plain c.stall_plain "$(crm_maintenance c.stall_plain)")
+made_cp=$(partitions_of c.stall_plain)
+read -r worst_pp took_pp txns_pp < <(stall p_plain p.stall_plain "$(partman_maintenance p.stall_plain)")
+made_pp=$(partitions_of p.stall_plain)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 echo
 echo "Partition maintenance: crm_core vs pg_partman 4.7 (same cluster, same run)"
 echo
-printf '%-58s %12s %12s %10s\n' "measure" "crm_core" "pg_partman" "ratio"
-printf '%-58s %12s %12s %10s\n' "(a) partitions under maintenance ($TABLES tables)" \
+row() { printf '%-66s %12s %12s %8s\n' "$@"; }
+row "measure" "crm_core" "pg_partman" "ratio"
+row "(a) partitions under maintenance ($TABLES tables, default excluded)" \
     "$partitions_c" "$partitions_p" ""
-printf '%-58s %12s %12s %10s\n' "(a) run_maintenance, nothing to do, median of $ROUNDS (ms)" \
+row "(a) run_maintenance, nothing to do, median of $ROUNDS (ms)" \
     "$idle_c" "$idle_p" "$(ratio "$idle_c" "$idle_p")"
-printf '%-58s %12s %12s %10s\n' "(b) worst insert latency of a concurrent writer (ms)" \
-    "$worst_c" "$worst_p" "$(ratio "$worst_c" "$worst_p")"
-printf '%-58s %12s %12s %10s\n' "(b) maintenance duration behind a ${READER_HOLDS}s reader (ms)" \
-    "$took_c" "$took_p" "$(ratio "$took_c" "$took_p")"
-printf '%-58s %12s %12s %10s\n' "(b) inserts completed by the writer" "$inserts_c" "$inserts_p" ""
-printf '%-58s %12s %12s %10s\n' "(b) partitions after maintenance (incl. default)" \
-    "$added_c" "$added_p" ""
+row "(b1) with default partitions: worst writer transaction (ms)" \
+    "$worst_cd" "$worst_pd" "$(ratio "$worst_cd" "$worst_pd")"
+row "(b1) maintenance time behind a ${READER_HOLDS}s reader (ms)" \
+    "$took_cd" "$took_pd" "$(ratio "$took_cd" "$took_pd")"
+row "(b1) writer transactions completed" "$txns_cd" "$txns_pd" ""
+row "(b1) partitions after maintenance (4 before, 11 wanted)" "$made_cd" "$made_pd" ""
+row "(b1) crm_core outcome (partitions after its next run)" "$outcome_cd ($next_cd)" "" ""
+row "(b2) no default partition: worst writer transaction (ms)" \
+    "$worst_cp" "$worst_pp" "$(ratio "$worst_cp" "$worst_pp")"
+row "(b2) maintenance time behind a ${READER_HOLDS}s reader (ms)" \
+    "$took_cp" "$took_pp" "$(ratio "$took_cp" "$took_pp")"
+row "(b2) partitions after maintenance (4 before, 11 wanted)" "$made_cp" "$made_pp" ""
 echo
 echo "crm_core rows left after (a) (must be 0): $leftover"
 echo "target (a): ratio <= 0.25"
