@@ -135,6 +135,20 @@ AS $$
     SELECT greatest(1, ceil(extract(epoch FROM timeout) * 1000))::bigint::text || 'ms'
 $$;
 
+-- The outcome of a DDL step that raised: a lock timeout (55P03) defers it to the next run;
+-- anything else fails that step only, reported with its SQLSTATE.
+CREATE FUNCTION crm_core._failed_step(sqlstate text, message text, timeout interval,
+                                      OUT action text, OUT detail text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE sqlstate WHEN '55P03' THEN 'deferred' ELSE 'failed' END,
+           CASE sqlstate
+               WHEN '55P03' THEN format('lock_timeout (%s) expired: %s; retried at the next run',
+                                        timeout, message)
+               ELSE format('%s (SQLSTATE %s)', message, sqlstate)
+           END
+$$;
+
 -- Records one maintenance outcome in the log.
 CREATE FUNCTION crm_core._log_partition_action(parent regclass, action text,
                                                partition_name text, detail text) RETURNS void
@@ -321,15 +335,10 @@ BEGIN
                     r_action := 'created';
                     r_detail := format('[%s, %s) UTC', step.lower_bound, step.upper_bound);
                 END IF;
-            EXCEPTION
-                WHEN lock_not_available THEN
-                    timed_out := true;
-                    r_action := 'deferred';
-                    r_detail := format('lock_timeout (%s) expired: %s; retried at the next run',
-                                       cfg.lock_timeout, SQLERRM);
-                WHEN OTHERS THEN
-                    r_action := 'failed';
-                    r_detail := format('%s (SQLSTATE %s)', SQLERRM, SQLSTATE);
+            EXCEPTION WHEN OTHERS THEN
+                SELECT f.action, f.detail INTO r_action, r_detail
+                FROM crm_core._failed_step(SQLSTATE, SQLERRM, cfg.lock_timeout) f;
+                timed_out := SQLSTATE = '55P03';
             END;
         END IF;
         PERFORM crm_core._log_partition_action(cfg.parent, r_action, r_partition, r_detail);
@@ -386,14 +395,9 @@ BEGIN
                 r_detail := 'detached; the table is kept';
         END CASE;
         r_action := 'retired';
-    EXCEPTION
-        WHEN lock_not_available THEN
-            r_action := 'deferred';
-            r_detail := format('lock_timeout (%s) expired: %s; retried at the next run',
-                               cfg.lock_timeout, SQLERRM);
-        WHEN OTHERS THEN
-            r_action := 'failed';
-            r_detail := format('%s (SQLSTATE %s)', SQLERRM, SQLSTATE);
+    EXCEPTION WHEN OTHERS THEN
+        SELECT f.action, f.detail INTO r_action, r_detail
+        FROM crm_core._failed_step(SQLSTATE, SQLERRM, cfg.lock_timeout) f;
     END;
     PERFORM crm_core._log_partition_action(cfg.parent, r_action, r_partition, r_detail);
     RETURN NEXT;
@@ -795,6 +799,7 @@ REVOKE ALL ON FUNCTION
     crm_core._bound_literal(timestamp, regtype),
     crm_core._lock_timeout_setting(interval),
     crm_core._log_partition_action(regclass, text, text, text),
+    crm_core._failed_step(text, text, interval),
     crm_core._create_partition(regclass, name, name, name, timestamp, timestamp, regclass),
     crm_core._maintain_table(crm_core.partition_config),
     crm_core._default_has_rows(regclass, name, timestamp, timestamp),

@@ -8,7 +8,8 @@ source "$(dirname "$0")/../../scripts/lib.sh"
 eval "$("$CRM_ROOT/scripts/cluster.sh" env "${CRM_CORE_CLUSTER:-test}")"
 source_db=crm_core_dump_source
 restored_db=crm_core_dump_restored
-cleanup() { PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists --force "$source_db"; PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists --force "$restored_db"; }
+export PGOPTIONS="-c client_min_messages=warning"
+cleanup() { dropdb --if-exists --force "$source_db"; dropdb --if-exists --force "$restored_db"; }
 cleanup
 trap cleanup EXIT
 createdb "$source_db"
