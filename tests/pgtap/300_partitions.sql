@@ -2,7 +2,7 @@
 -- unit, inheritance of indexes/constraints/owner/privileges/triggers, gaps, retention, the
 -- default partition, the status view, the log and the materialized-view hook.
 BEGIN;
-SELECT plan(77);
+SELECT plan(78);
 SET client_min_messages = warning;
 CREATE SCHEMA part_test;
 CREATE SCHEMA part_archive;
@@ -58,6 +58,14 @@ SELECT throws_ok($$SELECT crm_core.partition_by_time('events', 'at', '1 day', 1,
                  '22023', NULL, 'an unknown retention action is refused');
 SELECT throws_ok($$SELECT crm_core.alter_partitioning('events', premake => 3)$$,
                  '42704', NULL, 'altering an unregistered table is refused');
+GRANT USAGE ON SCHEMA crm_core, part_test TO part_reader;
+GRANT EXECUTE ON FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, interval,
+                                                     text, name, interval, boolean) TO part_reader;
+SET ROLE part_reader;
+SELECT throws_ok($$SELECT crm_core.partition_by_time('part_test.events', 'at', '1 day', 1)$$,
+                 '42501', 'must own table part_test.events to partition it',
+                 'only the table''s owner may register it');
+RESET ROLE;
 SELECT is((SELECT count(*) FROM crm_core.partition_config), 0::bigint,
           'refused registrations leave no configuration behind');
 SELECT is((SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass), 0::bigint,

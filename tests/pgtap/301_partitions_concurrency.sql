@@ -3,7 +3,7 @@
 -- concurrent writer is never stalled. Commits its setup and removes it at the end.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(19);
+SELECT plan(23);
 
 CREATE TEMP TABLE self AS
 SELECT format('host=%s port=%s dbname=%s user=%s',
@@ -116,9 +116,31 @@ SELECT dblink_exec('lock', 'COMMIT');
 SELECT is((SELECT action FROM crm_core.run_maintenance(false, 'part_conc.events')
            WHERE partition_name = 'events_old'), 'retired', 'the next run retires it');
 
+-- ---- a default partition: a long reader makes ATTACH wait, maintenance defers in time ------
+CREATE TABLE part_conc.calls (id bigint GENERATED ALWAYS AS IDENTITY,
+                              at timestamptz NOT NULL DEFAULT now()) PARTITION BY RANGE (at);
+CREATE TEMP TABLE setup_calls AS
+SELECT * FROM crm_core.partition_by_time('part_conc.calls', 'at', '1 day', 1,
+                                         lock_timeout => '200 milliseconds',
+                                         default_partition => true);
+CREATE TEMP TABLE premake5 AS SELECT crm_core.alter_partitioning('part_conc.calls', premake => 3);
+SELECT dblink_exec('lock', 'BEGIN');
+SELECT * FROM dblink('lock', 'SELECT count(*) FROM part_conc.calls') AS t(n bigint);
+DELETE FROM maintenance_rows;
+SELECT ok(pg_temp.timed('default behind reader', $q$INSERT INTO maintenance_rows SELECT action, partition_name, detail FROM crm_core.run_maintenance(false, 'part_conc.calls')$q$) < 1,
+          'with a default partition read by a long transaction, maintenance returns within about one lock_timeout');
+SELECT is((SELECT array_agg(DISTINCT action) FROM maintenance_rows), ARRAY['deferred'],
+          'and defers the new partitions');
+SELECT ok(pg_temp.timed('writer after deferral', $q$SELECT dblink_exec('b', 'INSERT INTO part_conc.calls DEFAULT VALUES')$q$) < 1,
+          'writers are not left waiting behind it');
+SELECT dblink_exec('lock', 'COMMIT');
+SELECT is((SELECT count(*) FROM crm_core.run_maintenance(false, 'part_conc.calls') WHERE action = 'created'),
+          2::bigint, 'the next run creates them');
+
 -- ---- clean up what this file committed -------------------------------------------------------
 SELECT dblink_disconnect(s) FROM unnest(ARRAY['a', 'b', 'lock']) s;
 SELECT crm_core.unregister_partitioning('part_conc.events');
+SELECT crm_core.unregister_partitioning('part_conc.calls');
 DELETE FROM crm_core.partition_log WHERE parent LIKE 'part_conc.%';
 DROP SCHEMA part_conc CASCADE;
 
