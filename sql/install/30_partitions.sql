@@ -604,8 +604,8 @@ CREATE FUNCTION crm_core._check_partitioning(every interval, premake integer, re
 AS $$
 BEGIN
     PERFORM crm_core._partition_unit(every);
-    IF premake IS NULL OR premake < 0 THEN
-        RAISE EXCEPTION 'premake must be zero or more, not %', coalesce(premake::text, 'NULL')
+    IF premake IS NULL OR premake < 0 OR premake > 1000 THEN
+        RAISE EXCEPTION 'premake must be between 0 and 1000, not %', coalesce(premake::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF retention IS NOT NULL AND NOT retention > interval '0' THEN

@@ -91,11 +91,10 @@ std::vector<Datum> array_elements(Datum array, Oid element_type, int16 length, b
 
 // Appends one row (action, partition_name, lower_bound, upper_bound) to the result set.
 void put_row(ReturnSetInfo* result, const char* action, const part::Partition& partition) {
-    const std::string& name = partition.name;
     Datum values[4];
     bool nulls[4] = {false, false, false, false};
     values[0] = crm_core::pg::string_to_text(action);
-    values[1] = crm_core::pg::string_to_text(name);
+    values[1] = crm_core::pg::string_to_text(partition.name);
     values[2] = TimestampGetDatum(to_timestamp(partition.range.lower));
     values[3] = TimestampGetDatum(to_timestamp(partition.range.upper));
     guard([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
