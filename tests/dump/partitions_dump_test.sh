@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Partition maintenance configuration survives pg_dump | psql into a new database: the
+# registration comes back unchanged and maintenance carries on where it stopped.
+# Runs against CRM_CORE_CLUSTER (default "test"); prints TAP; exit status 1 on any failure.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+
+eval "$("$CRM_ROOT/scripts/cluster.sh" env "${CRM_CORE_CLUSTER:-test}")"
+source_db=crm_core_dump_source
+restored_db=crm_core_dump_restored
+export PGOPTIONS="-c client_min_messages=warning"
+cleanup() { dropdb --if-exists --force "$source_db"; dropdb --if-exists --force "$restored_db"; }
+cleanup
+trap cleanup EXIT
+createdb "$source_db"
+createdb "$restored_db"
+
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+failures=0
+check() {  # check NUMBER DESCRIPTION GOT EXPECTED
+    if [ "$3" = "$4" ]; then
+        echo "ok $1 - $2"
+    else
+        echo "not ok $1 - $2"
+        printf '#   got:      %s\n#   expected: %s\n' "$3" "$4"
+        failures=$((failures + 1))
+    fi
+}
+
+echo "1..5"
+psql -X -q -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'
+CREATE EXTENSION crm_core;
+CREATE SCHEMA archive;
+CREATE TABLE public.payment (business_id bigint NOT NULL, id bigint NOT NULL,
+                             paid_at timestamptz NOT NULL, amount numeric NOT NULL,
+                             PRIMARY KEY (business_id, id, paid_at)) PARTITION BY RANGE (paid_at);
+CREATE TABLE public.audit_log (at date NOT NULL, what text) PARTITION BY RANGE (at);
+SELECT count(*) FROM crm_core.partition_by_time('public.payment', 'paid_at', '1 month', 2,
+                                                 '7 years', 'archive', 'archive',
+                                                 lock_timeout => '250 milliseconds',
+                                                 default_partition => true);
+SELECT count(*) FROM crm_core.partition_by_time('public.audit_log', 'at', '1 day', 3, '90 days', 'drop');
+INSERT INTO public.payment VALUES (1, 1, now(), 10), (1, 2, now(), 20);
+SQL
+
+config="SELECT string_agg(concat_ws('|', parent, control_column, partition_interval, premake,
+                                    retention, retention_action, archive_schema, lock_timeout),
+                          ' / ' ORDER BY parent::text)
+        FROM crm_core.partition_config"
+before=$(sql "$source_db" "$config")
+
+"$PGBIN/pg_dump" -d "$source_db" | psql -X -q -v ON_ERROR_STOP=1 -d "$restored_db" >/dev/null
+
+check 1 "the dump restores both registrations" \
+    "$(sql "$restored_db" "SELECT count(*) FROM crm_core.partition_config")" 2
+check 2 "with every setting unchanged" "$(sql "$restored_db" "$config")" "$before"
+check 3 "and the data" "$(sql "$restored_db" "SELECT sum(amount) FROM public.payment")" 30
+check 4 "maintenance in the restored database has nothing to do" \
+    "$(sql "$restored_db" "SELECT count(*) FROM crm_core.run_maintenance(false)")" 0
+sql "$restored_db" "SELECT crm_core.alter_partitioning('public.audit_log', premake => 5)" >/dev/null
+check 5 "and carries on from the restored configuration" \
+    "$(sql "$restored_db" "SELECT string_agg(action, ',') FROM crm_core.run_maintenance(false)")" \
+    "created,created"
+
+[ "$failures" -eq 0 ]
