@@ -29,6 +29,17 @@ CREATE FUNCTION crm_core.guard_trigger_names() RETURNS name[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['crm_core_guard_row', 'crm_core_guard_truncate', 'crm_core_guard_posted']::name[];
 
+-- A table and every partition below it (pg_partition_tree returns nothing for a plain table).
+CREATE FUNCTION crm_core.relation_tree(relation regclass)
+RETURNS TABLE (relid regclass, parentrelid regclass, level integer)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT t.relid, t.parentrelid, t.level FROM pg_catalog.pg_partition_tree(relation) AS t
+    UNION ALL
+    SELECT relation, NULL::regclass, 0
+     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(relation));
+END;
+
 -- Puts the guard triggers on relation and every partition below it, ENABLE ALWAYS so that
 -- session_replication_role = replica does not skip them. Idempotent.
 CREATE FUNCTION crm_core.apply_append_only_guards(relation regclass, row_guard text)
@@ -40,7 +51,7 @@ DECLARE
 BEGIN
     FOR member IN
         SELECT t.relid, t.parentrelid, c.relkind
-          FROM pg_catalog.pg_partition_tree(relation) AS t
+          FROM crm_core.relation_tree(relation) AS t
           JOIN pg_catalog.pg_class AS c ON c.oid = t.relid
          WHERE c.relkind IN ('r', 'p')
          ORDER BY t.level
@@ -358,7 +369,7 @@ BEGIN
     EXECUTE format('CREATE TRIGGER crm_core_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION crm_core.audit_trigger(%s)',
                    relation, coalesce(arguments, ''));
-    FOR member IN SELECT relid FROM pg_catalog.pg_partition_tree(relation) LOOP
+    FOR member IN SELECT relid FROM crm_core.relation_tree(relation) LOOP
         EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER crm_core_audit', member);
     END LOOP;
 END;
@@ -366,3 +377,130 @@ $$;
 REVOKE EXECUTE ON FUNCTION crm_core.audit_table(regclass, text[]) FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.audit_table(regclass, text[]) IS
     'Writes every INSERT, UPDATE and DELETE of the table (only changes to columns, when given) to crm_core.audit_log.';
+
+-- ---------------------------------------------------------------------------------------
+-- The ledger: posted entries and their lines never change; drafts stay editable.
+
+CREATE FUNCTION crm_core.ledger_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_guard' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_guard() FROM PUBLIC;
+COMMENT ON FUNCTION crm_core.ledger_guard() IS
+    'Trigger: refuses changes to posted journal entries and their lines (argument entry or line).';
+
+CREATE TRIGGER crm_core_guard_posted BEFORE UPDATE OR DELETE ON crm_core.journal_entry
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('entry');
+CREATE TRIGGER crm_core_guard_posted BEFORE INSERT OR UPDATE OR DELETE ON crm_core.journal_line
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('line');
+INSERT INTO crm_core.append_only_table (relid)
+VALUES ('crm_core.journal_entry'), ('crm_core.journal_line');
+SELECT crm_core.apply_append_only_guards('crm_core.journal_entry', NULL);
+SELECT crm_core.apply_append_only_guards('crm_core.journal_line', NULL);
+
+-- ---------------------------------------------------------------------------------------
+-- Sealed blocks: tamper evidence for what even a superuser can do.
+
+-- One block per business and number: the hash of the previous block and of its rows.
+CREATE TABLE crm_core.ledger_block (
+    business_id    bigint      NOT NULL REFERENCES crm_core.business (id),
+    block_no       bigint      NOT NULL CHECK (block_no > 0),
+    previous_hash  bytea       NOT NULL CHECK (length(previous_hash) = 32),
+    block_hash     bytea       NOT NULL CHECK (length(block_hash) = 32),
+    entries        integer     NOT NULL,
+    lines          integer     NOT NULL,
+    first_entry_id bigint      NOT NULL,
+    last_entry_id  bigint      NOT NULL,
+    horizon        xid8        NOT NULL,
+    sealed_at      timestamptz NOT NULL DEFAULT now(),
+    sealed_by      name        NOT NULL DEFAULT current_user,
+    PRIMARY KEY (business_id, block_no)
+);
+COMMENT ON TABLE crm_core.ledger_block IS
+    'Hash chain per business: block_hash = SHA-256 over previous_hash and the rows sealed in it '
+    '(crm_core.ledger_seal_row). horizon: rows written by transactions older than it were sealable.';
+
+-- Which rows each block holds, in block order, with their hash at sealing time.
+CREATE TABLE crm_core.ledger_seal_row (
+    business_id bigint  NOT NULL,
+    block_no    bigint  NOT NULL,
+    position    integer NOT NULL,
+    row_kind    text    NOT NULL CHECK (row_kind IN ('journal_entry', 'journal_line')),
+    row_id      bigint  NOT NULL,
+    row_hash    bytea   NOT NULL CHECK (length(row_hash) = 32),
+    PRIMARY KEY (business_id, row_kind, row_id),
+    UNIQUE (business_id, block_no, position),
+    FOREIGN KEY (business_id, block_no) REFERENCES crm_core.ledger_block (business_id, block_no)
+);
+COMMENT ON TABLE crm_core.ledger_seal_row IS
+    'Rows of each sealed block in order: each posted entry, then its lines by id.';
+
+SELECT crm_core.make_append_only('crm_core.ledger_block');
+SELECT crm_core.make_append_only('crm_core.ledger_seal_row');
+
+CREATE FUNCTION crm_core.seal_ledger(entries_per_block integer DEFAULT 1000)
+RETURNS TABLE (business_id bigint, blocks_sealed integer, rows_sealed bigint)
+    AS 'MODULE_PATHNAME', 'crm_core_seal_ledger' LANGUAGE C STRICT VOLATILE;
+REVOKE EXECUTE ON FUNCTION crm_core.seal_ledger(integer) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core.seal_ledger(integer) IS
+    'Seals committed, not yet sealed posted entries (with their lines) into hash-chained blocks per business. Run by maintenance.';
+
+CREATE FUNCTION crm_core.verify_ledger(business_id bigint DEFAULT NULL, digest text DEFAULT NULL)
+RETURNS TABLE (business_id bigint, ok boolean, blocks_checked bigint, rows_checked bigint,
+               broken_block bigint, broken_row_kind text, broken_row_id bigint, problem text)
+    AS 'MODULE_PATHNAME', 'crm_core_verify_ledger' LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION crm_core.verify_ledger(bigint, text) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core.verify_ledger(bigint, text) IS
+    'Recomputes every sealed block from the rows as they are now; reports the first broken block and row per business. With a digest from ledger_digest(), also checks the pinned blocks.';
+
+CREATE FUNCTION crm_core.ledger_digest(business_id bigint DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_digest' LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_digest(bigint) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core.ledger_digest(bigint) IS
+    'The last block hash of each business chain, as text to keep outside the database and pass to verify_ledger() later.';
+
+CREATE VIEW crm_core.seal_status AS
+SELECT b.id AS business_id,
+       coalesce(blocks.sealed_blocks, 0)::bigint AS sealed_blocks,
+       coalesce(pending.unsealed_rows, 0)::bigint AS unsealed_rows,
+       pending.oldest_unsealed_at,
+       blocks.last_sealed_at
+  FROM crm_core.business AS b
+  LEFT JOIN LATERAL (
+        SELECT count(*) AS sealed_blocks, max(k.sealed_at) AS last_sealed_at
+          FROM crm_core.ledger_block AS k WHERE k.business_id = b.id) AS blocks ON true
+  LEFT JOIN LATERAL (
+        SELECT sum(1 + (SELECT count(*) FROM crm_core.journal_line AS l
+                         WHERE l.business_id = e.business_id AND l.entry_id = e.id))
+                   AS unsealed_rows,
+               min(e.posted_at) AS oldest_unsealed_at
+          FROM crm_core.journal_entry AS e
+         WHERE e.business_id = b.id AND e.status = 'posted'
+           AND NOT EXISTS (SELECT FROM crm_core.ledger_seal_row AS s
+                            WHERE s.business_id = e.business_id
+                              AND s.row_kind = 'journal_entry' AND s.row_id = e.id)) AS pending
+       ON true;
+COMMENT ON VIEW crm_core.seal_status IS
+    'Per business: sealed blocks, posted rows (entries + lines) not sealed yet, the oldest of them, the last seal.';
+
+-- ---------------------------------------------------------------------------------------
+-- Roles (least privilege). NOLOGIN group roles, created once per cluster: grant them to
+-- login roles. crm_core_app writes postings and reads; crm_core_readonly reads.
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_app') THEN
+        CREATE ROLE crm_core_app NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_readonly') THEN
+        CREATE ROLE crm_core_readonly NOLOGIN;
+    END IF;
+END;
+$$;
+GRANT USAGE ON SCHEMA crm_core TO crm_core_app, crm_core_readonly;
+GRANT SELECT ON crm_core.business, crm_core.account, crm_core.fiscal_period,
+    crm_core.journal_entry, crm_core.journal_line, crm_core.account_balance_slot,
+    crm_core.ledger_block, crm_core.seal_status TO crm_core_app, crm_core_readonly;
+-- Drafts are edited and posted by UPDATE; the guards refuse it once posted.
+GRANT INSERT, UPDATE, DELETE ON crm_core.journal_entry, crm_core.journal_line TO crm_core_app;
+GRANT SELECT ON crm_core.audit_log TO crm_core_readonly;
+GRANT EXECUTE ON FUNCTION crm_core.verify_ledger(bigint, text), crm_core.ledger_digest(bigint)
+    TO crm_core_readonly;
