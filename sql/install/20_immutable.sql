@@ -351,7 +351,7 @@ BEGIN
             RAISE EXCEPTION 'columns must list at least one column, or be NULL for all'
                   USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        SELECT array_agg(wanted ORDER BY wanted) INTO unknown
+        SELECT array_agg(wanted ORDER BY wanted COLLATE "C") INTO unknown
           FROM unnest(columns) AS wanted
          WHERE wanted IS NULL OR NOT EXISTS (
                    SELECT FROM pg_catalog.pg_attribute
