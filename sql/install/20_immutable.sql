@@ -433,6 +433,19 @@ CREATE TABLE crm_core.ledger_seal_row (
 COMMENT ON TABLE crm_core.ledger_seal_row IS
     'Rows of each sealed block in order: each posted entry, then its lines by id.';
 
+-- Where the next seal starts looking: every posted entry of the business not sealed yet was
+-- posted by a transaction from scan_from on (posted_txid, stamped by the ledger). Keeps each
+-- seal proportional to what is new, not to the whole ledger.
+CREATE TABLE crm_core.seal_progress (
+    business_id bigint      PRIMARY KEY REFERENCES crm_core.business (id),
+    scan_from   xid8        NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE crm_core.seal_progress IS
+    'Per business: seal_ledger() scans posted entries with posted_txid >= scan_from.';
+CREATE INDEX journal_entry_posted_txid_idx ON crm_core.journal_entry (business_id, posted_txid)
+    WHERE status = 'posted';
+
 SELECT crm_core.make_append_only('crm_core.ledger_block');
 SELECT crm_core.make_append_only('crm_core.ledger_seal_row');
 

@@ -37,7 +37,7 @@ $late$) \gset
 CREATE TEMP TABLE first_seal AS
 SELECT * FROM crm_core.seal_ledger(2) WHERE business_id IN (9001, 9002);
 
-SELECT plan(27);
+SELECT plan(28);
 
 SELECT results_eq($$SELECT business_id, blocks_sealed, rows_sealed FROM first_seal ORDER BY 1$$,
                   $$VALUES (9001::bigint, 3, 15::bigint), (9002::bigint, 2, 9::bigint)$$,
@@ -51,6 +51,9 @@ SELECT results_eq($$SELECT row_kind, row_id FROM crm_core.ledger_seal_row
 SELECT ok(NOT EXISTS (SELECT FROM crm_core.ledger_seal_row WHERE business_id = 9001
                        AND row_kind = 'journal_entry' AND row_id = 900100),
           'an entry committed after a still-running transaction began is not sealed yet');
+SELECT ok((SELECT scan_from FROM crm_core.seal_progress WHERE business_id = 9001)
+          <= (SELECT posted_txid FROM crm_core.journal_entry WHERE business_id = 9001 AND id = 900100),
+          'the next seal starts scanning no later than the entry it had to leave');
 SELECT ok(NOT EXISTS (SELECT FROM crm_core.ledger_seal_row WHERE business_id = 9001
                        AND row_kind = 'journal_entry' AND row_id = 900050),
           'a draft is not sealed');

@@ -1,6 +1,7 @@
 // Sealing the ledger: committed posted entries (with their lines) are grouped per business
 // into hash-chained blocks; verification recomputes every block from the rows as they are now.
 #include <cstdint>
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -156,24 +157,96 @@ std::vector<std::int64_t> businesses(std::optional<std::int64_t> only) {
     return ids;
 }
 
-// Seals up to entries_per_block eligible entries after after_entry_id into the block after
-// head; returns the rows sealed (0 = nothing left) and moves head and after_entry_id on.
-uint64 seal_one_block(crm_core::ChainHead& head, const std::string& horizon,
-                      std::int64_t& after_entry_id, int entries_per_block) {
+// What one sealing run finds for a business: entries to seal, in id order, and where the
+// next run must start scanning.
+struct SealPlan {
+    std::vector<std::int64_t> entry_ids;
+    std::uint64_t next_scan_from;
+};
+
+// Runs a statement with arguments, planned for these values (never a generic plan).
+uint64 execute_with_values(const char* sql, int count, Oid* types, Datum* values) {
+    int code = crm_core::pg::guard(
+        [&] { return SPI_execute_with_args(sql, count, types, values, nullptr, false, 0); });
+    if (code < 0) {
+        throw crm_core::pg::Error(
+            ERRCODE_INTERNAL_ERROR,
+            std::string("SPI_execute_with_args failed: ") + SPI_result_code_string(code));
+    }
+    return SPI_processed;
+}
+
+// Finds the posted, unsealed entries of a business posted by transactions from scan_from on:
+// those whose entry and lines were written before the horizon are sealable now; the others
+// (still too young) keep the next scan starting at their posting transaction.
+SealPlan plan_seal(std::int64_t business_id, std::uint64_t horizon, std::uint64_t scan_from) {
+    static constexpr const char* kCandidates =
+        "SELECT e.id, e.posted_txid::text::numeric::bigint,"
+        "       age(e.xmin) > age($3::text::xid8::xid) AND NOT EXISTS ("
+        "           SELECT FROM crm_core.journal_line AS l WHERE l.business_id = e.business_id"
+        "              AND l.entry_id = e.id AND age(l.xmin) <= age($3::text::xid8::xid)),"
+        "       EXISTS (SELECT FROM crm_core.ledger_seal_row AS s WHERE s.business_id = "
+        "           e.business_id AND s.row_kind = 'journal_entry' AND s.row_id = e.id OFFSET 0)"
+        "  FROM crm_core.journal_entry AS e"
+        " WHERE e.business_id = $1 AND e.status = 'posted' AND e.posted_txid >= $2::text::xid8"
+        " ORDER BY e.id";
+    Oid types[] = {INT8OID, TEXTOID, TEXTOID};
+    Datum values[] = {Int64GetDatum(business_id),
+                      crm_core::pg::string_to_text(std::to_string(scan_from)),
+                      crm_core::pg::string_to_text(std::to_string(horizon))};
+    uint64 count = execute_with_values(kCandidates, 3, types, values);
+    SealPlan plan{{}, horizon};
+    for (uint64 row = 0; row < count; ++row) {
+        std::optional<Datum> sealable = crm_core::pg::result_value(row, 3);
+        std::optional<Datum> sealed = crm_core::pg::result_value(row, 4);
+        if (sealed && DatumGetBool(*sealed)) {
+            continue;
+        }
+        if (sealable && DatumGetBool(*sealable)) {
+            plan.entry_ids.push_back(result_int(row, 1));
+        } else {
+            auto posted_by = static_cast<std::uint64_t>(result_int(row, 2));
+            plan.next_scan_from = std::min(plan.next_scan_from, posted_by);
+        }
+    }
+    return plan;
+}
+
+// Where the last run left the scan of a business (0: scan everything).
+std::uint64_t scan_start(std::int64_t business_id) {
+    static crm_core::pg::CachedPlan select_progress(
+        "SELECT scan_from::text::numeric::bigint FROM crm_core.seal_progress "
+        "WHERE business_id = $1",
+        {INT8OID});
+    Datum values[] = {Int64GetDatum(business_id)};
+    if (select_progress.execute(values, nullptr, false) == 0) {
+        return 0;
+    }
+    return static_cast<std::uint64_t>(result_int(0, 1));
+}
+
+// Records where the next run starts scanning a business.
+void save_scan_start(std::int64_t business_id, std::uint64_t scan_from) {
+    static crm_core::pg::CachedPlan upsert_progress(
+        "INSERT INTO crm_core.seal_progress (business_id, scan_from) "
+        "VALUES ($1, $2::text::xid8) ON CONFLICT (business_id) "
+        "DO UPDATE SET scan_from = EXCLUDED.scan_from, updated_at = now()",
+        {INT8OID, TEXTOID});
+    Datum values[] = {Int64GetDatum(business_id),
+                      crm_core::pg::string_to_text(std::to_string(scan_from))};
+    upsert_progress.execute(values, nullptr, false);
+}
+
+// Seals the entries (ids ascending) with their lines into the block after head; returns the
+// rows sealed and moves head on.
+uint64 seal_block(crm_core::ChainHead& head, const std::string& horizon,
+                  const std::vector<std::int64_t>& entry_ids) {
     std::int64_t business_id = head.business_id;
-    // OFFSET 0 keeps the sealed-row test a per-entry primary key probe: as an anti-join, a
-    // plan made while ledger_seal_row was empty would rescan it for every entry (quadratic).
-    static crm_core::pg::CachedPlan eligible_entries(
+    static crm_core::pg::CachedPlan select_entries(
         "SELECT " CRM_CORE_ENTRY_COLUMNS
         " FROM crm_core.journal_entry AS e"
-        " WHERE e.business_id = $1 AND e.status = 'posted' AND e.id > $2"
-        "   AND age(e.xmin) > age($3::text::xid8::xid)"
-        "   AND NOT EXISTS (SELECT FROM crm_core.ledger_seal_row AS s WHERE s.business_id = "
-        "       e.business_id AND s.row_kind = 'journal_entry' AND s.row_id = e.id OFFSET 0)"
-        "   AND NOT EXISTS (SELECT FROM crm_core.journal_line AS l WHERE l.business_id = "
-        "       e.business_id AND l.entry_id = e.id AND age(l.xmin) <= age($3::text::xid8::xid))"
-        " ORDER BY e.id LIMIT $4",
-        {INT8OID, INT8OID, TEXTOID, INT4OID});
+        " WHERE e.business_id = $1 AND e.id = ANY ($2::text::bigint[]) ORDER BY e.id",
+        {INT8OID, TEXTOID});
     static crm_core::pg::CachedPlan entry_lines(
         "SELECT " CRM_CORE_LINE_COLUMNS
         " FROM crm_core.journal_line AS l WHERE l.business_id = $1"
@@ -191,21 +264,15 @@ uint64 seal_one_block(crm_core::ChainHead& head, const std::string& horizon,
          TEXTOID, TEXTOID});
 
     crm_core::pg::SpiConnection spi;
-    Datum horizon_text = crm_core::pg::string_to_text(horizon);
-    Datum entry_values[] = {Int64GetDatum(business_id), Int64GetDatum(after_entry_id), horizon_text,
-                            Int32GetDatum(entries_per_block)};
-    if (eligible_entries.execute(entry_values, nullptr, false) == 0) {
+    Datum selected[] = {Int64GetDatum(business_id),
+                        crm_core::pg::string_to_text(id_array(entry_ids))};
+    select_entries.execute(selected, nullptr, false);
+    std::vector<SealedRow> entries = hash_result_rows(kEntryKind, 1);
+    entry_lines.execute(selected, nullptr, false);
+    std::vector<SealedRow> rows = block_order(entries, hash_result_rows(kLineKind, 3));
+    if (entries.empty()) {
         return 0;
     }
-    std::vector<SealedRow> entries = hash_result_rows(kEntryKind, 1);
-    std::vector<std::int64_t> entry_ids;
-    for (const SealedRow& entry : entries) {
-        entry_ids.push_back(entry.id);
-    }
-    Datum line_values[] = {Int64GetDatum(business_id),
-                           crm_core::pg::string_to_text(id_array(entry_ids))};
-    entry_lines.execute(line_values, nullptr, false);
-    std::vector<SealedRow> rows = block_order(entries, hash_result_rows(kLineKind, 3));
 
     std::int64_t block_no = head.block_no + 1;
     Digest hash = crm_core::block_hash(head.hash, business_id, block_no, hashes_of(rows));
@@ -224,12 +291,11 @@ uint64 seal_one_block(crm_core::ChainHead& head, const std::string& horizon,
                             Int32GetDatum(static_cast<int32>(rows.size() - entries.size())),
                             Int64GetDatum(entries.front().id),
                             Int64GetDatum(entries.back().id),
-                            horizon_text,
+                            crm_core::pg::string_to_text(horizon),
                             crm_core::pg::string_to_text(kinds + "}"),
                             crm_core::pg::string_to_text(ids + "}"),
                             crm_core::pg::string_to_text(hashes + "}")};
     insert_block.execute(block_values, nullptr, false);
-    after_entry_id = entries.back().id;
     head.block_no = block_no;
     head.hash = hash;
     return rows.size();
@@ -267,17 +333,29 @@ CRM_CORE_FUNCTION(crm_core_seal_ledger) {
         horizon = *result_text(0, 1);
         ids = businesses(std::nullopt);
     }
+    std::uint64_t horizon_xid = std::stoull(horizon);
     for (std::int64_t business_id : ids) {
-        std::int64_t after_entry_id = 0;
         int64 blocks = 0, rows = 0;
         crm_core::ChainHead head;
+        SealPlan plan;
         {
             crm_core::pg::SpiConnection spi;
             head = chain_head(business_id);
+            plan = plan_seal(business_id, horizon_xid, scan_start(business_id));
         }
-        while (uint64 sealed = seal_one_block(head, horizon, after_entry_id, entries_per_block)) {
-            ++blocks;
-            rows += static_cast<int64>(sealed);
+        auto ids_end = plan.entry_ids.end();
+        for (auto chunk = plan.entry_ids.begin(); chunk != ids_end;) {
+            auto chunk_end = chunk + std::min<std::ptrdiff_t>(entries_per_block, ids_end - chunk);
+            uint64 sealed = seal_block(head, horizon, std::vector<std::int64_t>(chunk, chunk_end));
+            if (sealed > 0) {
+                ++blocks;
+                rows += static_cast<int64>(sealed);
+            }
+            chunk = chunk_end;
+        }
+        {
+            crm_core::pg::SpiConnection spi;
+            save_scan_start(business_id, plan.next_scan_from);
         }
         if (blocks > 0) {
             Datum values[] = {Int64GetDatum(business_id), Int32GetDatum(static_cast<int32>(blocks)),
