@@ -1,7 +1,7 @@
 -- The audit trail: one row per changed row with the changed columns' old and new values,
 -- who, when, from where; the log itself is append-only and partitioned by month.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 CREATE ROLE audit_app NOLOGIN;
 CREATE TABLE public.audit_debtor (
@@ -66,6 +66,22 @@ SELECT is((SELECT new_values FROM crm_core.audit_log WHERE relid = 'public.audit
           '{"id": "1", "amount": "5"}'::jsonb, 'without a column list every column is logged');
 SELECT ok(NOT has_table_privilege('audit_app', 'crm_core.audit_log', 'INSERT'),
           'writers need no privilege on the log (the trigger writes as its owner)');
+
+-- A partitioned table: changes made through a partition are logged under the registered table.
+CREATE TABLE public.audit_call (business_id bigint, id bigint, outcome text,
+                                PRIMARY KEY (business_id, id)) PARTITION BY LIST (business_id);
+CREATE TABLE public.audit_call_7 PARTITION OF public.audit_call FOR VALUES IN (7);
+SELECT crm_core.audit_table('public.audit_call');
+CREATE TABLE public.audit_call_8 PARTITION OF public.audit_call FOR VALUES IN (8);
+INSERT INTO public.audit_call_7 VALUES (7, 1, 'promise');
+INSERT INTO public.audit_call VALUES (8, 2, 'no answer');
+SELECT results_eq($$SELECT table_name, business_id FROM crm_core.audit_log
+                     WHERE relid = 'public.audit_call'::regclass ORDER BY id$$,
+                  $$VALUES ('public.audit_call', 7::bigint), ('public.audit_call', 8::bigint)$$,
+                  'rows written into partitions, old or new, are logged under the partitioned table');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgname = 'crm_core_audit' AND tgenabled = 'A'
+             AND tgrelid IN ('public.audit_call_7'::regclass, 'public.audit_call_8'::regclass)),
+          2::bigint, 'the audit trigger is ENABLE ALWAYS on every partition');
 
 -- Replica mode does not skip auditing.
 SET LOCAL session_replication_role = replica;

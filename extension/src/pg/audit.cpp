@@ -12,6 +12,7 @@
 
 extern "C" {
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "nodes/bitmapset.h"
 #include "utils/lsyscache.h"
@@ -94,6 +95,24 @@ RowChange collect_change(const TriggerData* data) {
     return change;
 }
 
+// The table a row change is logged under: the partitioned table a partition belongs to
+// (the one registered with audit_table), else the table itself.
+Oid audited_relation(Relation relation) {
+    Oid relid = RelationGetRelid(relation);
+    if (!relation->rd_rel->relispartition) {
+        return relid;
+    }
+    return crm_core::pg::guard([&] { return llast_oid(get_partition_ancestors(relid)); });
+}
+
+// "schema.table" of a relation, quoted where needed.
+std::string qualified_relation_name(Oid relid) {
+    return crm_core::pg::guard([&] {
+        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+                                          get_rel_name(relid));
+    });
+}
+
 // The owner of crm_core.audit_log, whom the insert runs as.
 Oid audit_log_owner() {
     return crm_core::pg::guard([] {
@@ -150,20 +169,21 @@ CRM_CORE_FUNCTION(crm_core_audit_trigger) {
     if (updating && change.new_values.empty()) {
         return PointerGetDatum(nullptr);
     }
-    Oid relation = RelationGetRelid(data->tg_relation);
+    Oid relation = audited_relation(data->tg_relation);
     std::string actor = crm_core::pg::guard([] { return GetUserNameFromId(GetUserId(), false); });
 
     static crm_core::pg::CachedPlan insert_log(
         "INSERT INTO crm_core.audit_log (relid, table_name, operation, business_id, row_key, "
         "old_values, new_values, txid, db_user, session_user_name, application_name, "
-        "client_addr) VALUES ($1, $2, $3, $4::bigint, $5::jsonb, $6::jsonb, $7::jsonb, "
+        "client_addr) VALUES ($1, $2, $3, "
+        "CASE WHEN $4 ~ '^-?[0-9]{1,18}$' THEN $4::bigint END, $5::jsonb, $6::jsonb, $7::jsonb, "
         "txid_current(), $8, session_user, current_setting('application_name'), "
         "inet_client_addr())",
         {OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID});
     Datum values[8];
     char nulls[9] = "        ";
     values[0] = ObjectIdGetDatum(relation);
-    set_text(values, nulls, 1, crm_core::pg::qualified_name(data->tg_relation));
+    set_text(values, nulls, 1, qualified_relation_name(relation));
     set_text(values, nulls, 2, std::string(crm_core::pg::trigger_operation(data)));
     set_text(values, nulls, 3, change.business_id);
     set_text(values, nulls, 4,
