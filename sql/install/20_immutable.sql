@@ -416,22 +416,26 @@ CREATE TABLE crm_core.ledger_block (
 );
 COMMENT ON TABLE crm_core.ledger_block IS
     'Hash chain per business: block_hash = SHA-256 over previous_hash and the rows sealed in it '
-    '(crm_core.ledger_seal_row). horizon: rows written by transactions older than it were sealable.';
+    '(crm_core.ledger_sealed_entry). horizon: rows written by transactions older than it were sealable.';
 
--- Which rows each block holds, in block order, with their hash at sealing time.
-CREATE TABLE crm_core.ledger_seal_row (
-    business_id bigint  NOT NULL,
-    block_no    bigint  NOT NULL,
-    position    integer NOT NULL,
-    row_kind    text    NOT NULL CHECK (row_kind IN ('journal_entry', 'journal_line')),
-    row_id      bigint  NOT NULL,
-    row_hash    bytea   NOT NULL CHECK (length(row_hash) = 32),
-    PRIMARY KEY (business_id, row_kind, row_id),
-    UNIQUE (business_id, block_no, position),
-    FOREIGN KEY (business_id, block_no) REFERENCES crm_core.ledger_block (business_id, block_no)
+-- Which entries each block holds, in block order, with the hashes of the entry and of each of
+-- its lines (in line id order) at sealing time: one row per entry keeps sealing cheap.
+CREATE TABLE crm_core.ledger_sealed_entry (
+    business_id bigint   NOT NULL,
+    block_no    bigint   NOT NULL,
+    position    integer  NOT NULL,
+    entry_id    bigint   NOT NULL,
+    entry_hash  bytea    NOT NULL CHECK (length(entry_hash) = 32),
+    line_ids    bigint[] NOT NULL,
+    line_hashes bytea    NOT NULL CHECK (length(line_hashes) = 32 * cardinality(line_ids)),
+    PRIMARY KEY (business_id, entry_id),
+    UNIQUE (business_id, block_no, position)
 );
-COMMENT ON TABLE crm_core.ledger_seal_row IS
-    'Rows of each sealed block in order: each posted entry, then its lines by id.';
+-- No foreign key to ledger_block: seal_ledger writes a block and its entries in one statement,
+-- verify_ledger checks they match, and a per-row RI check would double the cost of sealing.
+COMMENT ON TABLE crm_core.ledger_sealed_entry IS
+    'Entries of each sealed block in order, with the SHA-256 of the entry and of each line '
+    '(line_hashes: 32 bytes per id in line_ids).';
 
 -- Where the next seal starts looking: every posted entry of the business not sealed yet was
 -- posted by a transaction from scan_from on (posted_txid, stamped by the ledger). Keeps each
@@ -447,7 +451,7 @@ CREATE INDEX journal_entry_posted_txid_idx ON crm_core.journal_entry (business_i
     WHERE status = 'posted';
 
 SELECT crm_core.make_append_only('crm_core.ledger_block');
-SELECT crm_core.make_append_only('crm_core.ledger_seal_row');
+SELECT crm_core.make_append_only('crm_core.ledger_sealed_entry');
 
 CREATE FUNCTION crm_core.seal_ledger(entries_per_block integer DEFAULT 1000)
 RETURNS TABLE (business_id bigint, blocks_sealed integer, rows_sealed bigint)
@@ -487,9 +491,8 @@ SELECT b.id AS business_id,
                min(e.posted_at) AS oldest_unsealed_at
           FROM crm_core.journal_entry AS e
          WHERE e.business_id = b.id AND e.status = 'posted'
-           AND NOT EXISTS (SELECT FROM crm_core.ledger_seal_row AS s
-                            WHERE s.business_id = e.business_id
-                              AND s.row_kind = 'journal_entry' AND s.row_id = e.id)) AS pending
+           AND NOT EXISTS (SELECT FROM crm_core.ledger_sealed_entry AS s
+                            WHERE s.business_id = e.business_id AND s.entry_id = e.id)) AS pending
        ON true;
 COMMENT ON VIEW crm_core.seal_status IS
     'Per business: sealed blocks, posted rows (entries + lines) not sealed yet, the oldest of them, the last seal.';

@@ -42,20 +42,19 @@ SELECT plan(28);
 SELECT results_eq($$SELECT business_id, blocks_sealed, rows_sealed FROM first_seal ORDER BY 1$$,
                   $$VALUES (9001::bigint, 3, 15::bigint), (9002::bigint, 2, 9::bigint)$$,
                   'seal_ledger seals every committed posted entry with its lines, 2 entries a block');
-SELECT results_eq($$SELECT row_kind, row_id FROM crm_core.ledger_seal_row
+SELECT results_eq($$SELECT entry_id, line_ids, length(line_hashes) FROM crm_core.ledger_sealed_entry
                      WHERE business_id = 9001 AND block_no = 1 ORDER BY position$$,
-                  $$VALUES ('journal_entry', 900001::bigint), ('journal_line', 900001::bigint),
-                           ('journal_line', 900002::bigint), ('journal_entry', 900002::bigint),
-                           ('journal_line', 900003::bigint), ('journal_line', 900004::bigint)$$,
+                  $$VALUES (900001::bigint, '{900001,900002}'::bigint[], 64),
+                           (900002, '{900003,900004}', 64)$$,
                   'a block holds each entry followed by its lines, in id order');
-SELECT ok(NOT EXISTS (SELECT FROM crm_core.ledger_seal_row WHERE business_id = 9001
-                       AND row_kind = 'journal_entry' AND row_id = 900100),
+SELECT ok(NOT EXISTS (SELECT FROM crm_core.ledger_sealed_entry WHERE business_id = 9001
+                       AND entry_id = 900100),
           'an entry committed after a still-running transaction began is not sealed yet');
 SELECT ok((SELECT scan_from FROM crm_core.seal_progress WHERE business_id = 9001)
           <= (SELECT posted_txid FROM crm_core.journal_entry WHERE business_id = 9001 AND id = 900100),
           'the next seal starts scanning no later than the entry it had to leave');
-SELECT ok(NOT EXISTS (SELECT FROM crm_core.ledger_seal_row WHERE business_id = 9001
-                       AND row_kind = 'journal_entry' AND row_id = 900050),
+SELECT ok(NOT EXISTS (SELECT FROM crm_core.ledger_sealed_entry WHERE business_id = 9001
+                       AND entry_id = 900050),
           'a draft is not sealed');
 SELECT results_eq($$SELECT sealed_blocks, unsealed_rows FROM crm_core.seal_status WHERE business_id = 9001$$,
                   $$VALUES (3::bigint, 3::bigint)$$, 'seal_status counts blocks and unsealed rows');
@@ -90,7 +89,7 @@ SELECT throws_ok($$SELECT * FROM crm_core.verify_ledger(9001, 'not a digest')$$,
 -- The seal tables are append-only themselves.
 SELECT throws_ok($$UPDATE crm_core.ledger_block SET sealed_by = 'me'$$, '55000', NULL,
                  'blocks cannot be updated');
-SELECT throws_ok($$DELETE FROM crm_core.ledger_seal_row$$, '55000', NULL,
+SELECT throws_ok($$DELETE FROM crm_core.ledger_sealed_entry$$, '55000', NULL,
                  'sealed rows cannot be deleted');
 
 -- What a superuser can still do, and how verification catches it.
@@ -147,11 +146,11 @@ SELECT results_eq('SELECT broken_block, problem FROM pg_temp.verdict()',
                   'a replaced block hash is caught');
 ROLLBACK TO SAVEPOINT tamper;
 
-ALTER TABLE crm_core.ledger_seal_row DISABLE TRIGGER crm_core_guard_row;
-UPDATE crm_core.ledger_seal_row SET position = 100 + position
- WHERE business_id = 9001 AND block_no = 3 AND position IN (1, 2);
-UPDATE crm_core.ledger_seal_row SET position = 103 - position
- WHERE business_id = 9001 AND block_no = 3 AND position > 100;
+ALTER TABLE crm_core.ledger_sealed_entry DISABLE TRIGGER crm_core_guard_row;
+UPDATE crm_core.ledger_sealed_entry
+   SET line_ids = ARRAY[line_ids[2], line_ids[1]],
+       line_hashes = substr(line_hashes, 33, 32) || substr(line_hashes, 1, 32)
+ WHERE business_id = 9001 AND entry_id = 900005;
 SELECT results_eq('SELECT broken_block, problem FROM pg_temp.verdict()',
                   $$VALUES (3::bigint, 'block hash does not match its rows (block replaced or rows reordered)')$$,
                   'rows reordered inside a block are caught');
@@ -165,8 +164,8 @@ SELECT results_eq('SELECT broken_block, problem FROM pg_temp.verdict()',
 ROLLBACK TO SAVEPOINT tamper;
 
 ALTER TABLE crm_core.ledger_block DISABLE TRIGGER crm_core_guard_row;
-ALTER TABLE crm_core.ledger_seal_row DISABLE TRIGGER crm_core_guard_row;
-DELETE FROM crm_core.ledger_seal_row WHERE business_id = 9001 AND block_no = 3;
+ALTER TABLE crm_core.ledger_sealed_entry DISABLE TRIGGER crm_core_guard_row;
+DELETE FROM crm_core.ledger_sealed_entry WHERE business_id = 9001 AND block_no = 3;
 DELETE FROM crm_core.ledger_block WHERE business_id = 9001 AND block_no = 3;
 SELECT results_eq('SELECT broken_block, problem FROM pg_temp.verdict()',
                   $$VALUES (3::bigint, 'block differs from the digest kept outside the database')$$,

@@ -113,20 +113,34 @@ std::vector<Digest> hashes_of(const std::vector<SealedRow>& rows) {
     return hashes;
 }
 
-// A bytea Datum holding 32 digest bytes, copied out of a result into a Digest.
-Digest result_digest(uint64 row, int column) {
-    Digest digest{};
+// A bytea column of a result row as bytes (empty for NULL).
+std::string result_bytes(uint64 row, int column) {
     std::optional<Datum> value = crm_core::pg::result_value(row, column);
     if (!value) {
-        return digest;
+        return {};
     }
+    const char* data = nullptr;
+    std::size_t size = 0;
     crm_core::pg::guard([&] {
         bytea* bytes = DatumGetByteaPP(*value);
-        if (static_cast<std::size_t>(VARSIZE_ANY_EXHDR(bytes)) == digest.size()) {
-            memcpy(digest.data(), VARDATA_ANY(bytes), digest.size());
-        }
+        data = VARDATA_ANY(bytes);
+        size = VARSIZE_ANY_EXHDR(bytes);
     });
+    return std::string(data, size);
+}
+
+// 32 bytes at offset of bytes as a digest (zeros when too short: it then never matches).
+Digest digest_at(const std::string& bytes, std::size_t offset) {
+    Digest digest{};
+    if (bytes.size() >= offset + digest.size()) {
+        memcpy(digest.data(), bytes.data() + offset, digest.size());
+    }
     return digest;
+}
+
+// A bytea column holding one digest.
+Digest result_digest(uint64 row, int column) {
+    return digest_at(result_bytes(row, column), 0);
 }
 
 // The last block of a business's chain: (0, genesis) when it has none.
@@ -185,8 +199,8 @@ SealPlan plan_seal(std::int64_t business_id, std::uint64_t horizon, std::uint64_
         "       age(e.xmin) > age($3::text::xid8::xid) AND NOT EXISTS ("
         "           SELECT FROM crm_core.journal_line AS l WHERE l.business_id = e.business_id"
         "              AND l.entry_id = e.id AND age(l.xmin) <= age($3::text::xid8::xid)),"
-        "       EXISTS (SELECT FROM crm_core.ledger_seal_row AS s WHERE s.business_id = "
-        "           e.business_id AND s.row_kind = 'journal_entry' AND s.row_id = e.id OFFSET 0)"
+        "       EXISTS (SELECT FROM crm_core.ledger_sealed_entry AS s WHERE s.business_id = "
+        "           e.business_id AND s.entry_id = e.id OFFSET 0)"
         "  FROM crm_core.journal_entry AS e"
         " WHERE e.business_id = $1 AND e.status = 'posted' AND e.posted_txid >= $2::text::xid8"
         " ORDER BY e.id";
@@ -256,12 +270,14 @@ uint64 seal_block(crm_core::ChainHead& head, const std::string& horizon,
         "WITH block AS (INSERT INTO crm_core.ledger_block (business_id, block_no, "
         "previous_hash, block_hash, entries, lines, first_entry_id, last_entry_id, horizon) "
         "VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'), $5, $6, $7, $8, $9::text::xid8)) "
-        "INSERT INTO crm_core.ledger_seal_row (business_id, block_no, position, row_kind, "
-        "row_id, row_hash) SELECT $1, $2, r.position, r.kind, r.id, decode(r.hash, 'hex') "
-        "FROM unnest($10::text::text[], $11::text::bigint[], $12::text::text[]) "
-        "WITH ORDINALITY AS r(kind, id, hash, position)",
+        "INSERT INTO crm_core.ledger_sealed_entry (business_id, block_no, position, entry_id, "
+        "entry_hash, line_ids, line_hashes) SELECT $1, $2, r.position, r.entry_id, "
+        "decode(r.entry_hash, 'hex'), r.line_ids::bigint[], decode(r.line_hashes, 'hex') "
+        "FROM unnest($10::text::bigint[], $11::text::text[], $12::text::text[], "
+        "$13::text::text[]) WITH ORDINALITY AS r(entry_id, entry_hash, line_ids, line_hashes, "
+        "position)",
         {INT8OID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID, TEXTOID, TEXTOID,
-         TEXTOID, TEXTOID});
+         TEXTOID, TEXTOID, TEXTOID});
 
     crm_core::pg::SpiConnection spi;
     Datum selected[] = {Int64GetDatum(business_id),
@@ -276,12 +292,19 @@ uint64 seal_block(crm_core::ChainHead& head, const std::string& horizon,
 
     std::int64_t block_no = head.block_no + 1;
     Digest hash = crm_core::block_hash(head.hash, business_id, block_no, hashes_of(rows));
-    std::string kinds = "{", ids = "{", hashes = "{";
+    // Array literals, one element per entry: its id and hash, its lines' ids and hashes.
+    std::string entry_ids_text = "{", entry_hashes = "{", line_ids = "{", line_hashes = "{";
     for (const SealedRow& row : rows) {
-        const char* separator = kinds.size() > 1 ? "," : "";
-        kinds += separator + row.kind;
-        ids += separator + std::to_string(row.id);
-        hashes += separator + crm_core::to_hex(row.hash);
+        if (row.kind == kEntryKind) {
+            bool first = entry_ids_text.size() == 1;
+            entry_ids_text += (first ? "" : ",") + std::to_string(row.id);
+            entry_hashes += (first ? "\"" : "\",\"") + crm_core::to_hex(row.hash);
+            line_ids += first ? "\"{" : "}\",\"{";
+            line_hashes += first ? "\"" : "\",\"";
+            continue;
+        }
+        line_ids += (line_ids.back() == '{' ? "" : ",") + std::to_string(row.id);
+        line_hashes += crm_core::to_hex(row.hash);
     }
     Datum block_values[] = {Int64GetDatum(business_id),
                             Int64GetDatum(block_no),
@@ -292,9 +315,10 @@ uint64 seal_block(crm_core::ChainHead& head, const std::string& horizon,
                             Int64GetDatum(entries.front().id),
                             Int64GetDatum(entries.back().id),
                             crm_core::pg::string_to_text(horizon),
-                            crm_core::pg::string_to_text(kinds + "}"),
-                            crm_core::pg::string_to_text(ids + "}"),
-                            crm_core::pg::string_to_text(hashes + "}")};
+                            crm_core::pg::string_to_text(entry_ids_text + "}"),
+                            crm_core::pg::string_to_text(entry_hashes + "\"}"),
+                            crm_core::pg::string_to_text(line_ids + "}\"}"),
+                            crm_core::pg::string_to_text(line_hashes + "\"}")};
     insert_block.execute(block_values, nullptr, false);
     head.block_no = block_no;
     head.hash = hash;
@@ -423,8 +447,9 @@ std::vector<StoredBlock> stored_blocks(std::int64_t business_id) {
 // problem) at the first difference.
 bool verify_block(std::int64_t business_id, const StoredBlock& block, Verdict& verdict) {
     static crm_core::pg::CachedPlan select_members(
-        "SELECT row_kind, row_id, row_hash FROM crm_core.ledger_seal_row "
-        "WHERE business_id = $1 AND block_no = $2 ORDER BY position",
+        "SELECT entry_id, entry_hash, array_to_string(line_ids, ','), line_hashes "
+        "FROM crm_core.ledger_sealed_entry WHERE business_id = $1 AND block_no = $2 "
+        "ORDER BY position",
         {INT8OID, INT8OID});
     static crm_core::pg::CachedPlan select_entries(
         "SELECT " CRM_CORE_ENTRY_COLUMNS
@@ -444,9 +469,16 @@ bool verify_block(std::int64_t business_id, const StoredBlock& block, Verdict& v
     std::vector<StoredRow> members;
     std::vector<std::int64_t> entry_ids;
     for (uint64 row = 0; row < count; ++row) {
-        members.push_back({*result_text(row, 1), result_int(row, 2), result_digest(row, 3)});
-        if (members.back().kind == kEntryKind) {
-            entry_ids.push_back(members.back().id);
+        members.push_back({kEntryKind, result_int(row, 1), result_digest(row, 2)});
+        entry_ids.push_back(members.back().id);
+        std::string line_ids = result_text(row, 3).value_or("");
+        std::string line_hashes = result_bytes(row, 4);
+        std::size_t offset = 0;
+        for (std::size_t start = 0; start < line_ids.size(); offset += Digest().size()) {
+            std::size_t end = std::min(line_ids.find(',', start), line_ids.size());
+            members.push_back({kLineKind, std::stoll(line_ids.substr(start, end - start)),
+                               digest_at(line_hashes, offset)});
+            start = end + 1;
         }
     }
     Datum entry_values[] = {Int64GetDatum(business_id),
