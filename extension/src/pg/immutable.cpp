@@ -1,0 +1,107 @@
+// Append-only guards: trigger functions that refuse UPDATE, DELETE and TRUNCATE, and the
+// privilege test the DDL event triggers use to let only superusers remove a guard.
+#include <optional>
+#include <string>
+
+#include "function.hpp"
+#include "immutable_trigger.hpp"
+#include "spi.hpp"
+
+namespace {
+
+// The error every refused change raises: the table, the operation, and what to do instead.
+crm_core::pg::Error append_only_error(const std::string& table, const char* operation,
+                                      const char* what) {
+    return crm_core::pg::Error(
+        ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        std::string(operation) + " on " + table + " is refused: " + what + " are append-only",
+        "crm_core guards this table; history is never edited, removed or truncated.",
+        "Record a correction as a new row (for the ledger: a reversing entry).");
+}
+
+}  // namespace
+
+// Trigger: BEFORE UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement); refuses always.
+CRM_CORE_FUNCTION(crm_core_append_only_guard) {
+    TriggerData* data = crm_core::pg::trigger_data(fcinfo, "crm_core.append_only_guard()");
+    throw append_only_error(crm_core::pg::qualified_name(data->tg_relation),
+                            crm_core::pg::trigger_operation(data), "its rows");
+}
+
+// crm_core.invoked_by_superuser(): whether the role running the statement (SET ROLE
+// included, SECURITY DEFINER excluded) is a superuser; event triggers run as definer.
+CRM_CORE_FUNCTION(crm_core_invoked_by_superuser) {
+    Oid outer_user = GetOuterUserId();
+    return BoolGetDatum(crm_core::pg::guard([&] { return superuser_arg(outer_user); }));
+}
+
+namespace {
+
+// Whether the journal entry is posted and was not posted by the current transaction.
+struct EntryState {
+    bool posted = false;
+    bool posted_by_this_transaction = false;
+};
+
+// Looks up an entry's posting state (a line's entry exists: the foreign key says so).
+EntryState entry_state(HeapTuple line, TupleDesc descriptor) {
+    static crm_core::pg::CachedPlan select_entry(
+        "SELECT status = 'posted', posted_txid IS NOT DISTINCT FROM "
+        "pg_current_xact_id_if_assigned() FROM crm_core.journal_entry "
+        "WHERE business_id = $1 AND id = $2",
+        {INT8OID, INT8OID});
+    bool business_null = false, entry_null = false;
+    Datum values[2];
+    crm_core::pg::guard([&] {
+        values[0] =
+            heap_getattr(line, SPI_fnumber(descriptor, "business_id"), descriptor, &business_null);
+        values[1] =
+            heap_getattr(line, SPI_fnumber(descriptor, "entry_id"), descriptor, &entry_null);
+    });
+    if (business_null || entry_null) {
+        return {};
+    }
+    crm_core::pg::SpiConnection spi;
+    if (select_entry.execute(values, nullptr, true, 1) == 0) {
+        return {};
+    }
+    std::optional<Datum> posted = crm_core::pg::result_value(0, 1);
+    std::optional<Datum> this_transaction = crm_core::pg::result_value(0, 2);
+    return {posted && DatumGetBool(*posted), this_transaction && DatumGetBool(*this_transaction)};
+}
+
+}  // namespace
+
+// Trigger on journal_entry (argument 'entry': BEFORE UPDATE OR DELETE) and journal_line
+// ('line': BEFORE INSERT OR UPDATE OR DELETE): drafts stay editable, posting is allowed,
+// posted rows never change; lines join a posted entry only in the transaction that posts it.
+CRM_CORE_FUNCTION(crm_core_ledger_guard) {
+    TriggerData* data = crm_core::pg::trigger_data(fcinfo, "crm_core.ledger_guard()");
+    const Trigger* trigger = data->tg_trigger;
+    bool for_lines = trigger->tgnargs == 1 && strcmp(trigger->tgargs[0], "line") == 0;
+    TupleDesc descriptor = RelationGetDescr(data->tg_relation);
+    std::string table = crm_core::pg::qualified_name(data->tg_relation);
+    const char* operation = crm_core::pg::trigger_operation(data);
+    bool inserting = TRIGGER_FIRED_BY_INSERT(data->tg_event);
+    HeapTuple result =
+        TRIGGER_FIRED_BY_UPDATE(data->tg_event) ? data->tg_newtuple : data->tg_trigtuple;
+    if (!for_lines) {
+        std::optional<std::string> status = crm_core::pg::column_text(
+            data->tg_trigtuple, descriptor,
+            crm_core::pg::guard([&] { return SPI_fnumber(descriptor, "status"); }));
+        if (status == std::string("posted")) {
+            throw append_only_error(table, operation, "posted journal entries");
+        }
+        return PointerGetDatum(result);
+    }
+    if (!inserting && entry_state(data->tg_trigtuple, descriptor).posted) {
+        throw append_only_error(table, operation, "lines of posted journal entries");
+    }
+    if (!TRIGGER_FIRED_BY_DELETE(data->tg_event)) {
+        EntryState target = entry_state(result, descriptor);
+        if (target.posted && !target.posted_by_this_transaction) {
+            throw append_only_error(table, operation, "lines of posted journal entries");
+        }
+    }
+    return PointerGetDatum(result);
+}

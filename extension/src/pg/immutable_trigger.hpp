@@ -1,0 +1,28 @@
+// Helpers shared by crm_core's trigger functions (append-only guards, audit, ledger guard).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "guard.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+#include "utils/rel.h"
+}
+
+namespace crm_core::pg {
+
+// The TriggerData of a trigger call; throws when the function was called some other way.
+TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function_name);
+
+// "schema.table" of the trigger's relation, quoted where needed, for messages.
+std::string qualified_name(Relation relation);
+
+// The text form of column attnum (1-based) of tuple, or std::nullopt for NULL.
+std::optional<std::string> column_text(HeapTuple tuple, TupleDesc descriptor, int attnum);
+
+// The operation that fired the trigger: "INSERT", "UPDATE", "DELETE" or "TRUNCATE".
+const char* trigger_operation(const TriggerData* data);
+
+}  // namespace crm_core::pg

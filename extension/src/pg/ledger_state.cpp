@@ -1,0 +1,178 @@
+#include "ledger_state.hpp"
+
+#include "datum.hpp"
+#include "spi.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "storage/proc.h"
+#include "utils/date.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+}
+
+namespace crm_core::pg::ledger {
+
+namespace {
+
+using crm_core::ledger::ClosedRanges;
+
+TransactionState state;
+LocalTransactionId state_transaction = InvalidLocalTransactionId;
+bool callbacks_registered = false;
+
+std::unordered_map<RowKey, AccountInfo, RowKeyHash> account_cache;
+std::unordered_map<int64, ClosedRanges> period_cache;
+// The tables whose invalidation empties the caches (looked up when the caches load).
+Oid account_table = InvalidOid;
+Oid period_table = InvalidOid;
+
+// Drops everything the finished transaction remembered; never throws.
+void reset_state() noexcept {
+    state.tallies_trusted = true;
+    state.lost = false;
+    state.fresh_entries.clear();
+    state.tallies.clear();
+    state.verified_entries.clear();
+    state.ruled_accounts_touched.clear();
+    state.ruled_accounts_pending.clear();
+}
+
+// Transaction end: the numeric Datums die with TopTransactionContext, so forget them now.
+void on_transaction_event(XactEvent event, void*) {
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+        event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
+        reset_state();
+        state_transaction = InvalidLocalTransactionId;
+    }
+}
+
+// A rolled-back savepoint takes lines away and re-queues checks that ran inside it: stop
+// trusting tallies and check everything (entries and overdraft accounts) again.
+void on_subtransaction_event(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+    if (event != SUBXACT_EVENT_ABORT_SUB) {
+        return;
+    }
+    state.tallies_trusted = false;
+    state.verified_entries.clear();
+    try {
+        state.ruled_accounts_pending = state.ruled_accounts_touched;
+    } catch (...) {
+        // Out of memory: the pending set may be incomplete, so the commit must fail.
+        state.lost = true;
+    }
+}
+
+// Empties the caches when their table changes (or on a full invalidation); never throws.
+void on_relcache_invalidation(Datum, Oid relation) {
+    if (relation == InvalidOid || relation == account_table) {
+        account_cache.clear();
+    }
+    if (relation == InvalidOid || relation == period_table) {
+        period_cache.clear();
+    }
+}
+
+// Remembers the OIDs of the ledger's reference tables for the invalidation callback.
+void remember_reference_tables() {
+    guard([] {
+        Oid schema = get_namespace_oid("crm_core", false);
+        account_table = get_relname_relid("account", schema);
+        period_table = get_relname_relid("fiscal_period", schema);
+    });
+}
+
+}  // namespace
+
+TransactionState& transaction_state() {
+    if (!callbacks_registered) {
+        guard([] {
+            RegisterXactCallback(on_transaction_event, nullptr);
+            RegisterSubXactCallback(on_subtransaction_event, nullptr);
+            CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
+        });
+        callbacks_registered = true;
+    }
+    if (state_transaction != MyProc->lxid) {
+        reset_state();
+        state_transaction = MyProc->lxid;
+    }
+    return state;
+}
+
+const AccountInfo* find_account(const RowKey& account) {
+    auto cached = account_cache.find(account);
+    if (cached != account_cache.end()) {
+        return &cached->second;
+    }
+    remember_reference_tables();
+    static CachedPlan select_account(
+        "SELECT code, currency, closed_at IS NOT NULL, overdraft FROM crm_core.account "
+        "WHERE business_id = $1 AND id = $2",
+        {INT8OID, INT8OID});
+    Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
+    if (select_account.execute(arguments, nullptr, true, 1) == 0) {
+        return nullptr;
+    }
+    AccountInfo info;
+    info.code = text_to_string(*result_value(0, 1));
+    info.currency = text_to_string(*result_value(0, 2));
+    info.closed = DatumGetBool(*result_value(0, 3));
+    info.overdraft = crm_core::ledger::parse_overdraft_rule(text_to_string(*result_value(0, 4)))
+                         .value_or(crm_core::ledger::OverdraftRule::none);
+    return &account_cache.insert_or_assign(account, std::move(info)).first->second;
+}
+
+const ClosedRanges& closed_periods(int64 business_id) {
+    auto cached = period_cache.find(business_id);
+    if (cached != period_cache.end()) {
+        return cached->second;
+    }
+    remember_reference_tables();
+    static CachedPlan select_periods(
+        "SELECT starts_on, ends_on FROM crm_core.fiscal_period "
+        "WHERE business_id = $1 AND closed_at IS NOT NULL",
+        {INT8OID});
+    Datum arguments[1] = {Int64GetDatum(business_id)};
+    uint64 rows = select_periods.execute(arguments, nullptr, true);
+    ClosedRanges ranges;
+    for (uint64 row = 0; row < rows; ++row) {
+        ranges.add(DatumGetDateADT(*result_value(row, 1)), DatumGetDateADT(*result_value(row, 2)));
+    }
+    return period_cache.insert_or_assign(business_id, std::move(ranges)).first->second;
+}
+
+void invalidate_reference_caches(Oid changed_table) {
+    guard([&] { CacheInvalidateRelcacheByRelid(changed_table); });
+}
+
+void as_extension_owner(const std::function<void()>& fn) {
+    Oid saved_user = InvalidOid;
+    int saved_context = 0;
+    int guc_level = guard([&] {
+        Oid schema = get_namespace_oid("crm_core", false);
+        HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(schema));
+        if (!HeapTupleIsValid(tuple)) {
+            elog(ERROR, "cache lookup failed for schema crm_core");
+        }
+        Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tuple))->nspowner;
+        ReleaseSysCache(tuple);
+        GetUserIdAndSecContext(&saved_user, &saved_context);
+        SetUserIdAndSecContext(
+            owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+        int level = NewGUCNestLevel();
+        set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                          GUC_ACTION_SAVE, true, 0, false);
+        return level;
+    });
+    fn();
+    guard([&] {
+        AtEOXact_GUC(true, guc_level);
+        SetUserIdAndSecContext(saved_user, saved_context);
+    });
+}
+
+}  // namespace crm_core::pg::ledger

@@ -1,0 +1,85 @@
+// What the ledger triggers remember: per transaction (fresh entries, running tallies, which
+// entries and overdraft accounts are verified) and per backend (accounts, closed periods).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "crm_core/ledger.hpp"
+#include "guard.hpp"
+
+namespace crm_core::pg::ledger {
+
+// A ledger row's identity: (business_id, id), the tables' primary keys.
+using RowKey = std::pair<int64, int64>;
+
+// Hashes a RowKey for the unordered containers.
+struct RowKeyHash {
+    size_t operator()(const RowKey& key) const noexcept {
+        return std::hash<int64>()(key.first) * 31 + std::hash<int64>()(key.second);
+    }
+};
+
+// What the triggers need to know about an account (cached per backend).
+struct AccountInfo {
+    std::string code;
+    std::string currency;
+    bool closed = false;
+    crm_core::ledger::OverdraftRule overdraft = crm_core::ledger::OverdraftRule::none;
+};
+
+// Debit and credit totals of one currency (numeric Datums in TopTransactionContext).
+struct CurrencyTotals {
+    std::string currency;
+    Datum debits;
+    Datum credits;
+};
+
+// The running totals of an entry created in this transaction: every line it has.
+struct EntryTally {
+    int64 lines = 0;
+    std::vector<CurrencyTotals> totals;
+};
+
+// This transaction's ledger work. Reset when a new transaction starts.
+struct TransactionState {
+    // False once a subtransaction rolled back: tallies may then count lost lines.
+    bool tallies_trusted = true;
+    // True when memory ran out while re-arming checks: this transaction may not commit.
+    bool lost = false;
+    // Entries inserted by this transaction: true when inserted as posted.
+    std::unordered_map<RowKey, bool, RowKeyHash> fresh_entries;
+    std::unordered_map<RowKey, EntryTally, RowKeyHash> tallies;
+    // Entries checked since their last change (an entry is checked once per commit).
+    std::unordered_set<RowKey, RowKeyHash> verified_entries;
+    // Accounts with an overdraft rule written by this transaction, and those not yet checked.
+    std::set<RowKey> ruled_accounts_touched;
+    std::set<RowKey> ruled_accounts_pending;
+};
+
+// The current transaction's state (registers the transaction callbacks on first use).
+TransactionState& transaction_state();
+
+// The account, loading it through SPI on a cache miss; std::nullopt when it does not exist.
+// Needs an open SPI connection.
+const AccountInfo* find_account(const RowKey& account);
+
+// The business's closed fiscal periods, loaded through SPI on a cache miss.
+// Needs an open SPI connection.
+const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
+
+// Forgets the cached accounts and periods in every backend once this transaction commits.
+void invalidate_reference_caches(Oid changed_table);
+
+// Runs fn as the owner of schema crm_core with search_path pinned to pg_catalog, pg_temp,
+// like a SECURITY DEFINER function. If fn throws, the (sub)transaction abort restores both.
+void as_extension_owner(const std::function<void()>& fn);
+
+}  // namespace crm_core::pg::ledger

@@ -1,0 +1,147 @@
+-- Append-only guards: every door to change history is refused, for the owner and for
+-- application roles, on the table and its partitions, also under session_replication_role.
+BEGIN;
+SELECT plan(41);
+
+CREATE ROLE imm_owner NOLOGIN;
+CREATE ROLE imm_app NOLOGIN;
+GRANT CREATE, USAGE ON SCHEMA public TO imm_owner;
+
+CREATE TABLE public.imm_events (id bigint PRIMARY KEY, note text) PARTITION BY RANGE (id);
+CREATE TABLE public.imm_events_1 PARTITION OF public.imm_events FOR VALUES FROM (0) TO (100);
+CREATE TABLE public.imm_plain (id bigint PRIMARY KEY, note text);
+CREATE VIEW public.imm_view AS SELECT 1 AS one;
+ALTER TABLE public.imm_events OWNER TO imm_owner;
+ALTER TABLE public.imm_events_1 OWNER TO imm_owner;
+ALTER TABLE public.imm_plain OWNER TO imm_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON public.imm_events, public.imm_events_1,
+    public.imm_plain TO imm_app;
+
+SELECT lives_ok($$SELECT crm_core.make_append_only('public.imm_events')$$,
+                'make_append_only accepts a partitioned table');
+SELECT lives_ok($$SELECT crm_core.make_append_only('public.imm_plain')$$,
+                'make_append_only accepts a plain table');
+SELECT throws_ok($$SELECT crm_core.make_append_only('public.imm_plain')$$, '42710',
+                 'table public.imm_plain is already append-only', 'registering twice is refused');
+SELECT throws_ok($$SELECT crm_core.make_append_only('public.imm_events_1')$$, '42710',
+                 'table public.imm_events_1 is a partition of an append-only table',
+                 'a partition of a guarded table is already guarded');
+SELECT throws_ok($$SELECT crm_core.make_append_only('public.imm_view')$$, '42809',
+                 'public.imm_view is not a table', 'a view is refused');
+
+-- A partition created later, and one attached later, get the guards.
+SET ROLE imm_owner;
+CREATE TABLE public.imm_events_2 PARTITION OF public.imm_events FOR VALUES FROM (100) TO (200);
+CREATE TABLE public.imm_events_3 (id bigint PRIMARY KEY, note text);
+ALTER TABLE public.imm_events ATTACH PARTITION public.imm_events_3 FOR VALUES FROM (200) TO (300);
+RESET ROLE;
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON public.imm_events_2, public.imm_events_3 TO imm_app;
+SELECT is((SELECT count(*) FROM pg_trigger
+            WHERE tgrelid IN ('public.imm_events'::regclass, 'public.imm_events_1'::regclass,
+                              'public.imm_events_2'::regclass, 'public.imm_events_3'::regclass)
+              AND tgname IN ('crm_core_guard_row', 'crm_core_guard_truncate') AND tgenabled = 'A'),
+          8::bigint, 'every partition, old, created or attached, has both guards ENABLE ALWAYS');
+
+INSERT INTO public.imm_events VALUES (1, 'a'), (150, 'b'), (250, 'c');
+INSERT INTO public.imm_plain VALUES (1, 'a');
+SELECT is((SELECT count(*) FROM public.imm_events), 3::bigint, 'inserting is allowed');
+
+-- Data doors, as the application role.
+SET ROLE imm_app;
+SELECT throws_ok($$UPDATE public.imm_events SET note = 'x' WHERE id = 1$$, '55000',
+                 'UPDATE on public.imm_events_1 is refused: its rows are append-only',
+                 'UPDATE through the parent is refused');
+SELECT throws_ok($$DELETE FROM public.imm_events_2$$, '55000', NULL,
+                 'DELETE directly on a created partition is refused');
+SELECT throws_ok($$UPDATE public.imm_events_3 SET note = 'x'$$, '55000', NULL,
+                 'UPDATE directly on an attached partition is refused');
+SELECT throws_ok($$MERGE INTO public.imm_plain AS t USING (VALUES (1)) AS s(id) ON t.id = s.id
+                   WHEN MATCHED THEN UPDATE SET note = 'merged'$$, '55000', NULL,
+                 'MERGE ... UPDATE is refused');
+SELECT throws_ok($$MERGE INTO public.imm_plain AS t USING (VALUES (1)) AS s(id) ON t.id = s.id
+                   WHEN MATCHED THEN DELETE$$, '55000', NULL, 'MERGE ... DELETE is refused');
+SELECT throws_ok($$TRUNCATE public.imm_events$$, '55000', NULL, 'TRUNCATE of the parent is refused');
+SELECT throws_ok($$TRUNCATE public.imm_events_2$$, '55000', NULL,
+                 'TRUNCATE of a created partition is refused');
+SELECT throws_ok($$TRUNCATE public.imm_events_3$$, '55000', NULL,
+                 'TRUNCATE of an attached partition is refused');
+SELECT throws_ok($$TRUNCATE public.imm_plain$$, '55000', NULL, 'TRUNCATE of a plain table is refused');
+SELECT lives_ok($$INSERT INTO public.imm_plain VALUES (2, 'b')$$, 'the application can still insert');
+RESET ROLE;
+
+-- Owner doors: the guards cannot be disabled, dropped, renamed or detached.
+SET ROLE imm_owner;
+SELECT throws_ok($$UPDATE public.imm_plain SET note = 'x'$$, '55000', NULL,
+                 'the owner cannot UPDATE either');
+SELECT throws_ok($$ALTER TABLE public.imm_plain DISABLE TRIGGER crm_core_guard_row$$, '42501', NULL,
+                 'DISABLE TRIGGER on a guard is refused to the owner');
+SELECT throws_ok($$ALTER TABLE public.imm_events DISABLE TRIGGER ALL$$, '42501', NULL,
+                 'DISABLE TRIGGER ALL is refused to the owner');
+SELECT throws_ok($$ALTER TABLE public.imm_events_2 DISABLE TRIGGER crm_core_guard_truncate$$, '42501',
+                 NULL, 'disabling a partition''s TRUNCATE guard is refused');
+SELECT throws_ok($$ALTER TABLE public.imm_plain ENABLE TRIGGER crm_core_guard_row$$, '42501', NULL,
+                 'ENABLE (origin only, skipped under replica) is refused: guards stay ALWAYS');
+SELECT throws_ok($$DROP TRIGGER crm_core_guard_row ON public.imm_plain$$, '42501', NULL,
+                 'DROP TRIGGER on a guard is refused to the owner');
+SELECT throws_ok($$DROP TRIGGER crm_core_guard_truncate ON public.imm_events_3$$, '42501', NULL,
+                 'dropping a partition''s TRUNCATE guard is refused');
+SELECT throws_ok($$ALTER TRIGGER crm_core_guard_row ON public.imm_plain RENAME TO harmless$$,
+                 '42501', NULL, 'renaming a guard is refused');
+SELECT throws_ok($$ALTER TABLE public.imm_events DETACH PARTITION public.imm_events_2$$, '42501',
+                 'detaching public.imm_events_2 from its append-only table is refused',
+                 'DETACH PARTITION is refused to the owner');
+SELECT throws_ok($$DROP TABLE public.imm_events_3$$, '42501', NULL,
+                 'dropping a guarded partition is refused to the owner');
+SELECT throws_ok($$DROP TABLE public.imm_plain$$, '42501', NULL,
+                 'dropping a guarded table is refused to the owner');
+RESET ROLE;
+
+-- Replica mode (what logical replication and some restore tools use) does not skip guards.
+SET LOCAL session_replication_role = replica;
+SELECT throws_ok($$UPDATE public.imm_plain SET note = 'x'$$, '55000', NULL,
+                 'UPDATE is refused under session_replication_role = replica');
+SELECT throws_ok($$TRUNCATE public.imm_events_1$$, '55000', NULL,
+                 'TRUNCATE is refused under session_replication_role = replica');
+SET LOCAL session_replication_role = origin;
+
+-- The ledger: drafts are editable, posting is the one transition, posted rows never change.
+SELECT throws_ok($$TRUNCATE crm_core.journal_line CASCADE$$, '55000', NULL,
+                 'TRUNCATE of journal_line is refused');
+INSERT INTO crm_core.business (id, name) VALUES (9101, 'guards');
+INSERT INTO crm_core.account (id, business_id, code, name, kind, currency)
+VALUES (910101, 9101, 'cash', 'Cash', 'asset', 'EUR'), (910102, 9101, 'fees', 'Fees', 'income', 'EUR');
+INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (910101, 9101, 'draft');
+INSERT INTO crm_core.journal_line (id, business_id, entry_id, account_id, debit, credit)
+VALUES (910101, 9101, 910101, 910101, 5, NULL), (910102, 9101, 910101, 910102, NULL, 5);
+SELECT lives_ok($$UPDATE crm_core.journal_line SET debit = 7 WHERE id = 910101$$,
+                'a draft entry''s line can be edited');
+SELECT lives_ok($$UPDATE crm_core.journal_line SET credit = 7 WHERE id = 910102$$,
+                'and its other line too');
+SELECT lives_ok($$UPDATE crm_core.journal_entry SET status = 'posted' WHERE id = 910101$$,
+                'posting a draft is allowed');
+SELECT throws_ok($$UPDATE crm_core.journal_entry SET status = 'draft' WHERE id = 910101$$, '55000',
+                 'UPDATE on crm_core.journal_entry is refused: posted journal entries are append-only',
+                 'un-posting is refused');
+SELECT throws_ok($$UPDATE crm_core.journal_line SET debit = 8 WHERE id = 910101$$, '55000', NULL,
+                 'editing a posted line is refused');
+SELECT throws_ok($$DELETE FROM crm_core.journal_line WHERE id = 910102$$, '55000', NULL,
+                 'deleting a posted line is refused');
+SELECT throws_ok($$DELETE FROM crm_core.journal_entry WHERE id = 910101$$, '55000', NULL,
+                 'deleting a posted entry is refused');
+SELECT is((SELECT count(*) FROM pg_trigger
+            WHERE tgrelid IN ('crm_core.journal_entry'::regclass, 'crm_core.journal_line'::regclass)
+              AND tgname IN ('crm_core_guard_posted', 'crm_core_guard_truncate') AND tgenabled = 'A'),
+          4::bigint, 'the ledger guards are ENABLE ALWAYS');
+
+-- Roles: least privilege.
+SELECT ok(has_table_privilege('crm_core_app', 'crm_core.journal_line', 'INSERT')
+          AND NOT has_table_privilege('crm_core_app', 'crm_core.journal_line', 'TRUNCATE'),
+          'crm_core_app inserts lines but cannot truncate');
+SELECT ok(NOT has_table_privilege('crm_core_readonly', 'crm_core.journal_entry', 'INSERT')
+          AND has_table_privilege('crm_core_readonly', 'crm_core.journal_entry', 'SELECT')
+          AND NOT has_table_privilege('crm_core_app', 'crm_core.audit_log', 'INSERT')
+          AND NOT has_function_privilege('crm_core_app', 'crm_core.seal_ledger(integer)', 'EXECUTE'),
+          'crm_core_readonly only reads; the application cannot write the audit log or seal');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,112 @@
+-- The audit trail: one row per changed row with the changed columns' old and new values,
+-- who, when, from where; the log itself is append-only and partitioned by month.
+BEGIN;
+SELECT plan(24);
+
+CREATE ROLE audit_app NOLOGIN;
+CREATE TABLE public.audit_debtor (
+    business_id bigint, id bigint, name text, phone text, balance numeric, notes text,
+    PRIMARY KEY (business_id, id));
+CREATE TABLE public.audit_payment (id bigint PRIMARY KEY, amount numeric);
+CREATE VIEW public.audit_debtor_view AS SELECT * FROM public.audit_debtor;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.audit_debtor, public.audit_payment TO audit_app;
+
+SELECT lives_ok($$SELECT crm_core.audit_table('public.audit_debtor', ARRAY['phone', 'balance'])$$,
+                'audit_table registers a table with chosen columns');
+SELECT lives_ok($$SELECT crm_core.audit_table('public.audit_payment')$$,
+                'audit_table registers a table with all columns');
+SELECT throws_ok($$SELECT crm_core.audit_table('public.audit_payment')$$, '42710',
+                 'table public.audit_payment is already audited', 'registering twice is refused');
+SELECT throws_ok($$SELECT crm_core.audit_table('public.audit_debtor_view')$$, '42809',
+                 'public.audit_debtor_view is not a table', 'a view is refused');
+CREATE TABLE public.audit_other (id bigint PRIMARY KEY, x text);
+SELECT throws_ok($$SELECT crm_core.audit_table('public.audit_other', ARRAY['x', 'nope', 'Nope'])$$,
+                 '42703', 'table public.audit_other has no column Nope, nope',
+                 'unknown columns are named in the error');
+SELECT throws_ok($$SELECT crm_core.audit_table('public.audit_other', ARRAY[]::text[])$$, '22023', NULL,
+                 'an empty column list is refused');
+SELECT is((SELECT count(*) FROM crm_core.audited_table WHERE relid = 'public.audit_other'::regclass),
+          0::bigint, 'a refused registration leaves nothing behind');
+SELECT throws_ok($$SELECT crm_core.audit_table('crm_core.audit_log')$$, '22023', NULL,
+                 'the audit log cannot audit itself');
+
+SET LOCAL application_name = 'audit-test';
+SET ROLE audit_app;
+INSERT INTO public.audit_debtor VALUES (7, 1, 'Ana', '+34 600', 100.50, 'first');
+UPDATE public.audit_debtor SET balance = 90.25, notes = 'second' WHERE id = 1;
+UPDATE public.audit_debtor SET notes = 'third' WHERE id = 1;
+DELETE FROM public.audit_debtor WHERE id = 1;
+INSERT INTO public.audit_payment VALUES (1, 5);
+RESET ROLE;
+
+SELECT results_eq(
+    $$SELECT operation, business_id, row_key, old_values, new_values FROM crm_core.audit_log
+       WHERE relid = 'public.audit_debtor'::regclass ORDER BY id$$,
+    $$VALUES ('INSERT', 7::bigint, '{"business_id": "7", "id": "1"}'::jsonb, NULL::jsonb,
+              '{"phone": "+34 600", "balance": "100.50"}'::jsonb),
+             ('UPDATE', 7, '{"business_id": "7", "id": "1"}', '{"balance": "100.50"}',
+              '{"balance": "90.25"}'),
+             ('DELETE', 7, '{"business_id": "7", "id": "1"}',
+              '{"phone": "+34 600", "balance": "90.25"}', NULL)$$,
+    'inserts, changes of watched columns and deletes are logged; unwatched changes are not');
+SELECT is((SELECT string_agg(DISTINCT concat_ws('|', db_user, session_user_name, application_name,
+                                                 table_name), ',')
+             FROM crm_core.audit_log WHERE relid = 'public.audit_debtor'::regclass),
+          concat_ws('|', 'audit_app', session_user, 'audit-test', 'public.audit_debtor'),
+          'the log names current_user, session_user, application_name and the table');
+SELECT is((SELECT count(DISTINCT txid) FROM crm_core.audit_log WHERE relid = 'public.audit_debtor'::regclass
+             AND txid = txid_current()), 1::bigint, 'the transaction id is recorded');
+SELECT is((SELECT count(*) FROM crm_core.audit_log WHERE relid = 'public.audit_debtor'::regclass
+             AND logged_at = statement_timestamp()), 0::bigint,
+          'logged_at is the statement time of each change (not this statement)');
+SELECT ok((SELECT bool_and(logged_at <= statement_timestamp() AND logged_at >= now())
+             FROM crm_core.audit_log WHERE relid = 'public.audit_debtor'::regclass),
+          'logged_at lies within this transaction');
+SELECT is((SELECT new_values FROM crm_core.audit_log WHERE relid = 'public.audit_payment'::regclass),
+          '{"id": "1", "amount": "5"}'::jsonb, 'without a column list every column is logged');
+SELECT ok(NOT has_table_privilege('audit_app', 'crm_core.audit_log', 'INSERT'),
+          'writers need no privilege on the log (the trigger writes as its owner)');
+
+-- A partitioned table: changes made through a partition are logged under the registered table.
+CREATE TABLE public.audit_call (business_id bigint, id bigint, outcome text,
+                                PRIMARY KEY (business_id, id)) PARTITION BY LIST (business_id);
+CREATE TABLE public.audit_call_7 PARTITION OF public.audit_call FOR VALUES IN (7);
+SELECT crm_core.audit_table('public.audit_call');
+CREATE TABLE public.audit_call_8 PARTITION OF public.audit_call FOR VALUES IN (8);
+INSERT INTO public.audit_call_7 VALUES (7, 1, 'promise');
+INSERT INTO public.audit_call VALUES (8, 2, 'no answer');
+SELECT results_eq($$SELECT table_name, business_id FROM crm_core.audit_log
+                     WHERE relid = 'public.audit_call'::regclass ORDER BY id$$,
+                  $$VALUES ('public.audit_call', 7::bigint), ('public.audit_call', 8::bigint)$$,
+                  'rows written into partitions, old or new, are logged under the partitioned table');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgname = 'crm_core_audit' AND tgenabled = 'A'
+             AND tgrelid IN ('public.audit_call_7'::regclass, 'public.audit_call_8'::regclass)),
+          2::bigint, 'the audit trigger is ENABLE ALWAYS on every partition');
+
+-- Replica mode does not skip auditing.
+SET LOCAL session_replication_role = replica;
+INSERT INTO public.audit_payment VALUES (2, 6);
+SET LOCAL session_replication_role = origin;
+SELECT is((SELECT count(*) FROM crm_core.audit_log WHERE relid = 'public.audit_payment'::regclass),
+          2::bigint, 'changes under session_replication_role = replica are audited too');
+
+-- The log is append-only, and partitioned by month.
+SELECT throws_ok($$UPDATE crm_core.audit_log SET db_user = 'nobody'$$, '55000', NULL,
+                 'the audit log cannot be updated');
+SELECT throws_ok($$DELETE FROM crm_core.audit_log$$, '55000', NULL, 'the audit log cannot be deleted from');
+SELECT throws_ok($$TRUNCATE crm_core.audit_log$$, '55000', NULL, 'the audit log cannot be truncated');
+SELECT is((SELECT count(*) FROM pg_inherits WHERE inhparent = 'crm_core.audit_log'::regclass
+             AND inhrelid::regclass::text IN (
+                 'crm_core.audit_log_p' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM'),
+                 'crm_core.audit_log_p' || to_char((now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYYMM'))),
+          2::bigint, 'this and next month''s partitions exist');
+SELECT is(crm_core.audit_log_premake(3), 2,
+          'audit_log_premake creates only the missing months');
+SELECT is((SELECT count(*) FROM pg_trigger t JOIN pg_inherits i ON i.inhrelid = t.tgrelid
+            WHERE i.inhparent = 'crm_core.audit_log'::regclass
+              AND t.tgname = 'crm_core_guard_truncate' AND t.tgenabled = 'A'),
+          (SELECT count(*) FROM pg_inherits WHERE inhparent = 'crm_core.audit_log'::regclass),
+          'every audit log partition, new ones included, is guarded');
+
+SELECT * FROM finish();
+ROLLBACK;
