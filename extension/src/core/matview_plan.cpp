@@ -1,0 +1,234 @@
+#include "crm_core/matview_plan.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <unordered_map>
+
+namespace crm_core::matview {
+
+namespace {
+
+constexpr std::int64_t kMicrosecondsPerDay = 86'400'000'000;
+constexpr std::int64_t kDaysPerMonth = 30;
+
+// The graph over positions in the caller's view list: for each view, whom it reads and who
+// reads it. Edges to unknown views and self-edges are dropped; duplicates are kept once.
+struct Graph {
+    std::vector<std::vector<std::size_t>> reads;
+    std::vector<std::vector<std::size_t>> read_by;
+
+    Graph(const std::vector<ViewId>& views, const std::vector<Dependency>& dependencies)
+        : reads(views.size()), read_by(views.size()) {
+        std::unordered_map<ViewId, std::size_t> position;
+        for (std::size_t i = 0; i < views.size(); ++i) {
+            position.emplace(views[i], i);
+        }
+        for (const Dependency& edge : dependencies) {
+            auto from = position.find(edge.dependent);
+            auto to = position.find(edge.dependency);
+            if (from == position.end() || to == position.end() || from->second == to->second) {
+                continue;
+            }
+            std::vector<std::size_t>& list = reads[from->second];
+            if (std::find(list.begin(), list.end(), to->second) == list.end()) {
+                list.push_back(to->second);
+                read_by[to->second].push_back(from->second);
+            }
+        }
+    }
+};
+
+// a + b clamped to the int64 range.
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(a, b, &sum)) {
+        return b > 0 ? kPlusInfinity : kMinusInfinity;
+    }
+    return sum;
+}
+
+// a * b clamped to the int64 range.
+std::int64_t saturating_multiply(std::int64_t a, std::int64_t b) {
+    std::int64_t product = 0;
+    if (__builtin_mul_overflow(a, b, &product)) {
+        return (a < 0) != (b < 0) ? kMinusInfinity : kPlusInfinity;
+    }
+    return product;
+}
+
+// The end of the bucket starting at start (saturating; infinity stays infinity).
+std::int64_t bucket_end(const BucketGrid& grid, std::int64_t start) {
+    if (start == kMinusInfinity || start == kPlusInfinity) {
+        return start;
+    }
+    return saturating_add(start, grid.width);
+}
+
+}  // namespace
+
+RefreshOrder order_for_refresh(const std::vector<ViewId>& views,
+                               const std::vector<Dependency>& dependencies) {
+    Graph graph(views, dependencies);
+    std::vector<std::size_t> waiting_on(views.size());
+    for (std::size_t i = 0; i < views.size(); ++i) {
+        waiting_on[i] = graph.reads[i].size();
+    }
+    // Kahn's algorithm; picking the lowest ready position keeps the caller's order stable.
+    std::vector<bool> done(views.size(), false);
+    RefreshOrder result;
+    for (bool progressed = true; progressed;) {
+        progressed = false;
+        for (std::size_t i = 0; i < views.size(); ++i) {
+            if (done[i] || waiting_on[i] != 0) {
+                continue;
+            }
+            done[i] = true;
+            result.order.push_back(views[i]);
+            for (std::size_t reader : graph.read_by[i]) {
+                --waiting_on[reader];
+            }
+            progressed = true;
+            break;
+        }
+    }
+    for (std::size_t i = 0; i < views.size(); ++i) {
+        if (!done[i]) {
+            result.blocked.push_back(views[i]);
+        }
+    }
+    return result;
+}
+
+std::vector<ViewId> find_cycle(const std::vector<ViewId>& views,
+                               const std::vector<Dependency>& dependencies) {
+    Graph graph(views, dependencies);
+    enum class Mark { unvisited, on_path, finished };
+    std::vector<Mark> mark(views.size(), Mark::unvisited);
+    // Iterative depth-first search; `path` is the current chain of reads.
+    for (std::size_t start = 0; start < views.size(); ++start) {
+        if (mark[start] != Mark::unvisited) {
+            continue;
+        }
+        std::vector<std::size_t> path{start};
+        std::vector<std::size_t> next_edge{0};
+        mark[start] = Mark::on_path;
+        while (!path.empty()) {
+            std::size_t node = path.back();
+            if (next_edge.back() == graph.reads[node].size()) {
+                mark[node] = Mark::finished;
+                path.pop_back();
+                next_edge.pop_back();
+                continue;
+            }
+            std::size_t target = graph.reads[node][next_edge.back()++];
+            if (mark[target] == Mark::on_path) {
+                std::vector<ViewId> cycle;
+                auto from = std::find(path.begin(), path.end(), target);
+                for (auto it = from; it != path.end(); ++it) {
+                    cycle.push_back(views[*it]);
+                }
+                cycle.push_back(views[target]);
+                return cycle;
+            }
+            if (mark[target] == Mark::unvisited) {
+                mark[target] = Mark::on_path;
+                path.push_back(target);
+                next_edge.push_back(0);
+            }
+        }
+    }
+    return {};
+}
+
+std::vector<ViewId> with_dependents(ViewId root, const std::vector<ViewId>& views,
+                                    const std::vector<Dependency>& dependencies) {
+    Graph graph(views, dependencies);
+    auto root_position = std::find(views.begin(), views.end(), root);
+    if (root_position == views.end()) {
+        return {};
+    }
+    std::vector<bool> wanted(views.size(), false);
+    std::vector<std::size_t> stack{static_cast<std::size_t>(root_position - views.begin())};
+    wanted[stack.back()] = true;
+    while (!stack.empty()) {
+        std::size_t node = stack.back();
+        stack.pop_back();
+        for (std::size_t reader : graph.read_by[node]) {
+            if (!wanted[reader]) {
+                wanted[reader] = true;
+                stack.push_back(reader);
+            }
+        }
+    }
+    std::vector<ViewId> result;
+    for (ViewId view : order_for_refresh(views, dependencies).order) {
+        auto position = std::find(views.begin(), views.end(), view) - views.begin();
+        if (wanted[static_cast<std::size_t>(position)]) {
+            result.push_back(view);
+        }
+    }
+    return result;
+}
+
+std::int64_t interval_microseconds(std::int32_t months, std::int32_t days,
+                                   std::int64_t microseconds) {
+    std::int64_t all_days = static_cast<std::int64_t>(months) * kDaysPerMonth + days;
+    return saturating_add(saturating_multiply(all_days, kMicrosecondsPerDay), microseconds);
+}
+
+std::int64_t next_due(std::optional<std::int64_t> last_success, std::int64_t refresh_every,
+                      std::int64_t registered_at) {
+    if (!last_success) {
+        return registered_at;
+    }
+    return saturating_add(*last_success, refresh_every);
+}
+
+std::int64_t bucket_start(const BucketGrid& grid, std::int64_t t) {
+    if (t == kMinusInfinity || t == kPlusInfinity) {
+        return t;
+    }
+    // Floor division in 128 bits: t - origin may overflow int64 near the limits.
+    __int128 offset = static_cast<__int128>(t) - grid.origin;
+    __int128 buckets = offset / grid.width;
+    if (offset % grid.width < 0) {
+        --buckets;
+    }
+    __int128 start = static_cast<__int128>(grid.origin) + buckets * grid.width;
+    if (start <= kMinusInfinity) {
+        return kMinusInfinity;
+    }
+    return static_cast<std::int64_t>(start);
+}
+
+std::vector<TimeRange> changed_bucket_ranges(const BucketGrid& grid,
+                                             std::vector<std::int64_t> times) {
+    std::vector<TimeRange> ranges;
+    ranges.reserve(times.size());
+    for (std::int64_t t : times) {
+        std::int64_t start = bucket_start(grid, t);
+        if (start == kMinusInfinity || start == kPlusInfinity) {
+            ranges.push_back({kMinusInfinity, kPlusInfinity});
+        } else {
+            ranges.push_back({start, bucket_end(grid, start)});
+        }
+    }
+    return merge_ranges(std::move(ranges));
+}
+
+std::vector<TimeRange> merge_ranges(std::vector<TimeRange> ranges) {
+    std::sort(ranges.begin(), ranges.end(), [](const TimeRange& a, const TimeRange& b) {
+        return a.lower < b.lower || (a.lower == b.lower && a.upper < b.upper);
+    });
+    std::vector<TimeRange> merged;
+    for (const TimeRange& range : ranges) {
+        if (!merged.empty() && range.lower <= merged.back().upper) {
+            merged.back().upper = std::max(merged.back().upper, range.upper);
+        } else {
+            merged.push_back(range);
+        }
+    }
+    return merged;
+}
+
+}  // namespace crm_core::matview
