@@ -1,0 +1,249 @@
+// Incremental refresh of time-bucket summaries: a statement trigger on the source table logs
+// which buckets its rows touched, and a refresh recomputes only those buckets.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crm_core/matview_plan.hpp"
+#include "datum.hpp"
+#include "function.hpp"
+#include "spi.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+#include "utils/array.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+using crm_core::pg::Error;
+using crm_core::pg::guard;
+namespace mv = crm_core::matview;
+
+constexpr std::int64_t kMicrosecondsPerDay = 86'400'000'000;
+
+// A time column value as microseconds since 2000-01-01 (dates at midnight); infinities map to
+// the int64 limits.
+std::int64_t time_microseconds(Datum value, Oid type) {
+    if (type != DATEOID) {
+        return DatumGetInt64(value);
+    }
+    DateADT day = DatumGetDateADT(value);
+    if (DATE_IS_NOBEGIN(day)) {
+        return mv::kMinusInfinity;
+    }
+    if (DATE_IS_NOEND(day)) {
+        return mv::kPlusInfinity;
+    }
+    return static_cast<std::int64_t>(day) * kMicrosecondsPerDay;
+}
+
+// The inverse of time_microseconds for a bucket boundary, as a Datum of the column's type.
+Datum time_datum(std::int64_t microseconds, Oid type) {
+    if (type != DATEOID) {
+        return Int64GetDatum(microseconds);
+    }
+    if (microseconds == mv::kMinusInfinity) {
+        return DateADTGetDatum(DATEVAL_NOBEGIN);
+    }
+    if (microseconds == mv::kPlusInfinity) {
+        return DateADTGetDatum(DATEVAL_NOEND);
+    }
+    return DateADTGetDatum(static_cast<DateADT>(microseconds / kMicrosecondsPerDay));
+}
+
+// An int8[] Datum holding values.
+Datum int8_array(const std::vector<std::int64_t>& values) {
+    int count = static_cast<int>(values.size());
+    const std::int64_t* data = values.data();
+    return guard([&] {
+        Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
+        for (int i = 0; i < count; ++i) {
+            elements[i] = Int64GetDatum(data[i]);
+        }
+        return PointerGetDatum(
+            construct_array(elements, count, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+    });
+}
+
+// An identifier quoted for SQL when needed.
+std::string quoted(const std::string& identifier) {
+    const char* name = identifier.c_str();
+    return guard([&] { return quote_identifier(name); });
+}
+
+// The times in `column` of the transition tables the trigger fired with (old and new rows).
+std::vector<std::int64_t> changed_times(TriggerData* trigger_data, const std::string& column) {
+    TupleDesc descriptor = RelationGetDescr(trigger_data->tg_relation);
+    const char* name = column.c_str();
+    int attribute = guard([&] { return SPI_fnumber(descriptor, name); });
+    if (attribute <= 0) {
+        throw Error(ERRCODE_UNDEFINED_COLUMN,
+                    "time column \"" + column + "\" of a bucket summary's source is gone", "",
+                    "Unregister the summary and register it again.");
+    }
+    Oid type = TupleDescAttr(descriptor, attribute - 1)->atttypid;
+    std::string column_sql = quoted(column);
+    std::string sql;
+    if (trigger_data->tg_newtable != nullptr) {
+        sql = "SELECT " + column_sql + " FROM crm_core_new";
+    }
+    if (trigger_data->tg_oldtable != nullptr) {
+        sql += (sql.empty() ? "" : " UNION ALL ") + ("SELECT " + column_sql + " FROM crm_core_old");
+    }
+    std::vector<std::int64_t> times;
+    if (sql.empty()) {
+        return times;
+    }
+    guard([&] { SPI_register_trigger_data(trigger_data); });
+    uint64 rows = crm_core::pg::execute_once(sql.c_str(), true);
+    times.reserve(rows);
+    for (uint64 row = 0; row < rows; ++row) {
+        if (std::optional<Datum> value = crm_core::pg::result_value(row, 1)) {
+            times.push_back(time_microseconds(*value, type));
+        }
+    }
+    return times;
+}
+
+// Runs the summary's statements as the summary's owner, like REFRESH MATERIALIZED VIEW runs
+// the view's query as its owner; restores the caller's identity when it goes out of scope.
+class RunAsOwner {
+  public:
+    explicit RunAsOwner(Oid owner) {
+        GetUserIdAndSecContext(&saved_user_, &saved_context_);
+        SetUserIdAndSecContext(
+            owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    }
+    ~RunAsOwner() { SetUserIdAndSecContext(saved_user_, saved_context_); }
+    RunAsOwner(const RunAsOwner&) = delete;
+    RunAsOwner& operator=(const RunAsOwner&) = delete;
+
+  private:
+    Oid saved_user_ = InvalidOid;
+    int saved_context_ = 0;
+};
+
+// Runs sql with the two range bounds as $1 and $2; returns the rows it processed.
+uint64 execute_with_range(const std::string& sql, Oid type, Datum lower, Datum upper) {
+    const char* text = sql.c_str();
+    Oid types[2] = {type, type};
+    Datum values[2] = {lower, upper};
+    int code =
+        guard([&] { return SPI_execute_with_args(text, 2, types, values, nullptr, false, 0); });
+    if (code < 0) {
+        throw Error(ERRCODE_INTERNAL_ERROR,
+                    std::string("SPI_execute_with_args failed: ") + SPI_result_code_string(code));
+    }
+    return SPI_processed;
+}
+
+}  // namespace
+
+// Statement trigger on a bucket summary's source (arguments: summary oid, time column, bucket
+// width and origin in microseconds): logs the bucket ranges the statement's rows touched.
+CRM_CORE_FUNCTION(crm_core_bucket_invalidate) {
+    if (!CALLED_AS_TRIGGER(fcinfo)) {
+        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                    "crm_core._bucket_invalidate() must be called as a trigger");
+    }
+    auto* trigger_data = reinterpret_cast<TriggerData*>(fcinfo->context);
+    const Trigger* trigger = trigger_data->tg_trigger;
+    if (!TRIGGER_FIRED_FOR_STATEMENT(trigger_data->tg_event) || trigger->tgnargs != 4) {
+        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                    "crm_core._bucket_invalidate() must be a statement trigger with 4 arguments",
+                    "", "Register the summary with crm_core.register_bucket_summary().");
+    }
+    Oid summary = static_cast<Oid>(std::stoul(trigger->tgargs[0]));
+    mv::BucketGrid grid{std::stoll(trigger->tgargs[2]), std::stoll(trigger->tgargs[3])};
+
+    crm_core::pg::SpiConnection spi;
+    std::vector<mv::TimeRange> ranges;
+    if (TRIGGER_FIRED_BY_TRUNCATE(trigger_data->tg_event)) {
+        ranges.push_back({mv::kMinusInfinity, mv::kPlusInfinity});
+    } else {
+        ranges = mv::changed_bucket_ranges(grid, changed_times(trigger_data, trigger->tgargs[1]));
+    }
+    if (!ranges.empty()) {
+        std::vector<std::int64_t> lowers;
+        std::vector<std::int64_t> uppers;
+        for (const mv::TimeRange& range : ranges) {
+            lowers.push_back(range.lower);
+            uppers.push_back(range.upper);
+        }
+        static crm_core::pg::CachedPlan log_ranges(
+            "INSERT INTO crm_core.bucket_invalidation (summary, lower_us, upper_us) "
+            "SELECT $1, r.lower_us, r.upper_us FROM unnest($2, $3) AS r(lower_us, upper_us)",
+            {OIDOID, INT8ARRAYOID, INT8ARRAYOID});
+        Datum values[3] = {ObjectIdGetDatum(summary), int8_array(lowers), int8_array(uppers)};
+        log_ranges.execute(values, nullptr, false);
+    }
+    return PointerGetDatum(nullptr);
+}
+
+// _bucket_summary_refresh(summary regclass, rebuild boolean): recomputes the buckets logged
+// since the last refresh (every bucket when rebuild) with DELETE + INSERT; returns the rows
+// inserted.
+CRM_CORE_FUNCTION(crm_core_bucket_summary_refresh) {
+    Datum summary = PG_GETARG_DATUM(0);
+    bool rebuild = PG_GETARG_BOOL(1);
+    crm_core::pg::SpiConnection spi;
+
+    static crm_core::pg::CachedPlan read_config(
+        "SELECT b.summary::pg_catalog.text, pg_catalog.quote_ident(b.bucket_column), b.query, "
+        "       a.atttypid, c.relowner "
+        "FROM crm_core.bucket_summary b "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = b.source AND a.attname = b.time_column "
+        "     AND NOT a.attisdropped "
+        "JOIN pg_catalog.pg_class c ON c.oid = b.summary "
+        "WHERE b.summary = $1",
+        {OIDOID});
+    if (read_config.execute(&summary, nullptr, true, 1) == 0) {
+        throw Error(ERRCODE_UNDEFINED_OBJECT,
+                    "not a registered bucket summary, or its source's time column is gone", "",
+                    "Register it with crm_core.register_bucket_summary().");
+    }
+    std::string table = crm_core::pg::text_to_string(*crm_core::pg::result_value(0, 1));
+    std::string bucket_column = crm_core::pg::text_to_string(*crm_core::pg::result_value(0, 2));
+    std::string query = crm_core::pg::text_to_string(*crm_core::pg::result_value(0, 3));
+    Oid time_type = DatumGetObjectId(*crm_core::pg::result_value(0, 4));
+    Oid owner = DatumGetObjectId(*crm_core::pg::result_value(0, 5));
+
+    // Consuming the log and recomputing in one transaction: a change committed after the
+    // DELETE's snapshot leaves its own log row for the next refresh.
+    static crm_core::pg::CachedPlan consume_log(
+        "DELETE FROM crm_core.bucket_invalidation WHERE summary = $1 "
+        "RETURNING lower_us, upper_us",
+        {OIDOID});
+    uint64 logged = consume_log.execute(&summary, nullptr, false);
+    std::vector<mv::TimeRange> ranges;
+    for (uint64 row = 0; row < logged; ++row) {
+        ranges.push_back({DatumGetInt64(*crm_core::pg::result_value(row, 1)),
+                          DatumGetInt64(*crm_core::pg::result_value(row, 2))});
+    }
+    ranges = mv::merge_ranges(std::move(ranges));
+    if (rebuild || (!ranges.empty() && ranges.front().lower == mv::kMinusInfinity &&
+                    ranges.front().upper == mv::kPlusInfinity)) {
+        ranges = {{mv::kMinusInfinity, mv::kPlusInfinity}};
+    }
+
+    std::string delete_range = "DELETE FROM " + table + " WHERE " + bucket_column + " >= $1 AND " +
+                               bucket_column + " < $2";
+    std::string insert_range = "INSERT INTO " + table + " " + query;
+    RunAsOwner as_owner(owner);
+    uint64 inserted = 0;
+    for (const mv::TimeRange& range : ranges) {
+        Datum lower = time_datum(range.lower, time_type);
+        Datum upper = time_datum(range.upper, time_type);
+        bool everything = range.lower == mv::kMinusInfinity && range.upper == mv::kPlusInfinity;
+        if (everything) {
+            crm_core::pg::execute_once(("DELETE FROM " + table).c_str(), false);
+        } else {
+            execute_with_range(delete_range, time_type, lower, upper);
+        }
+        inserted += execute_with_range(insert_range, time_type, lower, upper);
+    }
+    PG_RETURN_INT64(static_cast<int64>(inserted));
+}
