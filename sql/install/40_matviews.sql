@@ -148,9 +148,102 @@ CREATE FUNCTION crm_core._bucket_invalidate() RETURNS trigger
 COMMENT ON FUNCTION crm_core._bucket_invalidate() IS
     'Statement trigger on a bucket summary''s source: logs the bucket ranges its rows touched.';
 
+CREATE FUNCTION crm_core._bucket_log_rows(summary oid, rel regclass, time_column name,
+                                          width_us bigint, origin_us bigint)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'crm_core_bucket_log_rows'
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp;
+
 CREATE FUNCTION crm_core._bucket_summary_refresh(summary regclass, rebuild boolean)
     RETURNS bigint AS 'MODULE_PATHNAME', 'crm_core_bucket_summary_refresh'
     LANGUAGE C STRICT;
+
+-- The bucket grid of a summary in microseconds since 2000-01-01, as the C++ trigger sees
+-- times: timestamptz in UTC, timestamp and date as written (origin read in UTC).
+CREATE FUNCTION crm_core._bucket_grid(time_type regtype, bucket_width interval,
+                                      bucket_origin timestamptz,
+                                      OUT width_us bigint, OUT origin_us bigint)
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (extract(epoch FROM bucket_width) * 1000000)::bigint,
+           (CASE WHEN time_type = 'timestamptz'::regtype
+                 THEN extract(epoch FROM bucket_origin - '2000-01-01 00:00:00+00'::timestamptz)
+                 ELSE extract(epoch FROM (bucket_origin AT TIME ZONE 'UTC') - '2000-01-01'::timestamp)
+            END * 1000000)::bigint
+$$;
+
+-- The name of a summary's invalidation trigger for one event on its source.
+CREATE FUNCTION crm_core._bucket_trigger_name(summary regclass, event text) RETURNS name
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT format('crm_core_bucket_%s_%s', summary::oid, event)::name
+$$;
+
+-- Puts the summary's invalidation triggers on its source and on every partition below it
+-- that lacks them: a statement trigger fires only for the table a statement names, so
+-- writes straight into a partition need the partition's own triggers. With log_existing, the
+-- rows a newly covered table already holds (an attached partition) are logged as changes.
+-- Idempotent.
+CREATE FUNCTION crm_core._bucket_install_triggers(summary regclass, log_existing boolean) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    config crm_core.bucket_summary;
+    grid record;
+    rel regclass;
+    event text;
+    transition text;
+BEGIN
+    SELECT * INTO config FROM crm_core.bucket_summary b WHERE b.summary = $1;
+    SELECT g.* INTO grid FROM pg_catalog.pg_attribute a,
+           crm_core._bucket_grid(a.atttypid::regtype, config.bucket_width, config.bucket_origin) g
+     WHERE a.attrelid = config.source AND a.attname = config.time_column;
+    FOR rel IN SELECT t.relid FROM pg_catalog.pg_partition_tree(config.source) t
+               JOIN pg_catalog.pg_class c ON c.oid = t.relid AND c.relkind IN ('r', 'p') LOOP
+        IF log_existing AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = rel) = 'r'
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = rel
+                           AND t.tgname = crm_core._bucket_trigger_name(summary, 'insert')) THEN
+            PERFORM crm_core._bucket_log_rows(summary, rel, config.time_column, grid.width_us,
+                                              grid.origin_us);
+        END IF;
+        -- One trigger per event: transition tables allow only one event per trigger.
+        FOREACH event IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
+            CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = rel
+                                  AND t.tgname = crm_core._bucket_trigger_name(summary, event));
+            transition := CASE event WHEN 'insert' THEN 'REFERENCING NEW TABLE AS crm_core_new'
+                                     WHEN 'update' THEN 'REFERENCING OLD TABLE AS crm_core_old NEW TABLE AS crm_core_new'
+                                     WHEN 'delete' THEN 'REFERENCING OLD TABLE AS crm_core_old'
+                                     ELSE '' END;
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT '
+                           'EXECUTE FUNCTION crm_core._bucket_invalidate(%L, %L, %L, %L)',
+                           crm_core._bucket_trigger_name(summary, event), event, rel, transition,
+                           summary::oid, config.time_column, grid.width_us, grid.origin_us);
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- New partitions of a summary's source (CREATE TABLE ... PARTITION OF, ATTACH PARTITION) get
+-- the invalidation triggers too. SECURITY DEFINER: the partition's creator needs no EXECUTE
+-- on the trigger function.
+CREATE FUNCTION crm_core._bucket_follow_partitions() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    summary regclass;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM crm_core.bucket_summary) THEN
+        RETURN;
+    END IF;
+    FOR summary IN
+        SELECT DISTINCT b.summary
+        FROM pg_catalog.pg_event_trigger_ddl_commands() c
+        CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(c.objid) AS a(relid)
+        JOIN crm_core.bucket_summary b ON b.source = a.relid
+        WHERE c.classid = 'pg_catalog.pg_class'::regclass AND c.object_type = 'table'
+    LOOP
+        PERFORM crm_core._bucket_install_triggers(summary, true);
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER crm_core_bucket_follow_partitions ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION crm_core._bucket_follow_partitions();
 
 -- ---------------------------------------------------------------------------------------------
 -- Registration.
@@ -277,9 +370,6 @@ DECLARE
     time_type regtype;
     origin_us bigint;
     width_us bigint;
-    suffix text;
-    event text;
-    transition text;
 BEGIN
     PERFORM crm_core._matview_check_arguments(summary, refresh_every, lock_timeout, keep_history);
     IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = summary) <> 'r' THEN
@@ -313,11 +403,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Months and years vary in length; use date_bin() widths such as ''1 day'' or ''7 days''.';
     END IF;
-    width_us := (extract(epoch FROM bucket_width) * 1000000)::bigint;
-    origin_us := CASE WHEN time_type = 'timestamptz'::regtype
-                      THEN extract(epoch FROM bucket_origin - '2000-01-01 00:00:00+00'::timestamptz)
-                      ELSE extract(epoch FROM (bucket_origin AT TIME ZONE 'UTC') - '2000-01-01'::timestamp)
-                 END * 1000000;
+    SELECT g.width_us, g.origin_us INTO width_us, origin_us
+      FROM crm_core._bucket_grid(time_type, bucket_width, bucket_origin) g;
     IF time_type = 'date'::regtype AND (width_us % 86400000000 <> 0 OR origin_us % 86400000000 <> 0) THEN
         RAISE EXCEPTION 'a date column needs whole-day buckets starting at midnight'
             USING ERRCODE = 'invalid_parameter_value';
@@ -337,42 +424,26 @@ BEGIN
             pg_catalog.current_setting('search_path'));
     PERFORM crm_core._matview_refuse_cycle(summary);
 
-    -- One statement trigger per event: transition tables allow only one event per trigger.
-    FOREACH event IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
-        transition := CASE event WHEN 'insert' THEN 'REFERENCING NEW TABLE AS crm_core_new'
-                                 WHEN 'update' THEN 'REFERENCING OLD TABLE AS crm_core_old NEW TABLE AS crm_core_new'
-                                 WHEN 'delete' THEN 'REFERENCING OLD TABLE AS crm_core_old'
-                                 ELSE '' END;
-        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION crm_core._bucket_invalidate(%L, %L, %L, %L)',
-                       crm_core._bucket_trigger_name(summary, event), event, source, transition,
-                       summary::oid, time_column, width_us, origin_us);
-    END LOOP;
+    PERFORM crm_core._bucket_install_triggers(summary, false);
     RETURN crm_core._bucket_summary_refresh(summary, true);
 END
 $$;
 COMMENT ON FUNCTION crm_core.register_bucket_summary(regclass, regclass, name, interval, text, interval, name, timestamptz, interval, interval) IS
     'Fills a summary table from query and keeps it fresh by recomputing only the time buckets whose source rows changed.';
 
--- The name of a summary's invalidation trigger for one event on its source.
-CREATE FUNCTION crm_core._bucket_trigger_name(summary regclass, event text) RETURNS name
-    LANGUAGE sql IMMUTABLE AS $$
-    SELECT format('crm_core_bucket_%s_%s', summary::oid, event)::name
-$$;
-
 CREATE FUNCTION crm_core.unregister_matview(view regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    config crm_core.bucket_summary;
-    event text;
+    doomed record;
 BEGIN
-    SELECT * INTO config FROM crm_core.bucket_summary b WHERE b.summary = view;
-    IF config.summary IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = config.source) THEN
-        FOREACH event IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
-            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s',
-                           crm_core._bucket_trigger_name(view, event), config.source);
-        END LOOP;
-    END IF;
+    -- The summary's triggers, wherever they are (the source, its partitions, detached ones).
+    FOR doomed IN
+        SELECT t.tgname, t.tgrelid::regclass AS rel FROM pg_catalog.pg_trigger t
+        WHERE t.tgname IN (SELECT crm_core._bucket_trigger_name(view, e)
+                           FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) AS e)
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', doomed.tgname, doomed.rel);
+    END LOOP;
     DELETE FROM crm_core.bucket_invalidation i WHERE i.summary = view::oid;
     DELETE FROM crm_core.matview m WHERE m.view = $1;
     IF NOT FOUND THEN
@@ -641,5 +712,7 @@ REVOKE EXECUTE ON FUNCTION
     crm_core._matview_refresh_list(oid[], boolean, oid[], oid[]),
     crm_core._matview_record_failure(regclass, text, text),
     crm_core._matview_refuse_cycle(regclass),
+    crm_core._bucket_install_triggers(regclass, boolean),
+    crm_core._bucket_log_rows(oid, regclass, name, bigint, bigint),
     crm_core._matview_check_arguments(regclass, interval, interval, interval)
 FROM PUBLIC;

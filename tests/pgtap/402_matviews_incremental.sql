@@ -2,7 +2,7 @@
 -- (within a bucket, across buckets and partitions), deletes and TRUNCATE, an incremental
 -- refresh equals a full recompute, and only the touched buckets are rewritten.
 BEGIN;
-SELECT plan(37);
+SELECT plan(43);
 
 CREATE SCHEMA mvi;
 SET search_path = mvi, public;
@@ -75,6 +75,8 @@ SELECT throws_ok($$SELECT crm_core.register_bucket_summary('daily', 'payment', '
                  '42710', 'mvi.daily is already registered', 'registering twice is refused');
 SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'payment'::regclass AND tgname LIKE 'crm_core_bucket_%'),
           4::bigint, 'the source has insert, update, delete and truncate triggers');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'payment_2026_02'::regclass AND tgname LIKE 'crm_core_bucket_%'),
+          4::bigint, 'and so has each partition, for statements that name it directly');
 
 -- Remember where every summary row lives: an untouched bucket keeps its ctid.
 CREATE TEMP TABLE before_rows AS SELECT ctid AS row_id, bucket FROM daily;
@@ -129,6 +131,28 @@ FROM generate_series(1, 100) AS g;
 RESET ROLE;
 SELECT lives_ok($$SELECT crm_core.refresh_now('daily')$$, 'refresh after an application role''s insert');
 SELECT is(pg_temp.differences(), 0::bigint, 'its changes were logged and folded in');
+
+-- Writes that name a partition directly, also one created after registration.
+INSERT INTO payment_2026_02 VALUES (40001, 1, 11, '2026-02-03 03:00+00');
+DELETE FROM payment_2026_01 WHERE id = 10;
+CREATE TABLE payment_2026_04 PARTITION OF payment FOR VALUES FROM ('2026-04-01 00:00+00') TO ('2026-05-01 00:00+00');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'payment_2026_04'::regclass AND tgname LIKE 'crm_core_bucket_%'),
+          4::bigint, 'a partition created later gets the triggers');
+INSERT INTO payment_2026_04 VALUES (40002, 2, 12, '2026-04-03 03:00+00');
+CREATE TABLE payment_2026_05 (LIKE payment);
+INSERT INTO payment_2026_05 VALUES (40003, 2, 13, '2026-05-03 03:00+00'), (40004, 2, 15, '2026-05-10 03:00+00'),
+                                   (40005, 1, 16, '2026-05-12 03:00+00');
+ALTER TABLE payment ATTACH PARTITION payment_2026_05 FOR VALUES FROM ('2026-05-01 00:00+00') TO ('2026-06-01 00:00+00');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'payment_2026_05'::regclass AND tgname LIKE 'crm_core_bucket_%'),
+          4::bigint, 'so does an attached one');
+UPDATE payment_2026_05 SET amount = 14 WHERE id = 40003;
+SELECT is((SELECT array_agg(lower_us ORDER BY lower_us) FROM crm_core.bucket_invalidation
+           WHERE upper_us - lower_us = 10 * 86400000000::bigint),
+          ARRAY[(extract(epoch FROM timestamptz '2026-05-03 00:00+00' - '2000-01-01 00:00+00') * 1000000)::bigint],
+          'attaching logs the days its rows span (May 3 to 12), as one range');
+SELECT lives_ok($$SELECT crm_core.refresh_now('daily')$$, 'refresh after writes into partitions');
+SELECT is(pg_temp.differences(), 0::bigint,
+          'after writes into partitions, new and attached ones: equal to a full recompute');
 
 -- Several statements between refreshes; refresh_due picks the summary when due.
 INSERT INTO payment VALUES (30001, 1, 5, '2026-01-02 01:00+00');

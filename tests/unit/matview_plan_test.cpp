@@ -106,6 +106,14 @@ BOOST_AUTO_TEST_CASE(changed_times_become_merged_bucket_ranges) {
     BOOST_TEST((everything == std::vector<TimeRange>{{mv::kMinusInfinity, mv::kPlusInfinity}}));
 }
 
+BOOST_AUTO_TEST_CASE(a_span_covers_whole_buckets_from_first_to_last) {
+    BucketGrid daily{kDay, 0};
+    BOOST_TEST((mv::bucket_span(daily, kHour, 3 * kDay + kHour) == TimeRange{0, 4 * kDay}));
+    BOOST_TEST((mv::bucket_span(daily, kHour, kHour) == TimeRange{0, kDay}));
+    BOOST_TEST((mv::bucket_span(daily, mv::kMinusInfinity, kHour) ==
+                TimeRange{mv::kMinusInfinity, mv::kPlusInfinity}));
+}
+
 BOOST_AUTO_TEST_CASE(ranges_merge_when_they_overlap_or_touch) {
     auto merged = mv::merge_ranges({{10, 20}, {0, 5}, {20, 30}, {25, 26}, {40, 50}, {4, 6}});
     BOOST_TEST((merged == std::vector<TimeRange>{{0, 6}, {10, 30}, {40, 50}}));

@@ -78,6 +78,10 @@ std::int64_t bucket_start(const BucketGrid& grid, std::int64_t t);
 std::vector<TimeRange> changed_bucket_ranges(const BucketGrid& grid,
                                              std::vector<std::int64_t> times);
 
+// The buckets from the one holding `earliest` to the one holding `latest`, as one range
+// (everything if either is infinite).
+TimeRange bucket_span(const BucketGrid& grid, std::int64_t earliest, std::int64_t latest);
+
 // Overlapping or touching ranges merged into sorted disjoint ones.
 std::vector<TimeRange> merge_ranges(std::vector<TimeRange> ranges);
 

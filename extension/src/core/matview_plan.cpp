@@ -216,6 +216,11 @@ std::vector<TimeRange> changed_bucket_ranges(const BucketGrid& grid,
     return merge_ranges(std::move(ranges));
 }
 
+TimeRange bucket_span(const BucketGrid& grid, std::int64_t earliest, std::int64_t latest) {
+    std::vector<TimeRange> ends = changed_bucket_ranges(grid, {earliest, latest});
+    return {ends.front().lower, ends.back().upper};
+}
+
 std::vector<TimeRange> merge_ranges(std::vector<TimeRange> ranges) {
     std::sort(ranges.begin(), ranges.end(), [](const TimeRange& a, const TimeRange& b) {
         return a.lower < b.lower || (a.lower == b.lower && a.upper < b.upper);

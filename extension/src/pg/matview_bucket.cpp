@@ -13,6 +13,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "utils/array.h"
 #include "utils/date.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -108,6 +109,25 @@ std::vector<std::int64_t> changed_times(TriggerData* trigger_data, const std::st
     return times;
 }
 
+// Appends ranges to the summary's invalidation log (under the caller's SPI connection).
+void log_ranges(Oid summary, const std::vector<mv::TimeRange>& ranges) {
+    if (ranges.empty()) {
+        return;
+    }
+    std::vector<std::int64_t> lowers;
+    std::vector<std::int64_t> uppers;
+    for (const mv::TimeRange& range : ranges) {
+        lowers.push_back(range.lower);
+        uppers.push_back(range.upper);
+    }
+    static crm_core::pg::CachedPlan insert_ranges(
+        "INSERT INTO crm_core.bucket_invalidation (summary, lower_us, upper_us) "
+        "SELECT $1, r.lower_us, r.upper_us FROM unnest($2, $3) AS r(lower_us, upper_us)",
+        {OIDOID, INT8ARRAYOID, INT8ARRAYOID});
+    Datum values[3] = {ObjectIdGetDatum(summary), int8_array(lowers), int8_array(uppers)};
+    insert_ranges.execute(values, nullptr, false);
+}
+
 // Runs the summary's statements as the summary's owner, like REFRESH MATERIALIZED VIEW runs
 // the view's query as its owner; restores the caller's identity when it goes out of scope.
 class RunAsOwner {
@@ -166,21 +186,36 @@ CRM_CORE_FUNCTION(crm_core_bucket_invalidate) {
     } else {
         ranges = mv::changed_bucket_ranges(grid, changed_times(trigger_data, trigger->tgargs[1]));
     }
-    if (!ranges.empty()) {
-        std::vector<std::int64_t> lowers;
-        std::vector<std::int64_t> uppers;
-        for (const mv::TimeRange& range : ranges) {
-            lowers.push_back(range.lower);
-            uppers.push_back(range.upper);
-        }
-        static crm_core::pg::CachedPlan log_ranges(
-            "INSERT INTO crm_core.bucket_invalidation (summary, lower_us, upper_us) "
-            "SELECT $1, r.lower_us, r.upper_us FROM unnest($2, $3) AS r(lower_us, upper_us)",
-            {OIDOID, INT8ARRAYOID, INT8ARRAYOID});
-        Datum values[3] = {ObjectIdGetDatum(summary), int8_array(lowers), int8_array(uppers)};
-        log_ranges.execute(values, nullptr, false);
-    }
+    log_ranges(summary, ranges);
     return PointerGetDatum(nullptr);
+}
+
+// _bucket_log_rows(summary oid, rel regclass, time_column name, width_us int8, origin_us int8):
+// logs the buckets spanned by the rows rel already holds (a table attached as a partition of
+// the summary's source brings rows no trigger saw); returns whether it logged anything.
+CRM_CORE_FUNCTION(crm_core_bucket_log_rows) {
+    Oid summary = PG_GETARG_OID(0);
+    Oid rel = PG_GETARG_OID(1);
+    std::string column = NameStr(*PG_GETARG_NAME(2));
+    mv::BucketGrid grid{PG_GETARG_INT64(3), PG_GETARG_INT64(4)};
+    std::string table = guard([&] {
+        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)),
+                                          get_rel_name(rel));
+    });
+    std::string column_sql = quoted(column);
+    std::string sql = "SELECT min(" + column_sql + "), max(" + column_sql + "), " +
+                      "pg_catalog.pg_typeof(min(" + column_sql + "))::pg_catalog.oid FROM " + table;
+    crm_core::pg::SpiConnection spi;
+    crm_core::pg::execute_once(sql.c_str(), true);
+    std::optional<Datum> earliest = crm_core::pg::result_value(0, 1);
+    std::optional<Datum> latest = crm_core::pg::result_value(0, 2);
+    if (!earliest || !latest) {
+        PG_RETURN_BOOL(false);
+    }
+    Oid type = DatumGetObjectId(*crm_core::pg::result_value(0, 3));
+    log_ranges(summary, {mv::bucket_span(grid, time_microseconds(*earliest, type),
+                                         time_microseconds(*latest, type))});
+    PG_RETURN_BOOL(true);
 }
 
 // _bucket_summary_refresh(summary regclass, rebuild boolean): recomputes the buckets logged
