@@ -170,50 +170,51 @@ CREATE FUNCTION crm_core._bucket_grid(time_type regtype, bucket_width interval,
             END * 1000000)::bigint
 $$;
 
--- The name of a summary's invalidation trigger for one event on its source.
-CREATE FUNCTION crm_core._bucket_trigger_name(summary regclass, event text) RETURNS name
+-- The name of the invalidation trigger for one event on a source table or partition.
+CREATE FUNCTION crm_core._bucket_trigger_name(event text) RETURNS name
     LANGUAGE sql IMMUTABLE AS $$
-    SELECT format('crm_core_bucket_%s_%s', summary::oid, event)::name
+    SELECT ('crm_core_bucket_' || event)::name
 $$;
 
--- Puts the summary's invalidation triggers on its source and on every partition below it
--- that lacks them: a statement trigger fires only for the table a statement names, so
--- writes straight into a partition need the partition's own triggers. With log_existing, the
--- rows a newly covered table already holds (an attached partition) are logged as changes.
--- Idempotent.
-CREATE FUNCTION crm_core._bucket_install_triggers(summary regclass, log_existing boolean) RETURNS void
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- Puts the invalidation triggers on a summary source and on every partition below it that
+-- lacks them: a statement trigger fires only for the table a statement names, so writes
+-- straight into a partition need the partition's own triggers. With log_existing, the rows a
+-- newly covered table already holds (an attached partition) are logged as changes for every
+-- summary of the source. Idempotent.
+CREATE FUNCTION crm_core._bucket_install_triggers(source regclass, log_existing boolean)
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    config crm_core.bucket_summary;
-    grid record;
     rel regclass;
+    feed record;
     event text;
     transition text;
 BEGIN
-    SELECT * INTO config FROM crm_core.bucket_summary b WHERE b.summary = $1;
-    SELECT g.* INTO grid FROM pg_catalog.pg_attribute a,
-           crm_core._bucket_grid(a.atttypid::regtype, config.bucket_width, config.bucket_origin) g
-     WHERE a.attrelid = config.source AND a.attname = config.time_column;
-    FOR rel IN SELECT t.relid FROM pg_catalog.pg_partition_tree(config.source) t
-               JOIN pg_catalog.pg_class c ON c.oid = t.relid AND c.relkind IN ('r', 'p') LOOP
-        IF log_existing AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = rel) = 'r'
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = rel
-                           AND t.tgname = crm_core._bucket_trigger_name(summary, 'insert')) THEN
-            PERFORM crm_core._bucket_log_rows(summary, rel, config.time_column, grid.width_us,
-                                              grid.origin_us);
+    FOR rel IN SELECT t.relid FROM pg_catalog.pg_partition_tree(source) t
+               JOIN pg_catalog.pg_class c ON c.oid = t.relid AND c.relkind IN ('r', 'p')
+               WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = t.relid
+                                 AND tg.tgname = crm_core._bucket_trigger_name('insert')) LOOP
+        IF log_existing AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = rel) = 'r' THEN
+            FOR feed IN SELECT b.summary, b.time_column, g.width_us, g.origin_us
+                        FROM crm_core.bucket_summary b
+                        JOIN pg_catalog.pg_attribute a ON a.attrelid = b.source AND a.attname = b.time_column
+                        CROSS JOIN LATERAL crm_core._bucket_grid(a.atttypid::regtype, b.bucket_width,
+                                                                 b.bucket_origin) g
+                        WHERE b.source = $1 LOOP
+                PERFORM crm_core._bucket_log_rows(feed.summary, rel, feed.time_column,
+                                                  feed.width_us, feed.origin_us);
+            END LOOP;
         END IF;
         -- One trigger per event: transition tables allow only one event per trigger.
         FOREACH event IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
             CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = rel
-                                  AND t.tgname = crm_core._bucket_trigger_name(summary, event));
+                                  AND t.tgname = crm_core._bucket_trigger_name(event));
             transition := CASE event WHEN 'insert' THEN 'REFERENCING NEW TABLE AS crm_core_new'
                                      WHEN 'update' THEN 'REFERENCING OLD TABLE AS crm_core_old NEW TABLE AS crm_core_new'
                                      WHEN 'delete' THEN 'REFERENCING OLD TABLE AS crm_core_old'
                                      ELSE '' END;
             EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT '
-                           'EXECUTE FUNCTION crm_core._bucket_invalidate(%L, %L, %L, %L)',
-                           crm_core._bucket_trigger_name(summary, event), event, rel, transition,
-                           summary::oid, config.time_column, grid.width_us, grid.origin_us);
+                           'EXECUTE FUNCTION crm_core._bucket_invalidate()',
+                           crm_core._bucket_trigger_name(event), event, rel, transition);
         END LOOP;
     END LOOP;
 END
@@ -225,19 +226,19 @@ $$;
 CREATE FUNCTION crm_core._bucket_follow_partitions() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    summary regclass;
+    source regclass;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM crm_core.bucket_summary) THEN
         RETURN;
     END IF;
-    FOR summary IN
-        SELECT DISTINCT b.summary
+    FOR source IN
+        SELECT DISTINCT b.source
         FROM pg_catalog.pg_event_trigger_ddl_commands() c
         CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(c.objid) AS a(relid)
         JOIN crm_core.bucket_summary b ON b.source = a.relid
         WHERE c.classid = 'pg_catalog.pg_class'::regclass AND c.object_type = 'table'
     LOOP
-        PERFORM crm_core._bucket_install_triggers(summary, true);
+        PERFORM crm_core._bucket_install_triggers(source, true);
     END LOOP;
 END
 $$;
@@ -424,7 +425,7 @@ BEGIN
             pg_catalog.current_setting('search_path'));
     PERFORM crm_core._matview_refuse_cycle(summary);
 
-    PERFORM crm_core._bucket_install_triggers(summary, false);
+    PERFORM crm_core._bucket_install_triggers(source, false);
     RETURN crm_core._bucket_summary_refresh(summary, true);
 END
 $$;
@@ -434,16 +435,21 @@ COMMENT ON FUNCTION crm_core.register_bucket_summary(regclass, regclass, name, i
 CREATE FUNCTION crm_core.unregister_matview(view regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    summary_source regclass;
     doomed record;
 BEGIN
-    -- The summary's triggers, wherever they are (the source, its partitions, detached ones).
-    FOR doomed IN
-        SELECT t.tgname, t.tgrelid::regclass AS rel FROM pg_catalog.pg_trigger t
-        WHERE t.tgname IN (SELECT crm_core._bucket_trigger_name(view, e)
-                           FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) AS e)
-    LOOP
-        EXECUTE format('DROP TRIGGER %I ON %s', doomed.tgname, doomed.rel);
-    END LOOP;
+    SELECT b.source INTO summary_source FROM crm_core.bucket_summary b WHERE b.summary = $1;
+    -- The last summary of a source takes the triggers of the source and its partitions along.
+    IF summary_source IS NOT NULL AND NOT EXISTS (SELECT 1 FROM crm_core.bucket_summary b
+                                                  WHERE b.source = summary_source AND b.summary <> $1) THEN
+        FOR doomed IN
+            SELECT t.tgname, t.tgrelid::regclass AS rel FROM pg_catalog.pg_trigger t
+            WHERE t.tgfoid = 'crm_core._bucket_invalidate()'::regprocedure
+              AND summary_source IN (SELECT pg_catalog.pg_partition_ancestors(t.tgrelid))
+        LOOP
+            EXECUTE format('DROP TRIGGER %I ON %s', doomed.tgname, doomed.rel);
+        END LOOP;
+    END IF;
     DELETE FROM crm_core.bucket_invalidation i WHERE i.summary = view::oid;
     DELETE FROM crm_core.matview m WHERE m.view = $1;
     IF NOT FOUND THEN

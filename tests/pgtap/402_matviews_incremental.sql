@@ -2,7 +2,7 @@
 -- (within a bucket, across buckets and partitions), deletes and TRUNCATE, an incremental
 -- refresh equals a full recompute, and only the touched buckets are rewritten.
 BEGIN;
-SELECT plan(43);
+SELECT plan(46);
 
 CREATE SCHEMA mvi;
 SET search_path = mvi, public;
@@ -193,10 +193,25 @@ SELECT results_eq($$SELECT week, visits FROM weekly_visits ORDER BY 1$$,
                     FROM visit GROUP BY 1 ORDER BY 1$$,
                   'the date-based summary equals a full recompute');
 
--- Unregistering removes the triggers and the log.
-SELECT crm_core.unregister_matview('daily');
+-- A second summary on the same source shares its triggers.
+CREATE TABLE by_business (bucket timestamptz, business_id bigint, payments bigint, PRIMARY KEY (bucket, business_id));
+SELECT lives_ok($$SELECT crm_core.register_bucket_summary('by_business', 'payment', 'paid_at', '6 hours',
+                   'SELECT date_bin(''6 hours'', paid_at, ''2000-01-01 00:00+00'') AS bucket, business_id, count(*)
+                    FROM payment WHERE paid_at >= $1 AND paid_at < $2 GROUP BY 1, 2', '1 hour')$$,
+                'a second summary registers on the same source');
+INSERT INTO payment VALUES (50001, 4, 1, '2026-01-07 07:00+00'), (50002, 4, 2, '2026-02-07 13:00+00');
+SELECT results_eq($$SELECT summary::regclass::text, (upper_us - lower_us) / 3600000000 FROM crm_core.bucket_invalidation ORDER BY 1, lower_us$$,
+                  $$VALUES ('by_business', 6::bigint), ('by_business', 6), ('daily', 24), ('daily', 24)$$,
+                  'one statement logs each summary''s own buckets');
+SELECT crm_core.unregister_matview('by_business');
 SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'payment'::regclass AND tgname LIKE 'crm_core_bucket_%'),
-          0::bigint, 'unregistering drops the source''s triggers');
+          4::bigint, 'unregistering one summary keeps the triggers the other needs');
+
+-- Unregistering the last summary removes the triggers and the log.
+SELECT crm_core.unregister_matview('daily');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgfoid = 'crm_core._bucket_invalidate()'::regprocedure
+           AND tgrelid IN (SELECT relid FROM pg_partition_tree('payment'))),
+          0::bigint, 'unregistering drops the triggers of the source and its partitions');
 SELECT is((SELECT count(*) FROM crm_core.bucket_summary WHERE summary = 'daily'::regclass), 0::bigint,
           'and the summary''s configuration');
 

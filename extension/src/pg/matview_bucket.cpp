@@ -75,7 +75,8 @@ std::string quoted(const std::string& identifier) {
     return guard([&] { return quote_identifier(name); });
 }
 
-// The times in `column` of the transition tables the trigger fired with (old and new rows).
+// The times in `column` of the transition tables the trigger fired with (old and new rows);
+// the caller registered them with SPI.
 std::vector<std::int64_t> changed_times(TriggerData* trigger_data, const std::string& column) {
     TupleDesc descriptor = RelationGetDescr(trigger_data->tg_relation);
     const char* name = column.c_str();
@@ -98,7 +99,6 @@ std::vector<std::int64_t> changed_times(TriggerData* trigger_data, const std::st
     if (sql.empty()) {
         return times;
     }
-    guard([&] { SPI_register_trigger_data(trigger_data); });
     uint64 rows = crm_core::pg::execute_once(sql.c_str(), true);
     times.reserve(rows);
     for (uint64 row = 0; row < rows; ++row) {
@@ -162,31 +162,59 @@ uint64 execute_with_range(const std::string& sql, Oid type, Datum lower, Datum u
 
 }  // namespace
 
-// Statement trigger on a bucket summary's source (arguments: summary oid, time column, bucket
-// width and origin in microseconds): logs the bucket ranges the statement's rows touched.
+// Statement trigger on a bucket summary's source and its partitions: for every summary fed by
+// the table (or an ancestor of it), logs the bucket ranges the statement's rows touched. It
+// finds the summaries in crm_core.bucket_summary rather than in trigger arguments, so the
+// triggers survive pg_dump/restore (new OIDs) and renames.
 CRM_CORE_FUNCTION(crm_core_bucket_invalidate) {
     if (!CALLED_AS_TRIGGER(fcinfo)) {
         throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
                     "crm_core._bucket_invalidate() must be called as a trigger");
     }
     auto* trigger_data = reinterpret_cast<TriggerData*>(fcinfo->context);
-    const Trigger* trigger = trigger_data->tg_trigger;
-    if (!TRIGGER_FIRED_FOR_STATEMENT(trigger_data->tg_event) || trigger->tgnargs != 4) {
+    if (!TRIGGER_FIRED_FOR_STATEMENT(trigger_data->tg_event)) {
         throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "crm_core._bucket_invalidate() must be a statement trigger with 4 arguments",
-                    "", "Register the summary with crm_core.register_bucket_summary().");
+                    "crm_core._bucket_invalidate() must be a statement trigger", "",
+                    "Register the summary with crm_core.register_bucket_summary().");
     }
-    Oid summary = static_cast<Oid>(std::stoul(trigger->tgargs[0]));
-    mv::BucketGrid grid{std::stoll(trigger->tgargs[2]), std::stoll(trigger->tgargs[3])};
-
+    struct Feed {
+        Oid summary;
+        std::string time_column;
+        mv::BucketGrid grid;
+    };
+    std::vector<Feed> feeds;
     crm_core::pg::SpiConnection spi;
-    std::vector<mv::TimeRange> ranges;
-    if (TRIGGER_FIRED_BY_TRUNCATE(trigger_data->tg_event)) {
-        ranges.push_back({mv::kMinusInfinity, mv::kPlusInfinity});
-    } else {
-        ranges = mv::changed_bucket_ranges(grid, changed_times(trigger_data, trigger->tgargs[1]));
+    static crm_core::pg::CachedPlan find_summaries(
+        "SELECT b.summary::pg_catalog.oid, b.time_column::pg_catalog.text, g.width_us, g.origin_us "
+        "FROM crm_core.bucket_summary b "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = b.source AND a.attname = b.time_column "
+        "CROSS JOIN LATERAL crm_core._bucket_grid(a.atttypid::pg_catalog.regtype, b.bucket_width, "
+        "                                         b.bucket_origin) g "
+        "WHERE b.source IN (SELECT pg_catalog.pg_partition_ancestors($1))",
+        {OIDOID});
+    Datum relid = ObjectIdGetDatum(RelationGetRelid(trigger_data->tg_relation));
+    uint64 found = find_summaries.execute(&relid, nullptr, true);
+    for (uint64 row = 0; row < found; ++row) {
+        feeds.push_back({DatumGetObjectId(*crm_core::pg::result_value(row, 1)),
+                         crm_core::pg::text_to_string(*crm_core::pg::result_value(row, 2)),
+                         {DatumGetInt64(*crm_core::pg::result_value(row, 3)),
+                          DatumGetInt64(*crm_core::pg::result_value(row, 4))}});
     }
-    log_ranges(summary, ranges);
+    if (!feeds.empty() && !TRIGGER_FIRED_BY_TRUNCATE(trigger_data->tg_event)) {
+        int code = guard([&] { return SPI_register_trigger_data(trigger_data); });
+        if (code < 0) {
+            throw Error(ERRCODE_INTERNAL_ERROR, std::string("SPI_register_trigger_data failed: ") +
+                                                    SPI_result_code_string(code));
+        }
+    }
+    for (const Feed& feed : feeds) {
+        if (TRIGGER_FIRED_BY_TRUNCATE(trigger_data->tg_event)) {
+            log_ranges(feed.summary, {{mv::kMinusInfinity, mv::kPlusInfinity}});
+        } else {
+            log_ranges(feed.summary, mv::changed_bucket_ranges(
+                                         feed.grid, changed_times(trigger_data, feed.time_column)));
+        }
+    }
     return PointerGetDatum(nullptr);
 }
 
