@@ -7,7 +7,7 @@
 # Needs a build (scripts/build.sh); starts and destroys its own cluster.
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 cluster=bench-matviews
 
 "$CRM_ROOT/scripts/cluster.sh" destroy "$cluster" >/dev/null
