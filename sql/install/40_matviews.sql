@@ -493,6 +493,11 @@ DECLARE
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     SELECT * INTO config FROM crm_core.matview m WHERE m.view = $1;
+    IF config.view IS NULL THEN
+        status := 'skipped';
+        message := 'unregistered while this call ran';
+        RETURN;
+    END IF;
     IF NOT pg_try_advisory_xact_lock(crm_core._matview_lock_key(view)) THEN
         status := 'skipped';
         message := 'another session is refreshing it; retried on the next call';

@@ -203,17 +203,29 @@ std::int64_t bucket_start(const BucketGrid& grid, std::int64_t t) {
 
 std::vector<TimeRange> changed_bucket_ranges(const BucketGrid& grid,
                                              std::vector<std::int64_t> times) {
-    std::vector<TimeRange> ranges;
-    ranges.reserve(times.size());
+    // Bucket starts, with runs of equal ones collapsed first: rows usually arrive in time
+    // order, so a large statement shrinks to a few starts before the sort.
+    std::vector<std::int64_t> starts;
     for (std::int64_t t : times) {
         std::int64_t start = bucket_start(grid, t);
         if (start == kMinusInfinity || start == kPlusInfinity) {
-            ranges.push_back({kMinusInfinity, kPlusInfinity});
+            return {{kMinusInfinity, kPlusInfinity}};
+        }
+        if (starts.empty() || starts.back() != start) {
+            starts.push_back(start);
+        }
+    }
+    std::sort(starts.begin(), starts.end());
+    starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+    std::vector<TimeRange> ranges;
+    for (std::int64_t start : starts) {
+        if (!ranges.empty() && ranges.back().upper == start) {
+            ranges.back().upper = bucket_end(grid, start);
         } else {
             ranges.push_back({start, bucket_end(grid, start)});
         }
     }
-    return merge_ranges(std::move(ranges));
+    return ranges;
 }
 
 TimeRange bucket_span(const BucketGrid& grid, std::int64_t earliest, std::int64_t latest) {

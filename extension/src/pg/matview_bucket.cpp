@@ -11,10 +11,13 @@
 
 extern "C" {
 #include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 }
 
 namespace {
@@ -75,9 +78,53 @@ std::string quoted(const std::string& identifier) {
     return guard([&] { return quote_identifier(name); });
 }
 
-// The times in `column` of the transition tables the trigger fired with (old and new rows);
-// the caller registered them with SPI.
-std::vector<std::int64_t> changed_times(TriggerData* trigger_data, const std::string& column) {
+// The bucket ranges touched by the rows of one transition table. Reads the tuplestore the
+// way the executor's NamedTuplestoreScan does (its own rewound read pointer, a minimal-tuple
+// slot), in batches: no SPI, no tuple copies, and memory for one batch only.
+std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor, int attribute,
+                                     Oid type, const mv::BucketGrid& grid) {
+    constexpr std::size_t kBatchRows = 65536;
+    int read_pointer = 0;
+    TupleTableSlot* slot = guard([&] {
+        read_pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+        tuplestore_select_read_pointer(rows, read_pointer);
+        tuplestore_rescan(rows);
+        return MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
+    });
+    std::vector<mv::TimeRange> ranges;
+    std::vector<std::int64_t> times(kBatchRows);
+    for (bool more = true; more;) {
+        std::int64_t* out = times.data();
+        std::size_t read = 0;
+        more = guard([&] {
+            tuplestore_select_read_pointer(rows, read_pointer);
+            while (read < kBatchRows) {
+                if (!tuplestore_gettupleslot(rows, true, false, slot)) {
+                    return false;
+                }
+                bool is_null = false;
+                Datum value = slot_getattr(slot, attribute, &is_null);
+                if (!is_null) {
+                    out[read++] = time_microseconds(value, type);
+                }
+            }
+            return true;
+        });
+        std::vector<mv::TimeRange> batch = mv::changed_bucket_ranges(
+            grid, std::vector<std::int64_t>(times.begin(), times.begin() + read));
+        ranges.insert(ranges.end(), batch.begin(), batch.end());
+        ranges = mv::merge_ranges(std::move(ranges));
+    }
+    guard([&] {
+        ExecDropSingleTupleTableSlot(slot);
+        tuplestore_select_read_pointer(rows, 0);
+    });
+    return ranges;
+}
+
+// The bucket ranges touched by the statement's old and new rows.
+std::vector<mv::TimeRange> changed_ranges(TriggerData* trigger_data, const std::string& column,
+                                          const mv::BucketGrid& grid) {
     TupleDesc descriptor = RelationGetDescr(trigger_data->tg_relation);
     const char* name = column.c_str();
     int attribute = guard([&] { return SPI_fnumber(descriptor, name); });
@@ -87,26 +134,14 @@ std::vector<std::int64_t> changed_times(TriggerData* trigger_data, const std::st
                     "Unregister the summary and register it again.");
     }
     Oid type = TupleDescAttr(descriptor, attribute - 1)->atttypid;
-    std::string column_sql = quoted(column);
-    std::string sql;
-    if (trigger_data->tg_newtable != nullptr) {
-        sql = "SELECT " + column_sql + " FROM crm_core_new";
-    }
-    if (trigger_data->tg_oldtable != nullptr) {
-        sql += (sql.empty() ? "" : " UNION ALL ") + ("SELECT " + column_sql + " FROM crm_core_old");
-    }
-    std::vector<std::int64_t> times;
-    if (sql.empty()) {
-        return times;
-    }
-    uint64 rows = crm_core::pg::execute_once(sql.c_str(), true);
-    times.reserve(rows);
-    for (uint64 row = 0; row < rows; ++row) {
-        if (std::optional<Datum> value = crm_core::pg::result_value(row, 1)) {
-            times.push_back(time_microseconds(*value, type));
+    std::vector<mv::TimeRange> ranges;
+    for (Tuplestorestate* rows : {trigger_data->tg_oldtable, trigger_data->tg_newtable}) {
+        if (rows != nullptr) {
+            std::vector<mv::TimeRange> found = ranges_in(rows, descriptor, attribute, type, grid);
+            ranges.insert(ranges.end(), found.begin(), found.end());
         }
     }
-    return times;
+    return mv::merge_ranges(std::move(ranges));
 }
 
 // Appends ranges to the summary's invalidation log (under the caller's SPI connection).
@@ -200,19 +235,11 @@ CRM_CORE_FUNCTION(crm_core_bucket_invalidate) {
                          {DatumGetInt64(*crm_core::pg::result_value(row, 3)),
                           DatumGetInt64(*crm_core::pg::result_value(row, 4))}});
     }
-    if (!feeds.empty() && !TRIGGER_FIRED_BY_TRUNCATE(trigger_data->tg_event)) {
-        int code = guard([&] { return SPI_register_trigger_data(trigger_data); });
-        if (code < 0) {
-            throw Error(ERRCODE_INTERNAL_ERROR, std::string("SPI_register_trigger_data failed: ") +
-                                                    SPI_result_code_string(code));
-        }
-    }
     for (const Feed& feed : feeds) {
         if (TRIGGER_FIRED_BY_TRUNCATE(trigger_data->tg_event)) {
             log_ranges(feed.summary, {{mv::kMinusInfinity, mv::kPlusInfinity}});
         } else {
-            log_ranges(feed.summary, mv::changed_bucket_ranges(
-                                         feed.grid, changed_times(trigger_data, feed.time_column)));
+            log_ranges(feed.summary, changed_ranges(trigger_data, feed.time_column, feed.grid));
         }
     }
     return PointerGetDatum(nullptr);
