@@ -569,15 +569,16 @@ CREATE FUNCTION crm_core._matview_record_failure(view regclass, sqlstate text, m
 $$;
 
 -- Refreshes `views` in the given (dependency) order, only the due ones when only_due; a view
--- whose dependency failed or was skipped in this call is skipped too (still due next call).
+-- whose dependency failed or was skipped in this call (or is in not_refreshed) is skipped too
+-- (still due next call).
 CREATE FUNCTION crm_core._matview_refresh_list(views oid[], only_due boolean, dependents oid[],
-                                               dependencies oid[])
+                                               dependencies oid[], not_refreshed oid[] DEFAULT '{}')
     RETURNS TABLE (view regclass, status text, duration_ms double precision, rows bigint,
                    message text)
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     relid oid;
-    unavailable oid[] := '{}';
+    unavailable oid[] := coalesce(not_refreshed, '{}');
     waits_for oid;
     outcome record;
 BEGIN
@@ -612,44 +613,105 @@ BEGIN
 END
 $$;
 
+-- Every registered view, the dependencies among them, and those that can refresh in order.
+CREATE FUNCTION crm_core._matview_plan(OUT views oid[], OUT ordered oid[], OUT dependents oid[],
+                                       OUT dependencies oid[])
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT array_agg(m.view::oid ORDER BY m.view::text) INTO views FROM crm_core.matview m;
+    SELECT array_agg(d.dependent::oid), array_agg(d.dependency::oid)
+      INTO dependents, dependencies FROM crm_core._matview_dependencies() d;
+    ordered := coalesce(crm_core._matview_refresh_order(views, dependents, dependencies), '{}');
+END
+$$;
+
+-- Views on (or behind) a dependency cycle have no refresh order: records and reports them as
+-- failed, if they are due.
+CREATE FUNCTION crm_core._matview_cycle_failures(views oid[], ordered oid[], dependents oid[],
+                                                 dependencies oid[])
+    RETURNS TABLE (view regclass, status text, duration_ms double precision, rows bigint,
+                   message text)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cycle_message text;
+    relid oid;
+BEGIN
+    IF cardinality(ordered) = cardinality(views) THEN
+        RETURN;
+    END IF;
+    cycle_message := 'dependency cycle: ' || crm_core._matview_cycle_text(
+                         crm_core._matview_cycle(views, dependents, dependencies));
+    FOR relid IN SELECT u FROM unnest(views) AS u WHERE u <> ALL (ordered) LOOP
+        PERFORM crm_core._matview_record_failure(relid::regclass, '42P17', cycle_message);
+        view := relid::regclass;
+        status := 'failed';
+        duration_ms := 0;
+        rows := NULL;
+        message := cycle_message;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
 CREATE FUNCTION crm_core.refresh_due()
     RETURNS TABLE (view regclass, status text, duration_ms double precision, rows bigint,
                    message text)
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    views oid[];
-    dependents oid[];
-    dependencies oid[];
-    ordered oid[];
-    cycle_message text;
-    relid oid;
+    plan record;
 BEGIN
-    SELECT array_agg(m.view::oid ORDER BY m.view::text) INTO views FROM crm_core.matview m;
-    IF views IS NULL THEN
+    plan := crm_core._matview_plan();
+    IF plan.views IS NULL THEN
         RETURN;
     END IF;
-    SELECT array_agg(d.dependent::oid), array_agg(d.dependency::oid)
-      INTO dependents, dependencies FROM crm_core._matview_dependencies() d;
-    ordered := crm_core._matview_refresh_order(views, dependents, dependencies);
-    -- Views on (or behind) a dependency cycle have no refresh order: report them as failed.
-    IF cardinality(ordered) < cardinality(views) THEN
-        cycle_message := 'dependency cycle: ' || crm_core._matview_cycle_text(
-                             crm_core._matview_cycle(views, dependents, dependencies));
-        FOR relid IN SELECT u FROM unnest(views) AS u WHERE u <> ALL (ordered) LOOP
-            PERFORM crm_core._matview_record_failure(relid::regclass, '42P17', cycle_message);
-            view := relid::regclass;
-            status := 'failed';
-            duration_ms := 0;
-            rows := NULL;
-            message := cycle_message;
-            RETURN NEXT;
-        END LOOP;
-    END IF;
-    RETURN QUERY SELECT * FROM crm_core._matview_refresh_list(ordered, true, dependents, dependencies);
+    RETURN QUERY SELECT * FROM crm_core._matview_cycle_failures(plan.views, plan.ordered,
+                                                                plan.dependents, plan.dependencies);
+    RETURN QUERY SELECT * FROM crm_core._matview_refresh_list(plan.ordered, true, plan.dependents,
+                                                              plan.dependencies);
 END
 $$;
 COMMENT ON FUNCTION crm_core.refresh_due() IS
     'Refreshes every registered view whose refresh_every has elapsed, dependencies first; one row per view acted on.';
+
+-- refresh_due() as a procedure that commits after each view, so a view refreshed without
+-- CONCURRENTLY blocks its readers only for its own refresh, not for the whole round. Reports
+-- each outcome as a NOTICE. CALL it outside a transaction block. (No SET clause: a procedure
+-- with one cannot commit; every name is qualified instead.)
+CREATE PROCEDURE crm_core.refresh_due_each()
+    LANGUAGE plpgsql AS $$
+DECLARE
+    plan record;
+    relid oid;
+    outcome record;
+    not_refreshed oid[] := '{}';
+BEGIN
+    plan := crm_core._matview_plan();
+    IF plan.views IS NULL THEN
+        RETURN;
+    END IF;
+    FOR outcome IN SELECT * FROM crm_core._matview_cycle_failures(plan.views, plan.ordered,
+                                                                  plan.dependents, plan.dependencies) LOOP
+        RAISE NOTICE '%: % (%)', outcome.view, outcome.status, outcome.message;
+    END LOOP;
+    COMMIT;
+    FOREACH relid IN ARRAY plan.ordered LOOP
+        SELECT * INTO outcome
+          FROM crm_core._matview_refresh_list(ARRAY[relid], true, plan.dependents,
+                                              plan.dependencies, not_refreshed);
+        IF FOUND THEN
+            IF outcome.status <> 'refreshed' THEN
+                not_refreshed := not_refreshed || relid;
+            END IF;
+            RAISE NOTICE '%: % in % ms%', outcome.view, outcome.status,
+                         pg_catalog.round(outcome.duration_ms::numeric, 1),
+                         coalesce(' (' || outcome.message || ')', '');
+        END IF;
+        COMMIT;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE crm_core.refresh_due_each() IS
+    'refresh_due() committing after each view: blocking refreshes hold their locks only for themselves.';
 
 CREATE FUNCTION crm_core.refresh_now(matview regclass, cascade boolean DEFAULT false)
     RETURNS TABLE (view regclass, status text, duration_ms double precision, rows bigint,
@@ -720,10 +782,13 @@ REVOKE EXECUTE ON FUNCTION
     crm_core._bucket_summary_refresh(regclass, boolean),
     crm_core._bucket_invalidate(),
     crm_core._matview_refresh_one(regclass),
-    crm_core._matview_refresh_list(oid[], boolean, oid[], oid[]),
+    crm_core._matview_refresh_list(oid[], boolean, oid[], oid[], oid[]),
+    crm_core._matview_plan(),
+    crm_core._matview_cycle_failures(oid[], oid[], oid[], oid[]),
     crm_core._matview_record_failure(regclass, text, text),
     crm_core._matview_refuse_cycle(regclass),
     crm_core._bucket_install_triggers(regclass, boolean),
     crm_core._bucket_log_rows(oid, regclass, name, bigint, bigint),
     crm_core._matview_check_arguments(regclass, interval, interval, interval)
 FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE crm_core.refresh_due_each() FROM PUBLIC;

@@ -26,11 +26,22 @@ BEGIN
         format('host=%s port=%s dbname=%s user=%s',
                split_part(current_setting('unix_socket_directories'), ',', 1),
                current_setting('port'), current_database(), current_user));
+    -- A mistake in this file becomes a failure, not a hang.
+    PERFORM dblink_exec('refresher', 'SET statement_timeout = ''20s''');
 END
 $$;
+SET statement_timeout = '20s';
 
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
+
+-- refresh_due_each() commits after each view; a procedure that commits cannot run inside this
+-- test's transaction, so the other session calls it. All three views are due (never refreshed).
+SELECT is(dblink_exec('refresher', 'CALL crm_core.refresh_due_each()'), 'CALL',
+          'refresh_due_each() runs as a procedure');
+SELECT is((SELECT count(*) FROM crm_core.matview_status WHERE view::text LIKE 'mvc.%'
+           AND last_status = 'refreshed'),
+          3::bigint, 'and refreshed (and committed) every due view');
 
 -- A concurrent refresh in another session, its transaction left open.
 SELECT is(dblink_exec('refresher', 'BEGIN'), 'BEGIN', 'the refresher opens a transaction');
