@@ -508,9 +508,6 @@ BEGIN
         PERFORM set_config('lock_timeout',
                            ceil(extract(epoch FROM config.lock_timeout) * 1000)::bigint::text, true);
         IF config.mode = 'incremental' THEN
-            -- Local to this function call (its SET clause opened a GUC level).
-            PERFORM set_config('search_path', b.search_path, true)
-               FROM crm_core.bucket_summary b WHERE b.summary = $1;
             rows := crm_core._bucket_summary_refresh(view, false);
         ELSE
             EXECUTE format('REFRESH MATERIALIZED VIEW %s %s',

@@ -2,7 +2,7 @@
 -- (within a bucket, across buckets and partitions), deletes and TRUNCATE, an incremental
 -- refresh equals a full recompute, and only the touched buckets are rewritten.
 BEGIN;
-SELECT plan(46);
+SELECT plan(48);
 
 CREATE SCHEMA mvi;
 SET search_path = mvi, public;
@@ -192,6 +192,23 @@ SELECT results_eq($$SELECT week, visits FROM weekly_visits ORDER BY 1$$,
                   $$SELECT date_bin('7 days', visited_on, timestamp '2000-01-03') AS week, count(*)
                     FROM visit GROUP BY 1 ORDER BY 1$$,
                   'the date-based summary equals a full recompute');
+
+-- The query runs as the summary's owner, like REFRESH runs a view's query as the view's owner.
+CREATE ROLE mvi_owner;
+CREATE TABLE owned_daily (bucket timestamptz PRIMARY KEY, payments bigint);
+ALTER TABLE owned_daily OWNER TO mvi_owner;
+GRANT USAGE ON SCHEMA mvi TO mvi_owner;
+SELECT throws_ok($$SELECT crm_core.register_bucket_summary('owned_daily', 'payment', 'paid_at', '1 day',
+                   'SELECT date_bin(''1 day'', paid_at, ''2000-01-01 00:00+00''), count(*) FROM payment
+                    WHERE paid_at >= $1 AND paid_at < $2 GROUP BY 1', '1 hour')$$,
+                 '42501', 'permission denied for table payment',
+                 'an owner who cannot read the source cannot fill the summary, even when a superuser registers it');
+GRANT SELECT ON payment TO mvi_owner;
+SELECT lives_ok($$SELECT crm_core.register_bucket_summary('owned_daily', 'payment', 'paid_at', '1 day',
+                   'SELECT date_bin(''1 day'', paid_at, ''2000-01-01 00:00+00''), count(*) FROM payment
+                    WHERE paid_at >= $1 AND paid_at < $2 GROUP BY 1', '1 hour')$$,
+                'once granted SELECT, it can');
+SELECT crm_core.unregister_matview('owned_daily');
 
 -- A second summary on the same source shares its triggers.
 CREATE TABLE by_business (bucket timestamptz, business_id bigint, payments bigint, PRIMARY KEY (bucket, business_id));

@@ -15,6 +15,7 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/date.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -282,12 +283,14 @@ CRM_CORE_FUNCTION(crm_core_bucket_summary_refresh) {
     crm_core::pg::SpiConnection spi;
 
     static crm_core::pg::CachedPlan read_config(
-        "SELECT b.summary::pg_catalog.text, pg_catalog.quote_ident(b.bucket_column), b.query, "
-        "       a.atttypid, c.relowner "
+        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), "
+        "       pg_catalog.quote_ident(b.bucket_column), b.query, a.atttypid, c.relowner, "
+        "       b.search_path "
         "FROM crm_core.bucket_summary b "
         "JOIN pg_catalog.pg_attribute a ON a.attrelid = b.source AND a.attname = b.time_column "
         "     AND NOT a.attisdropped "
         "JOIN pg_catalog.pg_class c ON c.oid = b.summary "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE b.summary = $1",
         {OIDOID});
     if (read_config.execute(&summary, nullptr, true, 1) == 0) {
@@ -300,6 +303,7 @@ CRM_CORE_FUNCTION(crm_core_bucket_summary_refresh) {
     std::string query = crm_core::pg::text_to_string(*crm_core::pg::result_value(0, 3));
     Oid time_type = DatumGetObjectId(*crm_core::pg::result_value(0, 4));
     Oid owner = DatumGetObjectId(*crm_core::pg::result_value(0, 5));
+    std::string search_path = crm_core::pg::text_to_string(*crm_core::pg::result_value(0, 6));
 
     // Consuming the log and recomputing in one transaction: a change committed after the
     // DELETE's snapshot leaves its own log row for the next refresh.
@@ -322,7 +326,16 @@ CRM_CORE_FUNCTION(crm_core_bucket_summary_refresh) {
     std::string delete_range = "DELETE FROM " + table + " WHERE " + bucket_column + " >= $1 AND " +
                                bucket_column + " < $2";
     std::string insert_range = "INSERT INTO " + table + " " + query;
+    // The query runs as the summary's owner with the search_path of its registration, both
+    // undone afterwards (and by the (sub)transaction's abort on error).
     RunAsOwner as_owner(owner);
+    const char* path = search_path.c_str();
+    int guc_level = guard([&] {
+        int level = NewGUCNestLevel();
+        set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                          false);
+        return level;
+    });
     uint64 inserted = 0;
     for (const mv::TimeRange& range : ranges) {
         Datum lower = time_datum(range.lower, time_type);
@@ -335,5 +348,6 @@ CRM_CORE_FUNCTION(crm_core_bucket_summary_refresh) {
         }
         inserted += execute_with_range(insert_range, time_type, lower, upper);
     }
+    guard([&] { AtEOXact_GUC(true, guc_level); });
     PG_RETURN_INT64(static_cast<int64>(inserted));
 }
