@@ -84,7 +84,8 @@ CREATE INDEX bucket_invalidation_summary ON crm_core.bucket_invalidation (summar
 CREATE FUNCTION crm_core._matview_refresh_order(views oid[], dependents oid[], dependencies oid[])
     RETURNS oid[] AS 'MODULE_PATHNAME', 'crm_core_matview_refresh_order'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION crm_core._matview_cycle(views oid[], dependents oid[], dependencies oid[])
+CREATE FUNCTION crm_core._matview_cycle(views oid[], dependents oid[], dependencies oid[],
+                                        through oid DEFAULT NULL)
     RETURNS oid[] AS 'MODULE_PATHNAME', 'crm_core_matview_cycle'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION crm_core._matview_with_dependents(root oid, views oid[], dependents oid[],
@@ -249,7 +250,8 @@ CREATE EVENT TRIGGER crm_core_bucket_follow_partitions ON ddl_command_end
 -- ---------------------------------------------------------------------------------------------
 -- Registration.
 
--- Refuses registering `view` when it closes a dependency cycle among registered views.
+-- Refuses registering `view` when it closes a dependency cycle among registered views (a cycle
+-- elsewhere, made later by redefining a plain view, is refresh_due()'s to report).
 CREATE FUNCTION crm_core._matview_refuse_cycle(view regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -261,7 +263,7 @@ BEGIN
     SELECT array_agg(m.view::oid) INTO views FROM crm_core.matview m;
     SELECT array_agg(d.dependent::oid), array_agg(d.dependency::oid)
       INTO dependents, dependencies FROM crm_core._matview_dependencies() d;
-    cycle := crm_core._matview_cycle(views, dependents, dependencies);
+    cycle := crm_core._matview_cycle(views, dependents, dependencies, view);
     IF cardinality(cycle) > 0 THEN
         RAISE EXCEPTION 'registering % would close a dependency cycle: %',
                         view, crm_core._matview_cycle_text(cycle)

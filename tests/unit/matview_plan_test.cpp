@@ -56,6 +56,16 @@ BOOST_AUTO_TEST_CASE(finds_a_long_cycle_as_a_path) {
     BOOST_TEST(mv::find_cycle(views, {{7, 8}, {8, 9}}).empty());
 }
 
+BOOST_AUTO_TEST_CASE(finds_the_cycle_through_a_given_view_only) {
+    // 1 <-> 2 is a cycle; 3 reads 4 reads 5 reads 3; 6 reads 1 but is on no cycle.
+    std::vector<ViewId> views{1, 2, 3, 4, 5, 6};
+    std::vector<Dependency> edges{{1, 2}, {2, 1}, {3, 4}, {4, 5}, {5, 3}, {6, 1}};
+    BOOST_TEST(mv::find_cycle_through(4, views, edges) == (std::vector<ViewId>{4, 5, 3, 4}));
+    BOOST_TEST(mv::find_cycle_through(2, views, edges) == (std::vector<ViewId>{2, 1, 2}));
+    BOOST_TEST(mv::find_cycle_through(6, views, edges).empty());
+    BOOST_TEST(mv::find_cycle_through(99, views, edges).empty());
+}
+
 BOOST_AUTO_TEST_CASE(cascade_lists_the_root_then_its_dependents_in_order) {
     std::vector<ViewId> views{4, 3, 2, 1, 6};
     std::vector<Dependency> edges{{2, 1}, {3, 2}, {4, 1}, {6, 5}};

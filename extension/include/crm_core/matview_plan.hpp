@@ -35,6 +35,11 @@ RefreshOrder order_for_refresh(const std::vector<ViewId>& views,
 std::vector<ViewId> find_cycle(const std::vector<ViewId>& views,
                                const std::vector<Dependency>& dependencies);
 
+// The shortest dependency cycle through `view` as a path [view, ..., view], or an empty vector
+// when `view` is on none (it may still read, or be read by, a cycle elsewhere).
+std::vector<ViewId> find_cycle_through(ViewId view, const std::vector<ViewId>& views,
+                                       const std::vector<Dependency>& dependencies);
+
 // `root` and every view that depends on it directly or transitively, in refresh order;
 // views blocked by a cycle (the root too) are left out.
 std::vector<ViewId> with_dependents(ViewId root, const std::vector<ViewId>& views,

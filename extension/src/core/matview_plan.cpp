@@ -140,6 +140,40 @@ std::vector<ViewId> find_cycle(const std::vector<ViewId>& views,
     return {};
 }
 
+std::vector<ViewId> find_cycle_through(ViewId view, const std::vector<ViewId>& views,
+                                       const std::vector<Dependency>& dependencies) {
+    Graph graph(views, dependencies);
+    auto found = std::find(views.begin(), views.end(), view);
+    if (found == views.end()) {
+        return {};
+    }
+    const std::size_t start = static_cast<std::size_t>(found - views.begin());
+    // Breadth-first along reads: the first edge back to the start closes the shortest cycle.
+    std::vector<std::size_t> parent(views.size(), start);
+    std::vector<bool> seen(views.size(), false);
+    std::vector<std::size_t> queue{start};
+    seen[start] = true;
+    for (std::size_t next = 0; next < queue.size(); ++next) {
+        std::size_t node = queue[next];
+        for (std::size_t target : graph.reads[node]) {
+            if (target == start) {
+                std::vector<ViewId> cycle{views[start]};
+                for (std::size_t at = node; at != start; at = parent[at]) {
+                    cycle.insert(cycle.begin() + 1, views[at]);
+                }
+                cycle.push_back(views[start]);
+                return cycle;
+            }
+            if (!seen[target]) {
+                seen[target] = true;
+                parent[target] = node;
+                queue.push_back(target);
+            }
+        }
+    }
+    return {};
+}
+
 std::vector<ViewId> with_dependents(ViewId root, const std::vector<ViewId>& views,
                                     const std::vector<Dependency>& dependencies) {
     Graph graph(views, dependencies);

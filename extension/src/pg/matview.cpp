@@ -80,11 +80,15 @@ CRM_CORE_FUNCTION(crm_core_matview_refresh_order) {
     return oid_array_result(mv::order_for_refresh(views, dependency_arguments(fcinfo, 1)).order);
 }
 
-// _matview_cycle(views oid[], dependents oid[], dependencies oid[]): one cycle as a path
-// {a, b, ..., a}, or an empty array.
+// _matview_cycle(views oid[], dependents oid[], dependencies oid[], through oid): one cycle as
+// a path {a, b, ..., a} (the shortest through `through` when it is not NULL), or an empty array.
 CRM_CORE_FUNCTION(crm_core_matview_cycle) {
     std::vector<mv::ViewId> views = oid_array_argument(fcinfo, 0);
-    return oid_array_result(mv::find_cycle(views, dependency_arguments(fcinfo, 1)));
+    std::vector<mv::Dependency> edges = dependency_arguments(fcinfo, 1);
+    if (PG_ARGISNULL(3)) {
+        return oid_array_result(mv::find_cycle(views, edges));
+    }
+    return oid_array_result(mv::find_cycle_through(PG_GETARG_OID(3), views, edges));
 }
 
 // _matview_with_dependents(root oid, views oid[], dependents oid[], dependencies oid[]): root
