@@ -38,6 +38,15 @@ struct Graph {
     }
 };
 
+// Where view sits in views, if it does.
+std::optional<std::size_t> position_of(const std::vector<ViewId>& views, ViewId view) {
+    auto found = std::find(views.begin(), views.end(), view);
+    if (found == views.end()) {
+        return std::nullopt;
+    }
+    return static_cast<std::size_t>(found - views.begin());
+}
+
 // a + b clamped to the int64 range.
 std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
     std::int64_t sum = 0;
@@ -142,12 +151,12 @@ std::vector<ViewId> find_cycle(const std::vector<ViewId>& views,
 
 std::vector<ViewId> find_cycle_through(ViewId view, const std::vector<ViewId>& views,
                                        const std::vector<Dependency>& dependencies) {
-    Graph graph(views, dependencies);
-    auto found = std::find(views.begin(), views.end(), view);
-    if (found == views.end()) {
+    std::optional<std::size_t> found = position_of(views, view);
+    if (!found) {
         return {};
     }
-    const std::size_t start = static_cast<std::size_t>(found - views.begin());
+    Graph graph(views, dependencies);
+    const std::size_t start = *found;
     // Breadth-first along reads: the first edge back to the start closes the shortest cycle.
     std::vector<std::size_t> parent(views.size(), start);
     std::vector<bool> seen(views.size(), false);
@@ -176,13 +185,13 @@ std::vector<ViewId> find_cycle_through(ViewId view, const std::vector<ViewId>& v
 
 std::vector<ViewId> with_dependents(ViewId root, const std::vector<ViewId>& views,
                                     const std::vector<Dependency>& dependencies) {
-    Graph graph(views, dependencies);
-    auto root_position = std::find(views.begin(), views.end(), root);
-    if (root_position == views.end()) {
+    std::optional<std::size_t> root_position = position_of(views, root);
+    if (!root_position) {
         return {};
     }
+    Graph graph(views, dependencies);
     std::vector<bool> wanted(views.size(), false);
-    std::vector<std::size_t> stack{static_cast<std::size_t>(root_position - views.begin())};
+    std::vector<std::size_t> stack{*root_position};
     wanted[stack.back()] = true;
     while (!stack.empty()) {
         std::size_t node = stack.back();
@@ -196,8 +205,7 @@ std::vector<ViewId> with_dependents(ViewId root, const std::vector<ViewId>& view
     }
     std::vector<ViewId> result;
     for (ViewId view : order_for_refresh(views, dependencies).order) {
-        auto position = std::find(views.begin(), views.end(), view) - views.begin();
-        if (wanted[static_cast<std::size_t>(position)]) {
+        if (wanted[*position_of(views, view)]) {
             result.push_back(view);
         }
     }
