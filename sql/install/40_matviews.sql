@@ -464,8 +464,9 @@ COMMENT ON FUNCTION crm_core.unregister_matview(regclass) IS
     'Stops refreshing a view (or bucket summary); its state and history go with it.';
 
 -- Forgets registered views that are dropped, so no refresh trips over a dangling OID.
+-- SECURITY DEFINER: it fires for every DROP in the database, by roles with no access to crm_core.
 CREATE FUNCTION crm_core._matview_forget_dropped() RETURNS event_trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM crm_core.matview m
      USING pg_catalog.pg_event_trigger_dropped_objects() d

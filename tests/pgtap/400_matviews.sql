@@ -1,7 +1,7 @@
 -- Materialized views that stay fresh: registration checks, refresh order from the catalogs,
 -- failure isolation, history and status, cycles. One transaction, rolled back.
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 CREATE SCHEMA mvt;
 SET search_path = mvt, public;
@@ -242,6 +242,15 @@ SELECT is((SELECT count(*) FROM crm_core.matview m WHERE m.view::oid NOT IN (SEL
           0::bigint, 'a dropped view leaves no dangling registration');
 SELECT is((SELECT count(*) FROM crm_core.matview_history h
            WHERE h.view::oid NOT IN (SELECT oid FROM pg_class)), 0::bigint, 'nor history');
+
+-- The event triggers fire for everyone's DDL: roles without access to crm_core are not hindered.
+CREATE ROLE mvt_app;
+GRANT USAGE, CREATE ON SCHEMA mvt TO mvt_app;
+SET LOCAL ROLE mvt_app;
+SELECT lives_ok($$CREATE TABLE mvt.app_table (id int); ALTER TABLE mvt.app_table ADD COLUMN note text;
+                  DROP TABLE mvt.app_table$$,
+                'a role without access to crm_core creates, alters and drops its own tables');
+RESET ROLE;
 
 -- lock_timeout is applied per refresh and the caller's setting comes back.
 SET lock_timeout = '17s';
