@@ -221,17 +221,33 @@ BEGIN
 END
 $$;
 
+-- Drops invalidation triggers that feed no summary any more: left on a detached partition, or
+-- by the last summary of a source being unregistered.
+CREATE FUNCTION crm_core._bucket_drop_stray_triggers() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    stray record;
+BEGIN
+    FOR stray IN
+        SELECT t.tgname, t.tgrelid::regclass AS rel FROM pg_catalog.pg_trigger t
+        WHERE t.tgfoid = 'crm_core._bucket_invalidate()'::regprocedure
+          AND NOT EXISTS (SELECT 1 FROM crm_core.bucket_summary b
+                          WHERE b.source IN (SELECT pg_catalog.pg_partition_ancestors(t.tgrelid)))
+    LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', stray.tgname, stray.rel);
+    END LOOP;
+END
+$$;
+
 -- New partitions of a summary's source (CREATE TABLE ... PARTITION OF, ATTACH PARTITION) get
--- the invalidation triggers too. SECURITY DEFINER: the partition's creator needs no EXECUTE
--- on the trigger function.
+-- the invalidation triggers too; a detached one loses them. SECURITY DEFINER: it fires for
+-- every CREATE/ALTER TABLE, by roles with no access to crm_core or its trigger function.
 CREATE FUNCTION crm_core._bucket_follow_partitions() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     source regclass;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM crm_core.bucket_summary) THEN
-        RETURN;
-    END IF;
+    PERFORM crm_core._bucket_drop_stray_triggers();
     FOR source IN
         SELECT DISTINCT b.source
         FROM pg_catalog.pg_event_trigger_ddl_commands() c
@@ -436,43 +452,60 @@ COMMENT ON FUNCTION crm_core.register_bucket_summary(regclass, regclass, name, i
 
 CREATE FUNCTION crm_core.unregister_matview(view regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    summary_source regclass;
-    doomed record;
 BEGIN
-    SELECT b.source INTO summary_source FROM crm_core.bucket_summary b WHERE b.summary = $1;
-    -- The last summary of a source takes the triggers of the source and its partitions along.
-    IF summary_source IS NOT NULL AND NOT EXISTS (SELECT 1 FROM crm_core.bucket_summary b
-                                                  WHERE b.source = summary_source AND b.summary <> $1) THEN
-        FOR doomed IN
-            SELECT t.tgname, t.tgrelid::regclass AS rel FROM pg_catalog.pg_trigger t
-            WHERE t.tgfoid = 'crm_core._bucket_invalidate()'::regprocedure
-              AND summary_source IN (SELECT pg_catalog.pg_partition_ancestors(t.tgrelid))
-        LOOP
-            EXECUTE format('DROP TRIGGER %I ON %s', doomed.tgname, doomed.rel);
-        END LOOP;
-    END IF;
     DELETE FROM crm_core.bucket_invalidation i WHERE i.summary = view::oid;
     DELETE FROM crm_core.matview m WHERE m.view = $1;
     IF NOT FOUND THEN
         RAISE EXCEPTION '% is not registered', coalesce(view::text, 'NULL')
             USING ERRCODE = 'undefined_object';
     END IF;
+    -- The last summary of a source takes the triggers of the source and its partitions along.
+    PERFORM crm_core._bucket_drop_stray_triggers();
 END
 $$;
 COMMENT ON FUNCTION crm_core.unregister_matview(regclass) IS
     'Stops refreshing a view (or bucket summary); its state and history go with it.';
 
--- Forgets registered views that are dropped, so no refresh trips over a dangling OID.
+CREATE FUNCTION crm_core.rebuild_bucket_summary(summary regclass)
+    RETURNS TABLE (view regclass, status text, duration_ms double precision, rows bigint,
+                   message text)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM crm_core.bucket_summary b WHERE b.summary = $1) THEN
+        RAISE EXCEPTION '% is not a registered bucket summary', coalesce($1::text, 'NULL')
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Register it with crm_core.register_bucket_summary() first.';
+    END IF;
+    -- Invalidating everything makes the next refresh a full rebuild, with the usual locks and
+    -- history.
+    INSERT INTO crm_core.bucket_invalidation (summary, lower_us, upper_us)
+    VALUES ($1, -9223372036854775808, 9223372036854775807);
+    RETURN QUERY SELECT * FROM crm_core.refresh_now($1);
+END
+$$;
+COMMENT ON FUNCTION crm_core.rebuild_bucket_summary(regclass) IS
+    'Recomputes a bucket summary from scratch (e.g. after partitions were detached or dropped).';
+
+-- Forgets registered views (and bucket summaries, with their sources' triggers) that are
+-- dropped, so no refresh trips over a dangling OID.
 -- SECURITY DEFINER: it fires for every DROP in the database, by roles with no access to crm_core.
 CREATE FUNCTION crm_core._matview_forget_dropped() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    summaries_dropped boolean;
 BEGIN
+    SELECT EXISTS (SELECT 1 FROM crm_core.bucket_summary b WHERE b.summary::oid IN (
+                       SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
+                       WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0))
+      INTO summaries_dropped;
     DELETE FROM crm_core.matview m
      USING pg_catalog.pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND m.view::oid = d.objid;
-    DELETE FROM crm_core.bucket_invalidation i
-     WHERE NOT EXISTS (SELECT 1 FROM crm_core.bucket_summary b WHERE b.summary::oid = i.summary);
+    IF summaries_dropped THEN
+        DELETE FROM crm_core.bucket_invalidation i
+         WHERE NOT EXISTS (SELECT 1 FROM crm_core.bucket_summary b WHERE b.summary::oid = i.summary);
+        PERFORM crm_core._bucket_drop_stray_triggers();
+    END IF;
 END
 $$;
 CREATE EVENT TRIGGER crm_core_matview_forget_dropped ON sql_drop
@@ -779,6 +812,7 @@ REVOKE EXECUTE ON FUNCTION
     crm_core.unregister_matview(regclass),
     crm_core.refresh_due(),
     crm_core.refresh_now(regclass, boolean),
+    crm_core.rebuild_bucket_summary(regclass),
     crm_core._bucket_summary_refresh(regclass, boolean),
     crm_core._bucket_invalidate(),
     crm_core._matview_refresh_one(regclass),
@@ -788,6 +822,7 @@ REVOKE EXECUTE ON FUNCTION
     crm_core._matview_record_failure(regclass, text, text),
     crm_core._matview_refuse_cycle(regclass),
     crm_core._bucket_install_triggers(regclass, boolean),
+    crm_core._bucket_drop_stray_triggers(),
     crm_core._bucket_log_rows(oid, regclass, name, bigint, bigint),
     crm_core._matview_check_arguments(regclass, interval, interval, interval)
 FROM PUBLIC;

@@ -2,7 +2,7 @@
 -- (within a bucket, across buckets and partitions), deletes and TRUNCATE, an incremental
 -- refresh equals a full recompute, and only the touched buckets are rewritten.
 BEGIN;
-SELECT plan(48);
+SELECT plan(56);
 
 CREATE SCHEMA mvi;
 SET search_path = mvi, public;
@@ -154,6 +154,18 @@ SELECT lives_ok($$SELECT crm_core.refresh_now('daily')$$, 'refresh after writes 
 SELECT is(pg_temp.differences(), 0::bigint,
           'after writes into partitions, new and attached ones: equal to a full recompute');
 
+-- Detaching a partition does not invalidate (the summary keeps retired data); a rebuild does.
+ALTER TABLE payment DETACH PARTITION payment_2026_05;
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'payment_2026_05'::regclass AND tgname LIKE 'crm_core_bucket_%'),
+          0::bigint, 'the detached table loses the triggers');
+SELECT lives_ok($$SELECT crm_core.refresh_now('daily')$$, 'refresh after a detach');
+SELECT isnt(pg_temp.differences(), 0::bigint, 'the summary still holds the detached partition''s buckets');
+SELECT results_eq($$SELECT status FROM crm_core.rebuild_bucket_summary('daily')$$, $$VALUES ('refreshed')$$,
+                  'rebuild_bucket_summary() recomputes everything');
+SELECT is(pg_temp.differences(), 0::bigint, 'after the rebuild: equal to a full recompute');
+SELECT throws_ok($$SELECT * FROM crm_core.rebuild_bucket_summary('payment')$$, '42704',
+                 'mvi.payment is not a registered bucket summary', 'rebuild names what it cannot rebuild');
+
 -- Several statements between refreshes; refresh_due picks the summary when due.
 INSERT INTO payment VALUES (30001, 1, 5, '2026-01-02 01:00+00');
 UPDATE payment SET amount = 0 WHERE id = 30001;
@@ -231,6 +243,11 @@ SELECT is((SELECT count(*) FROM pg_trigger WHERE tgfoid = 'crm_core._bucket_inva
           0::bigint, 'unregistering drops the triggers of the source and its partitions');
 SELECT is((SELECT count(*) FROM crm_core.bucket_summary WHERE summary = 'daily'::regclass), 0::bigint,
           'and the summary''s configuration');
+
+DROP TABLE weekly_visits;
+SELECT is((SELECT count(*) FROM crm_core.bucket_summary), 0::bigint, 'dropping a summary table unregisters it');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgfoid = 'crm_core._bucket_invalidate()'::regprocedure),
+          0::bigint, 'and takes its source''s triggers along');
 
 SELECT * FROM finish();
 ROLLBACK;
