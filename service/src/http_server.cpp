@@ -1,6 +1,8 @@
 // The Beast HTTP server (see http_server.hpp).
 #include "http_server.hpp"
 
+#include <array>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -47,11 +49,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (error == http::error::body_limit) {
             return respond_and_close(413, "request body too large\n");
         }
-        if (error == beast::error::timeout) {
-            return respond_and_close(408, "request timeout\n");
-        }
         if (error) {
-            return close();  // end of stream, reset, malformed request
+            // End of stream, reset, malformed request, or the deadline passed (then the
+            // stream has already closed the socket: a slow client gets no answer at all).
+            return close();
         }
         const auto& request = parser_->get();
         HttpResponse answer =
@@ -90,10 +91,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
             });
     }
 
+    // Lingering close: stop sending, then read and discard what the client still sends until
+    // it hangs up or the deadline passes, so that an answer to an oversized request is not
+    // lost to a TCP reset while the client is still writing.
     void close() {
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.socket().close(ignored);
+        stream_.expires_after(limits_.read_timeout);
+        drain();
+    }
+
+    void drain() {
+        stream_.async_read_some(boost::asio::buffer(discard_),
+                                [self = shared_from_this()](beast::error_code error, std::size_t) {
+                                    if (error) {
+                                        beast::error_code ignored;
+                                        self->stream_.socket().close(ignored);
+                                        return;
+                                    }
+                                    self->drain();
+                                });
     }
 
     beast::tcp_stream stream_;
@@ -103,6 +120,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::shared_ptr<std::atomic<std::size_t>> open_connections_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_;
+    std::array<char, 4096> discard_;
 };
 
 }  // namespace
