@@ -376,7 +376,10 @@ std::string help_text() {
             "  --config FILE          'name = value' lines, re-read on SIGHUP\n";
     for (const auto& option : options()) {
         std::string flag = std::string("--") + option.name + " " + option.metavar;
-        text << "  " << flag << std::string(flag.size() < 23 ? 23 - flag.size() : 1, ' ')
+        // Help in a column; a flag too long for it gets its own line.
+        text << "  " << flag
+             << (flag.size() < 23 ? std::string(23 - flag.size(), ' ')
+                                  : "\n" + std::string(25, ' '))
              << option.help << '\n';
     }
     text << "\nEvery option can also be set in the environment as CRM_CORE_<NAME> (e.g.\n"
