@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "crm_core/version.hpp"
@@ -556,7 +557,8 @@ class Daemon {
             log_line("shutdown: a database call does not return; exiting without waiting");
             std::_Exit(kExitFailed);
         }
-        server_.stop();
+        // The acceptor belongs to the HTTP thread: close it there.
+        boost::asio::post(io_, [this] { server_.stop(); });
         log_line("stopped");
         return kExitOk;
     }
