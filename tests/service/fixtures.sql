@@ -79,6 +79,7 @@ BEGIN
             RETURN QUERY SELECT 'crm_core_fixture.payment'::regclass, 'created'::text,
                                 'payment_p_next'::text, 'fixture'::text;
         END $f$;
+        COMMENT ON FUNCTION crm_core.run_maintenance() IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
     IF to_regprocedure('crm_core.refresh_due()') IS NULL THEN
         CREATE FUNCTION crm_core.refresh_due()
@@ -91,6 +92,7 @@ BEGIN
             RETURN QUERY SELECT 'crm_core_fixture.aging'::regclass, 'refreshed'::text, 1.0::float8,
                                 1::bigint, NULL::text;
         END $f$;
+        COMMENT ON FUNCTION crm_core.refresh_due() IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
     IF to_regprocedure('crm_core.seal_ledger()') IS NULL THEN
         CREATE FUNCTION crm_core.seal_ledger()
@@ -101,6 +103,7 @@ BEGIN
             PERFORM crm_core_fixture.record_call('seal', started);
             RETURN QUERY SELECT 1::bigint, 1, 10::bigint;
         END $f$;
+        COMMENT ON FUNCTION crm_core.seal_ledger() IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
     IF to_regprocedure('crm_core.unbalanced_entries()') IS NULL THEN
         CREATE FUNCTION crm_core.unbalanced_entries()
@@ -110,11 +113,13 @@ BEGIN
             SELECT business_id, entry_id, 'EUR'::text, 1::numeric, 0::numeric
             FROM crm_core_fixture.unbalanced
         $f$;
+        COMMENT ON FUNCTION crm_core.unbalanced_entries() IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
     IF to_regprocedure('crm_core.check_balances()') IS NULL THEN
         CREATE FUNCTION crm_core.check_balances()
         RETURNS TABLE (business_id bigint, account_id bigint, stored numeric, computed numeric)
         LANGUAGE sql AS $f$ SELECT NULL::bigint, NULL::bigint, NULL::numeric, NULL::numeric WHERE false $f$;
+        COMMENT ON FUNCTION crm_core.check_balances() IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
     IF to_regclass('crm_core.partitioned_tables') IS NULL THEN
         CREATE VIEW crm_core.partitioned_tables AS
@@ -122,17 +127,20 @@ BEGIN
                    premake, NULL::interval AS retention, partitions_ahead + 1 AS partitions,
                    partitions_ahead, default_rows, now() AS last_maintenance_at
             FROM crm_core_fixture.partition_state;
+        COMMENT ON VIEW crm_core.partitioned_tables IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
     IF to_regclass('crm_core.matview_status') IS NULL THEN
         CREATE VIEW crm_core.matview_status AS
             SELECT view, refresh_every, last_success_at, now() - last_success_at AS staleness,
                    last_success_at + refresh_every AS next_due_at, last_status, last_error
             FROM crm_core_fixture.matview_state;
+        COMMENT ON VIEW crm_core.matview_status IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
     IF to_regclass('crm_core.seal_status') IS NULL THEN
         CREATE VIEW crm_core.seal_status AS
             SELECT business_id, 0::bigint AS sealed_blocks, unsealed_rows, oldest_unsealed_at,
                    NULL::timestamptz AS last_sealed_at
             FROM crm_core_fixture.seal_state;
+        COMMENT ON VIEW crm_core.seal_status IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
 END $$;
