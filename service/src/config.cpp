@@ -98,6 +98,7 @@ std::function<void(Config&, const std::string&)> number_setter(const char* name,
     };
 }
 
+// Every setting, in --help order.
 const std::vector<Option>& options() {
     static const std::vector<Option> table = {
         {"dsn", "CONNINFO",
@@ -162,6 +163,7 @@ const std::vector<Option>& options() {
     return table;
 }
 
+// The option called `name`, or null.
 const Option* find_option(std::string_view name) {
     for (const auto& option : options()) {
         if (name == option.name) {
@@ -180,6 +182,7 @@ std::string environment_name(const char* option) {
     return name;
 }
 
+// The text without leading and trailing blanks.
 std::string trim(std::string_view text) {
     auto first = text.find_first_not_of(" \t\r");
     if (first == std::string_view::npos) {

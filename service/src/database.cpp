@@ -10,6 +10,7 @@
 namespace crm_core::service {
 namespace {
 
+// A duration as a PostgreSQL setting value, e.g. "5000ms".
 std::string milliseconds(Duration duration) {
     return std::to_string(duration.count()) + "ms";
 }
@@ -20,32 +21,28 @@ bool exists(pqxx::transaction_base& tx, const char* lookup, const char* name) {
         .as<bool>();
 }
 
-// Reads one part of the probe: missing when `object` does not exist, failed on an SQL error
-// (the session stays usable: every statement is its own transaction). A broken connection
-// propagates: the whole probe is lost, not one part.
+// Reads one part of the probe: missing when `object` does not exist (no lookup: always there),
+// failed on an SQL error (the session stays usable: every statement is its own transaction). A
+// broken connection propagates: the whole probe is lost, not one part.
 template <typename T, typename Read>
 Probed<T> probe_part(pqxx::connection& session, const char* lookup, const char* object, Read read) {
     try {
         pqxx::nontransaction tx(session);
-        if (!exists(tx, lookup, object)) {
+        if (lookup != nullptr && !exists(tx, lookup, object)) {
             return Probed<T>{};
         }
         return Probed<T>::ok(read(tx));
     } catch (const pqxx::broken_connection&) {
         throw;
     } catch (const pqxx::sql_error& error) {
-        return Probed<T>::failed(error.what());
+        std::string message = error.what();
+        return Probed<T>::failed(message.substr(0, message.find('\n')));
     }
 }
 
 template <typename T>
 std::optional<T> optional_field(const pqxx::field& field) {
     return field.is_null() ? std::nullopt : std::optional<T>(field.as<T>());
-}
-
-double unix_now() {
-    using namespace std::chrono;
-    return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -163,8 +160,8 @@ ProbeData probe(pqxx::connection& session, std::int64_t leader_key) {
                 " FROM crm_core.seal_status");
             return SealSummary{row[0].as<std::int64_t>(), optional_field<double>(row[1])};
         });
-    data.leader_present = probe_part<bool>(
-        session, "to_regclass", "pg_catalog.pg_locks", [leader_key](pqxx::transaction_base& tx) {
+    data.leader_present =
+        probe_part<bool>(session, nullptr, nullptr, [leader_key](pqxx::transaction_base& tx) {
             return tx
                 .exec_params1(
                     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"

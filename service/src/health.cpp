@@ -2,6 +2,7 @@
 #include "health.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -10,6 +11,7 @@
 namespace crm_core::service {
 namespace {
 
+// The more severe of two statuses.
 Status worse(Status a, Status b) {
     return static_cast<int>(a) >= static_cast<int>(b) ? a : b;
 }
@@ -17,18 +19,20 @@ Status worse(Status a, Status b) {
 // A check for an object that is not in this database.
 Check not_installed(const std::string& key, const std::string& component_type,
                     const std::string& what) {
-    Check check{key,          "", component_type,           Status::pass,
-                std::nullopt, "", what + ": not installed", true};
+    Check check{key,  "", component_type, Status::pass, std::nullopt, "", what + ": not installed",
+                true, ""};
     return check;
 }
 
 // A warning for a probe query that failed (timeout, permissions ...).
 Check probe_failed(const std::string& key, const std::string& component_type,
                    const std::string& error) {
-    return Check{key,          "", component_type,           Status::warn,
-                 std::nullopt, "", "probe failed: " + error, false};
+    return Check{
+        key,   "", component_type, Status::warn, std::nullopt, "", "probe failed: " + error,
+        false, ""};
 }
 
+// Per managed table: partitions premade ahead, and rows stuck in the default partition.
 void partition_checks(const Probed<std::vector<PartitionRow>>& probed, std::vector<Check>& out) {
     using State = Probed<std::vector<PartitionRow>>::State;
     if (probed.state == State::missing) {
@@ -44,7 +48,7 @@ void partition_checks(const Probed<std::vector<PartitionRow>>& probed, std::vect
     }
     if (probed.value.empty()) {
         out.push_back(Check{"partitions:ahead", "", "datastore", Status::pass, 0.0, "partitions",
-                            "no managed tables", false});
+                            "no managed tables", false, ""});
     }
     for (const auto& row : probed.value) {
         Status ahead = row.partitions_ahead >= row.premake ? Status::pass
@@ -55,15 +59,17 @@ void partition_checks(const Probed<std::vector<PartitionRow>>& probed, std::vect
                                  : std::to_string(row.partitions_ahead) + " of " +
                                        std::to_string(row.premake) + " partitions premade ahead";
         out.push_back(Check{"partitions:ahead", row.parent, "datastore", ahead,
-                            static_cast<double>(row.partitions_ahead), "partitions", output,
-                            false});
+                            static_cast<double>(row.partitions_ahead), "partitions", output, false,
+                            ""});
         out.push_back(Check{"partitions:default_rows", row.parent, "datastore",
                             row.default_rows == 0 ? Status::pass : Status::warn,
                             static_cast<double>(row.default_rows), "rows",
-                            row.default_rows == 0 ? "" : "rows in the default partition", false});
+                            row.default_rows == 0 ? "" : "rows in the default partition", false,
+                            ""});
     }
 }
 
+// Per managed view: staleness against its refresh interval, and failed refreshes.
 void view_checks(const Probed<std::vector<ViewRow>>& probed, double factor,
                  std::vector<Check>& out) {
     using State = Probed<std::vector<ViewRow>>::State;
@@ -77,11 +83,18 @@ void view_checks(const Probed<std::vector<ViewRow>>& probed, double factor,
     }
     if (probed.value.empty()) {
         out.push_back(Check{"matviews:staleness", "", "datastore", Status::pass, std::nullopt, "s",
-                            "no managed views", false});
+                            "no managed views", false, ""});
     }
     for (const auto& row : probed.value) {
-        Check check{"matviews:staleness",  row.view, "datastore", Status::pass,
-                    row.staleness_seconds, "s",      "",          false};
+        Check check{"matviews:staleness",
+                    row.view,
+                    "datastore",
+                    Status::pass,
+                    row.staleness_seconds,
+                    "s",
+                    "",
+                    false,
+                    ""};
         if (!row.staleness_seconds) {
             check.status = Status::warn;
             check.output = "never refreshed";
@@ -114,10 +127,11 @@ void zero_rows_check(const Probed<std::int64_t>& probed, const std::string& key,
         out.push_back(Check{key, "", "datastore", probed.value == 0 ? Status::pass : Status::fail,
                             static_cast<double>(probed.value), "rows",
                             probed.value == 0 ? "" : std::to_string(probed.value) + " " + problem,
-                            false});
+                            false, ""});
     }
 }
 
+// Age of the oldest unsealed ledger row against the warning threshold.
 void seal_check(const Probed<SealSummary>& probed, double warn_seconds, std::vector<Check>& out) {
     using State = Probed<SealSummary>::State;
     if (probed.state == State::missing) {
@@ -135,18 +149,27 @@ void seal_check(const Probed<SealSummary>& probed, double warn_seconds, std::vec
               late ? std::to_string(probed.value.unsealed_rows) + " unsealed rows, oldest " +
                          std::to_string(static_cast<long long>(lag)) + " s old"
                    : "",
-              false});
+              false, ""});
 }
 
+// Per job: seconds since the last success; repeated failures warn.
 void job_checks(const std::map<Job, JobRecord>& jobs, bool leader, double now_unix,
                 int failures_warn, std::vector<Check>& out) {
     for (Job job : kAllJobs) {
         auto it = jobs.find(job);
         JobRecord record = it == jobs.end() ? JobRecord{} : it->second;
-        Check check{"jobs:last_success", job_name(job), "component", Status::pass,
-                    std::nullopt,        "s",           "",          false};
+        Check check{"jobs:last_success",
+                    job_name(job),
+                    "component",
+                    Status::pass,
+                    std::nullopt,
+                    "s",
+                    "",
+                    false,
+                    ""};
         if (record.last_success_unix) {
             check.observed_value = now_unix - *record.last_success_unix;
+            check.time = rfc3339(*record.last_success_unix);
         }
         if (record.last_result == "not installed") {
             check.skipped = true;
@@ -198,7 +221,7 @@ std::vector<Check> health_checks(const InstanceState& instance, const ProbeData&
     std::vector<Check> checks;
     checks.push_back(Check{"database:connection", "", "datastore",
                            instance.database_ready ? Status::pass : Status::fail, std::nullopt, "",
-                           instance.database_ready ? "" : instance.database_error, false});
+                           instance.database_ready ? "" : instance.database_error, false, ""});
     Check leadership{"leadership:lock",
                      "",
                      "component",
@@ -206,7 +229,8 @@ std::vector<Check> health_checks(const InstanceState& instance, const ProbeData&
                      instance.leader ? 1.0 : 0.0,
                      "leader",
                      instance.leader ? "leader" : "standby",
-                     false};
+                     false,
+                     ""};
     if (!instance.leader && probe.leader_present.state == Probed<bool>::State::ok &&
         !probe.leader_present.value) {
         leadership.status = Status::warn;
@@ -215,8 +239,9 @@ std::vector<Check> health_checks(const InstanceState& instance, const ProbeData&
     checks.push_back(leadership);
     if (!probe.taken) {
         checks.push_back(Check{"probe:first_run", "", "component", Status::warn, std::nullopt, "",
-                               "the health probe has not run yet", false});
+                               "the health probe has not run yet", false, ""});
     } else {
+        std::size_t first_probed = checks.size();
         partition_checks(probe.partitions, checks);
         view_checks(probe.views, thresholds.staleness_factor, checks);
         zero_rows_check(probe.unbalanced_entries, "ledger:unbalanced_entries",
@@ -224,6 +249,9 @@ std::vector<Check> health_checks(const InstanceState& instance, const ProbeData&
         zero_rows_check(probe.balance_mismatches, "ledger:balances", "crm_core.check_balances()",
                         "accounts whose balance differs from their lines", checks);
         seal_check(probe.seal, thresholds.seal_lag_warn_seconds, checks);
+        for (std::size_t i = first_probed; i < checks.size(); ++i) {
+            checks[i].time = rfc3339(probe.taken_at_unix);
+        }
     }
     job_checks(jobs, instance.leader, instance.now_unix, thresholds.failures_warn, checks);
     return checks;
@@ -281,6 +309,11 @@ std::string rfc3339(double unix_seconds) {
     return buffer;
 }
 
+double unix_now() {
+    using namespace std::chrono;
+    return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
 std::string render_health_json(const std::vector<Check>& checks, const std::string& service_id) {
     std::ostringstream json;
     json << "{\"status\":\"" << status_name(overall_status(checks))
@@ -315,6 +348,9 @@ std::string render_health_json(const std::vector<Check>& checks, const std::stri
             }
             if (!check.output.empty()) {
                 json << ",\"output\":\"" << json_escape(check.output) << '"';
+            }
+            if (!check.time.empty()) {
+                json << ",\"time\":\"" << check.time << '"';
             }
             json << '}';
         }

@@ -82,6 +82,7 @@ struct Check {
     std::string observed_unit;
     std::string output;
     bool skipped = false;  // the object it checks is not installed
+    std::string time;      // RFC 3339: when the observation was made
 };
 
 // What the instance knows about itself when health is asked for.
@@ -110,5 +111,7 @@ std::string render_health_json(const std::vector<Check>& checks, const std::stri
 std::string json_escape(const std::string& text);
 // Seconds since the epoch as RFC 3339 UTC, e.g. 2026-11-22T03:04:05Z.
 std::string rfc3339(double unix_seconds);
+// Seconds since the epoch, now (wall clock).
+double unix_now();
 
 }  // namespace crm_core::service

@@ -29,6 +29,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     ~Connection() { --*open_connections_; }
 
+    // Reads the next request under one deadline and the size limits.
     void read() {
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
@@ -42,6 +43,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
 
   private:
+    // Answers a complete request, or turns a limit hit into its status code.
     void on_read(beast::error_code error) {
         if (error == http::error::header_limit || error == http::error::buffer_overflow) {
             return respond_and_close(431, "request header too large\n");
@@ -60,10 +62,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         send(answer, request.keep_alive(), request.method() == http::verb::head);
     }
 
+    // Answers an unreadable request and hangs up.
     void respond_and_close(unsigned status, const char* body) {
         send(HttpResponse{status, "text/plain; charset=utf-8", body}, false, false);
     }
 
+    // Writes an answer; keeps the connection for the next request if both sides want.
     void send(const HttpResponse& answer, bool keep_alive, bool head) {
         response_ = {};
         response_.version(11);
@@ -101,6 +105,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         drain();
     }
 
+    // Discards input until the client hangs up or the deadline passes.
     void drain() {
         stream_.async_read_some(boost::asio::buffer(discard_),
                                 [self = shared_from_this()](beast::error_code error, std::size_t) {

@@ -15,6 +15,7 @@ void family(std::ostringstream& out, const char* name, const char* type, const c
     out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
 }
 
+// Writes one sample line.
 void sample(std::ostringstream& out, const std::string& name, const std::string& labels,
             double value) {
     out << name;
@@ -24,6 +25,7 @@ void sample(std::ostringstream& out, const std::string& name, const std::string&
     out << ' ' << prometheus_number(value) << '\n';
 }
 
+// name="value" with the value escaped.
 std::string label(const char* name, const std::string& value) {
     return std::string(name) + "=\"" + escape_label(value) + '"';
 }

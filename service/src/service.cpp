@@ -36,11 +36,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double unix_now() {
-    using namespace std::chrono;
-    return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
 double seconds(Clock::duration duration) {
     return std::chrono::duration<double>(duration).count();
 }

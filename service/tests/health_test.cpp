@@ -155,15 +155,27 @@ BOOST_AUTO_TEST_CASE(repeated_job_failures_warn) {
     checks =
         health_checks(ready_leader(), healthy_probe(), {{Job::refresh, succeeded}}, Thresholds{});
     BOOST_TEST(*find(checks, "jobs:last_success", "refresh").observed_value == 10.0);
+    BOOST_TEST(find(checks, "jobs:last_success", "refresh").time == "1970-01-12T13:46:30Z");
+}
+
+BOOST_AUTO_TEST_CASE(probed_checks_carry_the_probe_time) {
+    ProbeData probe = healthy_probe();
+    probe.taken_at_unix = 86400;
+    auto checks = health_checks(ready_leader(), probe, {}, Thresholds{});
+    BOOST_TEST(find(checks, "ledger:balances").time == "1970-01-02T00:00:00Z");
+    BOOST_TEST(find(checks, "database:connection").time.empty());  // live, not probed
+    BOOST_TEST(render_health_json(checks, "x").find("\"time\":\"1970-01-02T00:00:00Z\"") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(renders_health_json) {
     std::vector<Check> checks = {
-        Check{"database:connection", "", "datastore", Status::pass, std::nullopt, "", "", false},
+        Check{"database:connection", "", "datastore", Status::pass, std::nullopt, "", "", false,
+              ""},
         Check{"partitions:ahead", "crm_core.\"Pay\"", "datastore", Status::warn, 1.0, "partitions",
-              "1 of 3\n", false},
-        Check{"partitions:ahead", "b", "datastore", Status::pass, 2.5, "partitions", "", false},
-        Check{"ledger:seal_lag", "", "datastore", Status::fail, std::nullopt, "", "x", true}};
+              "1 of 3\n", false, ""},
+        Check{"partitions:ahead", "b", "datastore", Status::pass, 2.5, "partitions", "", false, ""},
+        Check{"ledger:seal_lag", "", "datastore", Status::fail, std::nullopt, "", "x", true, ""}};
     std::string json = render_health_json(checks, "0.1.0");
     BOOST_TEST(json ==
                "{\"status\":\"warn\",\"version\":\"1\",\"releaseId\":\"0.1.0\",\"description\":"
