@@ -2,6 +2,8 @@
 // the environment (CRM_CORE_<NAME>) and the flags (--name), so the three never drift apart.
 #include "config.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -113,7 +115,9 @@ const std::vector<Option>& options() {
          }},
         {"listen", "ADDRESS", "HTTP listen address (restart to change)",
          [](Config& c, const std::string& v) {
-             if (v.empty()) {
+             in6_addr address{};
+             if (inet_pton(AF_INET, v.c_str(), &address) != 1 &&
+                 inet_pton(AF_INET6, v.c_str(), &address) != 1) {
                  invalid("listen", v, "an IP address such as 127.0.0.1 or ::1");
              }
              c.listen_address = v;

@@ -195,6 +195,7 @@ class LaneSession {
             std::lock_guard<std::mutex> lock(mutex_);
             session_ = std::move(session);
             conninfo_ = config.conninfo;
+            ++generation_;
             if (failures_ > 0) {
                 log_line(std::string(role_) + " session: connected again after " +
                          std::to_string(failures_) + " failed attempts");
@@ -230,6 +231,9 @@ class LaneSession {
             }
         }
     }
+    // Counts the sessions opened so far: a lock taken on one generation is not held by another.
+    std::uint64_t generation() const { return generation_; }
+    // The first line of a (libpq) error message.
     static std::string first_line(const std::string& text) {
         auto end = text.find('\n');
         return text.substr(0, end);
@@ -242,6 +246,7 @@ class LaneSession {
     std::unique_ptr<pqxx::connection> session_;
     std::string conninfo_;
     int failures_ = 0;
+    std::uint64_t generation_ = 0;
     Clock::time_point retry_at_{};
     std::string last_error_;
 };
@@ -396,9 +401,13 @@ class Daemon {
         if (session == nullptr) {
             return result;
         }
+        if (shared_.leader && leader_session_.generation() != leader_generation_) {
+            lose_leadership("the leader session was replaced (new dsn)");
+        }
         try {
             if (!shared_.leader) {
                 if (try_leader_lock(*session, config.lock_key)) {
+                    leader_generation_ = leader_session_.generation();
                     shared_.leader = true;
                     result.became_leader = true;
                     log_line("leadership: acquired the leader lock (backend pid " +
@@ -418,6 +427,9 @@ class Daemon {
         TaskResult result{job, Outcome::failure, false};
         std::string error;
         pqxx::connection* session = leader_session_.get(config, error);
+        if (session != nullptr && leader_session_.generation() != leader_generation_) {
+            lose_leadership("the leader session was replaced (new dsn)");
+        }
         if (session == nullptr || !shared_.leader) {
             result.outcome = Outcome::skipped;  // leadership went away before the job began
             result.job = job;
@@ -450,11 +462,18 @@ class Daemon {
     // Leader lane: the session broke or misbehaved; the lock is gone with it.
     void lose_session(const std::string& why) {
         leader_session_.drop();
-        if (shared_.leader.exchange(false)) {
-            log_line("leadership: lost (" + LaneSession::first_line(why) + ")");
-        } else {
+        if (!lose_leadership(why)) {
             log_line("leader session lost: " + LaneSession::first_line(why));
         }
+    }
+
+    // Leader lane: stop acting as leader; true when this instance was leading.
+    bool lose_leadership(const std::string& why) {
+        if (!shared_.leader.exchange(false)) {
+            return false;
+        }
+        log_line("leadership: lost (" + LaneSession::first_line(why) + ")");
+        return true;
     }
 
     void set_ready(bool ready, const std::string& error) {
@@ -652,6 +671,7 @@ class Daemon {
     SharedState shared_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> reload_{false};
+    std::uint64_t leader_generation_ = 0;  // leader lane: the session that took the lock
     Clock::time_point next_leadership_round_{};
     Clock::time_point next_ping_{};
     boost::asio::io_context io_;

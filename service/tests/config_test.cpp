@@ -57,6 +57,8 @@ BOOST_AUTO_TEST_CASE(once_help_version) {
 
 BOOST_AUTO_TEST_CASE(rejects_bad_values_with_the_setting_named) {
     BOOST_CHECK_THROW(load({"--port", "70000"}), ConfigError);
+    BOOST_CHECK_THROW(load({"--listen", "localhost"}), ConfigError);
+    BOOST_TEST(load({"--listen", "::1"}).config.listen_address == "::1");
     BOOST_CHECK_THROW(load({"--jitter", "0.9"}), ConfigError);
     BOOST_CHECK_THROW(load({"--refresh-interval", "0s"}), ConfigError);
     BOOST_CHECK_THROW(load({"--frobnicate", "1"}), ConfigError);

@@ -21,6 +21,7 @@ CREATE TABLE crm_core_fixture.call (
     pid integer NOT NULL,
     application_name text NOT NULL,
     held_leader_lock boolean NOT NULL,
+    lock_timeout text NOT NULL,
     started_at timestamptz NOT NULL,
     ended_at timestamptz NOT NULL
 );
@@ -60,11 +61,12 @@ BEGIN
     IF knob.fail THEN
         RAISE EXCEPTION 'fixture: % fails on purpose', job_name USING ERRCODE = 'P0001';
     END IF;
-    INSERT INTO crm_core_fixture.call (job, pid, application_name, held_leader_lock, started_at, ended_at)
+    INSERT INTO crm_core_fixture.call (job, pid, application_name, held_leader_lock, lock_timeout,
+                                       started_at, ended_at)
     SELECT job_name, pg_backend_pid(), current_setting('application_name'),
            EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
                    AND pid = pg_backend_pid()),
-           started, clock_timestamp();
+           current_setting('lock_timeout'), started, clock_timestamp();
 END $$;
 
 DO $$

@@ -147,7 +147,9 @@ once() {  # once JOB [ENV...] -> exit code
     echo $?
     set -e
 }
-check "--once maintenance runs the job and exits 0" test "$(once maintenance)" = 0
+check "--once maintenance runs the job and exits 0" test "$(once maintenance CRM_CORE_LOCK_TIMEOUT=3s)" = 0
+check_with 'crm_core.run_maintenance()' "maintenance runs under the configured lock_timeout" \
+    sql_is "SELECT lock_timeout FROM crm_core_fixture.call WHERE job = 'maintenance' ORDER BY id DESC LIMIT 1" 3s
 check_with 'crm_core.run_maintenance()' "--once ran on a session holding the leader lock" \
     sql_is "SELECT bool_and(held_leader_lock) FROM crm_core_fixture.call WHERE job = 'maintenance'" t
 check "--once refresh exits 0" test "$(once refresh)" = 0
@@ -293,6 +295,15 @@ echo "seal-interval = never" >"$work/a.conf"
 kill -HUP "$pid_svc_a"
 check "a bad reload keeps the running configuration" wait_until 5 grep -q 'reload failed' "$work/svc-a.log"
 check "and the service keeps serving" status_is "$port_a" GET /readyz 200
+printf 'seal-interval = 2h\ndsn = connect_timeout=9\n' >"$work/a.conf"
+kill -HUP "$pid_svc_a"
+check "a new dsn on SIGHUP replaces the leader session and gives up its lock" \
+    wait_until 5 grep -q 'leadership: lost (the leader session was replaced' "$work/svc-a.log"
+check "and the lock is taken again on the new session" \
+    wait_until 5 eval 'metric_is "$port_a" crm_core_service_leader 1 && lock_holders_are 1'
+check "the new session is the lock holder" sql_is "SELECT count(*) FROM pg_locks l
+    JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted
+     AND a.application_name = 'svc-a/leader' AND a.backend_start > now() - interval '10 seconds'" 1
 
 # ---- failover -------------------------------------------------------------------------------
 port_b=$(free_port)
@@ -377,6 +388,30 @@ check_with 'crm_core.run_maintenance()' "SIGTERM finished the job in hand" \
 check "SIGTERM released the lock (logged)" grep -q 'released the leader lock' "$work/$leader_name.log"
 sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 0 WHERE job = 'maintenance'"
 check "the standby takes over after SIGTERM" wait_until 5 metric_is "$standby_port" crm_core_service_leader 1
+
+# A job that overruns --shutdown-timeout is cancelled; the service still exits 0 in bound.
+if [ "$standby_port" = "$port_a" ]; then survivor_pid=$pid_svc_a; else survivor_pid=$pid_svc_b; fi
+kill -TERM "$survivor_pid"
+wait "$survivor_pid" || true
+sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 60 WHERE job = 'maintenance'"
+start_service svc-c "$port_a" --shutdown-timeout 1s --maintenance-interval 1s
+if fixture 'crm_core.run_maintenance()'; then
+    wait_until 10 sql_is "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'svc-c/leader'
+        AND query LIKE '%run_maintenance%' AND state = 'active'" 1
+fi
+calls_before=$(sql "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'")
+started=$SECONDS
+kill -TERM "$pid_svc_c"
+set +e
+wait "$pid_svc_c"
+code=$?
+set -e
+check "SIGTERM past --shutdown-timeout exits 0" test "$code" = 0
+check "SIGTERM past --shutdown-timeout exits within the bound" test $((SECONDS - started)) -le 4
+check_with 'crm_core.run_maintenance()' "the overrunning job was cancelled, not committed" \
+    sql_is "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'" "$calls_before"
+check "the cancelled service released the lock" wait_until 3 lock_holders_are 0
+sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 0 WHERE job = 'maintenance'"
 
 echo "1..$count"
 if [ "$failed" -gt 0 ]; then
