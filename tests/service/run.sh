@@ -364,25 +364,32 @@ check "database back: one leader again" wait_until 10 leaders_are 1
 check "database back: jobs run again" wait_until 10 refresh_runs_above "$runs_before"
 
 # ---- SIGTERM ------------------------------------------------------------------------------
+# Sends SIGTERM to instance NAME (pid PID) while its leader session runs maintenance; sets
+# calls_before (committed maintenance calls before), code (exit status), elapsed (seconds).
+terminate_during_maintenance() {
+    local name=$1 pid=$2 started
+    if fixture 'crm_core.run_maintenance()'; then
+        wait_until 10 sql_is "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$name/leader'
+            AND query LIKE '%run_maintenance%' AND state = 'active'" 1
+    fi
+    calls_before=$(sql "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'")
+    started=$SECONDS
+    kill -TERM "$pid"
+    set +e
+    wait "$pid"
+    code=$?
+    set -e
+    elapsed=$((SECONDS - started))
+}
 if [ "$(metric "$port_a" crm_core_service_leader)" = 1 ]; then
     leader_pid=$pid_svc_a leader_name=svc-a standby_port=$port_b
 else
     leader_pid=$pid_svc_b leader_name=svc-b standby_port=$port_a
 fi
 sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 2 WHERE job = 'maintenance'"
-calls_before=$(sql "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'")
-if fixture 'crm_core.run_maintenance()'; then
-    wait_until 10 sql_is "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$leader_name/leader'
-        AND query LIKE '%run_maintenance%' AND state = 'active'" 1
-fi
-started=$SECONDS
-kill -TERM "$leader_pid"
-set +e
-wait "$leader_pid"
-code=$?
-set -e
+terminate_during_maintenance "$leader_name" "$leader_pid"
 check "SIGTERM exits 0" test "$code" = 0
-check "SIGTERM exits within the bound (job in hand + 3 s)" test $((SECONDS - started)) -le 5
+check "SIGTERM exits within the bound (job in hand + 3 s)" test "$elapsed" -le 5
 check_with 'crm_core.run_maintenance()' "SIGTERM finished the job in hand" \
     test "$(sql "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'")" -gt "$calls_before"
 check "SIGTERM released the lock (logged)" grep -q 'released the leader lock' "$work/$leader_name.log"
@@ -395,19 +402,9 @@ kill -TERM "$survivor_pid"
 wait "$survivor_pid" || true
 sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 60 WHERE job = 'maintenance'"
 start_service svc-c "$port_a" --shutdown-timeout 1s --maintenance-interval 1s
-if fixture 'crm_core.run_maintenance()'; then
-    wait_until 10 sql_is "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'svc-c/leader'
-        AND query LIKE '%run_maintenance%' AND state = 'active'" 1
-fi
-calls_before=$(sql "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'")
-started=$SECONDS
-kill -TERM "$pid_svc_c"
-set +e
-wait "$pid_svc_c"
-code=$?
-set -e
+terminate_during_maintenance svc-c "$pid_svc_c"
 check "SIGTERM past --shutdown-timeout exits 0" test "$code" = 0
-check "SIGTERM past --shutdown-timeout exits within the bound" test $((SECONDS - started)) -le 4
+check "SIGTERM past --shutdown-timeout exits within the bound" test "$elapsed" -le 4
 check_with 'crm_core.run_maintenance()' "the overrunning job was cancelled, not committed" \
     sql_is "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'" "$calls_before"
 check "the cancelled service released the lock" wait_until 3 lock_holders_are 0
