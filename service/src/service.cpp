@@ -63,6 +63,7 @@ class Lane {
     Lane(const Lane&) = delete;
     Lane& operator=(const Lane&) = delete;
 
+    // True when no task is waiting or running.
     bool idle() const {
         std::lock_guard<std::mutex> lock(mutex_);
         return !task_ && !busy_;
@@ -91,6 +92,7 @@ class Lane {
     }
 
   private:
+    // The lane's thread: runs posted tasks until the lane is destroyed.
     void work() {
         std::unique_lock<std::mutex> lock(mutex_);
         while (true) {
@@ -274,6 +276,7 @@ class Daemon {
         }
     }
 
+    // Serves HTTP and drives the lanes until SIGTERM or SIGINT; returns the exit code.
     int run() {
         log_line("crm-core-service " + std::string(kVersion) + " listening on " +
                  config_.listen_address + ":" + std::to_string(server_.port()) + "; " +
@@ -297,8 +300,10 @@ class Daemon {
     }
 
   private:
+    // Proves to /livez that the main loop turns.
     void beat() { shared_.heartbeat = Clock::now().time_since_epoch().count(); }
 
+    // SIGHUP asks for a reload, SIGTERM and SIGINT for a clean stop (handled by the main loop).
     void wait_for_signal() {
         signals_.async_wait([this](const boost::system::error_code& error, int signal) {
             if (error) {
@@ -315,6 +320,7 @@ class Daemon {
         });
     }
 
+    // Re-reads flags, environment and config file; keeps the old configuration on errors.
     void reload() {
         try {
             Invocation invocation = load_invocation(args_, environment_, read_whole_file);
@@ -367,6 +373,7 @@ class Daemon {
         }
     }
 
+    // Posts the health probe when due, else a readiness ping once per tick.
     void drive_probe_lane() {
         auto now = Clock::now();
         if (auto result = probe_lane_.take_result()) {
@@ -387,6 +394,7 @@ class Daemon {
         }
     }
 
+    // Tells the scheduler how a job's run ended.
     void finish(const TaskResult& result, Clock::time_point now) {
         if (result.job) {
             scheduler_.finished(*result.job, now, result.outcome);
@@ -605,6 +613,7 @@ class Daemon {
         return HttpResponse{404, "text/plain; charset=utf-8", "not found\n"};
     }
 
+    // 200 while the main loop's heartbeat is recent.
     HttpResponse liveness() {
         auto beat = Clock::time_point(Clock::duration(shared_.heartbeat.load()));
         auto silent = Clock::now() - beat;
@@ -633,6 +642,7 @@ class Daemon {
                                               : shared_.database_error};
     }
 
+    // The health checks as of now.
     std::vector<Check> current_checks() {
         auto [ready, error] = readiness();
         InstanceState instance{ready, shared_.leader, error, unix_now()};
@@ -650,6 +660,7 @@ class Daemon {
         return health_checks(instance, probe, records, thresholds);
     }
 
+    // A consistent copy of everything /metrics shows.
     MetricsSnapshot metrics_snapshot() {
         MetricsSnapshot snapshot;
         snapshot.version = kVersion;
