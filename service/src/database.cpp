@@ -80,6 +80,12 @@ void ping(pqxx::connection& session) {
     tx.exec("SELECT 1");
 }
 
+void cancel_backend(const Config& config, int pid) {
+    pqxx::connection helper(config.conninfo);
+    pqxx::nontransaction tx(helper);
+    tx.exec_params("SELECT pg_cancel_backend($1)", pid);
+}
+
 JobResult run_job(pqxx::connection& session, Job job) {
     static const std::map<Job, const char*> functions = {
         {Job::maintenance, "crm_core.run_maintenance()"},

@@ -23,6 +23,8 @@ bool try_leader_lock(pqxx::connection& session, std::int64_t key);
 void release_leader_lock(pqxx::connection& session, std::int64_t key);
 // A round trip that proves the session and its server are alive.
 void ping(pqxx::connection& session);
+// Cancels the statement that backend `pid` runs, from a short-lived connection of its own.
+void cancel_backend(const Config& config, int pid);
 
 struct JobResult {
     bool installed = true;  // false: the job's SQL function is not in this database

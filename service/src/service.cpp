@@ -178,7 +178,7 @@ struct SharedState {
 // except cancel(), which the main loop may call during shutdown.
 class LaneSession {
   public:
-    LaneSession(const char* role) : role_(role) {}
+    explicit LaneSession(const char* role) : role_(role) {}
 
     // The session, connecting first when needed and the backoff allows; null when down.
     pqxx::connection* get(const Config& config, std::string& error) {
@@ -193,9 +193,8 @@ class LaneSession {
             return nullptr;
         }
         try {
-            auto session = open_session(config, role_);
-            std::lock_guard<std::mutex> lock(mutex_);
-            session_ = std::move(session);
+            session_ = open_session(config, role_);
+            backend_pid_ = session_->backendpid();
             conninfo_ = config.conninfo;
             ++generation_;
             if (failures_ > 0) {
@@ -219,18 +218,20 @@ class LaneSession {
     }
     // Forgets the session after it broke (or to reconnect).
     void drop() {
-        std::lock_guard<std::mutex> lock(mutex_);
+        backend_pid_ = 0;
         session_.reset();
     }
-    // Cancels the statement in progress (from another thread).
-    void cancel() {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (session_) {
-            try {
-                session_->cancel_query();
-            } catch (const std::exception& e) {
-                log_line(std::string(role_) + " session: cancel failed: " + e.what());
-            }
+    // Cancels the statement in progress (from another thread) with pg_cancel_backend on a
+    // separate connection, so that the lane's own connection is never touched concurrently.
+    void cancel(const Config& config) {
+        int pid = backend_pid_.load();
+        if (pid == 0) {
+            return;
+        }
+        try {
+            cancel_backend(config, pid);
+        } catch (const std::exception& e) {
+            log_line(std::string(role_) + " session: cancel failed: " + first_line(e.what()));
         }
     }
     // Counts the sessions opened so far: a lock taken on one generation is not held by another.
@@ -244,8 +245,8 @@ class LaneSession {
   private:
     const char* role_;
     std::mt19937_64 random_{std::random_device{}()};
-    std::mutex mutex_;  // guards session_ against cancel() from the main thread
     std::unique_ptr<pqxx::connection> session_;
+    std::atomic<int> backend_pid_{0};  // read by cancel() from the main thread
     std::string conninfo_;
     int failures_ = 0;
     std::uint64_t generation_ = 0;
@@ -546,7 +547,7 @@ class Daemon {
             beat();
             if (Clock::now() >= deadline) {
                 log_line("shutdown: the job in hand overran shutdown-timeout; cancelling it");
-                leader_session_.cancel();
+                leader_session_.cancel(config_);
                 if (!leader_lane_.wait_idle(Clock::now() + std::chrono::seconds(5))) {
                     log_line("shutdown: the job does not stop; exiting without waiting");
                     std::_Exit(kExitFailed);  // the server drops the lock with the session
@@ -572,7 +573,7 @@ class Daemon {
             leader_session_.drop();
             return TaskResult{};
         });
-        probe_session_.cancel();
+        probe_session_.cancel(config_);
         bool done = leader_lane_.wait_idle(Clock::now() + std::chrono::seconds(5)) &&
                     probe_lane_.wait_idle(Clock::now() + std::chrono::seconds(5));
         if (!done) {
