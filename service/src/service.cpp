@@ -573,7 +573,9 @@ class Daemon {
             leader_session_.drop();
             return TaskResult{};
         });
-        probe_session_.cancel(config_);
+        if (!probe_lane_.idle()) {
+            probe_session_.cancel(config_);  // a slow probe must not hold up the exit
+        }
         bool done = leader_lane_.wait_idle(Clock::now() + std::chrono::seconds(5)) &&
                     probe_lane_.wait_idle(Clock::now() + std::chrono::seconds(5));
         if (!done) {
