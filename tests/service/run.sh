@@ -243,7 +243,9 @@ check_with crm_core.matview_status "a stale view warns" \
 sql "UPDATE crm_core_fixture.matview_state SET last_success_at = now();
      INSERT INTO crm_core_fixture.unbalanced VALUES (1, 42)"
 check_with 'crm_core.unbalanced_entries()' "an unbalanced entry fails /healthz" \
-    wait_until 5 body_has "$port_a" /healthz '"status":"fail".*1 posted entries do not balance' 
+    wait_until 5 body_has "$port_a" /healthz '"status":"fail".*1 posted entries do not balance'
+check_with 'crm_core.unbalanced_entries()' "--once health exits 1 when health fails" \
+    test "$(once health)" = 1
 sql "DELETE FROM crm_core_fixture.unbalanced;
      UPDATE crm_core_fixture.seal_state SET oldest_unsealed_at = now() - interval '2 hours'"
 check_with crm_core.seal_status "seal lag warns" \
