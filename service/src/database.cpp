@@ -1,0 +1,185 @@
+// crm-core-service's SQL (see database.hpp). Objects from other parts of crm_core may be
+// missing in a given database: each is looked up with to_regclass/to_regprocedure first and
+// reported as not installed rather than failing.
+#include "database.hpp"
+
+#include <chrono>
+#include <map>
+#include <sstream>
+
+namespace crm_core::service {
+namespace {
+
+// A duration as a PostgreSQL setting value, e.g. "5000ms".
+std::string milliseconds(Duration duration) {
+    return std::to_string(duration.count()) + "ms";
+}
+
+// Whether a relation (to_regclass) or function signature (to_regprocedure) exists.
+bool exists(pqxx::transaction_base& tx, const char* lookup, const char* name) {
+    return tx.exec_params1(std::string("SELECT ") + lookup + "($1) IS NOT NULL", name)[0]
+        .as<bool>();
+}
+
+// Reads one part of the probe: missing when `object` does not exist (no lookup: always there),
+// failed on an SQL error (the session stays usable: every statement is its own transaction). A
+// broken connection propagates: the whole probe is lost, not one part.
+template <typename T, typename Read>
+Probed<T> probe_part(pqxx::connection& session, const char* lookup, const char* object, Read read) {
+    try {
+        pqxx::nontransaction tx(session);
+        if (lookup != nullptr && !exists(tx, lookup, object)) {
+            return Probed<T>{};
+        }
+        return Probed<T>::ok(read(tx));
+    } catch (const pqxx::broken_connection&) {
+        throw;
+    } catch (const pqxx::sql_error& error) {
+        std::string message = error.what();
+        return Probed<T>::failed(message.substr(0, message.find('\n')));
+    }
+}
+
+template <typename T>
+std::optional<T> optional_field(const pqxx::field& field) {
+    return field.is_null() ? std::nullopt : std::optional<T>(field.as<T>());
+}
+
+}  // namespace
+
+std::unique_ptr<pqxx::connection> open_session(const Config& config, const char* role) {
+    auto session = std::make_unique<pqxx::connection>(config.conninfo);
+    // The leader lock lives and dies with this session: reconnecting behind our back would
+    // let us act as leader without the lock. libpqxx 6.4 deprecates the switch but it is the
+    // only way to turn reactivation off.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    session->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+    pqxx::nontransaction tx(*session);
+    tx.exec_params(
+        "SELECT set_config('application_name', $1, false), set_config('lock_timeout', $2, false),"
+        " set_config('statement_timeout', $3, false)",
+        config.application_name + "/" + role, milliseconds(config.lock_timeout),
+        std::string(role) == "probe" ? milliseconds(config.probe_timeout) : std::string("0"));
+    return session;
+}
+
+bool try_leader_lock(pqxx::connection& session, std::int64_t key) {
+    pqxx::nontransaction tx(session);
+    return tx.exec_params1("SELECT pg_try_advisory_lock($1)", key)[0].as<bool>();
+}
+
+void release_leader_lock(pqxx::connection& session, std::int64_t key) {
+    pqxx::nontransaction tx(session);
+    tx.exec_params("SELECT pg_advisory_unlock($1)", key);
+}
+
+void ping(pqxx::connection& session) {
+    pqxx::nontransaction tx(session);
+    tx.exec("SELECT 1");
+}
+
+void cancel_backend(const Config& config, int pid) {
+    pqxx::connection helper(config.conninfo);
+    pqxx::nontransaction tx(helper);
+    tx.exec_params("SELECT pg_cancel_backend($1)", pid);
+}
+
+JobResult run_job(pqxx::connection& session, Job job) {
+    static const std::map<Job, const char*> functions = {
+        {Job::maintenance, "crm_core.run_maintenance()"},
+        {Job::refresh, "crm_core.refresh_due()"},
+        {Job::seal, "crm_core.seal_ledger()"}};
+    const char* function = functions.at(job);
+    pqxx::nontransaction tx(session);
+    if (!exists(tx, "to_regprocedure", function)) {
+        return JobResult{false, 0, "not installed"};
+    }
+    // One statement: the function runs in its own transaction under the session's lock_timeout.
+    pqxx::result rows = tx.exec(std::string("SELECT * FROM ") + function);
+    std::ostringstream summary;
+    summary << rows.size() << (rows.size() == 1 ? " row" : " rows");
+    if (job == Job::seal) {
+        long long blocks = 0, sealed = 0;
+        for (const auto& row : rows) {
+            blocks += row[1].as<long long>(0);
+            sealed += row[2].as<long long>(0);
+        }
+        summary << ": " << blocks << " blocks, " << sealed << " rows sealed";
+    } else {
+        // Count by action (maintenance) or status (refresh): the second column of both.
+        std::map<std::string, int> by_kind;
+        for (const auto& row : rows) {
+            ++by_kind[row[1].as<std::string>("")];
+        }
+        const char* separator = ": ";
+        for (const auto& [kind, count] : by_kind) {
+            summary << separator << kind << ' ' << count;
+            separator = ", ";
+        }
+    }
+    return JobResult{true, rows.size(), summary.str()};
+}
+
+ProbeData probe(pqxx::connection& session, std::int64_t leader_key) {
+    ProbeData data;
+    data.partitions = probe_part<std::vector<PartitionRow>>(
+        session, "to_regclass", "crm_core.partitioned_tables", [](pqxx::transaction_base& tx) {
+            std::vector<PartitionRow> rows;
+            for (const auto& row : tx.exec(
+                     "SELECT parent::text, coalesce(premake, 0), coalesce(partitions_ahead, 0),"
+                     " coalesce(default_rows, 0) FROM crm_core.partitioned_tables ORDER BY 1")) {
+                rows.push_back(PartitionRow{row[0].as<std::string>(), row[1].as<std::int64_t>(),
+                                            row[2].as<std::int64_t>(), row[3].as<std::int64_t>()});
+            }
+            return rows;
+        });
+    data.views = probe_part<std::vector<ViewRow>>(
+        session, "to_regclass", "crm_core.matview_status", [](pqxx::transaction_base& tx) {
+            std::vector<ViewRow> rows;
+            for (const auto& row :
+                 tx.exec("SELECT view::text, extract(epoch FROM refresh_every)::float8,"
+                         " extract(epoch FROM staleness)::float8, coalesce(last_status, ''),"
+                         " coalesce(last_error, '') FROM crm_core.matview_status ORDER BY 1")) {
+                rows.push_back(ViewRow{row[0].as<std::string>(), optional_field<double>(row[1]),
+                                       optional_field<double>(row[2]), row[3].as<std::string>(),
+                                       row[4].as<std::string>()});
+            }
+            return rows;
+        });
+    data.unbalanced_entries = probe_part<std::int64_t>(
+        session, "to_regprocedure", "crm_core.unbalanced_entries()",
+        [](pqxx::transaction_base& tx) {
+            return tx.exec1("SELECT count(*) FROM crm_core.unbalanced_entries()")[0]
+                .as<std::int64_t>();
+        });
+    data.balance_mismatches = probe_part<std::int64_t>(
+        session, "to_regprocedure", "crm_core.check_balances()", [](pqxx::transaction_base& tx) {
+            return tx.exec1("SELECT count(*) FROM crm_core.check_balances()")[0].as<std::int64_t>();
+        });
+    data.seal = probe_part<SealSummary>(
+        session, "to_regclass", "crm_core.seal_status", [](pqxx::transaction_base& tx) {
+            auto row = tx.exec1(
+                "SELECT coalesce(sum(unsealed_rows), 0)::bigint,"
+                " extract(epoch FROM now() - min(oldest_unsealed_at))::float8"
+                " FROM crm_core.seal_status");
+            return SealSummary{row[0].as<std::int64_t>(), optional_field<double>(row[1])};
+        });
+    data.leader_present =
+        probe_part<bool>(session, nullptr, nullptr, [leader_key](pqxx::transaction_base& tx) {
+            return tx
+                .exec_params1(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1"
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database()))",
+                    leader_key)[0]
+                .as<bool>();
+        });
+    data.taken = true;
+    data.taken_at_unix = unix_now();
+    return data;
+}
+
+}  // namespace crm_core::service

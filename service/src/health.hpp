@@ -1,0 +1,117 @@
+// Health aggregation: turns what the probe read from the database and what the jobs recorded
+// into checks with pass/warn/fail, and renders application/health+json. Pure logic.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+
+namespace crm_core::service {
+
+enum class Status { pass = 0, warn = 1, fail = 2 };
+const char* status_name(Status status);
+
+// One value the probe read: present, not installed in this database, or failed with an error.
+template <typename T>
+struct Probed {
+    enum class State { missing, ok, error } state = State::missing;
+    T value{};
+    std::string error;
+
+    static Probed ok(T v) { return Probed{State::ok, std::move(v), {}}; }
+    static Probed failed(std::string message) {
+        return Probed{State::error, T{}, std::move(message)};
+    }
+};
+
+struct PartitionRow {
+    std::string parent;
+    std::int64_t premake = 0;
+    std::int64_t partitions_ahead = 0;
+    std::int64_t default_rows = 0;
+};
+
+struct ViewRow {
+    std::string view;
+    std::optional<double> refresh_every_seconds;
+    std::optional<double> staleness_seconds;  // null: never refreshed
+    std::string last_status;
+    std::string last_error;
+};
+
+struct SealSummary {
+    std::int64_t unsealed_rows = 0;
+    std::optional<double> oldest_unsealed_age_seconds;
+};
+
+// Everything one health probe read.
+struct ProbeData {
+    bool taken = false;  // false until the first probe ran
+    double taken_at_unix = 0;
+    Probed<std::vector<PartitionRow>> partitions;
+    Probed<std::vector<ViewRow>> views;
+    Probed<std::int64_t> unbalanced_entries;
+    Probed<std::int64_t> balance_mismatches;
+    Probed<SealSummary> seal;
+    Probed<bool> leader_present;  // some session holds the leader lock
+};
+
+// What the service recorded about one job.
+struct JobRecord {
+    std::uint64_t successes = 0;
+    std::uint64_t failures = 0;
+    std::uint64_t skips = 0;
+    int consecutive_failures = 0;
+    bool running = false;
+    std::optional<double> last_success_unix;
+    std::optional<double> last_failure_unix;
+    std::string last_error;
+    std::string last_result;  // summary of the last run, or "not installed"
+};
+
+struct Check {
+    std::string key;  // "component:measurement"
+    std::string component_id;
+    std::string component_type;
+    Status status = Status::pass;
+    std::optional<double> observed_value;
+    std::string observed_unit;
+    std::string output;
+    bool skipped = false;  // the object it checks is not installed
+    std::string time;      // RFC 3339: when the observation was made
+};
+
+// What the instance knows about itself when health is asked for.
+struct InstanceState {
+    bool database_ready = false;
+    bool leader = false;
+    std::string database_error;
+    double now_unix = 0;
+};
+
+struct Thresholds {
+    double staleness_factor = 2.0;
+    double seal_lag_warn_seconds = 3600;
+    int failures_warn = 3;
+};
+
+// All checks, from the instance state, the last probe and the job records.
+std::vector<Check> health_checks(const InstanceState& instance, const ProbeData& probe,
+                                 const std::map<Job, JobRecord>& jobs,
+                                 const Thresholds& thresholds);
+// The worst status of the checks that were not skipped.
+Status overall_status(const std::vector<Check>& checks);
+// The application/health+json document.
+std::string render_health_json(const std::vector<Check>& checks, const std::string& service_id);
+// Escapes a string for a JSON string literal (without the quotes).
+std::string json_escape(const std::string& text);
+// Seconds since the epoch as RFC 3339 UTC, e.g. 2026-11-22T03:04:05Z.
+std::string rfc3339(double unix_seconds);
+// Seconds since the epoch, now (wall clock).
+double unix_now();
+
+}  // namespace crm_core::service

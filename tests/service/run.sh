@@ -1,0 +1,421 @@
+#!/usr/bin/env bash
+# Integration tests of crm-core-service against a real PostgreSQL: every endpoint, --once,
+# job execution and health aggregation on stand-in functions (fixtures.sql), failover between
+# two instances with pg_terminate_backend, a database restart, SIGTERM, SIGHUP, and hostile
+# HTTP clients (oversized and slow requests, too many connections).
+# Starts its OWN cluster (service-test): it restarts the server and kills backends.
+#   tests/service/run.sh path/to/crm-core-service
+# CRM_CORE_SERVICE_TEST_EXTENSION=1 also installs the real crm_core extension first, so the
+# fixtures only fill in what it does not provide.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+
+binary=$(realpath "${1:?usage: $0 path/to/crm-core-service}")
+cluster=service-test
+work=$(mktemp -d)
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do
+        { kill -KILL "$pid" && wait "$pid"; } 2>/dev/null || true
+    done
+    "$CRM_ROOT/scripts/cluster.sh" destroy "$cluster" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$CRM_ROOT/scripts/cluster.sh" destroy "$cluster" >/dev/null
+"$CRM_ROOT/scripts/cluster.sh" start "$cluster" >/dev/null
+eval "$("$CRM_ROOT/scripts/cluster.sh" env "$cluster")"
+data="$CRM_RUNTIME/clusters/$cluster/data"
+export PGDATABASE=crm_core_service_test
+createdb crm_core_service_test
+createdb crm_core_service_bare  # nothing of crm_core: every job and check "not installed"
+if [ "${CRM_CORE_SERVICE_TEST_EXTENSION:-0}" = 1 ]; then
+    psql -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION crm_core'
+fi
+psql -q -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' \
+    -f "$CRM_ROOT/tests/service/fixtures.sql" >/dev/null
+
+# ---- TAP helpers ----------------------------------------------------------------------------
+count=0
+failed=0
+ok() {
+    count=$((count + 1))
+    echo "ok $count - $1"
+}
+not_ok() {
+    count=$((count + 1))
+    failed=$((failed + 1))
+    echo "not ok $count - $1"
+}
+check() {  # check "description" command...
+    local description=$1
+    shift
+    if "$@"; then ok "$description"; else not_ok "$description"; fi
+}
+# Polls a command every 0.1 s until it succeeds or `seconds` pass.
+wait_until() {
+    local seconds=$1
+    shift
+    local deadline=$((SECONDS + seconds))
+    until "$@"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+sql() { psql -Atqc "$1"; }
+# Predicates for check/wait_until: each is re-evaluated on every poll.
+sql_is() { [ "$(sql "$1")" = "$2" ]; }
+
+# Whether OBJECT ("name()" for a function, else a relation) is a stand-in from fixtures.sql,
+# not the real crm_core object; checks that steer a stand-in run only then.
+fixture() {
+    local lookup="obj_description(to_regclass('$1'), 'pg_class')"
+    case $1 in *'('*) lookup="obj_description(to_regprocedure('$1'), 'pg_proc')" ;; esac
+    sql_is "SELECT coalesce($lookup, '') LIKE 'TEST FIXTURE%'" t
+}
+check_with() {  # check_with OBJECT "description" command...
+    local object=$1
+    shift
+    if fixture "$object"; then
+        check "$@"
+    else
+        count=$((count + 1))
+        echo "ok $count - $1 # SKIP the real $object is installed"
+    fi
+}
+
+# ---- a dependency-free HTTP client (bash /dev/tcp) ----------------------------------------
+# http PORT METHOD PATH [EXTRA_HEADER_LINES] -> the raw response on stdout
+http() {
+    local port=$1 method=$2 path=$3 extra=${4:-}
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
+    printf '%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%b\r\n' \
+        "$method" "$path" "$extra" >&"$fd"
+    timeout 5 cat <&"$fd" || true
+    exec {fd}<&-
+}
+status_of() { http "$@" | head -1 | cut -d' ' -f2; }
+body_of() { http "$@" | sed '1,/^\r$/d'; }
+# metric PORT NAME_WITH_LABELS -> its value (empty when absent)
+metric() { body_of "$1" GET /metrics | awk -v name="$2" '$1 == name { print $2 }'; }
+status_is() { [ "$(status_of "$1" "$2" "$3" "${5:-}" 2>/dev/null)" = "$4" ]; }  # PORT METHOD PATH CODE [HEADERS]
+body_has() { local body; body=$(body_of "$1" GET "$2"); grep -q -- "$3" <<<"$body"; }  # PORT PATH PATTERN
+metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }                         # PORT NAME VALUE
+metric_ge() { local v; v=$(metric "$1" "$2"); [ -n "$v" ] && [ "${v%.*}" -ge "$3" ]; }
+
+free_port() {
+    local port
+    for port in $(shuf -i 20000-40000 -n 50); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+    return 1
+}
+
+# start_service NAME PORT [FLAGS...]: runs an instance in the background, logging to $work/NAME.log
+start_service() {
+    local name=$1 port=$2
+    shift 2
+    "$binary" --application-name "$name" --port "$port" --tick 200ms --jitter 0 \
+        --backoff-initial 500ms --backoff-max 10s --read-timeout 1s "$@" >"$work/$name.log" 2>&1 &
+    pids+=($!)
+    eval "pid_${name//-/_}=$!"
+    wait_until 10 status_is "$port" GET /readyz 200
+}
+leader_pid_of() { sql "SELECT pid FROM pg_stat_activity WHERE application_name = '$1/leader'"; }
+lock_holders_are() {
+    sql_is "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1" "$1"
+}
+
+# ---- command line ---------------------------------------------------------------------------
+check "--help describes --once" bash -c "'$binary' --help | grep -q -- '--once JOB'"
+check "--version prints the version" bash -c "'$binary' --version | grep -qx 'crm-core-service 0.1.0'"
+set +e
+"$binary" --no-such-flag 2>/dev/null; code=$?
+set -e
+check "an unknown flag exits 2" test "$code" = 2
+
+once() {  # once JOB [ENV...] -> exit code
+    set +e
+    env "${@:2}" "$binary" --once "$1" >"$work/once.out" 2>"$work/once.err"
+    echo $?
+    set -e
+}
+check "--once maintenance runs the job and exits 0" test "$(once maintenance CRM_CORE_LOCK_TIMEOUT=3s)" = 0
+check_with 'crm_core.run_maintenance()' "maintenance runs under the configured lock_timeout" \
+    sql_is "SELECT lock_timeout FROM crm_core_fixture.call WHERE job = 'maintenance' ORDER BY id DESC LIMIT 1" 3s
+check_with 'crm_core.run_maintenance()' "--once ran on a session holding the leader lock" \
+    sql_is "SELECT bool_and(held_leader_lock) FROM crm_core_fixture.call WHERE job = 'maintenance'" t
+check "--once refresh exits 0" test "$(once refresh)" = 0
+check "--once seal exits 0" test "$(once seal)" = 0
+check "--once health prints health+json and exits 0" \
+    bash -c "[ \"\$(set +e; '$binary' --once health >'$work/h.json'; echo \$?)\" = 0 ] && grep -q '\"status\":\"pass\"' '$work/h.json'"
+sql "UPDATE crm_core_fixture.knob SET fail = true WHERE job = 'seal'"
+check_with 'crm_core.seal_ledger()' "--once of a failing job exits 1" test "$(once seal)" = 1
+sql "UPDATE crm_core_fixture.knob SET fail = false WHERE job = 'seal'"
+check "--once of a job not installed exits 3" test "$(once seal PGDATABASE=crm_core_service_bare)" = 3
+check "--once with the database down exits 69" test "$(once seal PGPORT=1)" = 69
+check "connection errors name no password" \
+    bash -c "'$binary' --once seal --dsn 'port=1 password=hunter2' 2>&1 | grep -q 'cannot connect' &&
+             ! '$binary' --once seal --dsn 'port=1 password=hunter2' 2>&1 | grep -q hunter2"
+
+# ---- a database without crm_core: nothing crashes, everything is "not installed" ----------
+bare_port=$(free_port)
+start_service bare "$bare_port" --dsn "dbname=crm_core_service_bare password=hunter2" \
+    --maintenance-interval 1s --health-interval 1s
+check "bare database: /healthz passes with skipped checks" \
+    wait_until 5 body_has "$bare_port" /healthz '^{"status":"pass".*"skipped":true' 
+check "bare database: jobs are counted as skipped" \
+    wait_until 5 metric_ge "$bare_port" 'crm_core_job_runs_total{job="maintenance",result="skipped"}' 1
+check "the password never reaches the log" bash -c "! grep -q hunter2 '$work/bare.log'"
+kill -TERM "$pid_bare"
+wait "$pid_bare" || true
+
+# ---- endpoints of a leader --------------------------------------------------------------------
+sql "UPDATE crm_core_fixture.knob SET fail = true WHERE job = 'seal'"
+port_a=$(free_port)
+echo "seal-interval = 1m" >"$work/a.conf"
+start_service svc-a "$port_a" --config "$work/a.conf" --maintenance-interval 1s \
+    --refresh-interval 300ms --health-interval 500ms --failures-warn 3 --max-connections 4
+check "/livez answers 200 alive" test "$(http "$port_a" GET /livez | tr -d '\r' | sed -n '1p;$p' | tr '\n' ' ')" = "HTTP/1.1 200 OK alive "
+check "/readyz answers 200" status_is "$port_a" GET /readyz 200
+check "/healthz is application/health+json" \
+    bash -c "$(declare -f http); http $port_a GET /healthz | grep -i '^Content-Type: application/health+json' >/dev/null"
+check "first instance becomes leader" wait_until 5 metric_is "$port_a" crm_core_service_leader 1
+check "maintenance runs on the leader" \
+    wait_until 5 metric_ge "$port_a" 'crm_core_job_runs_total{job="maintenance",result="success"}' 2
+check "/metrics has the duration histogram" \
+    body_has "$port_a" /metrics '^crm_core_job_duration_seconds_bucket{job="maintenance",le="+Inf"} [1-9]' 
+check "/metrics has the last success timestamp" \
+    test -n "$(metric "$port_a" 'crm_core_job_last_success_timestamp_seconds{job="refresh"}')"
+check_with crm_core.partitioned_tables "/metrics has partitions ahead" \
+    metric_is "$port_a" 'crm_core_partitions_ahead{parent="crm_core_fixture.payment"}' 3
+check_with crm_core.matview_status "/metrics has view staleness" \
+    test -n "$(metric "$port_a" 'crm_core_matview_staleness_seconds{view="crm_core_fixture.aging"}')"
+check "/metrics has database up" metric_is "$port_a" crm_core_database_up 1
+check "unknown path answers 404" status_is "$port_a" GET /nope 404
+check "POST answers 405 with Allow" \
+    bash -c "$(declare -f http); http $port_a POST /metrics 'Content-Length: 0\r\n' | grep -i '^Allow: GET, HEAD' >/dev/null"
+check "HEAD answers without a body" test -z "$(body_of "$port_a" HEAD /livez)"
+
+# Job failures back off exponentially (jitter 0, backoff-initial 500ms) and are recorded.
+failure_times=()
+last=$(metric "$port_a" 'crm_core_job_failures_total{job="seal"}')
+deadline=$((SECONDS + 12))
+while [ ${#failure_times[@]} -lt 4 ] && [ "$SECONDS" -lt "$deadline" ]; do
+    now=$(metric "$port_a" 'crm_core_job_failures_total{job="seal"}')
+    if [ "${now:-0}" -gt "$last" ]; then
+        failure_times+=("$(date +%s.%N)")
+        last=$now
+    fi
+    sleep 0.05
+done
+gaps_grow() {
+    [ ${#failure_times[@]} -ge 4 ] || return 1
+    awk -v a="${failure_times[1]}" -v b="${failure_times[2]}" -v c="${failure_times[3]}" \
+        -v z="${failure_times[0]}" 'BEGIN { g1 = a - z; g2 = b - a; g3 = c - b;
+        printf "# backoff gaps %.2f %.2f %.2f s\n", g1, g2, g3; exit !(g2 > g1 && g3 > 1.8 * g1) }'
+}
+check_with 'crm_core.seal_ledger()' "failures back off exponentially" gaps_grow
+check_with 'crm_core.seal_ledger()' "repeated failures turn /healthz to warn" body_has "$port_a" /healthz '^{"status":"warn"' 
+check_with 'crm_core.seal_ledger()' "the failure is recorded in /healthz" body_has "$port_a" /healthz 'seal fails on purpose' 
+sql "UPDATE crm_core_fixture.knob SET fail = false WHERE job = 'seal'"
+check_with 'crm_core.seal_ledger()' "a success resets consecutive failures" \
+    wait_until 15 metric_is "$port_a" 'crm_core_job_consecutive_failures{job="seal"}' 0
+
+# Health aggregation over the fixture views.
+sql "UPDATE crm_core_fixture.partition_state SET partitions_ahead = 0"
+check_with crm_core.partitioned_tables "no partition ahead fails /healthz with 503" wait_until 5 status_is "$port_a" GET /healthz 503
+check_with crm_core.partitioned_tables "crm_core_health_status reports fail" metric_is "$port_a" crm_core_health_status 2
+sql "UPDATE crm_core_fixture.partition_state SET partitions_ahead = 3, default_rows = 4"
+check_with crm_core.partitioned_tables "rows in a default partition warn" \
+    wait_until 5 body_has "$port_a" /healthz 'rows in the default partition' 
+sql "UPDATE crm_core_fixture.partition_state SET default_rows = 0;
+     UPDATE crm_core_fixture.matview_state SET last_success_at = now() - interval '3 hours'"
+check_with crm_core.matview_status "a stale view warns" \
+    wait_until 5 body_has "$port_a" /healthz 'stale beyond' 
+sql "UPDATE crm_core_fixture.matview_state SET last_success_at = now();
+     INSERT INTO crm_core_fixture.unbalanced VALUES (1, 42)"
+check_with 'crm_core.unbalanced_entries()' "an unbalanced entry fails /healthz" \
+    wait_until 5 body_has "$port_a" /healthz '"status":"fail".*1 posted entries do not balance'
+check_with 'crm_core.unbalanced_entries()' "--once health exits 1 when health fails" \
+    test "$(once health)" = 1
+sql "DELETE FROM crm_core_fixture.unbalanced;
+     UPDATE crm_core_fixture.seal_state SET oldest_unsealed_at = now() - interval '2 hours'"
+check_with crm_core.seal_status "seal lag warns" \
+    wait_until 5 body_has "$port_a" /healthz 'unsealed rows, oldest' 
+sql "UPDATE crm_core_fixture.seal_state SET oldest_unsealed_at = now()"
+check "/healthz passes again" wait_until 5 body_has "$port_a" /healthz '^{"status":"pass"' 
+
+# An overrunning job is never started twice: refresh every 300ms, but each run takes 1 s.
+sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 1 WHERE job = 'refresh'"
+sleep 3.5
+sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 0 WHERE job = 'refresh'"
+check_with 'crm_core.refresh_due()' "overrunning runs never overlap" sql_is "SELECT count(*) FROM crm_core_fixture.call a
+    JOIN crm_core_fixture.call b ON a.id < b.id AND a.started_at < b.ended_at AND b.started_at < a.ended_at" 0
+
+# ---- hostile HTTP clients -------------------------------------------------------------------
+big=$(head -c 20000 /dev/zero | tr '\0' a)
+check "an oversized header answers 431" status_is "$port_a" GET /livez 431 "X-Big: $big\r\n"
+check "an oversized body answers 413" \
+    status_is "$port_a" GET /livez 413 "Content-Length: 5000\r\n"
+slow_client() {  # sends half a request and never finishes it; the server must hang up
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port_a"
+    printf 'GET /livez HTTP/1.1\r\nHost: x\r\n' >&"$fd"
+    local started=$SECONDS answer
+    answer=$(timeout 5 cat <&"$fd" | head -1 | tr -d '\r')
+    exec {fd}<&-
+    [ -z "$answer" ] && [ $((SECONDS - started)) -lt 4 ]
+}
+check "a slow client is cut off after read-timeout" slow_client
+connection_cap() {  # 4 idle connections fill --max-connections 4; a fifth is refused
+    local fds=() i
+    for i in 1 2 3 4; do
+        exec {fd}<>"/dev/tcp/127.0.0.1/$port_a"
+        fds+=("$fd")
+    done
+    sleep 0.2
+    local refused
+    refused=$(status_of "$port_a" GET /livez 2>/dev/null || true)
+    for fd in "${fds[@]}"; do exec {fd}<&-; done
+    [ -z "$refused" ] && wait_until 3 status_is "$port_a" GET /livez 200
+}
+check "connections beyond --max-connections are refused, then served again" connection_cap
+check "/livez stays up throughout" status_is "$port_a" GET /livez 200
+
+# ---- SIGHUP ---------------------------------------------------------------------------------
+echo "seal-interval = 2h" >"$work/a.conf"
+kill -HUP "$pid_svc_a"
+check "SIGHUP reloads the config file" wait_until 5 grep -q 'reload: .*seal-interval=2h' "$work/svc-a.log"
+echo "seal-interval = never" >"$work/a.conf"
+kill -HUP "$pid_svc_a"
+check "a bad reload keeps the running configuration" wait_until 5 grep -q 'reload failed' "$work/svc-a.log"
+check "and the service keeps serving" status_is "$port_a" GET /readyz 200
+printf 'seal-interval = 2h\ndsn = connect_timeout=9\n' >"$work/a.conf"
+kill -HUP "$pid_svc_a"
+check "a new dsn on SIGHUP replaces the leader session and gives up its lock" \
+    wait_until 5 grep -q 'leadership: lost (the leader session was replaced' "$work/svc-a.log"
+check "and the lock is taken again on the new session" \
+    wait_until 5 eval 'metric_is "$port_a" crm_core_service_leader 1 && lock_holders_are 1'
+check "the new session is the lock holder" sql_is "SELECT count(*) FROM pg_locks l
+    JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted
+     AND a.application_name = 'svc-a/leader' AND a.backend_start > now() - interval '10 seconds'" 1
+
+# ---- failover -------------------------------------------------------------------------------
+port_b=$(free_port)
+start_service svc-b "$port_b" --maintenance-interval 1s --refresh-interval 300ms --health-interval 500ms
+check "the second instance stands by" metric_is "$port_b" crm_core_service_leader 0
+check "the standby's /healthz passes" status_is "$port_b" GET /healthz 200
+check "exactly one session holds the leader lock" lock_holders_are 1
+check "--once refuses to run while a leader holds the lock (75)" test "$(once seal)" = 75
+leaders_are() { [ $(( $(metric "$port_a" crm_core_service_leader) + $(metric "$port_b" crm_core_service_leader) )) = "$1" ]; }
+both_ready() { status_is "$port_a" GET /readyz 200 && status_is "$port_b" GET /readyz 200; }
+refresh_runs_above() {
+    local name='crm_core_job_runs_total{job="refresh",result="success"}'
+    [ $(( $(metric "$port_a" "$name") + $(metric "$port_b" "$name") )) -gt "$1" ]
+}
+
+started=$(date +%s.%N)
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'svc-a/leader'" >/dev/null
+check "after pg_terminate_backend a leader is back within 5 s" \
+    wait_until 5 lock_holders_are 1
+echo "# takeover after pg_terminate_backend: $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s"
+check "and exactly one instance reports leadership" wait_until 2 leaders_are 1
+check "instance a logged the lost leadership" grep -q 'leadership: lost' "$work/svc-a.log"
+
+# Kill whichever leads; the other takes over.
+if [ "$(metric "$port_a" crm_core_service_leader)" = 1 ]; then
+    victim=$pid_svc_a survivor=$port_b
+else
+    victim=$pid_svc_b survivor=$port_a
+fi
+{ kill -KILL "$victim" && wait "$victim"; } 2>/dev/null || true
+check "after SIGKILL of the leader the standby takes over within 5 s" \
+    wait_until 5 metric_is "$survivor" crm_core_service_leader 1
+sleep 1.5
+check_with 'crm_core.run_maintenance()' "maintenance ran only on lock-holding sessions" \
+    sql_is "SELECT count(*) FROM crm_core_fixture.call WHERE NOT held_leader_lock" 0
+check_with 'crm_core.run_maintenance()' "two instances never ran jobs at the same time" sql_is "SELECT count(*) FROM crm_core_fixture.call a
+    JOIN crm_core_fixture.call b ON a.id < b.id AND a.pid <> b.pid
+     AND a.started_at < b.ended_at AND b.started_at < a.ended_at" 0
+if [ "$victim" = "$pid_svc_a" ]; then
+    start_service svc-a "$port_a" --maintenance-interval 1s --refresh-interval 300ms --health-interval 500ms
+else
+    start_service svc-b "$port_b" --maintenance-interval 1s --refresh-interval 300ms --health-interval 500ms
+fi
+
+# ---- database restart ------------------------------------------------------------------------
+runs_before=$(( $(metric "$port_a" 'crm_core_job_runs_total{job="refresh",result="success"}') + $(metric "$port_b" 'crm_core_job_runs_total{job="refresh",result="success"}') ))
+run_as_db_owner "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+check "database down: /readyz answers 503" wait_until 5 status_is "$port_a" GET /readyz 503
+check "database down: /healthz fails" status_is "$port_a" GET /healthz 503
+check "database down: crm_core_database_up is 0" wait_until 5 metric_is "$port_b" crm_core_database_up 0
+check "database down: /livez still answers 200" status_is "$port_a" GET /livez 200
+sleep 2
+run_as_db_owner "$PGBIN/pg_ctl" -D "$data" -l "$CRM_RUNTIME/clusters/$cluster/server.log" -w \
+    -o "-p $PGPORT" start >/dev/null
+check "database back: both instances ready again within 15 s" \
+    wait_until 15 both_ready
+check "database back: one leader again" wait_until 10 leaders_are 1
+check "database back: jobs run again" wait_until 10 refresh_runs_above "$runs_before"
+
+# ---- SIGTERM ------------------------------------------------------------------------------
+# Sends SIGTERM to instance NAME (pid PID) while its leader session runs maintenance; sets
+# calls_before (committed maintenance calls before), code (exit status), elapsed (seconds).
+terminate_during_maintenance() {
+    local name=$1 pid=$2 started
+    if fixture 'crm_core.run_maintenance()'; then
+        wait_until 10 sql_is "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$name/leader'
+            AND query LIKE '%run_maintenance%' AND state = 'active'" 1
+    fi
+    calls_before=$(sql "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'")
+    started=$SECONDS
+    kill -TERM "$pid"
+    set +e
+    wait "$pid"
+    code=$?
+    set -e
+    elapsed=$((SECONDS - started))
+}
+if [ "$(metric "$port_a" crm_core_service_leader)" = 1 ]; then
+    leader_pid=$pid_svc_a leader_name=svc-a standby_port=$port_b
+else
+    leader_pid=$pid_svc_b leader_name=svc-b standby_port=$port_a
+fi
+sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 2 WHERE job = 'maintenance'"
+terminate_during_maintenance "$leader_name" "$leader_pid"
+check "SIGTERM exits 0" test "$code" = 0
+check "SIGTERM exits within the bound (job in hand + 3 s)" test "$elapsed" -le 5
+check_with 'crm_core.run_maintenance()' "SIGTERM finished the job in hand" \
+    test "$(sql "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'")" -gt "$calls_before"
+check "SIGTERM released the lock (logged)" grep -q 'released the leader lock' "$work/$leader_name.log"
+sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 0 WHERE job = 'maintenance'"
+check "the standby takes over after SIGTERM" wait_until 5 metric_is "$standby_port" crm_core_service_leader 1
+
+# A job that overruns --shutdown-timeout is cancelled; the service still exits 0 in bound.
+if [ "$standby_port" = "$port_a" ]; then survivor_pid=$pid_svc_a; else survivor_pid=$pid_svc_b; fi
+kill -TERM "$survivor_pid"
+wait "$survivor_pid" || true
+sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 60 WHERE job = 'maintenance'"
+start_service svc-c "$port_a" --shutdown-timeout 1s --maintenance-interval 1s
+terminate_during_maintenance svc-c "$pid_svc_c"
+check "SIGTERM past --shutdown-timeout exits 0" test "$code" = 0
+check "SIGTERM past --shutdown-timeout exits within the bound" test "$elapsed" -le 4
+check_with 'crm_core.run_maintenance()' "the overrunning job was cancelled, not committed" \
+    sql_is "SELECT count(*) FROM crm_core_fixture.call WHERE job = 'maintenance'" "$calls_before"
+check "the cancelled service released the lock" wait_until 3 lock_holders_are 0
+sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 0 WHERE job = 'maintenance'"
+
+echo "1..$count"
+if [ "$failed" -gt 0 ]; then
+    echo "# $failed of $count service integration tests failed; logs:"
+    tail -n 20 "$work"/*.log | sed 's/^/# /'
+    exit 1
+fi
+echo "# all $count service integration tests passed"
