@@ -29,5 +29,6 @@ psql -c "SELECT extname, extversion FROM pg_extension WHERE extname = 'crm_core'
 cat <<MSG
 Connect:  psql "host=$PGHOST port=$PGPORT user=postgres dbname=crm_core_demo"
       or: eval "\$(scripts/cluster.sh env demo)"; psql -d crm_core_demo
-Stop:     scripts/cluster.sh stop demo      (scripts/cluster.sh destroy demo deletes it)
+Stop:     scripts/demo-service.sh stop; scripts/cluster.sh stop demo
+          (scripts/cluster.sh destroy demo deletes the cluster and its data)
 MSG
