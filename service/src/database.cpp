@@ -15,7 +15,8 @@ std::string milliseconds(Duration duration) {
     return std::to_string(duration.count()) + "ms";
 }
 
-// Whether a relation (to_regclass) or function signature (to_regprocedure) exists.
+// Whether a relation (to_regclass), a function by name (to_regproc: the real functions take
+// defaulted arguments, so no one signature fits every version) or a signature exists.
 bool exists(pqxx::transaction_base& tx, const char* lookup, const char* name) {
     return tx.exec_params1(std::string("SELECT ") + lookup + "($1) IS NOT NULL", name)[0]
         .as<bool>();
@@ -88,16 +89,16 @@ void cancel_backend(const Config& config, int pid) {
 
 JobResult run_job(pqxx::connection& session, Job job) {
     static const std::map<Job, const char*> functions = {
-        {Job::maintenance, "crm_core.run_maintenance()"},
-        {Job::refresh, "crm_core.refresh_due()"},
-        {Job::seal, "crm_core.seal_ledger()"}};
+        {Job::maintenance, "crm_core.run_maintenance"},
+        {Job::refresh, "crm_core.refresh_due"},
+        {Job::seal, "crm_core.seal_ledger"}};
     const char* function = functions.at(job);
     pqxx::nontransaction tx(session);
-    if (!exists(tx, "to_regprocedure", function)) {
+    if (!exists(tx, "to_regproc", function)) {
         return JobResult{false, 0, "not installed"};
     }
     // One statement: the function runs in its own transaction under the session's lock_timeout.
-    pqxx::result rows = tx.exec(std::string("SELECT * FROM ") + function);
+    pqxx::result rows = tx.exec(std::string("SELECT * FROM ") + function + "()");
     std::ostringstream summary;
     summary << rows.size() << (rows.size() == 1 ? " row" : " rows");
     if (job == Job::seal) {

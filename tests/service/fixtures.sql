@@ -71,7 +71,7 @@ END $$;
 
 DO $$
 BEGIN
-    IF to_regprocedure('crm_core.run_maintenance()') IS NULL THEN
+    IF to_regproc('crm_core.run_maintenance') IS NULL THEN
         CREATE FUNCTION crm_core.run_maintenance()
         RETURNS TABLE (parent regclass, action text, partition_name text, detail text)
         LANGUAGE plpgsql AS $f$
@@ -83,7 +83,7 @@ BEGIN
         END $f$;
         COMMENT ON FUNCTION crm_core.run_maintenance() IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
-    IF to_regprocedure('crm_core.refresh_due()') IS NULL THEN
+    IF to_regproc('crm_core.refresh_due') IS NULL THEN
         CREATE FUNCTION crm_core.refresh_due()
         RETURNS TABLE (view regclass, status text, duration_ms double precision, rows bigint,
                        message text)
@@ -96,7 +96,7 @@ BEGIN
         END $f$;
         COMMENT ON FUNCTION crm_core.refresh_due() IS 'TEST FIXTURE: stand-in from tests/service/fixtures.sql';
     END IF;
-    IF to_regprocedure('crm_core.seal_ledger()') IS NULL THEN
+    IF to_regproc('crm_core.seal_ledger') IS NULL THEN
         CREATE FUNCTION crm_core.seal_ledger()
         RETURNS TABLE (business_id bigint, blocks_sealed integer, rows_sealed bigint)
         LANGUAGE plpgsql AS $f$
