@@ -18,11 +18,13 @@ COMMENT ON FUNCTION crm_core.invoked_by_superuser() IS
 CREATE TABLE crm_core.append_only_table (
     relid         regclass    PRIMARY KEY,
     registered_at timestamptz NOT NULL DEFAULT now(),
-    registered_by name        NOT NULL DEFAULT current_user
+    registered_by name        NOT NULL DEFAULT current_user,
+    -- Rows the install script writes (CREATE EXTENSION writes them again on restore).
+    by_extension  boolean     NOT NULL DEFAULT false
 );
 COMMENT ON TABLE crm_core.append_only_table IS
     'Tables made append-only with crm_core.make_append_only(); guards cover all their partitions.';
-SELECT pg_catalog.pg_extension_config_dump('crm_core.append_only_table', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.append_only_table', 'WHERE NOT by_extension');
 
 -- Names of every guard trigger crm_core creates; the DDL event triggers protect these names.
 CREATE FUNCTION crm_core.guard_trigger_names() RETURNS name[]
@@ -256,16 +258,37 @@ CREATE TABLE crm_core.audit_log (
     db_user           text        NOT NULL,
     session_user_name text        NOT NULL,
     application_name  text,
-    client_addr       inet,
-    PRIMARY KEY (logged_at, id)
+    client_addr       inet
 ) PARTITION BY RANGE (logged_at);
 COMMENT ON TABLE crm_core.audit_log IS
     'Append-only audit trail of registered tables (crm_core.audit_table), partitioned by month (UTC).';
-CREATE INDEX audit_log_row ON crm_core.audit_log (relid, row_key) ;
-CREATE INDEX audit_log_business ON crm_core.audit_log (business_id, logged_at)
-    WHERE business_id IS NOT NULL;
--- Safety net: a late premake never makes audited writes fail; rows here mean premake is late.
+
+-- The keys and indexes of one partition of crm_core.audit_log. They live on each partition, not
+-- on the parent: the parent is an extension member, and pg_dump restores the monthly partitions
+-- (not members) by attaching them before it creates their indexes, which would clash with
+-- indexes an attach clones from the parent. Idempotent.
+CREATE FUNCTION crm_core._index_audit_partition(partition regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    table_name name := (SELECT relname FROM pg_catalog.pg_class WHERE oid = partition);
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_index WHERE indrelid = partition AND indisprimary) THEN
+        EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (logged_at, id)', partition);
+    END IF;
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (relid, row_key)',
+                   table_name || '_row', partition);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (business_id, logged_at) '
+                   'WHERE business_id IS NOT NULL', table_name || '_business', partition);
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core._index_audit_partition(regclass) FROM PUBLIC;
+-- Safety net: a late premake never makes audited writes fail; rows here mean premake is late
+-- (or were written before the first crm_core.run_maintenance()). An extension member, so its
+-- rows are dumped as configuration data; the monthly partitions are made by maintenance.
 CREATE TABLE crm_core.audit_log_default PARTITION OF crm_core.audit_log DEFAULT;
+SELECT pg_catalog.pg_extension_config_dump('crm_core.audit_log_default', '');
+SELECT crm_core._index_audit_partition('crm_core.audit_log_default');
 
 -- Creates the monthly partitions (UTC months) of crm_core.audit_log from this month to
 -- months_ahead months ahead; returns how many it created.
@@ -290,6 +313,7 @@ BEGIN
                        'FOR VALUES FROM (%L) TO (%L)', partition_name,
                        month_start AT TIME ZONE 'UTC',
                        (month_start + interval '1 month') AT TIME ZONE 'UTC');
+        PERFORM crm_core._index_audit_partition(format('crm_core.%I', partition_name)::regclass);
         created := created + 1;
     END LOOP;
     PERFORM crm_core.apply_append_only_guards('crm_core.audit_log', NULL);
@@ -301,7 +325,6 @@ COMMENT ON FUNCTION crm_core.audit_log_premake(integer) IS
     'Creates this and the next months_ahead monthly partitions of crm_core.audit_log (until partition management takes over).';
 
 SELECT crm_core.make_append_only('crm_core.audit_log');
-SELECT crm_core.audit_log_premake(1);
 
 -- Tables registered with audit_table.
 CREATE TABLE crm_core.audited_table (
