@@ -172,13 +172,19 @@ BEGIN
                              'history; only a superuser may do it.',
                     HINT = 'See docs/immutability.md.';
     ELSIF FOUND THEN
-        -- A superuser detached it: the partition stays append-only on its own.
-        INSERT INTO crm_core.append_only_table (relid)
-        SELECT c.oid
-          FROM pg_catalog.pg_trigger AS g
-          JOIN pg_catalog.pg_class AS c ON c.oid = g.tgrelid
-         WHERE g.tgname = 'crm_core_guard_truncate' AND NOT c.relispartition
-           AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS t WHERE t.relid = c.oid);
+        -- A superuser detached it: the partition stays append-only on its own. DETACH dropped
+        -- the row guard PostgreSQL had cloned onto it, so it gets its own.
+        FOR detached IN
+            SELECT c.oid::regclass AS relation
+              FROM pg_catalog.pg_trigger AS g
+              JOIN pg_catalog.pg_class AS c ON c.oid = g.tgrelid
+             WHERE g.tgname = 'crm_core_guard_truncate' AND NOT c.relispartition
+               AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS t WHERE t.relid = c.oid)
+        LOOP
+            INSERT INTO crm_core.append_only_table (relid) VALUES (detached.relation);
+            PERFORM crm_core.apply_append_only_guards(detached.relation,
+                                                      'crm_core.append_only_guard()');
+        END LOOP;
     END IF;
 
     IF crm_core.invoked_by_superuser() THEN
