@@ -14,6 +14,17 @@ CREATE FUNCTION crm_core.invoked_by_superuser() RETURNS boolean
 COMMENT ON FUNCTION crm_core.invoked_by_superuser() IS
     'Whether the role running the statement (after SET ROLE, before SECURITY DEFINER) is a superuser.';
 
+CREATE FUNCTION crm_core._audit_retention_detach(partition regclass) RETURNS void
+    AS 'MODULE_PATHNAME', 'crm_core_audit_retention_detach' LANGUAGE C STRICT;
+REVOKE EXECUTE ON FUNCTION crm_core._audit_retention_detach(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core._audit_retention_detach(regclass) IS
+    'Detaches a partition of crm_core.audit_log for retention; callable only as the audit log''s owner.';
+CREATE FUNCTION crm_core._audit_retention_detaching(relation regclass) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_core_audit_retention_detaching' LANGUAGE C STRICT VOLATILE;
+REVOKE EXECUTE ON FUNCTION crm_core._audit_retention_detaching(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core._audit_retention_detaching(regclass) IS
+    'Whether crm_core''s audit retention is detaching this relation now (in this backend).';
+
 -- Tables registered with make_append_only (their partitions inherit the guards).
 CREATE TABLE crm_core.append_only_table (
     relid         regclass    PRIMARY KEY,
@@ -165,14 +176,15 @@ BEGIN
      WHERE g.tgname = 'crm_core_guard_truncate' AND NOT c.relispartition
        AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS t WHERE t.relid = c.oid)
      LIMIT 1;
-    IF FOUND AND NOT crm_core.invoked_by_superuser() THEN
+    IF FOUND AND NOT crm_core.invoked_by_superuser()
+       AND NOT crm_core._audit_retention_detaching(detached.relation) THEN
         RAISE EXCEPTION 'detaching % from its append-only table is refused', detached.relation
               USING ERRCODE = 'insufficient_privilege',
                     DETAIL = 'Detaching a guarded partition removes its rows from the table''s '
                              'history; only a superuser may do it.',
                     HINT = 'See docs/immutability.md.';
     ELSIF FOUND THEN
-        -- A superuser detached it: the partition stays append-only on its own. DETACH dropped
+        -- A superuser (or audit retention) detached it: it stays append-only on its own. DETACH dropped
         -- the row guard PostgreSQL had cloned onto it, so it gets its own.
         FOR detached IN
             SELECT c.oid::regclass AS relation
@@ -315,6 +327,10 @@ BEGIN
         month_start := this_month + make_interval(months => step);
         partition_name := 'audit_log_p' || to_char(month_start, 'YYYYMM');
         CONTINUE WHEN to_regclass(format('crm_core.%I', partition_name)) IS NOT NULL;
+        -- Rows of that month in the default partition: maintenance defers it too.
+        CONTINUE WHEN EXISTS (SELECT FROM ONLY crm_core.audit_log_default
+                               WHERE logged_at >= month_start AT TIME ZONE 'UTC'
+                                 AND logged_at < (month_start + interval '1 month') AT TIME ZONE 'UTC');
         EXECUTE format('CREATE TABLE crm_core.%I PARTITION OF crm_core.audit_log '
                        'FOR VALUES FROM (%L) TO (%L)', partition_name,
                        month_start AT TIME ZONE 'UTC',

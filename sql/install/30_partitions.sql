@@ -329,7 +329,15 @@ BEGIN
             BEGIN
                 PERFORM set_config('lock_timeout',
                                    crm_core._lock_timeout_setting(cfg.lock_timeout), true);
-                IF default_rel IS NOT NULL
+                IF cfg.parent = 'crm_core.audit_log'::regclass THEN
+                    -- Created (or deferred) as the audit log's owner, whoever runs maintenance
+                    -- (90_integration.sql); NULL means created.
+                    r_detail := crm_core._create_audit_partition(step.partition_name,
+                                                                 step.lower_bound, step.upper_bound);
+                    r_action := CASE WHEN r_detail IS NULL THEN 'created' ELSE 'deferred' END;
+                    r_detail := coalesce(r_detail, format('[%s, %s) UTC', step.lower_bound,
+                                                          step.upper_bound));
+                ELSIF default_rel IS NOT NULL
                    AND crm_core._default_has_rows(default_rel, cfg.control_column,
                                                   step.lower_bound, step.upper_bound) THEN
                     r_action := 'deferred';
@@ -392,7 +400,12 @@ BEGIN
     WHERE b.table_name = partition_name;
     BEGIN
         PERFORM set_config('lock_timeout', crm_core._lock_timeout_setting(cfg.lock_timeout), true);
-        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+        IF cfg.parent = 'crm_core.audit_log'::regclass THEN
+            -- Guarded evidence: only crm_core's SECURITY DEFINER path may detach it (90_integration.sql).
+            PERFORM crm_core._retire_audit_partition(victim);
+        ELSE
+            EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+        END IF;
         CASE cfg.retention_action
             WHEN 'drop' THEN
                 EXECUTE format('DROP TABLE %s', victim);

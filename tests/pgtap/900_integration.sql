@@ -1,6 +1,6 @@
 -- Integration of the audit log with partition management, and what pg_dump must (not) carry.
 BEGIN;
-SELECT plan(22);
+SELECT plan(29);
 
 -- Registration made by the install, not dumped.
 SELECT is((SELECT concat_ws('|', control_column, partition_interval, premake, retention,
@@ -83,10 +83,42 @@ RESET ROLE;
 SELECT throws_ok($$TRUNCATE crm_core.audit_log_p201801$$, '55000', NULL,
                  'even the owner cannot truncate it: it is append-only');
 
-SELECT is((SELECT string_agg(partition_name, ',')
-             FROM crm_core.run_maintenance(false, 'crm_core.audit_log') WHERE action = 'retired'),
+-- A maintenance role that is not a superuser, with EXECUTE on every crm_core function.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'crm_core_it_maint') THEN
+        CREATE ROLE crm_core_it_maint NOLOGIN;
+    END IF;
+END $$;
+GRANT USAGE ON SCHEMA crm_core TO crm_core_it_maint;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA crm_core TO crm_core_it_maint;
+GRANT SELECT, INSERT, UPDATE, DELETE ON crm_core.partition_config, crm_core.partition_state,
+      crm_core.partition_log TO crm_core_it_maint;
+SET ROLE crm_core_it_maint;
+SELECT throws_ok($$ALTER TABLE crm_core.audit_log DETACH PARTITION crm_core.audit_log_p201801$$,
+                 '42501', NULL, 'the maintenance role cannot detach an audit month itself');
+SELECT throws_ok($$SELECT crm_core._audit_retention_detach('crm_core.audit_log_p201801')$$,
+                 '42501', 'only the owner of crm_core.audit_log may retire its partitions',
+                 'nor through the detach helper');
+SELECT throws_ok(format('SELECT crm_core._retire_audit_partition(%L)',
+                        'crm_core.audit_log_p' || to_char(now() AT TIME ZONE 'UTC' + interval '1 month', 'YYYYMM')),
+                 '42501', NULL, 'nor retire a month younger than 7 years');
+SELECT throws_ok($$UPDATE crm_core.partition_config SET retention = '1 day'
+                    WHERE parent = 'crm_core.audit_log'::regclass$$,
+                 '23514', NULL, 'nor shorten the audit log''s retention below 7 years');
+SELECT throws_ok($$UPDATE crm_core.partition_config SET retention_action = 'drop'
+                    WHERE parent = 'crm_core.audit_log'::regclass$$,
+                 '23514', NULL, 'nor have retention drop audit months');
+UPDATE crm_core.partition_config SET premake = 5 WHERE parent = 'crm_core.audit_log'::regclass;
+CREATE TEMP TABLE maint_done AS
+    SELECT * FROM crm_core.run_maintenance(false, 'crm_core.audit_log');
+RESET ROLE;
+SELECT is((SELECT string_agg(partition_name, ',') FROM maint_done WHERE action = 'retired'),
           'audit_log_p201801',
-          'run_maintenance retires the audit month older than 7 years');
+          'run_maintenance by the maintenance role retires the audit month older than 7 years');
+SELECT ok(to_regclass('crm_core.audit_log_p'
+                      || to_char(now() AT TIME ZONE 'UTC' + interval '5 months', 'YYYYMM')) IS NOT NULL,
+          'and premakes audit months as the audit log''s owner (premake raised from 3 to 5)');
+SELECT is((SELECT string_agg(DISTINCT detail, ' ; ') FROM maint_done WHERE action = 'failed'), NULL, 'without failures');
 SELECT ok(NOT (SELECT relispartition FROM pg_class
                 WHERE oid = 'crm_core.audit_log_p201801'::regclass),
           'it is detached, not dropped');

@@ -33,8 +33,8 @@ CRM_CORE_FUNCTION(crm_core_guard_ddl_command_start) {
         !crm_core::pg::guard([] { return superuser(); })) {
         return PointerGetDatum(nullptr);
     }
-    const Oid relation = crm_core::pg::guard(
-        [&] { return RangeVarGetRelid(statement->relation, NoLock, true); });
+    const Oid relation =
+        crm_core::pg::guard([&] { return RangeVarGetRelid(statement->relation, NoLock, true); });
     if (relation == InvalidOid) {
         return PointerGetDatum(nullptr);
     }
