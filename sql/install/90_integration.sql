@@ -68,7 +68,7 @@ ALTER TABLE crm_core.partition_config ADD CONSTRAINT partition_config_audit_log_
 CREATE FUNCTION crm_core._create_audit_partition(partition_name name, lower_bound timestamp,
                                                  upper_bound timestamp)
 RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC'
 AS $$
 BEGIN
     IF lower_bound IS NULL OR lower_bound <> date_trunc('month', lower_bound)
@@ -95,7 +95,7 @@ REVOKE EXECUTE ON FUNCTION crm_core._create_audit_partition(name, timestamp, tim
 -- The event triggers let this DETACH pass (crm_core._audit_retention_detach) and keep the
 -- detached month append-only on its own; nobody else may detach, drop or truncate it.
 CREATE FUNCTION crm_core._retire_audit_partition(partition regclass) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC'
 AS $$
 BEGIN
     IF NOT EXISTS (
