@@ -19,6 +19,12 @@ CREATE FUNCTION crm_core._audit_retention_detach(partition regclass) RETURNS voi
 REVOKE EXECUTE ON FUNCTION crm_core._audit_retention_detach(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION crm_core._audit_retention_detach(regclass) IS
     'Detaches a partition of crm_core.audit_log for retention; callable only as the audit log''s owner.';
+CREATE FUNCTION crm_core._audit_month_from_default(partition_name name, lower_bound timestamp,
+                                                   upper_bound timestamp) RETURNS void
+    AS 'MODULE_PATHNAME', 'crm_core_audit_month_from_default' LANGUAGE C STRICT;
+REVOKE EXECUTE ON FUNCTION crm_core._audit_month_from_default(name, timestamp, timestamp) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core._audit_month_from_default(name, timestamp, timestamp) IS
+    'Creates a month of crm_core.audit_log with the rows waiting for it in audit_log_default; only as the audit log''s owner.';
 CREATE FUNCTION crm_core._audit_retention_detaching(relation regclass) RETURNS boolean
     AS 'MODULE_PATHNAME', 'crm_core_audit_retention_detaching' LANGUAGE C STRICT VOLATILE;
 REVOKE EXECUTE ON FUNCTION crm_core._audit_retention_detaching(regclass) FROM PUBLIC;
@@ -327,10 +333,15 @@ BEGIN
         month_start := this_month + make_interval(months => step);
         partition_name := 'audit_log_p' || to_char(month_start, 'YYYYMM');
         CONTINUE WHEN to_regclass(format('crm_core.%I', partition_name)) IS NOT NULL;
-        -- Rows of that month in the default partition: maintenance defers it too.
-        CONTINUE WHEN EXISTS (SELECT FROM ONLY crm_core.audit_log_default
-                               WHERE logged_at >= month_start AT TIME ZONE 'UTC'
-                                 AND logged_at < (month_start + interval '1 month') AT TIME ZONE 'UTC');
+        -- Rows of that month wait in the default partition: they move into the new month.
+        IF EXISTS (SELECT FROM ONLY crm_core.audit_log_default
+                    WHERE logged_at >= month_start AT TIME ZONE 'UTC'
+                      AND logged_at < (month_start + interval '1 month') AT TIME ZONE 'UTC') THEN
+            PERFORM crm_core._audit_month_from_default(partition_name, month_start,
+                                                       month_start + interval '1 month');
+            created := created + 1;
+            CONTINUE;
+        END IF;
         EXECUTE format('CREATE TABLE crm_core.%I PARTITION OF crm_core.audit_log '
                        'FOR VALUES FROM (%L) TO (%L)', partition_name,
                        month_start AT TIME ZONE 'UTC',

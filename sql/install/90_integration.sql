@@ -63,8 +63,8 @@ ALTER TABLE crm_core.partition_config ADD CONSTRAINT partition_config_audit_log_
 -- Creates one month of crm_core.audit_log as its owner, for run_maintenance run by any role
 -- allowed to run it (the schema and the audit log belong to the extension's owner). Only the
 -- month the planner names: audit_log_pYYYYMM for [first of the month, next month) UTC.
--- Returns NULL when created, or why the month is deferred: rows of that month already wait in
--- audit_log_default (append-only: they stay there, see docs/audit.md).
+-- Rows of that month already waiting in audit_log_default move into it. Returns NULL when
+-- created, else why the month is deferred (kept for maintenance's contract; none today).
 CREATE FUNCTION crm_core._create_audit_partition(partition_name name, lower_bound timestamp,
                                                  upper_bound timestamp)
 RETURNS text
@@ -80,8 +80,8 @@ BEGIN
     END IF;
     IF crm_core._default_has_rows('crm_core.audit_log_default', 'logged_at', lower_bound,
                                   upper_bound) THEN
-        RETURN format('crm_core.audit_log_default holds audit rows for [%s, %s); they stay there '
-                      '(append-only) and the month is not created', lower_bound, upper_bound);
+        PERFORM crm_core._audit_month_from_default(partition_name, lower_bound, upper_bound);
+        RETURN NULL;
     END IF;
     PERFORM crm_core._create_partition('crm_core.audit_log', 'crm_core', partition_name,
                                        'logged_at', lower_bound, upper_bound);

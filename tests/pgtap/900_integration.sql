@@ -1,6 +1,6 @@
 -- Integration of the audit log with partition management, and what pg_dump must (not) carry.
 BEGIN;
-SELECT plan(29);
+SELECT plan(33);
 
 -- Registration made by the install, not dumped.
 SELECT is((SELECT concat_ws('|', control_column, partition_interval, premake, retention,
@@ -26,6 +26,27 @@ SELECT is((SELECT count(*)::integer FROM pg_depend d JOIN pg_class c ON c.oid = 
 SELECT is((SELECT count(*)::integer FROM pg_index WHERE indrelid = 'crm_core.audit_log'::regclass),
           0, 'audit_log keeps its indexes on its partitions (pg_dump restores them there)');
 
+-- Rows written before maintenance made this month's partition are kept, then moved into it.
+CREATE TABLE public.it_payment (business_id bigint NOT NULL, id bigint NOT NULL,
+                                amount numeric NOT NULL, PRIMARY KEY (business_id, id));
+SELECT crm_core.audit_table('public.it_payment');
+CREATE TEMP TABLE month_partition AS
+    SELECT 'crm_core.audit_log_p' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM') AS name;
+-- This month's partition may exist in the regression database: detach it for the test.
+DO $$ BEGIN
+    IF to_regclass((SELECT name FROM month_partition)) IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE crm_core.audit_log DETACH PARTITION %s',
+                       (SELECT name FROM month_partition));
+        EXECUTE format('ALTER TABLE %s RENAME TO audit_log_it_detached',
+                       (SELECT name FROM month_partition));
+    END IF;
+END $$;
+INSERT INTO public.it_payment VALUES (1, 1, 10);
+SELECT is((SELECT tableoid::regclass::text FROM crm_core.audit_log
+            WHERE relid = 'public.it_payment'::regclass),
+          'crm_core.audit_log_default',
+          'an audit row written before any maintenance run lands in audit_log_default');
+
 -- Maintenance premakes the audit months; rows land in the month's partition.
 CREATE TEMP TABLE done AS SELECT * FROM crm_core.run_maintenance(false, 'crm_core.audit_log');
 SELECT cmp_ok((SELECT partitions_ahead FROM crm_core.partitioned_tables
@@ -38,23 +59,29 @@ SELECT is((SELECT count(*)::integer FROM crm_core.partitioned_tables p
           (SELECT count(*)::integer FROM pg_inherits
             WHERE inhparent = 'crm_core.audit_log'::regclass),
           'every audit partition has its primary key');
+SELECT is((SELECT tableoid::regclass::text FROM crm_core.audit_log
+            WHERE relid = 'public.it_payment'::regclass),
+          (SELECT name FROM month_partition),
+          'run_maintenance created this month and moved the waiting row into it, not lost');
+SELECT is((SELECT count(*)::integer FROM ONLY crm_core.audit_log_default
+            WHERE logged_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
+          0, 'the default partition is empty again');
+INSERT INTO public.it_payment VALUES (1, 2, 20);
+SELECT is((SELECT count(*)::integer FROM crm_core.audit_log
+            WHERE relid = 'public.it_payment'::regclass AND tableoid::regclass::text =
+                  (SELECT name FROM month_partition)),
+          2, 'new audit rows land in this month''s partition');
+INSERT INTO crm_core.audit_log (logged_at, relid, table_name, operation, txid, db_user,
+                                session_user_name)
+VALUES ('2100-01-01 00:00+00', 0, 'far future', 'INSERT', 1, 'u', 'u');
+SELECT throws_ok($$DELETE FROM ONLY crm_core.audit_log_default$$, '55000', NULL,
+                 'the default partition is append-only again once maintenance is done');
 SELECT is((SELECT count(*)::integer FROM pg_trigger t JOIN pg_inherits i ON i.inhrelid = t.tgrelid
             WHERE i.inhparent = 'crm_core.audit_log'::regclass
               AND t.tgname = 'crm_core_guard_truncate' AND t.tgenabled = 'A'),
           (SELECT count(*)::integer FROM pg_inherits
             WHERE inhparent = 'crm_core.audit_log'::regclass),
           'every audit partition has its TRUNCATE guard');
-
-CREATE TABLE public.it_payment (business_id bigint NOT NULL, id bigint NOT NULL,
-                                amount numeric NOT NULL, PRIMARY KEY (business_id, id));
-SELECT crm_core.audit_table('public.it_payment');
-INSERT INTO public.it_payment VALUES (1, 1, 10);
-SELECT is((SELECT tableoid::regclass::text FROM crm_core.audit_log
-            WHERE relid = 'public.it_payment'::regclass),
-          CASE WHEN EXISTS (SELECT FROM done WHERE action = 'deferred')
-               THEN 'crm_core.audit_log_default'
-               ELSE 'crm_core.audit_log_p' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM') END,
-          'an audit row lands in this month''s partition (or the default one while it is deferred)');
 
 -- An audit month older than 7 years: retired by maintenance, untouchable by applications.
 CREATE TABLE crm_core.audit_log_p201801 PARTITION OF crm_core.audit_log
@@ -97,7 +124,7 @@ SET ROLE crm_core_it_maint;
 SELECT throws_ok($$ALTER TABLE crm_core.audit_log DETACH PARTITION crm_core.audit_log_p201801$$,
                  '42501', NULL, 'the maintenance role cannot detach an audit month itself');
 SELECT throws_ok($$SELECT crm_core._audit_retention_detach('crm_core.audit_log_p201801')$$,
-                 '42501', 'only the owner of crm_core.audit_log may retire its partitions',
+                 '42501', 'only the owner of crm_core.audit_log may maintain its partitions',
                  'nor through the detach helper');
 SELECT throws_ok(format('SELECT crm_core._retire_audit_partition(%L)',
                         'crm_core.audit_log_p' || to_char(now() AT TIME ZONE 'UTC' + interval '1 month', 'YYYYMM')),
