@@ -14,15 +14,34 @@ CREATE FUNCTION crm_core.invoked_by_superuser() RETURNS boolean
 COMMENT ON FUNCTION crm_core.invoked_by_superuser() IS
     'Whether the role running the statement (after SET ROLE, before SECURITY DEFINER) is a superuser.';
 
+CREATE FUNCTION crm_core._audit_retention_detach(partition regclass) RETURNS void
+    AS 'MODULE_PATHNAME', 'crm_core_audit_retention_detach' LANGUAGE C STRICT;
+REVOKE EXECUTE ON FUNCTION crm_core._audit_retention_detach(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core._audit_retention_detach(regclass) IS
+    'Detaches a partition of crm_core.audit_log for retention; callable only as the audit log''s owner.';
+CREATE FUNCTION crm_core._audit_month_from_default(partition_name name, lower_bound timestamp,
+                                                   upper_bound timestamp) RETURNS void
+    AS 'MODULE_PATHNAME', 'crm_core_audit_month_from_default' LANGUAGE C STRICT;
+REVOKE EXECUTE ON FUNCTION crm_core._audit_month_from_default(name, timestamp, timestamp) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core._audit_month_from_default(name, timestamp, timestamp) IS
+    'Creates a month of crm_core.audit_log with the rows waiting for it in audit_log_default; only as the audit log''s owner.';
+CREATE FUNCTION crm_core._audit_retention_detaching(relation regclass) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_core_audit_retention_detaching' LANGUAGE C STRICT VOLATILE;
+REVOKE EXECUTE ON FUNCTION crm_core._audit_retention_detaching(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core._audit_retention_detaching(regclass) IS
+    'Whether crm_core''s audit retention is detaching this relation now (in this backend).';
+
 -- Tables registered with make_append_only (their partitions inherit the guards).
 CREATE TABLE crm_core.append_only_table (
     relid         regclass    PRIMARY KEY,
     registered_at timestamptz NOT NULL DEFAULT now(),
-    registered_by name        NOT NULL DEFAULT current_user
+    registered_by name        NOT NULL DEFAULT current_user,
+    -- Rows the install script writes (CREATE EXTENSION writes them again on restore).
+    by_extension  boolean     NOT NULL DEFAULT false
 );
 COMMENT ON TABLE crm_core.append_only_table IS
     'Tables made append-only with crm_core.make_append_only(); guards cover all their partitions.';
-SELECT pg_catalog.pg_extension_config_dump('crm_core.append_only_table', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.append_only_table', 'WHERE NOT by_extension');
 
 -- Names of every guard trigger crm_core creates; the DDL event triggers protect these names.
 CREATE FUNCTION crm_core.guard_trigger_names() RETURNS name[]
@@ -163,20 +182,27 @@ BEGIN
      WHERE g.tgname = 'crm_core_guard_truncate' AND NOT c.relispartition
        AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS t WHERE t.relid = c.oid)
      LIMIT 1;
-    IF FOUND AND NOT crm_core.invoked_by_superuser() THEN
+    IF FOUND AND NOT crm_core.invoked_by_superuser()
+       AND NOT crm_core._audit_retention_detaching(detached.relation) THEN
         RAISE EXCEPTION 'detaching % from its append-only table is refused', detached.relation
               USING ERRCODE = 'insufficient_privilege',
                     DETAIL = 'Detaching a guarded partition removes its rows from the table''s '
                              'history; only a superuser may do it.',
                     HINT = 'See docs/immutability.md.';
     ELSIF FOUND THEN
-        -- A superuser detached it: the partition stays append-only on its own.
-        INSERT INTO crm_core.append_only_table (relid)
-        SELECT c.oid
-          FROM pg_catalog.pg_trigger AS g
-          JOIN pg_catalog.pg_class AS c ON c.oid = g.tgrelid
-         WHERE g.tgname = 'crm_core_guard_truncate' AND NOT c.relispartition
-           AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS t WHERE t.relid = c.oid);
+        -- A superuser (or audit retention) detached it: it stays append-only on its own. DETACH dropped
+        -- the row guard PostgreSQL had cloned onto it, so it gets its own.
+        FOR detached IN
+            SELECT c.oid::regclass AS relation
+              FROM pg_catalog.pg_trigger AS g
+              JOIN pg_catalog.pg_class AS c ON c.oid = g.tgrelid
+             WHERE g.tgname = 'crm_core_guard_truncate' AND NOT c.relispartition
+               AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS t WHERE t.relid = c.oid)
+        LOOP
+            INSERT INTO crm_core.append_only_table (relid) VALUES (detached.relation);
+            PERFORM crm_core.apply_append_only_guards(detached.relation,
+                                                      'crm_core.append_only_guard()');
+        END LOOP;
     END IF;
 
     IF crm_core.invoked_by_superuser() THEN
@@ -256,16 +282,37 @@ CREATE TABLE crm_core.audit_log (
     db_user           text        NOT NULL,
     session_user_name text        NOT NULL,
     application_name  text,
-    client_addr       inet,
-    PRIMARY KEY (logged_at, id)
+    client_addr       inet
 ) PARTITION BY RANGE (logged_at);
 COMMENT ON TABLE crm_core.audit_log IS
     'Append-only audit trail of registered tables (crm_core.audit_table), partitioned by month (UTC).';
-CREATE INDEX audit_log_row ON crm_core.audit_log (relid, row_key) ;
-CREATE INDEX audit_log_business ON crm_core.audit_log (business_id, logged_at)
-    WHERE business_id IS NOT NULL;
--- Safety net: a late premake never makes audited writes fail; rows here mean premake is late.
+
+-- The keys and indexes of one partition of crm_core.audit_log. They live on each partition, not
+-- on the parent: the parent is an extension member, and pg_dump restores the monthly partitions
+-- (not members) by attaching them before it creates their indexes, which would clash with
+-- indexes an attach clones from the parent. Idempotent.
+CREATE FUNCTION crm_core._index_audit_partition(partition regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    table_name name := (SELECT relname FROM pg_catalog.pg_class WHERE oid = partition);
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_index WHERE indrelid = partition AND indisprimary) THEN
+        EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (logged_at, id)', partition);
+    END IF;
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (relid, row_key)',
+                   table_name || '_row', partition);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (business_id, logged_at) '
+                   'WHERE business_id IS NOT NULL', table_name || '_business', partition);
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core._index_audit_partition(regclass) FROM PUBLIC;
+-- Safety net: a late premake never makes audited writes fail; rows here mean premake is late
+-- (or were written before the first crm_core.run_maintenance()). An extension member, so its
+-- rows are dumped as configuration data; the monthly partitions are made by maintenance.
 CREATE TABLE crm_core.audit_log_default PARTITION OF crm_core.audit_log DEFAULT;
+SELECT pg_catalog.pg_extension_config_dump('crm_core.audit_log_default', '');
+SELECT crm_core._index_audit_partition('crm_core.audit_log_default');
 
 -- Creates the monthly partitions (UTC months) of crm_core.audit_log from this month to
 -- months_ahead months ahead; returns how many it created.
@@ -286,10 +333,20 @@ BEGIN
         month_start := this_month + make_interval(months => step);
         partition_name := 'audit_log_p' || to_char(month_start, 'YYYYMM');
         CONTINUE WHEN to_regclass(format('crm_core.%I', partition_name)) IS NOT NULL;
+        -- Rows of that month wait in the default partition: they move into the new month.
+        IF EXISTS (SELECT FROM ONLY crm_core.audit_log_default
+                    WHERE logged_at >= month_start AT TIME ZONE 'UTC'
+                      AND logged_at < (month_start + interval '1 month') AT TIME ZONE 'UTC') THEN
+            PERFORM crm_core._audit_month_from_default(partition_name, month_start,
+                                                       month_start + interval '1 month');
+            created := created + 1;
+            CONTINUE;
+        END IF;
         EXECUTE format('CREATE TABLE crm_core.%I PARTITION OF crm_core.audit_log '
                        'FOR VALUES FROM (%L) TO (%L)', partition_name,
                        month_start AT TIME ZONE 'UTC',
                        (month_start + interval '1 month') AT TIME ZONE 'UTC');
+        PERFORM crm_core._index_audit_partition(format('crm_core.%I', partition_name)::regclass);
         created := created + 1;
     END LOOP;
     PERFORM crm_core.apply_append_only_guards('crm_core.audit_log', NULL);
@@ -301,7 +358,6 @@ COMMENT ON FUNCTION crm_core.audit_log_premake(integer) IS
     'Creates this and the next months_ahead monthly partitions of crm_core.audit_log (until partition management takes over).';
 
 SELECT crm_core.make_append_only('crm_core.audit_log');
-SELECT crm_core.audit_log_premake(1);
 
 -- Tables registered with audit_table.
 CREATE TABLE crm_core.audited_table (

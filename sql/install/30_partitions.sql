@@ -18,11 +18,13 @@ CREATE TABLE crm_core.partition_config (
     lock_timeout       interval NOT NULL DEFAULT interval '100 milliseconds'
                                 CHECK (lock_timeout > interval '0'),
     registered_at      timestamptz NOT NULL DEFAULT now(),
+    -- Registrations the install script makes (CREATE EXTENSION makes them again on restore).
+    by_extension       boolean  NOT NULL DEFAULT false,
     CHECK ((retention_action = 'archive') = (archive_schema IS NOT NULL))
 );
 COMMENT ON TABLE crm_core.partition_config IS
     'Tables whose time-range partitions crm_core.run_maintenance() keeps; change with crm_core.alter_partitioning().';
-SELECT pg_catalog.pg_extension_config_dump('crm_core.partition_config', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.partition_config', 'WHERE NOT by_extension');
 
 CREATE TABLE crm_core.partition_state (
     parent              regclass PRIMARY KEY
@@ -205,6 +207,10 @@ BEGIN
                        new_table, columns, columns);
         GET DIAGNOSTICS moved = ROW_COUNT;
     END IF;
+    -- crm_core.audit_log keeps its keys and indexes per partition (see 20_immutable.sql).
+    IF parent = 'crm_core.audit_log'::regclass THEN
+        PERFORM crm_core._index_audit_partition(new_table::regclass);
+    END IF;
     -- The partition constraint proved beforehand, so ATTACH does not scan the new table.
     EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I IS NOT NULL AND %I >= %s AND %I < %s)',
                    new_table, check_name, control_column, control_column,
@@ -224,7 +230,10 @@ BEGIN
         FROM pg_trigger t
         WHERE t.tgrelid = parent AND NOT t.tgisinternal
     LOOP
-        IF NOT trig.is_row THEN
+        -- Guards of append-only tables are already there: the event trigger added them on ATTACH.
+        IF NOT trig.is_row AND NOT EXISTS (SELECT FROM pg_trigger
+                                           WHERE tgrelid = new_table::regclass
+                                             AND tgname = trig.tgname) THEN
             EXECUTE replace(trig.def, format(' ON %s ', parent), format(' ON %s ', new_table));
         END IF;
         IF trig.tgenabled <> 'O' THEN
@@ -320,7 +329,15 @@ BEGIN
             BEGIN
                 PERFORM set_config('lock_timeout',
                                    crm_core._lock_timeout_setting(cfg.lock_timeout), true);
-                IF default_rel IS NOT NULL
+                IF cfg.parent = 'crm_core.audit_log'::regclass THEN
+                    -- Created (or deferred) as the audit log's owner, whoever runs maintenance
+                    -- (90_integration.sql); NULL means created.
+                    r_detail := crm_core._create_audit_partition(step.partition_name,
+                                                                 step.lower_bound, step.upper_bound);
+                    r_action := CASE WHEN r_detail IS NULL THEN 'created' ELSE 'deferred' END;
+                    r_detail := coalesce(r_detail, format('[%s, %s) UTC', step.lower_bound,
+                                                          step.upper_bound));
+                ELSIF default_rel IS NOT NULL
                    AND crm_core._default_has_rows(default_rel, cfg.control_column,
                                                   step.lower_bound, step.upper_bound) THEN
                     r_action := 'deferred';
@@ -383,7 +400,12 @@ BEGIN
     WHERE b.table_name = partition_name;
     BEGIN
         PERFORM set_config('lock_timeout', crm_core._lock_timeout_setting(cfg.lock_timeout), true);
-        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+        IF cfg.parent = 'crm_core.audit_log'::regclass THEN
+            -- Guarded evidence: only crm_core's SECURITY DEFINER path may detach it (90_integration.sql).
+            PERFORM crm_core._retire_audit_partition(victim);
+        ELSE
+            EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+        END IF;
         CASE cfg.retention_action
             WHEN 'drop' THEN
                 EXECUTE format('DROP TABLE %s', victim);

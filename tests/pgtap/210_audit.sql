@@ -1,7 +1,7 @@
 -- The audit trail: one row per changed row with the changed columns' old and new values,
 -- who, when, from where; the log itself is append-only and partitioned by month.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 CREATE ROLE audit_app NOLOGIN;
 CREATE TABLE public.audit_debtor (
@@ -95,13 +95,12 @@ SELECT throws_ok($$UPDATE crm_core.audit_log SET db_user = 'nobody'$$, '55000', 
                  'the audit log cannot be updated');
 SELECT throws_ok($$DELETE FROM crm_core.audit_log$$, '55000', NULL, 'the audit log cannot be deleted from');
 SELECT throws_ok($$TRUNCATE crm_core.audit_log$$, '55000', NULL, 'the audit log cannot be truncated');
-SELECT is((SELECT count(*) FROM pg_inherits WHERE inhparent = 'crm_core.audit_log'::regclass
-             AND inhrelid::regclass::text IN (
-                 'crm_core.audit_log_p' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM'),
-                 'crm_core.audit_log_p' || to_char((now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYYMM'))),
-          2::bigint, 'this and next month''s partitions exist');
-SELECT is(crm_core.audit_log_premake(3), 2,
-          'audit_log_premake creates only the missing months');
+-- Before any maintenance run, this month's rows wait in the default partition; premaking
+-- skips that month (maintenance defers it) and makes the following ones.
+SELECT cmp_ok(crm_core.audit_log_premake(3), '>=', 0, 'audit_log_premake runs right after install');
+SELECT ok(to_regclass('crm_core.audit_log_p' || to_char((now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYYMM'))
+          IS NOT NULL, 'next month''s partition exists');
+SELECT is(crm_core.audit_log_premake(3), 0, 'audit_log_premake creates only the missing months');
 SELECT is((SELECT count(*) FROM pg_trigger t JOIN pg_inherits i ON i.inhrelid = t.tgrelid
             WHERE i.inhparent = 'crm_core.audit_log'::regclass
               AND t.tgname = 'crm_core_guard_truncate' AND t.tgenabled = 'A'),

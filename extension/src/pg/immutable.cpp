@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "audit_retention.hpp"
 #include "function.hpp"
 #include "immutable_trigger.hpp"
 #include "spi.hpp"
@@ -21,9 +22,14 @@ crm_core::pg::Error append_only_error(const std::string& table, const char* oper
 
 }  // namespace
 
-// Trigger: BEFORE UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement); refuses always.
+// Trigger: BEFORE UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement); refuses always, but
+// for crm_core's maintenance moving audit rows from the default partition into their month.
 CRM_CORE_FUNCTION(crm_core_append_only_guard) {
     TriggerData* data = crm_core::pg::trigger_data(fcinfo, "crm_core.append_only_guard()");
+    if (TRIGGER_FIRED_FOR_ROW(data->tg_event) && TRIGGER_FIRED_BY_DELETE(data->tg_event) &&
+        crm_core::pg::audit_rows_moving_from(RelationGetRelid(data->tg_relation))) {
+        return PointerGetDatum(data->tg_trigtuple);
+    }
     throw append_only_error(crm_core::pg::qualified_name(data->tg_relation),
                             crm_core::pg::trigger_operation(data), "its rows");
 }

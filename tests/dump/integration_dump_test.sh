@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# A whole crm_core database survives pg_dump | psql -v ON_ERROR_STOP=1 into a new database:
+# audit rows (in the default and in monthly partitions), a partitioned append-only and audited
+# user table, partition and materialized view registrations; the install's own configuration
+# rows are not dumped (CREATE EXTENSION writes them again), and the guards come back.
+# Runs against CRM_CORE_CLUSTER (default "test"); prints TAP; exit status 1 on any failure.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+
+eval "$("$CRM_ROOT/scripts/cluster.sh" env "${CRM_CORE_CLUSTER:-test}")"
+source_db=crm_core_dump_whole_source
+restored_db=crm_core_dump_whole_restored
+export PGOPTIONS="-c client_min_messages=warning"
+cleanup() { dropdb --if-exists --force "$source_db"; dropdb --if-exists --force "$restored_db"; }
+cleanup
+trap cleanup EXIT
+createdb "$source_db"
+createdb "$restored_db"
+
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+failures=0
+check() {  # check NUMBER DESCRIPTION GOT EXPECTED
+    if [ "$3" = "$4" ]; then
+        echo "ok $1 - $2"
+    else
+        echo "not ok $1 - $2"
+        printf '#   got:      %s\n#   expected: %s\n' "$3" "$4"
+        failures=$((failures + 1))
+    fi
+}
+
+echo "1..11"
+psql -X -q -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'
+CREATE EXTENSION crm_core;
+-- Audited before any maintenance: lands in audit_log_default.
+CREATE TABLE public.debtor (business_id bigint NOT NULL, id bigint NOT NULL, name text NOT NULL,
+                            PRIMARY KEY (business_id, id));
+SELECT crm_core.audit_table('public.debtor');
+INSERT INTO public.debtor VALUES (1, 1, 'Ada'), (1, 2, 'Bob');
+SELECT count(*) FROM crm_core.run_maintenance(false);
+-- A partitioned append-only, audited table under partition management.
+CREATE TABLE public.payment_event (business_id bigint NOT NULL, id bigint NOT NULL,
+                                   paid_at timestamptz NOT NULL, amount numeric NOT NULL,
+                                   PRIMARY KEY (business_id, id, paid_at))
+    PARTITION BY RANGE (paid_at);
+SELECT crm_core.make_append_only('public.payment_event');
+SELECT count(*) FROM crm_core.partition_by_time('public.payment_event', 'paid_at', '1 month', 2,
+                                                 '7 years');
+SELECT crm_core.audit_table('public.payment_event');
+INSERT INTO public.payment_event VALUES (1, 1, now(), 10), (1, 2, now(), 20);
+-- A month of the audit log written in a partition maintenance made.
+CREATE TABLE crm_core.audit_log_p201001 PARTITION OF crm_core.audit_log
+    FOR VALUES FROM ('2010-01-01 00:00+00') TO ('2010-02-01 00:00+00');
+SELECT crm_core._index_audit_partition('crm_core.audit_log_p201001');
+INSERT INTO crm_core.audit_log (logged_at, relid, table_name, operation, txid, db_user,
+                                session_user_name)
+VALUES ('2010-01-15 12:00+00', 0, 'old', 'INSERT', 1, 'u', 'u');
+-- Retention detaches it (7 years): a standalone append-only table from now on.
+SELECT count(*) FROM crm_core.run_maintenance(false);
+-- A row no month holds yet waits in audit_log_default (dumped as extension configuration data).
+INSERT INTO crm_core.audit_log (logged_at, relid, table_name, operation, txid, db_user,
+                                session_user_name)
+VALUES ('2100-01-01 00:00+00', 0, 'far future', 'INSERT', 1, 'u', 'u');
+-- A registered materialized view.
+CREATE MATERIALIZED VIEW public.paid_total AS
+    SELECT business_id, sum(amount) AS total FROM public.payment_event GROUP BY business_id;
+CREATE UNIQUE INDEX ON public.paid_total (business_id);
+SELECT crm_core.register_matview('public.paid_total', '1 hour');
+SQL
+
+counts="SELECT concat_ws('|', (SELECT count(*) FROM crm_core.audit_log),
+                          (SELECT count(*) FROM crm_core.audit_log_default),
+                          (SELECT count(*) FROM public.debtor),
+                          (SELECT sum(amount) FROM public.payment_event))"
+config="SELECT concat_ws(' / ',
+          (SELECT string_agg(concat_ws('|', parent, control_column, partition_interval, premake,
+                                       retention, retention_action, by_extension), ','
+                             ORDER BY parent::text) FROM crm_core.partition_config),
+          (SELECT string_agg(concat_ws('|', relid, by_extension), ',' ORDER BY relid::text)
+             FROM crm_core.append_only_table),
+          (SELECT string_agg(concat_ws('|', relid, columns), ',' ORDER BY relid::text)
+             FROM crm_core.audited_table),
+          (SELECT string_agg(concat_ws('|', view, refresh_every), ',' ORDER BY view::text)
+             FROM crm_core.matview))"
+guards="SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'crm\_core\_guard\_%' AND tgenabled = 'A'"
+counts_before=$(sql "$source_db" "$counts")
+config_before=$(sql "$source_db" "$config")
+guards_before=$(sql "$source_db" "$guards")
+
+restore_log=$(mktemp)
+if "$PGBIN/pg_dump" -d "$source_db" |
+       psql -X -q -v ON_ERROR_STOP=1 -d "$restored_db" >/dev/null 2>"$restore_log"; then
+    check 1 "the dump restores with ON_ERROR_STOP=1" ok ok
+else
+    check 1 "the dump restores with ON_ERROR_STOP=1" "$(head -c 300 "$restore_log")" ok
+fi
+rm -f "$restore_log"
+
+check 2 "audit rows, default partition rows, debtors and payments come back" \
+    "$(sql "$restored_db" "$counts")" "$counts_before"
+check 3 "the audit log holds 2 debtors, 2 payments and the waiting row (in the default partition)" \
+    "$(sql "$restored_db" "SELECT count(*) || '/' || (SELECT count(*) FROM crm_core.audit_log_default)
+                           FROM crm_core.audit_log")" "5/1"
+check 4 "registrations (partitions, append-only, audited, matviews) are unchanged" \
+    "$(sql "$restored_db" "$config")" "$config_before"
+check 5 "every guard trigger is back, ENABLE ALWAYS" \
+    "$(sql "$restored_db" "$guards")" "$guards_before"
+check 6 "restored monthly audit partitions are not extension members" \
+    "$(sql "$restored_db" "SELECT count(*) FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+                           WHERE d.deptype = 'e' AND c.relname ~ '^audit_log_p[0-9]{6}\$'")" 0
+check 7 "nor missing their keys" \
+    "$(sql "$restored_db" "SELECT count(*) FROM pg_inherits i WHERE i.inhparent = 'crm_core.audit_log'::regclass
+                           AND NOT EXISTS (SELECT FROM pg_index x WHERE x.indrelid = i.inhrelid AND x.indisprimary)")" 0
+check 8 "audited writes carry on in the restored database" \
+    "$(sql "$restored_db" "INSERT INTO public.debtor VALUES (1, 3, 'Cy');
+                           SELECT count(*) FROM crm_core.audit_log WHERE table_name = 'public.debtor'")" 3
+check 9 "append-only guards hold in the restored database" \
+    "$(psql -X -q -A -t -d "$restored_db" -c "DELETE FROM public.payment_event" 2>&1 | grep -c 'refused')" 1
+check 10 "maintenance in the restored database creates nothing new" \
+    "$(sql "$restored_db" "SELECT count(*) FROM crm_core.run_maintenance(false) WHERE action = 'created'")" 0
+check 11 "the retired 2010 audit month comes back detached, append-only, with its row" \
+    "$(sql "$restored_db" "SELECT concat_ws('|', c.relispartition, t.by_extension,
+                                  (SELECT count(*) FROM crm_core.audit_log_p201001))
+                           FROM pg_class c JOIN crm_core.append_only_table t ON t.relid = c.oid
+                           WHERE c.oid = 'crm_core.audit_log_p201001'::regclass")" "f|f|1"
+
+[ "$failures" -eq 0 ]
