@@ -132,6 +132,8 @@ CREATE FUNCTION crm_core.ledger_entry_before_write() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_entry_before_write' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_entry_posted() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_entry_posted' LANGUAGE C;
+CREATE FUNCTION crm_core.ledger_lines_inserting() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_lines_inserting' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_lines_inserted() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_lines_inserted' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_check_entry() RETURNS trigger
@@ -141,15 +143,16 @@ CREATE FUNCTION crm_core.ledger_line_before_change() RETURNS trigger
 CREATE FUNCTION crm_core.ledger_reference_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_reference_changed' LANGUAGE C;
 REVOKE EXECUTE ON FUNCTION crm_core.ledger_entry_before_write(), crm_core.ledger_entry_posted(),
-    crm_core.ledger_lines_inserted(), crm_core.ledger_check_entry(),
+    crm_core.ledger_lines_inserting(), crm_core.ledger_lines_inserted(), crm_core.ledger_check_entry(),
     crm_core.ledger_line_before_change(), crm_core.ledger_reference_changed() FROM PUBLIC;
 
 -- Stamps posted_at / posted_txid, refuses closed periods and edits of posted entries.
 CREATE TRIGGER journal_entry_before_write
     BEFORE INSERT OR UPDATE ON crm_core.journal_entry
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_entry_before_write();
--- A draft that becomes posted: its lines are validated and counted.
-CREATE TRIGGER journal_entry_posted
+-- A draft that becomes posted: its lines are validated and counted (named to fire before
+-- journal_entry_balanced when that one is IMMEDIATE).
+CREATE TRIGGER journal_entry_apply_posting
     AFTER UPDATE ON crm_core.journal_entry
     FOR EACH ROW WHEN (OLD.status = 'draft' AND NEW.status = 'posted')
     EXECUTE FUNCTION crm_core.ledger_entry_posted();
@@ -159,7 +162,11 @@ CREATE CONSTRAINT TRIGGER journal_entry_balanced
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW WHEN (NEW.status = 'posted')
     EXECUTE FUNCTION crm_core.ledger_check_entry();
--- Lines are validated and counted once per statement (INSERT or COPY).
+-- Lines are validated and counted once per statement (INSERT or COPY); the BEFORE statement
+-- trigger tells IMMEDIATE checks of the rows in between to wait for the count.
+CREATE TRIGGER journal_line_inserting
+    BEFORE INSERT ON crm_core.journal_line
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_lines_inserting();
 CREATE TRIGGER journal_line_inserted
     AFTER INSERT ON crm_core.journal_line
     REFERENCING NEW TABLE AS new_lines

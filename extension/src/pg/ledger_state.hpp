@@ -62,6 +62,11 @@ struct TransactionState {
     // Accounts with an overdraft rule written by this transaction, and those not yet checked.
     std::set<RowKey> ruled_accounts_touched;
     std::set<RowKey> ruled_accounts_pending;
+    // INSERT/COPY statements on journal_line whose statement trigger has not run yet. Row
+    // events of an IMMEDIATE constraint fire before it: their entries wait in checks_waiting
+    // and are checked when the statement trigger has counted the lines.
+    int open_line_statements = 0;
+    std::set<RowKey> checks_waiting;
 };
 
 // The current transaction's state (registers the transaction callbacks on first use).
@@ -70,6 +75,9 @@ TransactionState& transaction_state();
 // The account, loading it through SPI on a cache miss; std::nullopt when it does not exist.
 // Needs an open SPI connection.
 const AccountInfo* find_account(const RowKey& account);
+
+// The business's closed fiscal periods if cached, else nullptr.
+const crm_core::ledger::ClosedRanges* cached_closed_periods(int64 business_id);
 
 // The business's closed fiscal periods, loaded through SPI on a cache miss.
 // Needs an open SPI connection.

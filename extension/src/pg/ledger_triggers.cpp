@@ -423,7 +423,14 @@ void verify_entry(TransactionState& state, const RowKey& entry) {
 
 // Refuses posting an entry dated inside a closed fiscal period (cache loaded on a miss).
 void check_period_open(const RowKey& entry, DateADT effective_date) {
-    auto closed = closed_periods(entry.first).find(effective_date);
+    const crm_core::ledger::ClosedRanges* periods = cached_closed_periods(entry.first);
+    if (periods == nullptr) {
+        as_extension_owner([&] {
+            SpiConnection spi;
+            periods = &closed_periods(entry.first);
+        });
+    }
+    auto closed = periods->find(effective_date);
     if (closed) {
         throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "journal entry " + std::to_string(entry.second) + " is dated " +
@@ -516,10 +523,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
         state.verified_entries.erase(entry.key);
     }
     if (entry.posted && !was_posted) {
-        as_extension_owner([&] {
-            SpiConnection spi;
-            check_period_open(entry.key, entry.effective_date);
-        });
+        check_period_open(entry.key, entry.effective_date);
     }
     if (inserting) {
         state.fresh_entries.insert_or_assign(entry.key, entry.posted);
@@ -622,6 +626,24 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
         });
         deltas.apply();
     });
+    if (state.open_line_statements > 0) {
+        --state.open_line_statements;
+    }
+    if (state.open_line_statements == 0) {
+        while (!state.checks_waiting.empty()) {
+            RowKey entry = *state.checks_waiting.begin();
+            state.checks_waiting.erase(state.checks_waiting.begin());
+            verify_entry(state, entry);
+        }
+    }
+    return PointerGetDatum(nullptr);
+}
+
+// BEFORE INSERT ON journal_line FOR EACH STATEMENT: the lines about to be written are not
+// counted until the AFTER statement trigger runs; checks that fire earlier wait for it.
+CRM_CORE_FUNCTION(crm_core_ledger_lines_inserting) {
+    trigger_data(fcinfo);
+    ++transaction_state().open_line_statements;
     return PointerGetDatum(nullptr);
 }
 
@@ -639,7 +661,11 @@ CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
     int business_column = column_number(descriptor, "business_id");
     RowKey entry{DatumGetInt64(*tuple_value(tuple, descriptor, business_column)),
                  DatumGetInt64(*tuple_value(tuple, descriptor, entry_column))};
-    verify_entry(state, entry);
+    if (state.open_line_statements > 0) {
+        state.checks_waiting.insert(entry);
+    } else {
+        verify_entry(state, entry);
+    }
     return PointerGetDatum(nullptr);
 }
 
