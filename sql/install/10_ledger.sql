@@ -148,7 +148,7 @@ REVOKE EXECUTE ON FUNCTION crm_core.ledger_entry_before_write(), crm_core.ledger
 
 -- Stamps posted_at / posted_txid, refuses closed periods and edits of posted entries.
 CREATE TRIGGER journal_entry_before_write
-    BEFORE INSERT OR UPDATE ON crm_core.journal_entry
+    BEFORE INSERT OR UPDATE OR DELETE ON crm_core.journal_entry
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_entry_before_write();
 -- A draft that becomes posted: its lines are validated and counted (named to fire before
 -- journal_entry_balanced when that one is IMMEDIATE).

@@ -173,6 +173,10 @@ void as_extension_owner(const std::function<void()>& fn) {
         int level = NewGUCNestLevel();
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
+        // The ledger's statements are key lookups and small array upserts: a generic plan is
+        // right for all of them, and custom plans would re-plan them on every call.
+        set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
+                          GUC_ACTION_SAVE, true, 0, false);
         return level;
     });
     fn();

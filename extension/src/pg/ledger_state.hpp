@@ -86,8 +86,9 @@ const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
 // Forgets the cached accounts and periods in every backend once this transaction commits.
 void invalidate_reference_caches(Oid changed_table);
 
-// Runs fn as the owner of schema crm_core with search_path pinned to pg_catalog, pg_temp,
-// like a SECURITY DEFINER function. If fn throws, the (sub)transaction abort restores both.
+// Runs fn as the owner of schema crm_core with search_path pinned to pg_catalog, pg_temp and
+// generic plans, like a SECURITY DEFINER function. If fn throws, the (sub)transaction abort
+// restores both.
 void as_extension_owner(const std::function<void()>& fn);
 
 }  // namespace crm_core::pg::ledger

@@ -501,13 +501,18 @@ void check_posted_entry_update(const EntryRow& before, const EntryRow& after) {
 using namespace crm_core::pg;
 using namespace crm_core::pg::ledger;
 
-// BEFORE INSERT OR UPDATE ON journal_entry, per row: stamps postings, refuses closed periods
-// and changes to posted entries, and remembers the entries this transaction creates.
+// BEFORE INSERT OR UPDATE OR DELETE ON journal_entry, per row: stamps postings, refuses closed
+// periods and changes to posted entries, and remembers the entries this transaction creates.
 CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
     TriggerData* trigger = trigger_data(fcinfo);
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryColumns columns(descriptor);
+    if (TRIGGER_FIRED_BY_DELETE(trigger->tg_event)) {
+        // A deleted entry has no lines (their foreign key): its pending check reads the table.
+        state.fresh_entries.erase(read_entry(trigger->tg_trigtuple, descriptor, columns).key);
+        return PointerGetDatum(trigger->tg_trigtuple);
+    }
     bool inserting = TRIGGER_FIRED_BY_INSERT(trigger->tg_event);
     HeapTuple tuple = inserting ? trigger->tg_trigtuple : trigger->tg_newtuple;
     EntryRow entry = read_entry(tuple, descriptor, columns);
