@@ -178,14 +178,38 @@ CREATE CONSTRAINT TRIGGER journal_line_balanced
 CREATE TRIGGER journal_line_before_change
     BEFORE UPDATE OR DELETE ON crm_core.journal_line
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_line_before_change();
--- Accounts and periods are cached per backend; a change waits for postings in flight and
--- invalidates the caches at commit.
+-- Accounts and periods are cached per backend: a change invalidates every backend's cache at
+-- commit.
 CREATE TRIGGER account_changed
     AFTER UPDATE OR DELETE ON crm_core.account
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 CREATE TRIGGER fiscal_period_changed
     AFTER INSERT OR UPDATE OR DELETE ON crm_core.fiscal_period
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
+
+-- A change that tightens the rules (closing an account or a period, a new overdraft rule)
+-- waits for the postings in flight, so none validated against the old rules commits after it.
+CREATE FUNCTION crm_core.ledger_wait_for_postings() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
+    RETURN NEW;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_wait_for_postings() FROM PUBLIC;
+CREATE TRIGGER account_tightened
+    BEFORE UPDATE ON crm_core.account
+    FOR EACH ROW WHEN ((OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL)
+                       OR OLD.overdraft IS DISTINCT FROM NEW.overdraft)
+    EXECUTE FUNCTION crm_core.ledger_wait_for_postings();
+CREATE TRIGGER fiscal_period_closed
+    BEFORE INSERT ON crm_core.fiscal_period
+    FOR EACH ROW WHEN (NEW.closed_at IS NOT NULL)
+    EXECUTE FUNCTION crm_core.ledger_wait_for_postings();
+CREATE TRIGGER fiscal_period_tightened
+    BEFORE UPDATE ON crm_core.fiscal_period
+    FOR EACH ROW WHEN (NEW.closed_at IS NOT NULL)
+    EXECUTE FUNCTION crm_core.ledger_wait_for_postings();
 
 -- An account that has lines keeps its business and currency.
 CREATE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger

@@ -2,7 +2,7 @@
 -- multi-statement transactions, SET CONSTRAINTS ... IMMEDIATE, rolled-back savepoints, COPY,
 -- and lines added by another session to a draft being posted.
 BEGIN;
-SELECT plan(18);
+SELECT plan(20);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
@@ -124,8 +124,18 @@ SELECT throws_ok($$SELECT dblink_exec('s1', '
 SELECT dblink_exec('s1', 'ROLLBACK');
 
 -- Closing an account is seen by other sessions' next postings (per-backend cache invalidated).
-SELECT pg_temp.q('s2', 'SELECT crm_core.account_balance(2)');
-SELECT dblink_exec('s1', 'UPDATE crm_core.account SET closed_at = now() WHERE id = 2');
+SELECT dblink_exec('s2', $$
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (29, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 29, 1, 1, NULL), (1, 29, 2, NULL, 1)$$);
+SELECT dblink_send_query('s1', 'UPDATE crm_core.account SET closed_at = now() WHERE id = 2');
+SELECT pg_sleep(0.2);
+SELECT is(dblink_is_busy('s1'), 1, 'closing an account waits for a posting in flight');
+SELECT dblink_exec('s2', 'COMMIT');
+SELECT is(v, 'UPDATE 1', 'which then commits before the account closes')
+FROM dblink_get_result('s1') AS t(v text);
+SELECT * FROM dblink_get_result('s1') AS t(v text);
 SELECT throws_ok($$SELECT dblink_exec('s2', '
     BEGIN;
     INSERT INTO crm_core.journal_entry (id, business_id) VALUES (30, 1);

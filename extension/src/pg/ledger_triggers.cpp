@@ -705,17 +705,10 @@ CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
     return PointerGetDatum(versions.back());
 }
 
-// AFTER ... FOR EACH STATEMENT on account and fiscal_period: waits for postings in flight
-// (so none validated against the old rules commits after the change), then tells every
-// backend to forget its cached accounts and periods at commit.
+// AFTER ... FOR EACH STATEMENT on account and fiscal_period: tells every backend to forget its
+// cached accounts and periods when this transaction commits.
 CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
     TriggerData* trigger = trigger_data(fcinfo);
-    Oid changed = RelationGetRelid(trigger->tg_relation);
-    as_extension_owner([&] {
-        SpiConnection spi;
-        execute_once("LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE",
-                     false);
-    });
-    invalidate_reference_caches(changed);
+    invalidate_reference_caches(RelationGetRelid(trigger->tg_relation));
     return PointerGetDatum(nullptr);
 }
