@@ -6,12 +6,13 @@
 #   b) the same, one side always the hot account 1   -> throughput (tps)
 #   c) one entry of 20,000 lines                     -> time
 #   d) COPY of 100,000 lines forming 50,000 entries  -> time
-# Usage: bench/ledger/run.sh [seconds per pgbench run, default 15]
+# Usage: bench/ledger/run.sh [seconds per pgbench slice, default 5] [rounds, default 3]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 source "$root/scripts/lib.sh"
-seconds=${1:-15}
+seconds=${1:-5}
+rounds=${2:-3}
 cluster=bench-ledger
 plpgsql_timeout=${PLPGSQL_TIMEOUT:-60s}
 
@@ -80,17 +81,25 @@ elapsed() {  # variant psql-file [options] -> seconds (or "timeout")
     awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", (e - s) / 1e9 }'
 }
 
-declare -A result
+# The machine is shared and noisy: interleave the variants in short slices, several rounds,
+# and keep each variant's median.
+declare -A result samples
 for workload in a_postings.sql b_hot_account.sql; do
+    for round in $(seq 1 "$rounds"); do
+        for variant in "${variants[@]}"; do
+            read -r value failed retried < <(tps "$variant" "$workload")
+            samples[$variant,$workload]="${samples[$variant,$workload]:-} $value"
+            result[$variant,$workload,notes]="failed $failed, retried $retried"
+            echo "  $workload round $round $variant: $value tps (failed $failed, retried $retried)" >&2
+        done
+    done
     for variant in "${variants[@]}"; do
-        read -r value failed retried < <(tps "$variant" "$workload")
-        result[$variant,$workload]=$(printf '%.0f' "$value")
-        result[$variant,$workload,notes]="failed $failed, retried $retried"
-        echo "  $workload $variant: $value tps (failed $failed, retried $retried)" >&2
+        result[$variant,$workload]=$(printf '%s\n' ${samples[$variant,$workload]} | sort -g |
+            awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     done
 done
 
-runs=2
+runs=3
 for run in $(seq 1 $runs); do
     offset=$((run * 1000000))
     make_copy_files "$offset"
@@ -127,7 +136,7 @@ echo "  crm_core: crm_core.check_balances() rows = $problems (must be 0)" >&2
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "timeout" || b == "timeout" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 echo
-echo "Ledger benchmark ($seconds s per pgbench run, 4 clients, synchronous_commit=off; best of $runs for c, d)"
+echo "Ledger benchmark (4 clients, synchronous_commit=off; a, b: median of $rounds interleaved ${seconds}s slices; c, d: best of $runs)"
 printf '%-38s %9s %9s %9s %12s %13s %8s\n' workload raw plpgsql crm_core plpgsql/raw crm_core/raw target
 for workload in a_postings.sql b_hot_account.sql; do
     printf '%-38s %9s %9s %9s %12s %13s %8s\n' "${workload%.sql} (tps, higher is better)" \

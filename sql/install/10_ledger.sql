@@ -103,6 +103,9 @@ CREATE TABLE crm_core.journal_line (
     CONSTRAINT journal_line_amount_not_negative
         CHECK (COALESCE(debit, 0) >= 0 AND COALESCE(credit, 0) >= 0),
     CONSTRAINT journal_line_amount_present CHECK (COALESCE(debit, 0) + COALESCE(credit, 0) > 0),
+    -- numeric also holds NaN and Infinity, which sort above every number.
+    CONSTRAINT journal_line_amount_finite
+        CHECK (COALESCE(debit, 0) < 'Infinity' AND COALESCE(credit, 0) < 'Infinity'),
     CONSTRAINT journal_line_one_side CHECK (COALESCE(debit, 0) = 0 OR COALESCE(credit, 0) = 0)
 );
 CREATE INDEX journal_line_entry_idx ON crm_core.journal_line (business_id, entry_id);

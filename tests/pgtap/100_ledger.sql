@@ -3,7 +3,7 @@
 -- Commit-time checks run here through SET CONSTRAINTS ALL IMMEDIATE; 101_ledger_commit.sql
 -- proves them with real commits.
 BEGIN;
-SELECT plan(64);
+SELECT plan(66);
 
 -- Posts lines (JSON) for business 9001 and runs the deferred checks now.
 CREATE FUNCTION pg_temp.post(lines text, effective date DEFAULT CURRENT_DATE) RETURNS bigint
@@ -70,6 +70,10 @@ SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":0},{"account
                  '23514', NULL, 'zero amounts refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":-5},{"account_id":9102,"credit":-5}]')$$,
                  '23514', NULL, 'negative amounts refused');
+SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+                   VALUES (9001, 9501, 9101, 'NaN')$$, '23514', NULL, 'a NaN amount is refused');
+SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit)
+                   VALUES (9001, 9501, 9101, 'Infinity')$$, '23514', NULL, 'an infinite amount is refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101},{"account_id":9102}]')$$,
                  '23514', NULL, 'NULL amounts refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5,"credit":5},{"account_id":9102,"credit":5}]')$$,
