@@ -212,41 +212,29 @@ class BalanceDeltas {
         add_amounts(line, found->second.first, found->second.second, CurrentMemoryContext);
     }
 
-    // Adds the sums to the balance slots; needs an open SPI connection.
+    // Adds the sums to the balance slots; needs an open SPI connection. The backend's slot rows
+    // usually exist: a plain UPDATE by key adds to each; only an account this slot has never
+    // seen is inserted (an upsert, in case a prepared transaction of a former backend holds it).
     void apply() {
-        if (deltas_.empty()) {
-            return;
-        }
+        static CachedPlan update(
+            "UPDATE crm_core.account_balance_slot "
+            "SET debits = debits + $4, credits = credits + $5 "
+            "WHERE business_id = $1 AND account_id = $2 AND slot = $3",
+            {INT8OID, INT8OID, INT4OID, NUMERICOID, NUMERICOID});
         static CachedPlan upsert(
             "INSERT INTO crm_core.account_balance_slot AS s "
-            "(business_id, account_id, slot, debits, credits) "
-            "SELECT d.business_id, d.account_id, $3, d.debits, d.credits "
-            "FROM unnest($1::bigint[], $2::bigint[], $4::numeric[], $5::numeric[]) "
-            "AS d(business_id, account_id, debits, credits) "
+            "(business_id, account_id, slot, debits, credits) VALUES ($1, $2, $3, $4, $5) "
             "ON CONFLICT (business_id, account_id, slot) DO UPDATE "
             "SET debits = s.debits + excluded.debits, credits = s.credits + excluded.credits",
-            {INT8ARRAYOID, INT8ARRAYOID, INT4OID, NUMERICARRAYOID, NUMERICARRAYOID});
-        std::vector<Datum> businesses, accounts, debits, credits;
+            {INT8OID, INT8OID, INT4OID, NUMERICOID, NUMERICOID});
+        Datum slot = Int32GetDatum(crm_core::ledger::balance_slot(MyBackendId));
         for (const auto& [account, sums] : deltas_) {
-            businesses.push_back(Int64GetDatum(account.first));
-            accounts.push_back(Int64GetDatum(account.second));
-            debits.push_back(sums.first);
-            credits.push_back(sums.second);
+            Datum arguments[5] = {Int64GetDatum(account.first), Int64GetDatum(account.second), slot,
+                                  sums.first, sums.second};
+            if (update.execute(arguments, nullptr, false) == 0) {
+                upsert.execute(arguments, nullptr, false);
+            }
         }
-        int count = static_cast<int>(deltas_.size());
-        Datum arguments[5];
-        guard([&] {
-            arguments[0] = PointerGetDatum(construct_array(businesses.data(), count, INT8OID, 8,
-                                                           FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-            arguments[1] = PointerGetDatum(construct_array(accounts.data(), count, INT8OID, 8,
-                                                           FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-            arguments[2] = Int32GetDatum(crm_core::ledger::balance_slot(MyBackendId));
-            arguments[3] = PointerGetDatum(
-                construct_array(debits.data(), count, NUMERICOID, -1, false, TYPALIGN_INT));
-            arguments[4] = PointerGetDatum(
-                construct_array(credits.data(), count, NUMERICOID, -1, false, TYPALIGN_INT));
-        });
-        upsert.execute(arguments, nullptr, false);
     }
 
   private:
