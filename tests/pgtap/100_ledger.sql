@@ -3,7 +3,7 @@
 -- Commit-time checks run here through SET CONSTRAINTS ALL IMMEDIATE; 101_ledger_commit.sql
 -- proves them with real commits.
 BEGIN;
-SELECT plan(66);
+SELECT plan(69);
 
 -- Posts lines (JSON) for business 9001 and runs the deferred checks now.
 CREATE FUNCTION pg_temp.post(lines text, effective date DEFAULT CURRENT_DATE) RETURNS bigint
@@ -189,10 +189,28 @@ SET CONSTRAINTS ALL IMMEDIATE;
 SET CONSTRAINTS ALL DEFERRED;
 SELECT is(crm_core.account_balance(9101), 114::numeric, 'the retry counted once');
 
+-- An application role with the documented grants posts; it cannot write balances itself.
+CREATE ROLE crm_core_ledger_test_app;
+GRANT USAGE ON SCHEMA crm_core TO crm_core_ledger_test_app;
+GRANT INSERT, SELECT, UPDATE ON crm_core.journal_entry, crm_core.journal_line TO crm_core_ledger_test_app;
+GRANT SELECT ON crm_core.account, crm_core.fiscal_period, crm_core.account_balance_slot
+    TO crm_core_ledger_test_app;
+SET ROLE crm_core_ledger_test_app;
+SELECT lives_ok($$
+    WITH e AS (INSERT INTO crm_core.journal_entry (business_id) VALUES (9001) RETURNING id)
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    SELECT 9001, e.id, 9101, 1, NULL FROM e UNION ALL SELECT 9001, e.id, 9102, NULL, 1 FROM e;
+    SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED$$,
+    'an application role posts with plain SQL (balances written by the extension owner)');
+SELECT throws_ok($$UPDATE crm_core.account_balance_slot SET debits = 0$$, '42501', NULL,
+                 'but cannot write the balance slots');
+RESET ROLE;
+SELECT is(crm_core.account_balance(9101), 115::numeric, 'its posting is counted');
+
 -- Rollups and the global checks.
 SELECT lives_ok($$SELECT pg_temp.post('[{"account_id":9107,"debit":10},{"account_id":9108,"debit":5},
                                         {"account_id":9102,"credit":15}]')$$, 'posting to child accounts');
-SELECT is(crm_core.account_rollup_balance(9101), 129::numeric, 'a parent rolls up its children');
+SELECT is(crm_core.account_rollup_balance(9101), 130::numeric, 'a parent rolls up its children');
 SELECT is_empty('SELECT * FROM crm_core.check_balances()', 'kept balances equal the lines');
 SELECT is_empty('SELECT * FROM crm_core.unbalanced_entries()', 'no posted entry is unbalanced');
 

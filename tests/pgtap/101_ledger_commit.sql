@@ -2,7 +2,7 @@
 -- multi-statement transactions, SET CONSTRAINTS ... IMMEDIATE, rolled-back savepoints, COPY,
 -- and lines added by another session to a draft being posted.
 BEGIN;
-SELECT plan(20);
+SELECT plan(24);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
@@ -143,6 +143,44 @@ SELECT throws_ok($$SELECT dblink_exec('s2', '
     VALUES (1, 30, 1, 1, NULL), (1, 30, 2, NULL, 1);
     COMMIT')$$, '55000', NULL, 'another session sees an account closed after it cached it');
 SELECT dblink_exec('s2', 'ROLLBACK');
+
+-- Overdraft rules under concurrency: two sessions each spend 80 of a wallet holding 100.
+SELECT dblink_exec('s1', $$
+    INSERT INTO crm_core.account (id, business_id, code, name, kind, currency, overdraft)
+    VALUES (3, 1, '2100', 'Wallet', 'liability', 'EUR', 'debits_must_not_exceed_credits');
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (40, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 40, 1, 100, NULL), (1, 40, 3, NULL, 100);
+    COMMIT$$);
+SELECT dblink_exec('s2', $$BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (41, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 41, 3, 80, NULL), (1, 41, 1, NULL, 80)$$);
+SELECT lives_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (42, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 42, 3, 80, NULL), (1, 42, 1, NULL, 80);
+    COMMIT')$$, 'the first session to commit spends the wallet');
+SELECT throws_ok($$SELECT dblink_exec('s2', 'COMMIT')$$, '23514', NULL,
+                 'the other, written at the same time, is refused at its commit');
+SELECT dblink_exec('s2', 'ROLLBACK');
+SELECT dblink_exec('s2', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT pg_temp.q('s2', 'SELECT 1');
+SELECT dblink_exec('s1', $$BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (43, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 43, 3, 10, NULL), (1, 43, 1, NULL, 10);
+    COMMIT$$);
+SELECT throws_ok($$SELECT dblink_exec('s2', '
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (44, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 44, 3, 10, NULL), (1, 44, 1, NULL, 10);
+    COMMIT')$$, '40001', NULL,
+    'under REPEATABLE READ a wallet spent since the snapshot fails with a serialization error');
+SELECT dblink_exec('s2', 'ROLLBACK');
+SELECT is(pg_temp.q('s1', 'SELECT crm_core.account_balance(3)'), '10', 'the wallet holds 100 - 80 - 10');
 
 SELECT is(pg_temp.q('s1', 'SELECT count(*) FROM crm_core.check_balances()'), '0',
           'kept balances equal the committed lines');
