@@ -103,6 +103,9 @@ CREATE TABLE crm_core.journal_line (
     CONSTRAINT journal_line_amount_not_negative
         CHECK (COALESCE(debit, 0) >= 0 AND COALESCE(credit, 0) >= 0),
     CONSTRAINT journal_line_amount_present CHECK (COALESCE(debit, 0) + COALESCE(credit, 0) > 0),
+    -- numeric also holds NaN and Infinity, which sort above every number.
+    CONSTRAINT journal_line_amount_finite
+        CHECK (COALESCE(debit, 0) < 'Infinity' AND COALESCE(credit, 0) < 'Infinity'),
     CONSTRAINT journal_line_one_side CHECK (COALESCE(debit, 0) = 0 OR COALESCE(credit, 0) = 0)
 );
 CREATE INDEX journal_line_entry_idx ON crm_core.journal_line (business_id, entry_id);
@@ -132,6 +135,8 @@ CREATE FUNCTION crm_core.ledger_entry_before_write() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_entry_before_write' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_entry_posted() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_entry_posted' LANGUAGE C;
+CREATE FUNCTION crm_core.ledger_lines_inserting() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_lines_inserting' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_lines_inserted() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_lines_inserted' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_check_entry() RETURNS trigger
@@ -141,15 +146,16 @@ CREATE FUNCTION crm_core.ledger_line_before_change() RETURNS trigger
 CREATE FUNCTION crm_core.ledger_reference_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_reference_changed' LANGUAGE C;
 REVOKE EXECUTE ON FUNCTION crm_core.ledger_entry_before_write(), crm_core.ledger_entry_posted(),
-    crm_core.ledger_lines_inserted(), crm_core.ledger_check_entry(),
+    crm_core.ledger_lines_inserting(), crm_core.ledger_lines_inserted(), crm_core.ledger_check_entry(),
     crm_core.ledger_line_before_change(), crm_core.ledger_reference_changed() FROM PUBLIC;
 
 -- Stamps posted_at / posted_txid, refuses closed periods and edits of posted entries.
 CREATE TRIGGER journal_entry_before_write
-    BEFORE INSERT OR UPDATE ON crm_core.journal_entry
+    BEFORE INSERT OR UPDATE OR DELETE ON crm_core.journal_entry
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_entry_before_write();
--- A draft that becomes posted: its lines are validated and counted.
-CREATE TRIGGER journal_entry_posted
+-- A draft that becomes posted: its lines are validated and counted (named to fire before
+-- journal_entry_balanced when that one is IMMEDIATE).
+CREATE TRIGGER journal_entry_apply_posting
     AFTER UPDATE ON crm_core.journal_entry
     FOR EACH ROW WHEN (OLD.status = 'draft' AND NEW.status = 'posted')
     EXECUTE FUNCTION crm_core.ledger_entry_posted();
@@ -159,7 +165,11 @@ CREATE CONSTRAINT TRIGGER journal_entry_balanced
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW WHEN (NEW.status = 'posted')
     EXECUTE FUNCTION crm_core.ledger_check_entry();
--- Lines are validated and counted once per statement (INSERT or COPY).
+-- Lines are validated and counted once per statement (INSERT or COPY); the BEFORE statement
+-- trigger tells IMMEDIATE checks of the rows in between to wait for the count.
+CREATE TRIGGER journal_line_inserting
+    BEFORE INSERT ON crm_core.journal_line
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_lines_inserting();
 CREATE TRIGGER journal_line_inserted
     AFTER INSERT ON crm_core.journal_line
     REFERENCING NEW TABLE AS new_lines
@@ -171,14 +181,38 @@ CREATE CONSTRAINT TRIGGER journal_line_balanced
 CREATE TRIGGER journal_line_before_change
     BEFORE UPDATE OR DELETE ON crm_core.journal_line
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_line_before_change();
--- Accounts and periods are cached per backend; a change waits for postings in flight and
--- invalidates the caches at commit.
+-- Accounts and periods are cached per backend: a change invalidates every backend's cache at
+-- commit.
 CREATE TRIGGER account_changed
     AFTER UPDATE OR DELETE ON crm_core.account
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 CREATE TRIGGER fiscal_period_changed
     AFTER INSERT OR UPDATE OR DELETE ON crm_core.fiscal_period
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
+
+-- A change that tightens the rules (closing an account or a period, a new overdraft rule)
+-- waits for the postings in flight, so none validated against the old rules commits after it.
+CREATE FUNCTION crm_core.ledger_wait_for_postings() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
+    RETURN NEW;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_wait_for_postings() FROM PUBLIC;
+CREATE TRIGGER account_tightened
+    BEFORE UPDATE ON crm_core.account
+    FOR EACH ROW WHEN ((OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL)
+                       OR OLD.overdraft IS DISTINCT FROM NEW.overdraft)
+    EXECUTE FUNCTION crm_core.ledger_wait_for_postings();
+CREATE TRIGGER fiscal_period_closed
+    BEFORE INSERT ON crm_core.fiscal_period
+    FOR EACH ROW WHEN (NEW.closed_at IS NOT NULL)
+    EXECUTE FUNCTION crm_core.ledger_wait_for_postings();
+CREATE TRIGGER fiscal_period_tightened
+    BEFORE UPDATE ON crm_core.fiscal_period
+    FOR EACH ROW WHEN (NEW.closed_at IS NOT NULL)
+    EXECUTE FUNCTION crm_core.ledger_wait_for_postings();
 
 -- An account that has lines keeps its business and currency.
 CREATE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger

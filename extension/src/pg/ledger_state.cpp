@@ -39,6 +39,8 @@ void reset_state() noexcept {
     state.verified_entries.clear();
     state.ruled_accounts_touched.clear();
     state.ruled_accounts_pending.clear();
+    state.open_line_statements = 0;
+    state.checks_waiting.clear();
 }
 
 // Transaction end: the numeric Datums die with TopTransactionContext, so forget them now.
@@ -58,6 +60,7 @@ void on_subtransaction_event(SubXactEvent event, SubTransactionId, SubTransactio
     }
     state.tallies_trusted = false;
     state.verified_entries.clear();
+    state.open_line_statements = 0;
     try {
         state.ruled_accounts_pending = state.ruled_accounts_touched;
     } catch (...) {
@@ -126,10 +129,14 @@ const AccountInfo* find_account(const RowKey& account) {
     return &account_cache.insert_or_assign(account, std::move(info)).first->second;
 }
 
-const ClosedRanges& closed_periods(int64 business_id) {
+const ClosedRanges* cached_closed_periods(int64 business_id) {
     auto cached = period_cache.find(business_id);
-    if (cached != period_cache.end()) {
-        return cached->second;
+    return cached == period_cache.end() ? nullptr : &cached->second;
+}
+
+const ClosedRanges& closed_periods(int64 business_id) {
+    if (const ClosedRanges* cached = cached_closed_periods(business_id)) {
+        return *cached;
     }
     remember_reference_tables();
     static CachedPlan select_periods(
@@ -165,6 +172,10 @@ void as_extension_owner(const std::function<void()>& fn) {
             owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
         int level = NewGUCNestLevel();
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                          GUC_ACTION_SAVE, true, 0, false);
+        // The ledger's statements are key lookups and small array upserts: a generic plan is
+        // right for all of them, and custom plans would re-plan them on every call.
+        set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
         return level;
     });

@@ -62,6 +62,11 @@ struct TransactionState {
     // Accounts with an overdraft rule written by this transaction, and those not yet checked.
     std::set<RowKey> ruled_accounts_touched;
     std::set<RowKey> ruled_accounts_pending;
+    // INSERT/COPY statements on journal_line whose statement trigger has not run yet. Row
+    // events of an IMMEDIATE constraint fire before it: their entries wait in checks_waiting
+    // and are checked when the statement trigger has counted the lines.
+    int open_line_statements = 0;
+    std::set<RowKey> checks_waiting;
 };
 
 // The current transaction's state (registers the transaction callbacks on first use).
@@ -71,6 +76,9 @@ TransactionState& transaction_state();
 // Needs an open SPI connection.
 const AccountInfo* find_account(const RowKey& account);
 
+// The business's closed fiscal periods if cached, else nullptr.
+const crm_core::ledger::ClosedRanges* cached_closed_periods(int64 business_id);
+
 // The business's closed fiscal periods, loaded through SPI on a cache miss.
 // Needs an open SPI connection.
 const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
@@ -78,8 +86,9 @@ const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
 // Forgets the cached accounts and periods in every backend once this transaction commits.
 void invalidate_reference_caches(Oid changed_table);
 
-// Runs fn as the owner of schema crm_core with search_path pinned to pg_catalog, pg_temp,
-// like a SECURITY DEFINER function. If fn throws, the (sub)transaction abort restores both.
+// Runs fn as the owner of schema crm_core with search_path pinned to pg_catalog, pg_temp and
+// generic plans, like a SECURITY DEFINER function. If fn throws, the (sub)transaction abort
+// restores both.
 void as_extension_owner(const std::function<void()>& fn);
 
 }  // namespace crm_core::pg::ledger

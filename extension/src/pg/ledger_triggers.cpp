@@ -212,41 +212,29 @@ class BalanceDeltas {
         add_amounts(line, found->second.first, found->second.second, CurrentMemoryContext);
     }
 
-    // Adds the sums to the balance slots; needs an open SPI connection.
+    // Adds the sums to the balance slots; needs an open SPI connection. The backend's slot rows
+    // usually exist: a plain UPDATE by key adds to each; only an account this slot has never
+    // seen is inserted (an upsert, in case a prepared transaction of a former backend holds it).
     void apply() {
-        if (deltas_.empty()) {
-            return;
-        }
+        static CachedPlan update(
+            "UPDATE crm_core.account_balance_slot "
+            "SET debits = debits + $4, credits = credits + $5 "
+            "WHERE business_id = $1 AND account_id = $2 AND slot = $3",
+            {INT8OID, INT8OID, INT4OID, NUMERICOID, NUMERICOID});
         static CachedPlan upsert(
             "INSERT INTO crm_core.account_balance_slot AS s "
-            "(business_id, account_id, slot, debits, credits) "
-            "SELECT d.business_id, d.account_id, $3, d.debits, d.credits "
-            "FROM unnest($1::bigint[], $2::bigint[], $4::numeric[], $5::numeric[]) "
-            "AS d(business_id, account_id, debits, credits) "
+            "(business_id, account_id, slot, debits, credits) VALUES ($1, $2, $3, $4, $5) "
             "ON CONFLICT (business_id, account_id, slot) DO UPDATE "
             "SET debits = s.debits + excluded.debits, credits = s.credits + excluded.credits",
-            {INT8ARRAYOID, INT8ARRAYOID, INT4OID, NUMERICARRAYOID, NUMERICARRAYOID});
-        std::vector<Datum> businesses, accounts, debits, credits;
+            {INT8OID, INT8OID, INT4OID, NUMERICOID, NUMERICOID});
+        Datum slot = Int32GetDatum(crm_core::ledger::balance_slot(MyBackendId));
         for (const auto& [account, sums] : deltas_) {
-            businesses.push_back(Int64GetDatum(account.first));
-            accounts.push_back(Int64GetDatum(account.second));
-            debits.push_back(sums.first);
-            credits.push_back(sums.second);
+            Datum arguments[5] = {Int64GetDatum(account.first), Int64GetDatum(account.second), slot,
+                                  sums.first, sums.second};
+            if (update.execute(arguments, nullptr, false) == 0) {
+                upsert.execute(arguments, nullptr, false);
+            }
         }
-        int count = static_cast<int>(deltas_.size());
-        Datum arguments[5];
-        guard([&] {
-            arguments[0] = PointerGetDatum(construct_array(businesses.data(), count, INT8OID, 8,
-                                                           FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-            arguments[1] = PointerGetDatum(construct_array(accounts.data(), count, INT8OID, 8,
-                                                           FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-            arguments[2] = Int32GetDatum(crm_core::ledger::balance_slot(MyBackendId));
-            arguments[3] = PointerGetDatum(
-                construct_array(debits.data(), count, NUMERICOID, -1, false, TYPALIGN_INT));
-            arguments[4] = PointerGetDatum(
-                construct_array(credits.data(), count, NUMERICOID, -1, false, TYPALIGN_INT));
-        });
-        upsert.execute(arguments, nullptr, false);
     }
 
   private:
@@ -423,7 +411,14 @@ void verify_entry(TransactionState& state, const RowKey& entry) {
 
 // Refuses posting an entry dated inside a closed fiscal period (cache loaded on a miss).
 void check_period_open(const RowKey& entry, DateADT effective_date) {
-    auto closed = closed_periods(entry.first).find(effective_date);
+    const crm_core::ledger::ClosedRanges* periods = cached_closed_periods(entry.first);
+    if (periods == nullptr) {
+        as_extension_owner([&] {
+            SpiConnection spi;
+            periods = &closed_periods(entry.first);
+        });
+    }
+    auto closed = periods->find(effective_date);
     if (closed) {
         throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "journal entry " + std::to_string(entry.second) + " is dated " +
@@ -494,13 +489,18 @@ void check_posted_entry_update(const EntryRow& before, const EntryRow& after) {
 using namespace crm_core::pg;
 using namespace crm_core::pg::ledger;
 
-// BEFORE INSERT OR UPDATE ON journal_entry, per row: stamps postings, refuses closed periods
-// and changes to posted entries, and remembers the entries this transaction creates.
+// BEFORE INSERT OR UPDATE OR DELETE ON journal_entry, per row: stamps postings, refuses closed
+// periods and changes to posted entries, and remembers the entries this transaction creates.
 CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
     TriggerData* trigger = trigger_data(fcinfo);
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryColumns columns(descriptor);
+    if (TRIGGER_FIRED_BY_DELETE(trigger->tg_event)) {
+        // A deleted entry has no lines (their foreign key): its pending check reads the table.
+        state.fresh_entries.erase(read_entry(trigger->tg_trigtuple, descriptor, columns).key);
+        return PointerGetDatum(trigger->tg_trigtuple);
+    }
     bool inserting = TRIGGER_FIRED_BY_INSERT(trigger->tg_event);
     HeapTuple tuple = inserting ? trigger->tg_trigtuple : trigger->tg_newtuple;
     EntryRow entry = read_entry(tuple, descriptor, columns);
@@ -516,10 +516,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
         state.verified_entries.erase(entry.key);
     }
     if (entry.posted && !was_posted) {
-        as_extension_owner([&] {
-            SpiConnection spi;
-            check_period_open(entry.key, entry.effective_date);
-        });
+        check_period_open(entry.key, entry.effective_date);
     }
     if (inserting) {
         state.fresh_entries.insert_or_assign(entry.key, entry.posted);
@@ -622,6 +619,24 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
         });
         deltas.apply();
     });
+    if (state.open_line_statements > 0) {
+        --state.open_line_statements;
+    }
+    if (state.open_line_statements == 0) {
+        while (!state.checks_waiting.empty()) {
+            RowKey entry = *state.checks_waiting.begin();
+            state.checks_waiting.erase(state.checks_waiting.begin());
+            verify_entry(state, entry);
+        }
+    }
+    return PointerGetDatum(nullptr);
+}
+
+// BEFORE INSERT ON journal_line FOR EACH STATEMENT: the lines about to be written are not
+// counted until the AFTER statement trigger runs; checks that fire earlier wait for it.
+CRM_CORE_FUNCTION(crm_core_ledger_lines_inserting) {
+    trigger_data(fcinfo);
+    ++transaction_state().open_line_statements;
     return PointerGetDatum(nullptr);
 }
 
@@ -639,7 +654,11 @@ CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
     int business_column = column_number(descriptor, "business_id");
     RowKey entry{DatumGetInt64(*tuple_value(tuple, descriptor, business_column)),
                  DatumGetInt64(*tuple_value(tuple, descriptor, entry_column))};
-    verify_entry(state, entry);
+    if (state.open_line_statements > 0) {
+        state.checks_waiting.insert(entry);
+    } else {
+        verify_entry(state, entry);
+    }
     return PointerGetDatum(nullptr);
 }
 
@@ -674,17 +693,10 @@ CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
     return PointerGetDatum(versions.back());
 }
 
-// AFTER ... FOR EACH STATEMENT on account and fiscal_period: waits for postings in flight
-// (so none validated against the old rules commits after the change), then tells every
-// backend to forget its cached accounts and periods at commit.
+// AFTER ... FOR EACH STATEMENT on account and fiscal_period: tells every backend to forget its
+// cached accounts and periods when this transaction commits.
 CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
     TriggerData* trigger = trigger_data(fcinfo);
-    Oid changed = RelationGetRelid(trigger->tg_relation);
-    as_extension_owner([&] {
-        SpiConnection spi;
-        execute_once("LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE",
-                     false);
-    });
-    invalidate_reference_caches(changed);
+    invalidate_reference_caches(RelationGetRelid(trigger->tg_relation));
     return PointerGetDatum(nullptr);
 }

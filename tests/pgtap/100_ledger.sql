@@ -1,0 +1,218 @@
+-- Ledger rules in one session: every bad input refused with its SQLSTATE, balances kept,
+-- drafts, reversals, idempotency, periods, overdraft rules, point-in-time and rollup balances.
+-- Commit-time checks run here through SET CONSTRAINTS ALL IMMEDIATE; 101_ledger_commit.sql
+-- proves them with real commits.
+BEGIN;
+SELECT plan(69);
+
+-- Posts lines (JSON) for business 9001 and runs the deferred checks now.
+CREATE FUNCTION pg_temp.post(lines text, effective date DEFAULT CURRENT_DATE) RETURNS bigint
+    LANGUAGE plpgsql AS $$
+DECLARE
+    id bigint;
+BEGIN
+    id := crm_core.post_entry(9001, lines::jsonb, effective_date => effective);
+    SET CONSTRAINTS ALL IMMEDIATE;
+    SET CONSTRAINTS ALL DEFERRED;
+    RETURN id;
+END $$;
+
+INSERT INTO crm_core.business (id, name) VALUES (9001, 'acme'), (9002, 'other');
+INSERT INTO crm_core.account (id, business_id, code, name, kind, currency, parent_id, overdraft, closed_at)
+VALUES (9101, 9001, '1000', 'Cash', 'asset', 'EUR', NULL, 'none', NULL),
+       (9102, 9001, '4000', 'Sales', 'income', 'EUR', NULL, 'none', NULL),
+       (9103, 9001, '1100', 'Cash USD', 'asset', 'USD', NULL, 'none', NULL),
+       (9104, 9001, '4100', 'Sales USD', 'income', 'USD', NULL, 'none', NULL),
+       (9105, 9001, '1900', 'Old bank', 'asset', 'EUR', NULL, 'none', now()),
+       (9106, 9001, '1010', 'Wallet', 'asset', 'EUR', NULL, 'debits_must_not_exceed_credits', NULL),
+       (9107, 9001, '1001', 'Cash desk A', 'asset', 'EUR', 9101, 'none', NULL),
+       (9108, 9001, '1002', 'Cash desk B', 'asset', 'EUR', 9101, 'none', NULL),
+       (9201, 9002, '1000', 'Cash', 'asset', 'EUR', NULL, 'none', NULL);
+
+SELECT has_table('crm_core', 'journal_entry', 'journal_entry exists');
+SELECT has_table('crm_core', 'journal_line', 'journal_line exists');
+SELECT col_is_pk('crm_core', 'journal_line', ARRAY['business_id', 'id'], 'lines key on business_id');
+SELECT is((SELECT normal_side FROM crm_core.account WHERE id = 9102), 'credit',
+          'an income account has a credit normal balance');
+SELECT throws_ok($$INSERT INTO crm_core.account (business_id, code, name, kind, currency)
+                   VALUES (9001, 'X', 'x', 'asset', 'euro')$$, '23514', NULL,
+                 'a currency that is not an ISO code is refused');
+
+-- Plain SQL with only the public columns; status defaults to posted.
+SELECT lives_ok($$
+    WITH e AS (INSERT INTO crm_core.journal_entry (id, business_id) VALUES (9501, 9001) RETURNING id)
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    SELECT 9001, e.id, 9101, 100, NULL FROM e
+    UNION ALL SELECT 9001, e.id, 9102, 0, 100 FROM e;
+    SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED$$,
+    'a balanced entry inserted with plain SQL passes (other side NULL or 0)');
+SELECT is((SELECT status FROM crm_core.journal_entry WHERE id = 9501), 'posted',
+          'an entry inserted without a status is posted');
+SELECT ok((SELECT posted_at IS NOT NULL AND posted_txid IS NOT NULL
+           FROM crm_core.journal_entry WHERE id = 9501), 'a posted entry is stamped');
+SELECT is(crm_core.account_balance(9101), 100::numeric, 'cash balance kept (debit side)');
+SELECT is(crm_core.account_balance(9102), 100::numeric, 'sales balance kept (credit side)');
+SELECT is(crm_core.account_balance(9101, now()), 100::numeric, 'balance at now() from lines');
+SELECT is(crm_core.account_balance(9101, now() - interval '1 second'), 0::numeric,
+          'balance before the posting was zero');
+
+-- Every bad input: clear error, its SQLSTATE, nothing kept.
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":100},{"account_id":9102,"credit":90}]')$$,
+                 '23514', NULL, 'unbalanced entry refused');
+SELECT throws_like($$SELECT pg_temp.post('[{"account_id":9101,"debit":100},{"account_id":9102,"credit":90}]')$$,
+                   '%does not balance in EUR: debits 100, credits 90', 'the message names currency and totals');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":100}]')$$,
+                 '23514', NULL, 'a single line is refused');
+SELECT throws_like($$SELECT pg_temp.post('[{"account_id":9101,"debit":100}]')$$,
+                   '%needs at least two%', 'the message says two lines are needed');
+SELECT throws_ok($$SELECT pg_temp.post('[]')$$, '23514', NULL, 'an entry without lines is refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":0},{"account_id":9102,"credit":0}]')$$,
+                 '23514', NULL, 'zero amounts refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":-5},{"account_id":9102,"credit":-5}]')$$,
+                 '23514', NULL, 'negative amounts refused');
+SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+                   VALUES (9001, 9501, 9101, 'NaN')$$, '23514', NULL, 'a NaN amount is refused');
+SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit)
+                   VALUES (9001, 9501, 9101, 'Infinity')$$, '23514', NULL, 'an infinite amount is refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101},{"account_id":9102}]')$$,
+                 '23514', NULL, 'NULL amounts refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5,"credit":5},{"account_id":9102,"credit":5}]')$$,
+                 '23514', NULL, 'debit and credit on one line refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5,"currency":"USD"},{"account_id":9102,"credit":5}]')$$,
+                 '23514', NULL, 'a line currency other than the account''s refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9999,"credit":5}]')$$,
+                 '23503', NULL, 'an unknown account refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9201,"credit":5}]')$$,
+                 '23503', NULL, 'another business''s account refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9105,"debit":5},{"account_id":9102,"credit":5}]')$$,
+                 '55000', 'account 1900 (id 9105) is closed', 'a closed account refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9104,"credit":5}]')$$,
+                 '23514', NULL, 'debits in EUR and credits in USD do not balance');
+SELECT lives_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9102,"credit":5},
+                                        {"account_id":9103,"debit":7},{"account_id":9104,"credit":7}]')$$,
+                'an entry balanced per currency passes');
+SELECT is(crm_core.account_balance(9101), 105::numeric, 'refused postings left no trace in balances');
+
+-- Closed fiscal periods.
+INSERT INTO crm_core.fiscal_period (business_id, name, starts_on, ends_on, closed_at)
+VALUES (9001, 'FY2020', '2020-01-01', '2020-12-31', now());
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9102,"credit":5}]', '2020-06-30')$$,
+                 '55000', NULL, 'posting into a closed period refused');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9102,"credit":5}]', '2020-12-31')$$,
+                 '55000', NULL, 'the last day of a closed period is inside it');
+SELECT lives_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9102,"credit":5}]', '2021-01-01')$$,
+                'the day after a closed period is open');
+UPDATE crm_core.fiscal_period SET closed_at = NULL WHERE business_id = 9001;
+SELECT lives_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":1},{"account_id":9102,"credit":1}]', '2020-06-30')$$,
+                'a reopened period takes postings again (cache invalidated)');
+
+-- Overdraft rule: the wallet's debits may not exceed its credits.
+SELECT lives_ok($$SELECT pg_temp.post('[{"account_id":9106,"credit":50},{"account_id":9101,"debit":50}]')$$,
+                'funding a ruled account passes');
+SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9106,"debit":60},{"account_id":9101,"credit":60}]')$$,
+                 '23514', NULL, 'overdrawing it is refused');
+SELECT throws_ok($$SET CONSTRAINTS ALL IMMEDIATE;
+    WITH e AS (INSERT INTO crm_core.journal_entry (business_id) VALUES (9001) RETURNING id)
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    SELECT 9001, e.id, 9106, 60, NULL FROM e UNION ALL SELECT 9001, e.id, 9101, NULL, 60 FROM e$$,
+    '23514', NULL, 'with IMMEDIATE constraints the overdraft is refused at the end of the statement');
+SELECT lives_ok($$SET CONSTRAINTS ALL IMMEDIATE;
+    WITH e AS (INSERT INTO crm_core.journal_entry (business_id) VALUES (9001) RETURNING id)
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    SELECT 9001, e.id, 9106, 20, NULL FROM e UNION ALL SELECT 9001, e.id, 9101, NULL, 20 FROM e;
+    SET CONSTRAINTS ALL DEFERRED$$,
+    'and an entry written in one IMMEDIATE statement is checked after its lines are counted');
+SELECT lives_ok($$SELECT pg_temp.post('[{"account_id":9106,"debit":30},{"account_id":9101,"credit":30}]')$$,
+                'spending exactly what it holds passes');
+
+-- Drafts: editable, not counted; posting them counts and checks them.
+SELECT lives_ok($$
+    INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (9601, 9001, 'draft');
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (9001, 9601, 9101, 30);
+    SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED$$,
+    'an unbalanced draft is allowed');
+SELECT ok((SELECT posted_at IS NULL FROM crm_core.journal_entry WHERE id = 9601), 'a draft has no posted_at');
+SELECT is(crm_core.account_balance(9101), 111::numeric, 'draft lines are not counted');
+SELECT lives_ok($$UPDATE crm_core.journal_line SET debit = 40 WHERE entry_id = 9601$$,
+                'draft lines are editable');
+SELECT throws_ok($$UPDATE crm_core.journal_entry SET status = 'posted' WHERE id = 9601;
+                   SET CONSTRAINTS ALL IMMEDIATE$$, '23514', NULL, 'posting an unbalanced draft is refused');
+SELECT lives_ok($$
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (9001, 9601, 9102, 40);
+    UPDATE crm_core.journal_entry SET status = 'posted' WHERE id = 9601;
+    SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED$$,
+    'posting a balanced draft passes');
+SELECT is(crm_core.account_balance(9101), 151::numeric, 'a posted draft is counted');
+SELECT ok((SELECT posted_at IS NOT NULL FROM crm_core.journal_entry WHERE id = 9601), 'and stamped');
+
+SELECT lives_ok($$INSERT INTO crm_core.journal_entry (id, business_id) VALUES (9603, 9001);
+                  DELETE FROM crm_core.journal_entry WHERE id = 9603;
+                  SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED$$,
+                'an entry inserted and deleted in the same transaction needs no lines');
+
+-- Posted entries do not change.
+SELECT throws_ok($$UPDATE crm_core.journal_line SET debit = 41 WHERE entry_id = 9601 AND debit IS NOT NULL$$,
+                 '55000', NULL, 'a posted line cannot be updated');
+SELECT throws_ok($$DELETE FROM crm_core.journal_line WHERE entry_id = 9601$$,
+                 '55000', NULL, 'a posted line cannot be deleted');
+SELECT throws_ok($$UPDATE crm_core.journal_entry SET status = 'draft' WHERE id = 9601$$,
+                 '55000', NULL, 'a posted entry cannot go back to draft');
+SELECT throws_ok($$UPDATE crm_core.journal_entry SET effective_date = '2021-01-01' WHERE id = 9601$$,
+                 '55000', NULL, 'a posted entry cannot be redated');
+SELECT throws_ok($$UPDATE crm_core.account SET currency = 'USD' WHERE id = 9101$$,
+                 '55000', NULL, 'an account with lines keeps its currency');
+
+-- Reversals.
+SELECT isnt(crm_core.reverse_entry(9601, 'typo'), NULL, 'reverse_entry returns the reversal');
+SELECT is((SELECT memo FROM crm_core.journal_entry WHERE reverses_entry_id = 9601), 'typo',
+          'the reversal is linked to the original');
+SET CONSTRAINTS ALL IMMEDIATE;
+SET CONSTRAINTS ALL DEFERRED;
+SELECT is(crm_core.account_balance(9101), 111::numeric, 'the reversal undoes the balances');
+SELECT throws_ok($$SELECT crm_core.reverse_entry(9601)$$, '23505', NULL, 'an entry is reversed at most once');
+INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (9602, 9001, 'draft');
+SELECT throws_ok($$SELECT crm_core.reverse_entry(9602)$$, '55000', NULL, 'a draft cannot be reversed');
+
+-- Idempotency keys.
+SELECT is(crm_core.post_entry(9001, '[{"account_id":9101,"debit":3},{"account_id":9102,"credit":3}]',
+                              idempotency_key => 'pay-1'),
+          crm_core.post_entry(9001, '[{"account_id":9102,"credit":3.00},{"account_id":9101,"debit":3}]',
+                              idempotency_key => 'pay-1'),
+          'a retry with the same key and content returns the same entry');
+SELECT throws_ok($$SELECT crm_core.post_entry(9001, '[{"account_id":9101,"debit":4},{"account_id":9102,"credit":4}]',
+                                              idempotency_key => 'pay-1')$$,
+                 '23505', NULL, 'the same key with other content is refused');
+SELECT lives_ok($$SELECT crm_core.post_entry(9002, '[{"account_id":9201,"debit":4},{"account_id":9201,"credit":4}]',
+                                             idempotency_key => 'pay-1')$$,
+                'keys are unique per business');
+SET CONSTRAINTS ALL IMMEDIATE;
+SET CONSTRAINTS ALL DEFERRED;
+SELECT is(crm_core.account_balance(9101), 114::numeric, 'the retry counted once');
+
+-- An application role with the documented grants posts; it cannot write balances itself.
+CREATE ROLE crm_core_ledger_test_app;
+GRANT USAGE ON SCHEMA crm_core TO crm_core_ledger_test_app;
+GRANT INSERT, SELECT, UPDATE ON crm_core.journal_entry, crm_core.journal_line TO crm_core_ledger_test_app;
+GRANT SELECT ON crm_core.account, crm_core.fiscal_period, crm_core.account_balance_slot
+    TO crm_core_ledger_test_app;
+SET ROLE crm_core_ledger_test_app;
+SELECT lives_ok($$
+    WITH e AS (INSERT INTO crm_core.journal_entry (business_id) VALUES (9001) RETURNING id)
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    SELECT 9001, e.id, 9101, 1, NULL FROM e UNION ALL SELECT 9001, e.id, 9102, NULL, 1 FROM e;
+    SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED$$,
+    'an application role posts with plain SQL (balances written by the extension owner)');
+SELECT throws_ok($$UPDATE crm_core.account_balance_slot SET debits = 0$$, '42501', NULL,
+                 'but cannot write the balance slots');
+RESET ROLE;
+SELECT is(crm_core.account_balance(9101), 115::numeric, 'its posting is counted');
+
+-- Rollups and the global checks.
+SELECT lives_ok($$SELECT pg_temp.post('[{"account_id":9107,"debit":10},{"account_id":9108,"debit":5},
+                                        {"account_id":9102,"credit":15}]')$$, 'posting to child accounts');
+SELECT is(crm_core.account_rollup_balance(9101), 130::numeric, 'a parent rolls up its children');
+SELECT is_empty('SELECT * FROM crm_core.check_balances()', 'kept balances equal the lines');
+SELECT is_empty('SELECT * FROM crm_core.unbalanced_entries()', 'no posted entry is unbalanced');
+
+SELECT * FROM finish();
+ROLLBACK;

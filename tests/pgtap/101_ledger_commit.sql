@@ -1,0 +1,198 @@
+-- Commit-time checks with real commits (dblink into a scratch database, dropped at the end):
+-- multi-statement transactions, SET CONSTRAINTS ... IMMEDIATE, rolled-back savepoints, COPY,
+-- and lines added by another session to a draft being posted.
+BEGIN;
+SELECT plan(24);
+CREATE EXTENSION IF NOT EXISTS dblink;
+
+CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
+    SELECT format('host=%s port=%s user=%s dbname=%s',
+                  split_part(current_setting('unix_socket_directories'), ',', 1),
+                  current_setting('port'), current_user, database)
+$$;
+CREATE FUNCTION pg_temp.scratch() RETURNS text LANGUAGE sql AS $$
+    SELECT 'crm_core_ledger_commit_' || pg_backend_pid()
+$$;
+-- Runs sql in the scratch database on connection `conn` and returns the first column.
+CREATE FUNCTION pg_temp.q(conn text, sql text) RETURNS text LANGUAGE sql AS $$
+    SELECT v FROM dblink(conn, sql) AS t(v text)
+$$;
+
+SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE IF EXISTS %I', pg_temp.scratch()));
+SELECT dblink_exec(pg_temp.connstr('postgres'), format('CREATE DATABASE %I', pg_temp.scratch()));
+SELECT dblink_connect('s1', pg_temp.connstr(pg_temp.scratch()));
+SELECT dblink_connect('s2', pg_temp.connstr(pg_temp.scratch()));
+SELECT dblink_exec('s1', $$
+    CREATE EXTENSION crm_core;
+    INSERT INTO crm_core.business (id, name) VALUES (1, 'acme');
+    INSERT INTO crm_core.account (id, business_id, code, name, kind, currency)
+    VALUES (1, 1, '1000', 'Cash', 'asset', 'EUR'), (2, 1, '4000', 'Sales', 'income', 'EUR')$$);
+
+SELECT throws_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (10, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 10, 1, 100);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (1, 10, 2, 99);
+    COMMIT')$$, '23514', NULL, 'an unbalanced entry fails at COMMIT');
+SELECT dblink_exec('s1', 'ROLLBACK');
+SELECT is(pg_temp.q('s1', 'SELECT count(*) FROM crm_core.journal_entry'), '0', 'and nothing of it is committed');
+
+SELECT lives_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (11, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 11, 1, 60);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 11, 1, 40);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (1, 11, 2, 100);
+    COMMIT')$$, 'an entry built over several statements commits');
+
+SELECT throws_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (12, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 12, 1, 5, NULL), (1, 12, 2, NULL, 5);
+    SET CONSTRAINTS ALL IMMEDIATE;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 12, 1, 1);
+    COMMIT')$$, '23514', NULL, 'a line added after SET CONSTRAINTS IMMEDIATE is checked again');
+SELECT dblink_exec('s1', 'ROLLBACK');
+
+SELECT throws_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (13, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 13, 1, 7);
+    SAVEPOINT s;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (1, 13, 2, 7);
+    SET CONSTRAINTS ALL IMMEDIATE;
+    SET CONSTRAINTS ALL DEFERRED;
+    ROLLBACK TO SAVEPOINT s;
+    COMMIT')$$, '23514', NULL,
+    'an entry checked inside a savepoint is checked again once the savepoint rolls back');
+SELECT dblink_exec('s1', 'ROLLBACK');
+
+SELECT lives_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (14, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 14, 1, 8, NULL), (1, 14, 2, NULL, 8);
+    SAVEPOINT s;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 14, 1, 1000);
+    ROLLBACK TO SAVEPOINT s;
+    COMMIT')$$, 'an unbalancing line rolled back with its savepoint does not count');
+SELECT is(pg_temp.q('s1', 'SELECT crm_core.account_balance(1)'), '108',
+          'balances count only the committed lines');
+
+-- COPY: many entries in one statement.
+SELECT throws_ok($$SELECT dblink_exec('s1', $q$
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) SELECT i, 1 FROM generate_series(100, 199) i;
+    COPY crm_core.journal_line (business_id, entry_id, account_id, debit, credit) FROM PROGRAM
+        'seq 100 199 | awk ''{ print "1," $1 ",1,5,"; print "1," $1 ",2,," ($1 == 150 ? 4 : 5) }''' WITH (FORMAT csv);
+    COMMIT$q$)$$, '23514', 'journal entry 150 does not balance in EUR: debits 5, credits 4',
+    'COPY: the one unbalanced entry among 100 is named at commit');
+SELECT dblink_exec('s1', 'ROLLBACK');
+SELECT lives_ok($$SELECT dblink_exec('s1', $q$
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) SELECT i, 1 FROM generate_series(100, 199) i;
+    COPY crm_core.journal_line (business_id, entry_id, account_id, debit, credit) FROM PROGRAM
+        'seq 100 199 | awk ''{ print "1," $1 ",1,5,"; print "1," $1 ",2,,5" }''' WITH (FORMAT csv);
+    COMMIT$q$)$$, 'COPY of 100 balanced entries commits');
+SELECT is(pg_temp.q('s1', 'SELECT crm_core.account_balance(1)'), '608', 'COPY lines are counted');
+
+-- One session posts a draft while another adds lines to it: the poster waits, then checks
+-- the lines the other committed.
+SELECT dblink_exec('s1', $$
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (20, 1, 'draft');
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 20, 1, 10, NULL), (1, 20, 2, NULL, 10);
+    COMMIT$$);
+SELECT dblink_exec('s2', $$BEGIN;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 20, 1, 3)$$);
+SELECT dblink_exec('s1', 'BEGIN');
+SELECT dblink_send_query('s1', $$UPDATE crm_core.journal_entry SET status = 'posted' WHERE id = 20$$);
+SELECT pg_sleep(0.2);
+SELECT is(dblink_is_busy('s1'), 1, 'posting a draft waits for a session adding lines to it');
+SELECT dblink_exec('s2', 'COMMIT');
+SELECT is(v, 'UPDATE 1', 'then the posting goes ahead') FROM dblink_get_result('s1') AS t(v text);
+SELECT * FROM dblink_get_result('s1') AS t(v text);
+SELECT throws_ok($$SELECT dblink_exec('s1', 'COMMIT')$$, '23514', NULL,
+                 'and its check sees the other session''s line');
+SELECT dblink_exec('s1', 'ROLLBACK');
+SELECT throws_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (1, 11, 2, 1);
+    COMMIT')$$, '55000', NULL, 'lines cannot be added to an entry posted by an earlier transaction');
+SELECT dblink_exec('s1', 'ROLLBACK');
+
+-- Closing an account is seen by other sessions' next postings (per-backend cache invalidated).
+SELECT dblink_exec('s2', $$
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (29, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 29, 1, 1, NULL), (1, 29, 2, NULL, 1)$$);
+SELECT dblink_send_query('s1', 'UPDATE crm_core.account SET closed_at = now() WHERE id = 2');
+SELECT pg_sleep(0.2);
+SELECT is(dblink_is_busy('s1'), 1, 'closing an account waits for a posting in flight');
+SELECT dblink_exec('s2', 'COMMIT');
+SELECT is(v, 'UPDATE 1', 'which then commits before the account closes')
+FROM dblink_get_result('s1') AS t(v text);
+SELECT * FROM dblink_get_result('s1') AS t(v text);
+SELECT throws_ok($$SELECT dblink_exec('s2', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (30, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 30, 1, 1, NULL), (1, 30, 2, NULL, 1);
+    COMMIT')$$, '55000', NULL, 'another session sees an account closed after it cached it');
+SELECT dblink_exec('s2', 'ROLLBACK');
+
+-- Overdraft rules under concurrency: two sessions each spend 80 of a wallet holding 100.
+SELECT dblink_exec('s1', $$
+    INSERT INTO crm_core.account (id, business_id, code, name, kind, currency, overdraft)
+    VALUES (3, 1, '2100', 'Wallet', 'liability', 'EUR', 'debits_must_not_exceed_credits');
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (40, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 40, 1, 100, NULL), (1, 40, 3, NULL, 100);
+    COMMIT$$);
+SELECT dblink_exec('s2', $$BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (41, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 41, 3, 80, NULL), (1, 41, 1, NULL, 80)$$);
+SELECT lives_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (42, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 42, 3, 80, NULL), (1, 42, 1, NULL, 80);
+    COMMIT')$$, 'the first session to commit spends the wallet');
+SELECT throws_ok($$SELECT dblink_exec('s2', 'COMMIT')$$, '23514', NULL,
+                 'the other, written at the same time, is refused at its commit');
+SELECT dblink_exec('s2', 'ROLLBACK');
+SELECT dblink_exec('s2', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT pg_temp.q('s2', 'SELECT 1');
+SELECT dblink_exec('s1', $$BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (43, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 43, 3, 10, NULL), (1, 43, 1, NULL, 10);
+    COMMIT$$);
+SELECT throws_ok($$SELECT dblink_exec('s2', '
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (44, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 44, 3, 10, NULL), (1, 44, 1, NULL, 10);
+    COMMIT')$$, '40001', NULL,
+    'under REPEATABLE READ a wallet spent since the snapshot fails with a serialization error');
+SELECT dblink_exec('s2', 'ROLLBACK');
+SELECT is(pg_temp.q('s1', 'SELECT crm_core.account_balance(3)'), '10', 'the wallet holds 100 - 80 - 10');
+
+SELECT is(pg_temp.q('s1', 'SELECT count(*) FROM crm_core.check_balances()'), '0',
+          'kept balances equal the committed lines');
+SELECT is(pg_temp.q('s1', 'SELECT count(*) FROM crm_core.unbalanced_entries()'), '0',
+          'no committed entry is unbalanced');
+SELECT is(pg_temp.q('s1', 'SELECT sum(COALESCE(debit, 0) - COALESCE(credit, 0)) FROM crm_core.journal_line l
+                          JOIN crm_core.journal_entry e ON e.business_id = l.business_id AND e.id = l.entry_id
+                          WHERE e.status = ''posted'''), '0', 'the posted ledger sums to zero');
+
+SELECT dblink_disconnect('s1');
+SELECT dblink_disconnect('s2');
+SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE %I WITH (FORCE)', pg_temp.scratch()));
+
+SELECT * FROM finish();
+ROLLBACK;
