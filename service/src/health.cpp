@@ -1,6 +1,8 @@
 // Health checks and their application/health+json rendering (see health.hpp).
 #include "health.hpp"
 
+#include "crm_core/canonical.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -268,36 +270,9 @@ Status overall_status(const std::vector<Check>& checks) {
 }
 
 std::string json_escape(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (unsigned char ch : text) {
-        switch (ch) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (ch < 0x20) {
-                    char buffer[8];
-                    std::snprintf(buffer, sizeof buffer, "\\u%04x", ch);
-                    out += buffer;
-                } else {
-                    out += static_cast<char>(ch);
-                }
-        }
-    }
-    return out;
+    // One escaper for the whole project: the ledger's canonical encoding pins its behaviour.
+    std::string quoted = crm_core::json_string(text);
+    return quoted.substr(1, quoted.size() - 2);
 }
 
 std::string rfc3339(double unix_seconds) {

@@ -47,10 +47,14 @@ CRM_CORE_FUNCTION(crm_core_test_throw_std_exception) {
 }
 
 // throw_bad_alloc(): what a failed C++ allocation looks like.
-CRM_CORE_FUNCTION(crm_core_test_throw_bad_alloc) { throw std::bad_alloc(); }
+CRM_CORE_FUNCTION(crm_core_test_throw_bad_alloc) {
+    throw std::bad_alloc();
+}
 
 // throw_non_std(): an exception that is not a std::exception.
-CRM_CORE_FUNCTION(crm_core_test_throw_non_std) { throw 42; }
+CRM_CORE_FUNCTION(crm_core_test_throw_non_std) {
+    throw 42;
+}
 
 // run_guarded(sql): runs sql through SPI with a DestructorProbe on the stack.
 CRM_CORE_FUNCTION(crm_core_test_run_guarded) {
@@ -62,7 +66,9 @@ CRM_CORE_FUNCTION(crm_core_test_run_guarded) {
 }
 
 // destructor_runs(): how many DestructorProbes were destroyed in this backend.
-CRM_CORE_FUNCTION(crm_core_test_destructor_runs) { PG_RETURN_INT64(destructor_count); }
+CRM_CORE_FUNCTION(crm_core_test_destructor_runs) {
+    PG_RETURN_INT64(destructor_count);
+}
 
 // catch_in_subtransaction(sql): runs sql, catches a PostgreSQL error as a C++ exception and
 // returns "SQLSTATE|message|memory context restored?" (or "ok"), and the session carries on.

@@ -8,7 +8,8 @@ BOOST_AUTO_TEST_SUITE(sqlstate)
 BOOST_AUTO_TEST_CASE(packs_like_postgresql) {
     BOOST_TEST(crm_core::pack_sqlstate("00000") == 0);
     // '2'-'0'=2, '2'=2, '0'=0, '1'=1, '2'=2 -> 2 + (2<<6) + (0<<12) + (1<<18) + (2<<24)
-    BOOST_TEST(crm_core::pack_sqlstate("22012") == 2 + (2 << 6) + (0 << 12) + (1 << 18) + (2 << 24));
+    BOOST_TEST(crm_core::pack_sqlstate("22012") ==
+               2 + (2 << 6) + (0 << 12) + (1 << 18) + (2 << 24));
     // 'X'-'0' = 40, '0'=0 -> XX000
     BOOST_TEST(crm_core::pack_sqlstate("XX000") == 40 + (40 << 6));
 }

@@ -7,10 +7,14 @@ namespace {
 constexpr int kSixBits = 0x3F;
 
 // PostgreSQL's PGSIXBIT: six bits per character, offset from '0'.
-constexpr int six_bits(char ch) { return (ch - '0') & kSixBits; }
+constexpr int six_bits(char ch) {
+    return (ch - '0') & kSixBits;
+}
 
 // PostgreSQL's PGUNSIXBIT.
-constexpr char from_six_bits(int value) { return static_cast<char>((value & kSixBits) + '0'); }
+constexpr char from_six_bits(int value) {
+    return static_cast<char>((value & kSixBits) + '0');
+}
 
 }  // namespace
 

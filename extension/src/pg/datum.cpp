@@ -17,7 +17,8 @@ std::string text_to_string(Datum value) {
 
 Datum string_to_text(std::string_view value) {
     return guard([&] {
-        return PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
+        return PointerGetDatum(
+            cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
     });
 }
 

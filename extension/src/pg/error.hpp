@@ -8,7 +8,7 @@ namespace crm_core::pg {
 
 // An error for the client: thrown by our C++ code, or by guard() when PostgreSQL raised one.
 class Error : public std::runtime_error {
-public:
+  public:
     Error(int sqlstate, const std::string& message, std::string detail = {}, std::string hint = {})
         : std::runtime_error(message),
           sqlstate_(sqlstate),
@@ -27,7 +27,7 @@ public:
     std::string constraint_name;
     std::string context;
 
-private:
+  private:
     int sqlstate_;
     std::string detail_;
     std::string hint_;

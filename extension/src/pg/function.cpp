@@ -45,18 +45,18 @@ ErrorReport report_for(int sqlstate, const char* message) noexcept {
 
 [[noreturn]] void raise(const ErrorReport& report) {
     const char* message = report.message != nullptr ? report.message : "crm_core error";
-    ereport(ERROR,
-            (errcode(report.sqlstate), errmsg_internal("%s", message),
-             report.detail ? errdetail_internal("%s", report.detail) : 0,
-             report.hint ? errhint("%s", report.hint) : 0,
-             report.schema_name ? err_generic_string(PG_DIAG_SCHEMA_NAME, report.schema_name) : 0,
-             report.table_name ? err_generic_string(PG_DIAG_TABLE_NAME, report.table_name) : 0,
-             report.column_name ? err_generic_string(PG_DIAG_COLUMN_NAME, report.column_name) : 0,
-             report.datatype_name ? err_generic_string(PG_DIAG_DATATYPE_NAME, report.datatype_name)
-                                  : 0,
-             report.constraint_name
-                 ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, report.constraint_name)
-                 : 0));
+    ereport(
+        ERROR,
+        (errcode(report.sqlstate), errmsg_internal("%s", message),
+         report.detail ? errdetail_internal("%s", report.detail) : 0,
+         report.hint ? errhint("%s", report.hint) : 0,
+         report.schema_name ? err_generic_string(PG_DIAG_SCHEMA_NAME, report.schema_name) : 0,
+         report.table_name ? err_generic_string(PG_DIAG_TABLE_NAME, report.table_name) : 0,
+         report.column_name ? err_generic_string(PG_DIAG_COLUMN_NAME, report.column_name) : 0,
+         report.datatype_name ? err_generic_string(PG_DIAG_DATATYPE_NAME, report.datatype_name) : 0,
+         report.constraint_name
+             ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, report.constraint_name)
+             : 0));
     pg_unreachable();
 }
 

@@ -58,10 +58,12 @@ Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
 
 // Defines the SQL-callable function `name`; the braces that follow are its C++ body, which
 // sees `fcinfo` and returns a Datum. Calls into PostgreSQL inside it go through guard().
-#define CRM_CORE_FUNCTION(name)                                                  \
-    static Datum name##_body(FunctionCallInfo fcinfo);                         \
-    extern "C" {                                                                 \
-    PG_FUNCTION_INFO_V1(name);                                                   \
-    Datum name(PG_FUNCTION_ARGS) { return crm_core::pg::call_cpp(name##_body, fcinfo); } \
-    }                                                                            \
+#define CRM_CORE_FUNCTION(name)                             \
+    static Datum name##_body(FunctionCallInfo fcinfo);      \
+    extern "C" {                                            \
+    PG_FUNCTION_INFO_V1(name);                              \
+    Datum name(PG_FUNCTION_ARGS) {                          \
+        return crm_core::pg::call_cpp(name##_body, fcinfo); \
+    }                                                       \
+    }                                                       \
     static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo)

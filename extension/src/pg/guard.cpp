@@ -7,7 +7,9 @@ namespace crm_core::pg {
 namespace {
 
 // A NULL-safe copy of a C string from ErrorData.
-std::string text_or_empty(const char* text) { return text == nullptr ? std::string() : text; }
+std::string text_or_empty(const char* text) {
+    return text == nullptr ? std::string() : text;
+}
 
 }  // namespace
 

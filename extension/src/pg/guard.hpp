@@ -22,9 +22,7 @@ auto guard(Fn&& fn) -> decltype(fn()) {
     ErrorData* volatile edata = nullptr;
     if constexpr (std::is_void_v<Result>) {
         PG_TRY();
-        {
-            fn();
-        }
+        { fn(); }
         PG_CATCH();
         {
             MemoryContextSwitchTo(caller_context);
@@ -38,9 +36,7 @@ auto guard(Fn&& fn) -> decltype(fn()) {
     } else {
         std::optional<Result> result;
         PG_TRY();
-        {
-            result.emplace(fn());
-        }
+        { result.emplace(fn()); }
         PG_CATCH();
         {
             MemoryContextSwitchTo(caller_context);

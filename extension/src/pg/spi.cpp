@@ -24,7 +24,9 @@ SpiConnection::SpiConnection() {
     check_spi_result(code, "SPI_connect");
 }
 
-SpiConnection::~SpiConnection() { SPI_finish(); }
+SpiConnection::~SpiConnection() {
+    SPI_finish();
+}
 
 CachedPlan::CachedPlan(const char* sql, std::vector<Oid> argument_types)
     : sql_(sql), argument_types_(std::move(argument_types)) {}
@@ -46,18 +48,18 @@ SPIPlanPtr CachedPlan::plan() {
     return plan_;
 }
 
-uint64 CachedPlan::execute(const Datum* values, const char* nulls, bool read_only,
-                           long row_limit) {
+uint64 CachedPlan::execute(const Datum* values, const char* nulls, bool read_only, long row_limit) {
     SPIPlanPtr prepared = plan();
     int code = guard([&] {
-        return SPI_execute_plan(prepared, const_cast<Datum*>(values), nulls, read_only,
-                                row_limit);
+        return SPI_execute_plan(prepared, const_cast<Datum*>(values), nulls, read_only, row_limit);
     });
     check_spi_result(code, "SPI_execute_plan");
     return SPI_processed;
 }
 
-uint64 CachedPlan::preparations() { return preparation_count; }
+uint64 CachedPlan::preparations() {
+    return preparation_count;
+}
 
 uint64 execute_once(const char* sql, bool read_only, long row_limit) {
     int code = guard([&] { return SPI_execute(sql, read_only, row_limit); });

@@ -11,7 +11,7 @@ namespace crm_core::pg {
 
 // An SPI connection for the lifetime of the object (SPI_connect / SPI_finish).
 class SpiConnection {
-public:
+  public:
     SpiConnection();
     ~SpiConnection();
     SpiConnection(const SpiConnection&) = delete;
@@ -22,7 +22,7 @@ public:
 // Declare it `static` next to the code that runs it; PostgreSQL's plan cache revalidates it
 // when the tables it reads change.
 class CachedPlan {
-public:
+  public:
     CachedPlan(const char* sql, std::vector<Oid> argument_types);
     CachedPlan(const CachedPlan&) = delete;
     CachedPlan& operator=(const CachedPlan&) = delete;
@@ -34,7 +34,7 @@ public:
     // How many plans this backend has prepared so far (tests prove it is once per plan).
     static uint64 preparations();
 
-private:
+  private:
     SPIPlanPtr plan();
 
     const char* sql_;
