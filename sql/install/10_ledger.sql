@@ -443,3 +443,21 @@ END;
 $$;
 COMMENT ON FUNCTION crm_core.post_entry(bigint, jsonb, text, date, text, text, jsonb) IS
     'Posts an entry from JSON lines; idempotent per (business, idempotency_key).';
+
+-- ---------------------------------------------------------------------------------------
+-- Backup: the ledger is extension data, so pg_dump skips it unless marked. The install writes
+-- no rows here. The identity sequences are marked too, so restored ids continue where they
+-- were. Restoring needs the triggers off (pg_dump/pg_restore --disable-triggers, as a
+-- superuser): see "Backup and restore" in docs/install.md.
+-- (One call per statement: each call rewrites the extension's catalog row.)
+SELECT pg_catalog.pg_extension_config_dump('crm_core.business', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.business_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.account', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.account_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.fiscal_period', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.fiscal_period_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.journal_entry', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.journal_entry_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.journal_line', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.journal_line_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.account_balance_slot', '');

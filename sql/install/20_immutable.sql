@@ -508,6 +508,11 @@ CREATE INDEX journal_entry_posted_txid_idx ON crm_core.journal_entry (business_i
 
 SELECT crm_core.make_append_only('crm_core.ledger_block');
 SELECT crm_core.make_append_only('crm_core.ledger_sealed_entry');
+-- The chain is dumped with the ledger (restored verbatim, it verifies against a digest taken
+-- before the dump). seal_progress is not: it only shortens the next scan, holds transaction
+-- ids of the cluster that wrote it, and without it seal_ledger() scans every posted entry once.
+SELECT pg_catalog.pg_extension_config_dump('crm_core.ledger_block', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.ledger_sealed_entry', '');
 
 CREATE FUNCTION crm_core.seal_ledger(entries_per_block integer DEFAULT 1000)
 RETURNS TABLE (business_id bigint, blocks_sealed integer, rows_sealed bigint)

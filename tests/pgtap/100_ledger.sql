@@ -3,7 +3,7 @@
 -- Commit-time checks run here through SET CONSTRAINTS ALL IMMEDIATE; 101_ledger_commit.sql
 -- proves them with real commits.
 BEGIN;
-SELECT plan(69);
+SELECT plan(70);
 
 -- Posts lines (JSON) for business 9001 and runs the deferred checks now.
 CREATE FUNCTION pg_temp.post(lines text, effective date DEFAULT CURRENT_DATE) RETURNS bigint
@@ -145,10 +145,14 @@ SELECT lives_ok($$
 SELECT is(crm_core.account_balance(9101), 151::numeric, 'a posted draft is counted');
 SELECT ok((SELECT posted_at IS NOT NULL FROM crm_core.journal_entry WHERE id = 9601), 'and stamped');
 
-SELECT lives_ok($$INSERT INTO crm_core.journal_entry (id, business_id) VALUES (9603, 9001);
+-- Posted means immutable from the first moment: not even the inserting transaction removes it.
+SELECT throws_ok($$INSERT INTO crm_core.journal_entry (id, business_id) VALUES (9603, 9001);
+                   DELETE FROM crm_core.journal_entry WHERE id = 9603$$,
+                 '55000', NULL, 'a posted entry cannot be deleted, even by the transaction that inserted it');
+SELECT lives_ok($$INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (9603, 9001, 'draft');
                   DELETE FROM crm_core.journal_entry WHERE id = 9603;
                   SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED$$,
-                'an entry inserted and deleted in the same transaction needs no lines');
+                'a draft inserted and deleted in the same transaction needs no lines');
 
 -- Posted entries do not change.
 SELECT throws_ok($$UPDATE crm_core.journal_line SET debit = 41 WHERE entry_id = 9601 AND debit IS NOT NULL$$,
