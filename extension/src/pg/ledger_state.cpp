@@ -11,6 +11,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 }
 
@@ -88,6 +89,17 @@ void remember_reference_tables() {
     });
 }
 
+// Runs a reference lookup under the latest committed snapshot, as foreign key checks do: a
+// REPEATABLE READ posting whose snapshot predates an account's or period's closing (the closer
+// waited for the postings in flight, this one came after) must see it. If the lookup throws,
+// abort cleanup pops the snapshot.
+uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit = 0) {
+    guard([] { PushActiveSnapshot(GetLatestSnapshot()); });
+    uint64 rows = plan.execute(arguments, nullptr, true, row_limit);
+    guard([] { PopActiveSnapshot(); });
+    return rows;
+}
+
 }  // namespace
 
 TransactionState& transaction_state() {
@@ -117,7 +129,7 @@ const AccountInfo* find_account(const RowKey& account) {
         "WHERE business_id = $1 AND id = $2",
         {INT8OID, INT8OID});
     Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
-    if (select_account.execute(arguments, nullptr, true, 1) == 0) {
+    if (execute_on_latest_snapshot(select_account, arguments, 1) == 0) {
         return nullptr;
     }
     AccountInfo info;
@@ -144,7 +156,7 @@ const ClosedRanges& closed_periods(int64 business_id) {
         "WHERE business_id = $1 AND closed_at IS NOT NULL",
         {INT8OID});
     Datum arguments[1] = {Int64GetDatum(business_id)};
-    uint64 rows = select_periods.execute(arguments, nullptr, true);
+    uint64 rows = execute_on_latest_snapshot(select_periods, arguments);
     ClosedRanges ranges;
     for (uint64 row = 0; row < rows; ++row) {
         ranges.add(DatumGetDateADT(*result_value(row, 1)), DatumGetDateADT(*result_value(row, 2)));
