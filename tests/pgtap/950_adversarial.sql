@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
 BEGIN;
-SELECT plan(4);
+SELECT plan(12);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
@@ -57,5 +57,34 @@ SELECT is((SELECT n FROM dblink('poster', 'SELECT count(*) FROM crm_core.journal
 SELECT dblink_disconnect('poster');
 SELECT dblink_disconnect('closer');
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE %I WITH (FORCE)', pg_temp.scratch()));
+
+-- A non-superuser owner of the ledger's tables (a DBA handed them over) cannot switch off
+-- or reshape the money invariants: the ledger's triggers, constraints, rules and columns
+-- are changed only by a superuser.
+CREATE ROLE crm_core_adversarial_owner NOLOGIN;
+GRANT USAGE ON SCHEMA crm_core TO crm_core_adversarial_owner;
+ALTER TABLE crm_core.journal_line OWNER TO crm_core_adversarial_owner;
+ALTER TABLE crm_core.journal_entry OWNER TO crm_core_adversarial_owner;
+ALTER TABLE crm_core.account_balance_slot OWNER TO crm_core_adversarial_owner;
+SET ROLE crm_core_adversarial_owner;
+SELECT throws_ok('ALTER TABLE crm_core.journal_line DISABLE TRIGGER journal_line_inserted', '42501', NULL,
+                 'owner: disabling the balance-keeping trigger is refused');
+SELECT throws_ok('ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_entry_balanced', '42501', NULL,
+                 'owner: disabling the commit check is refused');
+SELECT throws_ok('DROP TRIGGER journal_line_balanced ON crm_core.journal_line', '42501', NULL,
+                 'owner: dropping the commit check is refused');
+SELECT throws_ok('ALTER TABLE crm_core.journal_line DROP CONSTRAINT journal_line_one_side', '42501', NULL,
+                 'owner: dropping a line constraint is refused');
+SELECT throws_ok('CREATE RULE skip AS ON INSERT TO crm_core.journal_line WHERE NEW.debit > 100 DO INSTEAD NOTHING',
+                 '42501', NULL, 'owner: a rule that silently drops lines is refused');
+SELECT throws_ok($$ALTER TABLE crm_core.journal_entry ALTER COLUMN status SET DEFAULT 'draft'$$, '42501', NULL,
+                 'owner: changing a documented default is refused');
+SELECT throws_ok('CREATE TRIGGER skip BEFORE INSERT ON crm_core.journal_line FOR EACH ROW
+                  EXECUTE FUNCTION suppress_redundant_updates_trigger()', '42501', NULL,
+                 'owner: a trigger of its own on the ledger is refused');
+SELECT throws_ok('ALTER TABLE crm_core.account_balance_slot DISABLE ROW LEVEL SECURITY', '42501', NULL,
+                 'owner: any ALTER TABLE on the balance slots is refused');
+RESET ROLE;
+
 SELECT * FROM finish();
 ROLLBACK;
