@@ -243,13 +243,16 @@ CREATE TRIGGER account_before_update
 -- credits - debits), from the kept balance slots. NULL for an unknown account.
 CREATE FUNCTION crm_core.account_balance(account_id bigint) RETURNS numeric
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    -- A scalar subquery: an id two businesses share is refused (cardinality_violation), not
+    -- answered with one of them.
+    SELECT (
     SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
                               ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
     FROM crm_core.account a
     LEFT JOIN crm_core.account_balance_slot s
            ON s.business_id = a.business_id AND s.account_id = a.id
     WHERE a.id = account_balance.account_id
-    GROUP BY a.business_id, a.id, a.normal_side
+    GROUP BY a.business_id, a.id, a.normal_side)
 $$;
 COMMENT ON FUNCTION crm_core.account_balance(bigint) IS
     'Current balance of an account in its normal side, from the kept balance slots.';
@@ -258,6 +261,7 @@ COMMENT ON FUNCTION crm_core.account_balance(bigint) IS
 -- `at` (posted_at is the posting transaction's start time).
 CREATE FUNCTION crm_core.account_balance(account_id bigint, at timestamptz) RETURNS numeric
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (  -- scalar: an id two businesses share is refused, as above
     SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(l.debit), 0) - COALESCE(sum(l.credit), 0)
                               ELSE COALESCE(sum(l.credit), 0) - COALESCE(sum(l.debit), 0) END
     FROM crm_core.account a
@@ -267,7 +271,7 @@ CREATE FUNCTION crm_core.account_balance(account_id bigint, at timestamptz) RETU
                 AND e.status = 'posted' AND e.posted_at <= account_balance.at)
            ON l.business_id = a.business_id AND l.account_id = a.id
     WHERE a.id = account_balance.account_id
-    GROUP BY a.business_id, a.id, a.normal_side
+    GROUP BY a.business_id, a.id, a.normal_side)
 $$;
 COMMENT ON FUNCTION crm_core.account_balance(bigint, timestamptz) IS
     'Balance of an account at a past moment, from the lines of entries posted by then.';
@@ -355,6 +359,11 @@ DECLARE
     original crm_core.journal_entry;
     reversal_id bigint;
 BEGIN
+    IF (SELECT count(*) FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id) > 1 THEN
+        RAISE EXCEPTION 'journal entry id % exists in more than one business', entry_id
+            USING ERRCODE = 'cardinality_violation',
+                  HINT = 'Let the identity default entry ids, so that they are unique across businesses.';
+    END IF;
     SELECT * INTO original FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'journal entry % does not exist', entry_id
@@ -415,7 +424,8 @@ BEGIN
         SELECT * INTO existing FROM crm_core.journal_entry e
         WHERE e.business_id = post_entry.business_id
           AND e.idempotency_key = post_entry.idempotency_key;
-        IF existing.effective_date = post_entry.effective_date
+        IF existing.status = 'posted'
+           AND existing.effective_date = post_entry.effective_date
            AND existing.memo IS NOT DISTINCT FROM post_entry.memo
            AND existing.source_ref IS NOT DISTINCT FROM post_entry.source_ref
            AND (SELECT array_agg((l.account_id, COALESCE(l.debit, 0), COALESCE(l.credit, 0))

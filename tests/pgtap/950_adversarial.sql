@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
 BEGIN;
-SELECT plan(12);
+SELECT plan(17);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
@@ -58,9 +58,39 @@ SELECT dblink_disconnect('poster');
 SELECT dblink_disconnect('closer');
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE %I WITH (FORCE)', pg_temp.scratch()));
 
+-- Ids are unique per business only (explicit ids are allowed): functions that take a bare id
+-- must refuse an id two businesses share rather than pick one of them.
+INSERT INTO crm_core.business (id, name) VALUES (9500001, 'adv one'), (9500002, 'adv two');
+INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
+    (9500001, 9500001, 'cash', 'Cash', 'asset', 'EUR'), (9500002, 9500001, 'fees', 'Fees', 'income', 'EUR'),
+    (9500001, 9500002, 'cash', 'Cash', 'asset', 'EUR'), (9500002, 9500002, 'fees', 'Fees', 'income', 'EUR');
+INSERT INTO crm_core.journal_entry (id, business_id) VALUES (9500001, 9500001), (9500001, 9500002);
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
+    (9500001, 9500001, 9500001, 5, NULL), (9500001, 9500001, 9500002, NULL, 5),
+    (9500002, 9500001, 9500001, 7, NULL), (9500002, 9500001, 9500002, NULL, 7);
+SELECT throws_ok('SELECT crm_core.account_balance(9500001)', '21000', NULL,
+                 'account_balance refuses an account id two businesses share');
+SELECT throws_ok($$SELECT crm_core.account_balance(9500001, now())$$, '21000', NULL,
+                 'account_balance at a time refuses an account id two businesses share');
+SELECT throws_ok('SELECT crm_core.reverse_entry(9500001)', '21000', NULL,
+                 'reverse_entry refuses an entry id two businesses share');
+
+-- An idempotent retry returns only a posted entry: a draft holding the key is not "the same".
+INSERT INTO crm_core.journal_entry (id, business_id, status, idempotency_key)
+VALUES (9500002, 9500001, 'draft', 'adv-key');
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
+    (9500001, 9500002, 9500001, 5, NULL), (9500001, 9500002, 9500002, NULL, 5);
+SELECT throws_ok($$SELECT crm_core.post_entry(9500001,
+    '[{"account_id": 9500001, "debit": 5}, {"account_id": 9500002, "credit": 5}]', idempotency_key => 'adv-key')$$,
+    '23505', NULL, 'post_entry does not pass a draft off as the posted retry');
+SELECT is((SELECT status FROM crm_core.journal_entry WHERE business_id = 9500001 AND id = 9500002), 'draft',
+          'the draft stays a draft');
+
 -- A non-superuser owner of the ledger's tables (a DBA handed them over) cannot switch off
 -- or reshape the money invariants: the ledger's triggers, constraints, rules and columns
 -- are changed only by a superuser.
+SET CONSTRAINTS ALL IMMEDIATE;  -- no pending ledger checks, so that ownership can move
+SET CONSTRAINTS ALL DEFERRED;
 CREATE ROLE crm_core_adversarial_owner NOLOGIN;
 GRANT USAGE ON SCHEMA crm_core TO crm_core_adversarial_owner;
 ALTER TABLE crm_core.journal_line OWNER TO crm_core_adversarial_owner;
