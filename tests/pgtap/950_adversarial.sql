@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
 BEGIN;
-SELECT plan(17);
+SELECT plan(20);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
@@ -21,7 +21,8 @@ SELECT dblink_exec('closer', $$
     CREATE EXTENSION crm_core;
     INSERT INTO crm_core.business (id, name) VALUES (1, 'b');
     INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
-        (1, 1, 'cash', 'Cash', 'asset', 'EUR'), (2, 1, 'fees', 'Fees', 'income', 'EUR');
+        (1, 1, 'cash', 'Cash', 'asset', 'EUR'), (2, 1, 'fees', 'Fees', 'income', 'EUR'),
+        (3, 1, 'sales', 'Sales', 'income', 'EUR');
     INSERT INTO crm_core.fiscal_period (business_id, name, starts_on, ends_on)
     VALUES (1, '2021', '2021-01-01', '2021-12-31');
 $$);
@@ -50,8 +51,27 @@ SELECT throws_like(
     'REPEATABLE READ: an account closed after the snapshot refuses postings');
 SELECT dblink_exec('poster', 'ROLLBACK');
 
+-- A REPEATABLE READ transaction posts a draft whose lines another session changed after the
+-- snapshot: the posting must count the lines that are there, not those its snapshot shows.
+SELECT dblink_exec('closer', $$
+    INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (3, 1, 'draft');
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 3, 1, 5, NULL), (1, 3, 3, NULL, 5);
+$$);
+SELECT dblink_exec('poster', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT n FROM dblink('poster', 'SELECT count(*) FROM crm_core.journal_line') AS t(n bigint);
+SELECT dblink_exec('closer', 'INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+                              VALUES (1, 3, 1, 100)');
+SELECT dblink_exec('poster', $$UPDATE crm_core.journal_entry SET status = 'posted' WHERE id = 3$$);
+SELECT throws_like($$SELECT dblink_exec('poster', 'COMMIT')$$, '%does not balance%',
+                   'REPEATABLE READ: posting a draft counts lines committed after the snapshot');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbalanced_entries()$$) AS t(n bigint)),
+          0::bigint, 'no unbalanced posted entry');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.check_balances()$$) AS t(n bigint)),
+          0::bigint, 'balances equal the posted lines');
+
 SELECT is((SELECT n FROM dblink('poster', 'SELECT 1') AS t(n int)), 1, 'the poster session is still usable');
-SELECT is((SELECT n FROM dblink('poster', 'SELECT count(*) FROM crm_core.journal_entry') AS t(n bigint)),
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.journal_entry WHERE status = 'posted'$$) AS t(n bigint)),
           0::bigint, 'nothing was posted');
 
 SELECT dblink_disconnect('poster');

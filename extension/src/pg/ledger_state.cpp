@@ -89,17 +89,6 @@ void remember_reference_tables() {
     });
 }
 
-// Runs a reference lookup under the latest committed snapshot, as foreign key checks do: a
-// REPEATABLE READ posting whose snapshot predates an account's or period's closing (the closer
-// waited for the postings in flight, this one came after) must see it. If the lookup throws,
-// abort cleanup pops the snapshot.
-uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit = 0) {
-    guard([] { PushActiveSnapshot(GetLatestSnapshot()); });
-    uint64 rows = plan.execute(arguments, nullptr, true, row_limit);
-    guard([] { PopActiveSnapshot(); });
-    return rows;
-}
-
 }  // namespace
 
 TransactionState& transaction_state() {
@@ -162,6 +151,13 @@ const ClosedRanges& closed_periods(int64 business_id) {
         ranges.add(DatumGetDateADT(*result_value(row, 1)), DatumGetDateADT(*result_value(row, 2)));
     }
     return period_cache.insert_or_assign(business_id, std::move(ranges)).first->second;
+}
+
+uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit) {
+    guard([] { PushActiveSnapshot(GetLatestSnapshot()); });
+    uint64 rows = plan.execute(arguments, nullptr, true, row_limit);
+    guard([] { PopActiveSnapshot(); });
+    return rows;
 }
 
 void invalidate_reference_caches(Oid changed_table) {

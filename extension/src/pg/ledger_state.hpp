@@ -14,6 +14,7 @@
 
 #include "crm_core/ledger.hpp"
 #include "guard.hpp"
+#include "spi.hpp"
 
 namespace crm_core::pg::ledger {
 
@@ -82,6 +83,14 @@ const crm_core::ledger::ClosedRanges* cached_closed_periods(int64 business_id);
 // The business's closed fiscal periods, loaded through SPI on a cache miss.
 // Needs an open SPI connection.
 const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
+
+// Runs a read-only plan on the latest committed snapshot, as foreign key checks do. A
+// REPEATABLE READ transaction must see an account or period closed after its snapshot (the
+// closer waited for postings in flight, this one came after), and the lines of an entry it
+// posts or checks as they are now: the entry's row lock keeps other writers out of them, but
+// their earlier commits may postdate the snapshot. If the plan throws, abort cleanup pops the
+// snapshot. Needs an open SPI connection.
+uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit = 0);
 
 // Forgets the cached accounts and periods in every backend once this transaction commits.
 void invalidate_reference_caches(Oid changed_table);

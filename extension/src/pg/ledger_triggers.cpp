@@ -316,11 +316,11 @@ void check_entry_from_table(const RowKey& entry) {
         "WHERE l.business_id = $1 AND l.entry_id = $2 GROUP BY a.currency ORDER BY a.currency",
         {INT8OID, INT8OID});
     Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
-    if (select_status.execute(arguments, nullptr, false, 1) == 0 ||
+    if (execute_on_latest_snapshot(select_status, arguments, 1) == 0 ||
         !DatumGetBool(*result_value(0, 1))) {
         return;
     }
-    uint64 currencies = select_totals.execute(arguments, nullptr, false);
+    uint64 currencies = execute_on_latest_snapshot(select_totals, arguments);
     int64 lines = 0;
     for (uint64 row = 0; row < currencies; ++row) {
         lines += DatumGetInt64(*result_value(row, 2));
@@ -543,7 +543,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
             "WHERE business_id = $1 AND entry_id = $2",
             {INT8OID, INT8OID});
         Datum arguments[2] = {Int64GetDatum(entry.key.first), Int64GetDatum(entry.key.second)};
-        uint64 count = select_lines.execute(arguments, nullptr, false);
+        uint64 count = execute_on_latest_snapshot(select_lines, arguments);
         std::vector<LineData> lines;
         for (uint64 row = 0; row < count; ++row) {
             std::optional<Datum> currency = result_value(row, 4);
