@@ -216,8 +216,10 @@ CREATE TRIGGER fiscal_period_tightened
 
 -- An account that has lines keeps its business and currency.
 CREATE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- Wait for postings in flight: a line committed meanwhile must be seen below.
+    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
     IF EXISTS (SELECT 1 FROM crm_core.journal_line l
                WHERE l.business_id = OLD.business_id AND l.account_id = OLD.id) THEN
         RAISE EXCEPTION 'account % (id %) has journal lines: its business and currency cannot change',
@@ -281,7 +283,11 @@ CREATE FUNCTION crm_core.account_rollup_balance(account_id bigint) RETURNS numer
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     WITH RECURSIVE tree AS (
         SELECT a.business_id, a.id, a.normal_side AS root_side
-        FROM crm_core.account a WHERE a.id = account_rollup_balance.account_id
+        FROM crm_core.account a
+        WHERE a.id = account_rollup_balance.account_id
+          -- scalar: an id two businesses share is refused, not summed over both
+          AND a.business_id = (SELECT x.business_id FROM crm_core.account x
+                               WHERE x.id = account_rollup_balance.account_id)
         UNION ALL
         SELECT c.business_id, c.id, t.root_side
         FROM crm_core.account c JOIN tree t ON c.business_id = t.business_id AND c.parent_id = t.id

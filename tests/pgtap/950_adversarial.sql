@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
 BEGIN;
-SELECT plan(20);
+SELECT plan(23);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
@@ -22,7 +22,7 @@ SELECT dblink_exec('closer', $$
     INSERT INTO crm_core.business (id, name) VALUES (1, 'b');
     INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
         (1, 1, 'cash', 'Cash', 'asset', 'EUR'), (2, 1, 'fees', 'Fees', 'income', 'EUR'),
-        (3, 1, 'sales', 'Sales', 'income', 'EUR');
+        (3, 1, 'sales', 'Sales', 'income', 'EUR'), (4, 1, 'misc', 'Misc', 'income', 'EUR');
     INSERT INTO crm_core.fiscal_period (business_id, name, starts_on, ends_on)
     VALUES (1, '2021', '2021-01-01', '2021-12-31');
 $$);
@@ -70,9 +70,24 @@ SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbala
 SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.check_balances()$$) AS t(n bigint)),
           0::bigint, 'balances equal the posted lines');
 
+-- An account's currency changes only while it has no lines: the change waits for postings in
+-- flight, then sees their lines.
+SELECT dblink_exec('poster', 'BEGIN');
+SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_id) VALUES (4, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 4, 1, 5, NULL), (1, 4, 4, NULL, 5)');
+SELECT dblink_send_query('closer', $$UPDATE crm_core.account SET currency = 'USD' WHERE id = 4$$);
+SELECT pg_sleep(0.3);
+SELECT dblink_exec('poster', 'COMMIT');
+SELECT throws_like($$SELECT * FROM dblink_get_result('closer') AS t(x text)$$, '%has journal lines%',
+                   'a currency change waits for the posting in flight and is refused');
+SELECT * FROM dblink_get_result('closer') AS t(x text);
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbalanced_entries()$$) AS t(n bigint)),
+          0::bigint, 'every posted entry still balances in its accounts'' currencies');
+
 SELECT is((SELECT n FROM dblink('poster', 'SELECT 1') AS t(n int)), 1, 'the poster session is still usable');
 SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.journal_entry WHERE status = 'posted'$$) AS t(n bigint)),
-          0::bigint, 'nothing was posted');
+          1::bigint, 'only the valid posting was posted');
 
 SELECT dblink_disconnect('poster');
 SELECT dblink_disconnect('closer');
@@ -92,6 +107,8 @@ SELECT throws_ok('SELECT crm_core.account_balance(9500001)', '21000', NULL,
                  'account_balance refuses an account id two businesses share');
 SELECT throws_ok($$SELECT crm_core.account_balance(9500001, now())$$, '21000', NULL,
                  'account_balance at a time refuses an account id two businesses share');
+SELECT throws_ok('SELECT crm_core.account_rollup_balance(9500001)', '21000', NULL,
+                 'account_rollup_balance refuses an account id two businesses share');
 SELECT throws_ok('SELECT crm_core.reverse_entry(9500001)', '21000', NULL,
                  'reverse_entry refuses an entry id two businesses share');
 
