@@ -145,6 +145,9 @@ CREATE FUNCTION crm_core.ledger_line_before_change() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_line_before_change' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_reference_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_reference_changed' LANGUAGE C;
+CREATE FUNCTION crm_core.ledger_slots_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_slots_guard' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_slots_guard() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION crm_core.ledger_entry_before_write(), crm_core.ledger_entry_posted(),
     crm_core.ledger_lines_inserting(), crm_core.ledger_lines_inserted(), crm_core.ledger_check_entry(),
     crm_core.ledger_line_before_change(), crm_core.ledger_reference_changed() FROM PUBLIC;
@@ -183,6 +186,9 @@ CREATE TRIGGER journal_line_before_change
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_line_before_change();
 -- Accounts and periods are cached per backend: a change invalidates every backend's cache at
 -- commit.
+CREATE TRIGGER account_balance_slot_kept_by_ledger
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm_core.account_balance_slot
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_slots_guard();
 CREATE TRIGGER account_changed
     AFTER UPDATE OR DELETE ON crm_core.account
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();

@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
 BEGIN;
-SELECT plan(23);
+SELECT plan(25);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
@@ -151,6 +151,10 @@ SELECT throws_ok('CREATE TRIGGER skip BEFORE INSERT ON crm_core.journal_line FOR
                  'owner: a trigger of its own on the ledger is refused');
 SELECT throws_ok('ALTER TABLE crm_core.account_balance_slot DISABLE ROW LEVEL SECURITY', '42501', NULL,
                  'owner: any ALTER TABLE on the balance slots is refused');
+SELECT throws_ok('UPDATE crm_core.account_balance_slot SET debits = debits + 1', '42501', NULL,
+                 'owner: writing the kept balances directly is refused');
+SELECT throws_ok('TRUNCATE crm_core.account_balance_slot', '42501', NULL,
+                 'owner: truncating the kept balances is refused');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -164,10 +164,8 @@ void invalidate_reference_caches(Oid changed_table) {
     guard([&] { CacheInvalidateRelcacheByRelid(changed_table); });
 }
 
-void as_extension_owner(const std::function<void()>& fn) {
-    Oid saved_user = InvalidOid;
-    int saved_context = 0;
-    int guc_level = guard([&] {
+Oid extension_owner() {
+    return guard([] {
         Oid schema = get_namespace_oid("crm_core", false);
         HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(schema));
         if (!HeapTupleIsValid(tuple)) {
@@ -175,6 +173,15 @@ void as_extension_owner(const std::function<void()>& fn) {
         }
         Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tuple))->nspowner;
         ReleaseSysCache(tuple);
+        return owner;
+    });
+}
+
+void as_extension_owner(const std::function<void()>& fn) {
+    Oid saved_user = InvalidOid;
+    int saved_context = 0;
+    Oid owner = extension_owner();
+    int guc_level = guard([&] {
         GetUserIdAndSecContext(&saved_user, &saved_context);
         SetUserIdAndSecContext(
             owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);

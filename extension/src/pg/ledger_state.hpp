@@ -95,6 +95,9 @@ uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long
 // Forgets the cached accounts and periods in every backend once this transaction commits.
 void invalidate_reference_caches(Oid changed_table);
 
+// The owner of schema crm_core (the role the ledger's own statements run as).
+Oid extension_owner();
+
 // Runs fn as the owner of schema crm_core with search_path pinned to pg_catalog, pg_temp and
 // generic plans, like a SECURITY DEFINER function. If fn throws, the (sub)transaction abort
 // restores both.

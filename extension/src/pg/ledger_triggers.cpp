@@ -700,3 +700,17 @@ CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
     invalidate_reference_caches(RelationGetRelid(trigger->tg_relation));
     return PointerGetDatum(nullptr);
 }
+
+// BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON account_balance_slot FOR EACH STATEMENT:
+// only the ledger (running as the extension owner) or a superuser (a restore) writes the kept
+// balances; a non-superuser owner of the table would otherwise make account_balance() lie.
+CRM_CORE_FUNCTION(crm_core_ledger_slots_guard) {
+    trigger_data(fcinfo);
+    Oid writer = guard([] { return GetUserId(); });
+    if (writer != extension_owner() && !guard([&] { return superuser_arg(writer); })) {
+        throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    "crm_core.account_balance_slot is written only by the ledger", "",
+                    "Post journal entries; balances follow their lines.");
+    }
+    return PointerGetDatum(nullptr);
+}
