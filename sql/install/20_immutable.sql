@@ -255,10 +255,50 @@ BEGIN
                              'guard triggers, removes history; only a superuser may do it.',
                     HINT = 'See docs/immutability.md.';
     END IF;
+    -- A dropped column of a guarded table takes its history with it.
+    SELECT d.object_identity INTO dropped
+      FROM pg_catalog.pg_event_trigger_dropped_objects() AS d
+     WHERE d.object_type = 'table column'
+       AND EXISTS (SELECT FROM pg_catalog.pg_trigger AS g
+                    WHERE g.tgrelid = pg_catalog.to_regclass(
+                              pg_catalog.format('%I.%I', d.address_names[1], d.address_names[2]))
+                      AND g.tgname = 'crm_core_guard_truncate')
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'dropping column % of an append-only table is refused', dropped.object_identity
+              USING ERRCODE = 'insufficient_privilege',
+                    DETAIL = 'Dropping a column removes its history; only a superuser may do it.',
+                    HINT = 'See docs/immutability.md.';
+    END IF;
 END;
 $$;
 REVOKE EXECUTE ON FUNCTION crm_core.guard_sql_drop() FROM PUBLIC;
 
+-- Refuses a non-superuser's rewrite of a guarded table or partition (ALTER COLUMN ... TYPE
+-- ... USING): a rewrite changes every row without firing the row guards.
+CREATE FUNCTION crm_core.guard_table_rewrite() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rewritten regclass := pg_catalog.pg_event_trigger_table_rewrite_oid();
+BEGIN
+    IF crm_core.invoked_by_superuser() THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_trigger AS g
+                WHERE g.tgrelid = rewritten AND g.tgname = 'crm_core_guard_truncate') THEN
+        RAISE EXCEPTION 'rewriting append-only table % is refused', rewritten
+              USING ERRCODE = 'insufficient_privilege',
+                    DETAIL = 'A rewrite (ALTER COLUMN ... TYPE) changes every row without the '
+                             'guards; only a superuser may do it.',
+                    HINT = 'Add a new column instead; see docs/immutability.md.';
+    END IF;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core.guard_table_rewrite() FROM PUBLIC;
+
+CREATE EVENT TRIGGER crm_core_guard_table_rewrite ON table_rewrite
+    EXECUTE FUNCTION crm_core.guard_table_rewrite();
 CREATE EVENT TRIGGER crm_core_guard_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'ALTER TRIGGER')
     EXECUTE FUNCTION crm_core.guard_ddl_command_end();

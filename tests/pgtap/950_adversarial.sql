@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
 BEGIN;
-SELECT plan(25);
+SELECT plan(28);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
@@ -155,6 +155,22 @@ SELECT throws_ok('UPDATE crm_core.account_balance_slot SET debits = debits + 1',
                  'owner: writing the kept balances directly is refused');
 SELECT throws_ok('TRUNCATE crm_core.account_balance_slot', '42501', NULL,
                  'owner: truncating the kept balances is refused');
+RESET ROLE;
+
+-- The owner of a table made append-only cannot edit its rows by rewriting the table or drop
+-- a column's history.
+CREATE SCHEMA crm_core_adversarial AUTHORIZATION crm_core_adversarial_owner;
+SET ROLE crm_core_adversarial_owner;
+CREATE TABLE crm_core_adversarial.payment (id int PRIMARY KEY, amount numeric, note text);
+INSERT INTO crm_core_adversarial.payment VALUES (1, 100, 'first');
+RESET ROLE;
+SELECT crm_core.make_append_only('crm_core_adversarial.payment');
+SET ROLE crm_core_adversarial_owner;
+SELECT throws_ok('ALTER TABLE crm_core_adversarial.payment ALTER COLUMN amount TYPE numeric USING amount * 0',
+                 '42501', NULL, 'owner: rewriting an append-only table (ALTER COLUMN ... TYPE ... USING) is refused');
+SELECT throws_ok('ALTER TABLE crm_core_adversarial.payment DROP COLUMN note', '42501', NULL,
+                 'owner: dropping a column of an append-only table is refused');
+SELECT is((SELECT (amount, note)::text FROM crm_core_adversarial.payment), '(100,first)', 'its rows are untouched');
 RESET ROLE;
 
 SELECT * FROM finish();
