@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
 BEGIN;
-SELECT plan(28);
+SELECT plan(31);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
@@ -126,6 +126,35 @@ SELECT is((SELECT status FROM crm_core.journal_entry WHERE business_id = 9500001
 -- A non-superuser owner of the ledger's tables (a DBA handed them over) cannot switch off
 -- or reshape the money invariants: the ledger's triggers, constraints, rules and columns
 -- are changed only by a superuser.
+-- One query posts a draft and adds lines to it (writable CTE, either order of execution):
+-- every line is counted once in the balances.
+INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES
+    (9500010, 9500001, 'draft'), (9500011, 9500001, 'draft'), (9500012, 9500001, 'draft');
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
+    (9500001, 9500011, 9500001, 5, NULL), (9500001, 9500011, 9500002, NULL, 5);
+WITH added AS (INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+               VALUES (9500001, 9500010, 9500001, 5, NULL), (9500001, 9500010, 9500002, NULL, 5))
+UPDATE crm_core.journal_entry SET status = 'posted' WHERE business_id = 9500001 AND id = 9500010;
+WITH posted AS (UPDATE crm_core.journal_entry SET status = 'posted'
+                WHERE business_id = 9500001 AND id = 9500011)
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+VALUES (9500001, 9500011, 9500001, 3, NULL), (9500001, 9500011, 9500002, NULL, 3);
+SAVEPOINT counted;
+WITH posted AS (UPDATE crm_core.journal_entry SET status = 'posted'
+                WHERE business_id = 9500001 AND id = 9500012)
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+VALUES (9500001, 9500012, 9500001, 4, NULL), (9500001, 9500012, 9500002, NULL, 4);
+ROLLBACK TO SAVEPOINT counted;
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+VALUES (9500001, 9500012, 9500001, 4, NULL), (9500001, 9500012, 9500002, NULL, 4);
+UPDATE crm_core.journal_entry SET status = 'posted' WHERE business_id = 9500001 AND id = 9500012;
+SELECT is_empty('SELECT * FROM crm_core.check_balances()',
+                'a posting and its lines in one query: balances equal the posted lines');
+SELECT is((SELECT sum(debits) - sum(credits) FROM crm_core.account_balance_slot
+            WHERE business_id = 9500001 AND account_id = 9500001), 5 + 5 + 5 + 3 + 4::numeric,
+          'cash counts each line once');
+SELECT lives_ok('SET CONSTRAINTS ALL IMMEDIATE', 'and every entry balances');
+
 SET CONSTRAINTS ALL IMMEDIATE;  -- no pending ledger checks, so that ownership can move
 SET CONSTRAINTS ALL DEFERRED;
 CREATE ROLE crm_core_adversarial_owner NOLOGIN;

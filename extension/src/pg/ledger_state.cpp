@@ -37,6 +37,7 @@ void reset_state() noexcept {
     state.lost = false;
     state.fresh_entries.clear();
     state.tallies.clear();
+    state.lines_counted_after_posting.clear();
     state.verified_entries.clear();
     state.ruled_accounts_touched.clear();
     state.ruled_accounts_pending.clear();
@@ -55,9 +56,15 @@ void on_transaction_event(XactEvent event, void*) {
 
 // A rolled-back savepoint takes lines away and re-queues checks that ran inside it: stop
 // trusting tallies and check everything (entries and overdraft accounts) again.
-void on_subtransaction_event(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+void on_subtransaction_event(SubXactEvent event, SubTransactionId aborted, SubTransactionId,
+                             void*) {
     if (event != SUBXACT_EVENT_ABORT_SUB) {
         return;
+    }
+    // Lines counted inside the rolled-back savepoint (or deeper) are uncounted again.
+    for (auto line = state.lines_counted_after_posting.begin();
+         line != state.lines_counted_after_posting.end();) {
+        line = line->second >= aborted ? state.lines_counted_after_posting.erase(line) : ++line;
     }
     state.tallies_trusted = false;
     state.verified_entries.clear();

@@ -68,6 +68,11 @@ struct TransactionState {
     // and are checked when the statement trigger has counted the lines.
     int open_line_statements = 0;
     std::set<RowKey> checks_waiting;
+    // Lines of entries this transaction posted by UPDATE that are in the balances already,
+    // with the subtransaction that counted them. Posting a draft counts the lines it finds;
+    // the statement trigger counts the lines a statement inserts; when one query does both
+    // (a writable CTE), whichever runs second must not count a line again.
+    std::unordered_map<RowKey, SubTransactionId, RowKeyHash> lines_counted_after_posting;
 };
 
 // The current transaction's state (registers the transaction callbacks on first use).

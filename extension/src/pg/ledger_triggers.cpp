@@ -96,6 +96,7 @@ std::string date_text(DateADT day) {
 
 // A journal line as the triggers read it.
 struct LineData {
+    RowKey id;
     RowKey entry;
     RowKey account;
     std::optional<Datum> debit;
@@ -106,28 +107,31 @@ struct LineData {
 // Attribute numbers of the journal_line columns the triggers read.
 struct LineColumns {
     explicit LineColumns(TupleDesc descriptor)
-        : business_id(column_number(descriptor, "business_id")),
+        : id(column_number(descriptor, "id")),
+          business_id(column_number(descriptor, "business_id")),
           entry_id(column_number(descriptor, "entry_id")),
           account_id(column_number(descriptor, "account_id")),
           debit(column_number(descriptor, "debit")),
           credit(column_number(descriptor, "credit")),
           currency(column_number(descriptor, "currency")) {}
-    int business_id, entry_id, account_id, debit, credit, currency;
+    int id, business_id, entry_id, account_id, debit, credit, currency;
 };
 
 // Reads one line from a slot of the transition table.
 LineData read_line(TupleTableSlot* slot, const LineColumns& columns) {
-    Datum values[6];
-    bool nulls[6];
-    const int numbers[6] = {columns.business_id, columns.entry_id, columns.account_id,
-                            columns.debit,       columns.credit,   columns.currency};
+    Datum values[7];
+    bool nulls[7];
+    const int numbers[7] = {columns.business_id, columns.entry_id, columns.account_id,
+                            columns.debit,       columns.credit,   columns.currency,
+                            columns.id};
     guard([&] {
-        for (int i = 0; i < 6; ++i) {
+        for (int i = 0; i < 7; ++i) {
             values[i] = slot_getattr(slot, numbers[i], &nulls[i]);
         }
     });
     int64 business_id = DatumGetInt64(values[0]);
-    LineData line{{business_id, DatumGetInt64(values[1])},
+    LineData line{{business_id, DatumGetInt64(values[6])},
+                  {business_id, DatumGetInt64(values[1])},
                   {business_id, DatumGetInt64(values[2])},
                   std::nullopt,
                   std::nullopt,
@@ -248,6 +252,13 @@ void note_counted_line(TransactionState& state, const LineData& line, const Acco
         state.ruled_accounts_touched.insert(line.account);
         state.ruled_accounts_pending.insert(line.account);
     }
+}
+
+// Whether a line of an entry posted by UPDATE in this transaction is counted for the first
+// time (then remembered with the current subtransaction).
+bool first_count_after_posting(TransactionState& state, const LineData& line) {
+    SubTransactionId counting = guard([] { return GetCurrentSubTransactionId(); });
+    return state.lines_counted_after_posting.emplace(line.id, counting).second;
 }
 
 // Whether lines of an entry this transaction did not insert are counted now: yes for an
@@ -539,7 +550,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
     as_extension_owner([&] {
         SpiConnection spi;
         static crm_core::pg::CachedPlan select_lines(
-            "SELECT account_id, debit, credit, currency FROM crm_core.journal_line "
+            "SELECT account_id, debit, credit, currency, id FROM crm_core.journal_line "
             "WHERE business_id = $1 AND entry_id = $2",
             {INT8OID, INT8OID});
         Datum arguments[2] = {Int64GetDatum(entry.key.first), Int64GetDatum(entry.key.second)};
@@ -548,6 +559,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
         for (uint64 row = 0; row < count; ++row) {
             std::optional<Datum> currency = result_value(row, 4);
             lines.push_back(LineData{
+                {entry.key.first, DatumGetInt64(*result_value(row, 5))},
                 entry.key,
                 {entry.key.first, DatumGetInt64(*result_value(row, 1))},
                 result_value(row, 2),
@@ -557,6 +569,9 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
         BalanceDeltas deltas;
         for (const LineData& line : lines) {
             const AccountInfo& account = check_line_account(line, true);
+            if (!first_count_after_posting(state, line)) {
+                continue;
+            }
             deltas.add(line);
             note_counted_line(state, line, account);
         }
@@ -604,7 +619,8 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
                 counted = known->second;
             }
             const AccountInfo& account = check_line_account(line, counted);
-            if (!counted) {
+            if (!counted ||
+                (fresh == state.fresh_entries.end() && !first_count_after_posting(state, line))) {
                 continue;
             }
             deltas.add(line);
