@@ -161,7 +161,11 @@ const ClosedRanges& closed_periods(int64 business_id) {
 }
 
 uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit) {
-    guard([] { PushActiveSnapshot(GetLatestSnapshot()); });
+    guard([] {
+        // As SPI does before a read-write statement: this query's own writes so far are seen.
+        CommandCounterIncrement();
+        PushActiveSnapshot(GetLatestSnapshot());
+    });
     uint64 rows = plan.execute(arguments, nullptr, true, row_limit);
     guard([] { PopActiveSnapshot(); });
     return rows;
