@@ -145,6 +145,9 @@ CREATE FUNCTION crm_core.ledger_line_before_change() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_line_before_change' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_reference_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_reference_changed' LANGUAGE C;
+CREATE FUNCTION crm_core.ledger_slots_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_slots_guard' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_slots_guard() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION crm_core.ledger_entry_before_write(), crm_core.ledger_entry_posted(),
     crm_core.ledger_lines_inserting(), crm_core.ledger_lines_inserted(), crm_core.ledger_check_entry(),
     crm_core.ledger_line_before_change(), crm_core.ledger_reference_changed() FROM PUBLIC;
@@ -183,6 +186,9 @@ CREATE TRIGGER journal_line_before_change
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_line_before_change();
 -- Accounts and periods are cached per backend: a change invalidates every backend's cache at
 -- commit.
+CREATE TRIGGER account_balance_slot_kept_by_ledger
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm_core.account_balance_slot
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_slots_guard();
 CREATE TRIGGER account_changed
     AFTER UPDATE OR DELETE ON crm_core.account
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
@@ -216,8 +222,10 @@ CREATE TRIGGER fiscal_period_tightened
 
 -- An account that has lines keeps its business and currency.
 CREATE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- Wait for postings in flight: a line committed meanwhile must be seen below.
+    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
     IF EXISTS (SELECT 1 FROM crm_core.journal_line l
                WHERE l.business_id = OLD.business_id AND l.account_id = OLD.id) THEN
         RAISE EXCEPTION 'account % (id %) has journal lines: its business and currency cannot change',
@@ -243,13 +251,16 @@ CREATE TRIGGER account_before_update
 -- credits - debits), from the kept balance slots. NULL for an unknown account.
 CREATE FUNCTION crm_core.account_balance(account_id bigint) RETURNS numeric
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    -- A scalar subquery: an id two businesses share is refused (cardinality_violation), not
+    -- answered with one of them.
+    SELECT (
     SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
                               ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
     FROM crm_core.account a
     LEFT JOIN crm_core.account_balance_slot s
            ON s.business_id = a.business_id AND s.account_id = a.id
     WHERE a.id = account_balance.account_id
-    GROUP BY a.business_id, a.id, a.normal_side
+    GROUP BY a.business_id, a.id, a.normal_side)
 $$;
 COMMENT ON FUNCTION crm_core.account_balance(bigint) IS
     'Current balance of an account in its normal side, from the kept balance slots.';
@@ -258,6 +269,7 @@ COMMENT ON FUNCTION crm_core.account_balance(bigint) IS
 -- `at` (posted_at is the posting transaction's start time).
 CREATE FUNCTION crm_core.account_balance(account_id bigint, at timestamptz) RETURNS numeric
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (  -- scalar: an id two businesses share is refused, as above
     SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(l.debit), 0) - COALESCE(sum(l.credit), 0)
                               ELSE COALESCE(sum(l.credit), 0) - COALESCE(sum(l.debit), 0) END
     FROM crm_core.account a
@@ -267,7 +279,7 @@ CREATE FUNCTION crm_core.account_balance(account_id bigint, at timestamptz) RETU
                 AND e.status = 'posted' AND e.posted_at <= account_balance.at)
            ON l.business_id = a.business_id AND l.account_id = a.id
     WHERE a.id = account_balance.account_id
-    GROUP BY a.business_id, a.id, a.normal_side
+    GROUP BY a.business_id, a.id, a.normal_side)
 $$;
 COMMENT ON FUNCTION crm_core.account_balance(bigint, timestamptz) IS
     'Balance of an account at a past moment, from the lines of entries posted by then.';
@@ -277,7 +289,11 @@ CREATE FUNCTION crm_core.account_rollup_balance(account_id bigint) RETURNS numer
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     WITH RECURSIVE tree AS (
         SELECT a.business_id, a.id, a.normal_side AS root_side
-        FROM crm_core.account a WHERE a.id = account_rollup_balance.account_id
+        FROM crm_core.account a
+        WHERE a.id = account_rollup_balance.account_id
+          -- scalar: an id two businesses share is refused, not summed over both
+          AND a.business_id = (SELECT x.business_id FROM crm_core.account x
+                               WHERE x.id = account_rollup_balance.account_id)
         UNION ALL
         SELECT c.business_id, c.id, t.root_side
         FROM crm_core.account c JOIN tree t ON c.business_id = t.business_id AND c.parent_id = t.id
@@ -355,6 +371,11 @@ DECLARE
     original crm_core.journal_entry;
     reversal_id bigint;
 BEGIN
+    IF (SELECT count(*) FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id) > 1 THEN
+        RAISE EXCEPTION 'journal entry id % exists in more than one business', entry_id
+            USING ERRCODE = 'cardinality_violation',
+                  HINT = 'Let the identity default entry ids, so that they are unique across businesses.';
+    END IF;
     SELECT * INTO original FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'journal entry % does not exist', entry_id
@@ -415,7 +436,8 @@ BEGIN
         SELECT * INTO existing FROM crm_core.journal_entry e
         WHERE e.business_id = post_entry.business_id
           AND e.idempotency_key = post_entry.idempotency_key;
-        IF existing.effective_date = post_entry.effective_date
+        IF existing.status = 'posted'
+           AND existing.effective_date = post_entry.effective_date
            AND existing.memo IS NOT DISTINCT FROM post_entry.memo
            AND existing.source_ref IS NOT DISTINCT FROM post_entry.source_ref
            AND (SELECT array_agg((l.account_id, COALESCE(l.debit, 0), COALESCE(l.credit, 0))

@@ -11,6 +11,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 }
 
@@ -36,6 +37,7 @@ void reset_state() noexcept {
     state.lost = false;
     state.fresh_entries.clear();
     state.tallies.clear();
+    state.lines_counted_after_posting.clear();
     state.verified_entries.clear();
     state.ruled_accounts_touched.clear();
     state.ruled_accounts_pending.clear();
@@ -54,9 +56,15 @@ void on_transaction_event(XactEvent event, void*) {
 
 // A rolled-back savepoint takes lines away and re-queues checks that ran inside it: stop
 // trusting tallies and check everything (entries and overdraft accounts) again.
-void on_subtransaction_event(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+void on_subtransaction_event(SubXactEvent event, SubTransactionId aborted, SubTransactionId,
+                             void*) {
     if (event != SUBXACT_EVENT_ABORT_SUB) {
         return;
+    }
+    // Lines counted inside the rolled-back savepoint (or deeper) are uncounted again.
+    for (auto line = state.lines_counted_after_posting.begin();
+         line != state.lines_counted_after_posting.end();) {
+        line = line->second >= aborted ? state.lines_counted_after_posting.erase(line) : ++line;
     }
     state.tallies_trusted = false;
     state.verified_entries.clear();
@@ -117,7 +125,7 @@ const AccountInfo* find_account(const RowKey& account) {
         "WHERE business_id = $1 AND id = $2",
         {INT8OID, INT8OID});
     Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
-    if (select_account.execute(arguments, nullptr, true, 1) == 0) {
+    if (execute_on_latest_snapshot(select_account, arguments, 1) == 0) {
         return nullptr;
     }
     AccountInfo info;
@@ -144,7 +152,7 @@ const ClosedRanges& closed_periods(int64 business_id) {
         "WHERE business_id = $1 AND closed_at IS NOT NULL",
         {INT8OID});
     Datum arguments[1] = {Int64GetDatum(business_id)};
-    uint64 rows = select_periods.execute(arguments, nullptr, true);
+    uint64 rows = execute_on_latest_snapshot(select_periods, arguments);
     ClosedRanges ranges;
     for (uint64 row = 0; row < rows; ++row) {
         ranges.add(DatumGetDateADT(*result_value(row, 1)), DatumGetDateADT(*result_value(row, 2)));
@@ -152,14 +160,23 @@ const ClosedRanges& closed_periods(int64 business_id) {
     return period_cache.insert_or_assign(business_id, std::move(ranges)).first->second;
 }
 
+uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit) {
+    guard([] {
+        // As SPI does before a read-write statement: this query's own writes so far are seen.
+        CommandCounterIncrement();
+        PushActiveSnapshot(GetLatestSnapshot());
+    });
+    uint64 rows = plan.execute(arguments, nullptr, true, row_limit);
+    guard([] { PopActiveSnapshot(); });
+    return rows;
+}
+
 void invalidate_reference_caches(Oid changed_table) {
     guard([&] { CacheInvalidateRelcacheByRelid(changed_table); });
 }
 
-void as_extension_owner(const std::function<void()>& fn) {
-    Oid saved_user = InvalidOid;
-    int saved_context = 0;
-    int guc_level = guard([&] {
+Oid extension_owner() {
+    return guard([] {
         Oid schema = get_namespace_oid("crm_core", false);
         HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(schema));
         if (!HeapTupleIsValid(tuple)) {
@@ -167,6 +184,15 @@ void as_extension_owner(const std::function<void()>& fn) {
         }
         Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tuple))->nspowner;
         ReleaseSysCache(tuple);
+        return owner;
+    });
+}
+
+void as_extension_owner(const std::function<void()>& fn) {
+    Oid saved_user = InvalidOid;
+    int saved_context = 0;
+    Oid owner = extension_owner();
+    int guc_level = guard([&] {
         GetUserIdAndSecContext(&saved_user, &saved_context);
         SetUserIdAndSecContext(
             owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);

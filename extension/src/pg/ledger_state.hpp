@@ -14,6 +14,7 @@
 
 #include "crm_core/ledger.hpp"
 #include "guard.hpp"
+#include "spi.hpp"
 
 namespace crm_core::pg::ledger {
 
@@ -67,6 +68,11 @@ struct TransactionState {
     // and are checked when the statement trigger has counted the lines.
     int open_line_statements = 0;
     std::set<RowKey> checks_waiting;
+    // Lines of entries this transaction posted by UPDATE that are in the balances already,
+    // with the subtransaction that counted them. Posting a draft counts the lines it finds;
+    // the statement trigger counts the lines a statement inserts; when one query does both
+    // (a writable CTE), whichever runs second must not count a line again.
+    std::unordered_map<RowKey, SubTransactionId, RowKeyHash> lines_counted_after_posting;
 };
 
 // The current transaction's state (registers the transaction callbacks on first use).
@@ -83,8 +89,19 @@ const crm_core::ledger::ClosedRanges* cached_closed_periods(int64 business_id);
 // Needs an open SPI connection.
 const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
 
+// Runs a read-only plan on the latest committed snapshot, as foreign key checks do. A
+// REPEATABLE READ transaction must see an account or period closed after its snapshot (the
+// closer waited for postings in flight, this one came after), and the lines of an entry it
+// posts or checks as they are now: the entry's row lock keeps other writers out of them, but
+// their earlier commits may postdate the snapshot. If the plan throws, abort cleanup pops the
+// snapshot. Needs an open SPI connection.
+uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit = 0);
+
 // Forgets the cached accounts and periods in every backend once this transaction commits.
 void invalidate_reference_caches(Oid changed_table);
+
+// The owner of schema crm_core (the role the ledger's own statements run as).
+Oid extension_owner();
 
 // Runs fn as the owner of schema crm_core with search_path pinned to pg_catalog, pg_temp and
 // generic plans, like a SECURITY DEFINER function. If fn throws, the (sub)transaction abort

@@ -96,6 +96,7 @@ std::string date_text(DateADT day) {
 
 // A journal line as the triggers read it.
 struct LineData {
+    RowKey id;
     RowKey entry;
     RowKey account;
     std::optional<Datum> debit;
@@ -106,28 +107,31 @@ struct LineData {
 // Attribute numbers of the journal_line columns the triggers read.
 struct LineColumns {
     explicit LineColumns(TupleDesc descriptor)
-        : business_id(column_number(descriptor, "business_id")),
+        : id(column_number(descriptor, "id")),
+          business_id(column_number(descriptor, "business_id")),
           entry_id(column_number(descriptor, "entry_id")),
           account_id(column_number(descriptor, "account_id")),
           debit(column_number(descriptor, "debit")),
           credit(column_number(descriptor, "credit")),
           currency(column_number(descriptor, "currency")) {}
-    int business_id, entry_id, account_id, debit, credit, currency;
+    int id, business_id, entry_id, account_id, debit, credit, currency;
 };
 
 // Reads one line from a slot of the transition table.
 LineData read_line(TupleTableSlot* slot, const LineColumns& columns) {
-    Datum values[6];
-    bool nulls[6];
-    const int numbers[6] = {columns.business_id, columns.entry_id, columns.account_id,
-                            columns.debit,       columns.credit,   columns.currency};
+    Datum values[7];
+    bool nulls[7];
+    const int numbers[7] = {columns.business_id, columns.entry_id, columns.account_id,
+                            columns.debit,       columns.credit,   columns.currency,
+                            columns.id};
     guard([&] {
-        for (int i = 0; i < 6; ++i) {
+        for (int i = 0; i < 7; ++i) {
             values[i] = slot_getattr(slot, numbers[i], &nulls[i]);
         }
     });
     int64 business_id = DatumGetInt64(values[0]);
-    LineData line{{business_id, DatumGetInt64(values[1])},
+    LineData line{{business_id, DatumGetInt64(values[6])},
+                  {business_id, DatumGetInt64(values[1])},
                   {business_id, DatumGetInt64(values[2])},
                   std::nullopt,
                   std::nullopt,
@@ -250,6 +254,13 @@ void note_counted_line(TransactionState& state, const LineData& line, const Acco
     }
 }
 
+// Whether a line of an entry posted by UPDATE in this transaction is counted for the first
+// time (then remembered with the current subtransaction).
+bool first_count_after_posting(TransactionState& state, const LineData& line) {
+    SubTransactionId counting = guard([] { return GetCurrentSubTransactionId(); });
+    return state.lines_counted_after_posting.emplace(line.id, counting).second;
+}
+
 // Whether lines of an entry this transaction did not insert are counted now: yes for an
 // entry posted by this transaction, no for a draft; refused for an entry posted by another.
 // Locks the entry (FOR SHARE) so that nobody posts a draft under lines being added.
@@ -316,11 +327,11 @@ void check_entry_from_table(const RowKey& entry) {
         "WHERE l.business_id = $1 AND l.entry_id = $2 GROUP BY a.currency ORDER BY a.currency",
         {INT8OID, INT8OID});
     Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
-    if (select_status.execute(arguments, nullptr, false, 1) == 0 ||
+    if (execute_on_latest_snapshot(select_status, arguments, 1) == 0 ||
         !DatumGetBool(*result_value(0, 1))) {
         return;
     }
-    uint64 currencies = select_totals.execute(arguments, nullptr, false);
+    uint64 currencies = execute_on_latest_snapshot(select_totals, arguments);
     int64 lines = 0;
     for (uint64 row = 0; row < currencies; ++row) {
         lines += DatumGetInt64(*result_value(row, 2));
@@ -539,15 +550,16 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
     as_extension_owner([&] {
         SpiConnection spi;
         static crm_core::pg::CachedPlan select_lines(
-            "SELECT account_id, debit, credit, currency FROM crm_core.journal_line "
+            "SELECT account_id, debit, credit, currency, id FROM crm_core.journal_line "
             "WHERE business_id = $1 AND entry_id = $2",
             {INT8OID, INT8OID});
         Datum arguments[2] = {Int64GetDatum(entry.key.first), Int64GetDatum(entry.key.second)};
-        uint64 count = select_lines.execute(arguments, nullptr, false);
+        uint64 count = execute_on_latest_snapshot(select_lines, arguments);
         std::vector<LineData> lines;
         for (uint64 row = 0; row < count; ++row) {
             std::optional<Datum> currency = result_value(row, 4);
             lines.push_back(LineData{
+                {entry.key.first, DatumGetInt64(*result_value(row, 5))},
                 entry.key,
                 {entry.key.first, DatumGetInt64(*result_value(row, 1))},
                 result_value(row, 2),
@@ -557,6 +569,9 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
         BalanceDeltas deltas;
         for (const LineData& line : lines) {
             const AccountInfo& account = check_line_account(line, true);
+            if (!first_count_after_posting(state, line)) {
+                continue;
+            }
             deltas.add(line);
             note_counted_line(state, line, account);
         }
@@ -604,7 +619,8 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
                 counted = known->second;
             }
             const AccountInfo& account = check_line_account(line, counted);
-            if (!counted) {
+            if (!counted ||
+                (fresh == state.fresh_entries.end() && !first_count_after_posting(state, line))) {
                 continue;
             }
             deltas.add(line);
@@ -698,5 +714,19 @@ CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
 CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
     TriggerData* trigger = trigger_data(fcinfo);
     invalidate_reference_caches(RelationGetRelid(trigger->tg_relation));
+    return PointerGetDatum(nullptr);
+}
+
+// BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON account_balance_slot FOR EACH STATEMENT:
+// only the ledger (running as the extension owner) or a superuser (a restore) writes the kept
+// balances; a non-superuser owner of the table would otherwise make account_balance() lie.
+CRM_CORE_FUNCTION(crm_core_ledger_slots_guard) {
+    trigger_data(fcinfo);
+    Oid writer = guard([] { return GetUserId(); });
+    if (writer != extension_owner() && !guard([&] { return superuser_arg(writer); })) {
+        throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    "crm_core.account_balance_slot is written only by the ledger", "",
+                    "Post journal entries; balances follow their lines.");
+    }
     return PointerGetDatum(nullptr);
 }

@@ -1,0 +1,214 @@
+-- Adversarial cases: doors an attacker or a careless application would try, each refused.
+-- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
+BEGIN;
+SELECT plan(31);
+CREATE EXTENSION IF NOT EXISTS dblink;
+
+CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
+    SELECT format('host=%s port=%s user=%s dbname=%s',
+                  split_part(current_setting('unix_socket_directories'), ',', 1),
+                  current_setting('port'), current_user, database)
+$$;
+CREATE FUNCTION pg_temp.scratch() RETURNS text LANGUAGE sql AS $$
+    SELECT 'crm_core_adversarial_' || pg_backend_pid()
+$$;
+
+SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE IF EXISTS %I', pg_temp.scratch()));
+SELECT dblink_exec(pg_temp.connstr('postgres'), format('CREATE DATABASE %I', pg_temp.scratch()));
+SELECT dblink_connect('poster', pg_temp.connstr(pg_temp.scratch()));
+SELECT dblink_connect('closer', pg_temp.connstr(pg_temp.scratch()));
+SELECT dblink_exec('closer', $$
+    CREATE EXTENSION crm_core;
+    INSERT INTO crm_core.business (id, name) VALUES (1, 'b');
+    INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
+        (1, 1, 'cash', 'Cash', 'asset', 'EUR'), (2, 1, 'fees', 'Fees', 'income', 'EUR'),
+        (3, 1, 'sales', 'Sales', 'income', 'EUR'), (4, 1, 'misc', 'Misc', 'income', 'EUR');
+    INSERT INTO crm_core.fiscal_period (business_id, name, starts_on, ends_on)
+    VALUES (1, '2021', '2021-01-01', '2021-12-31');
+$$);
+
+-- A REPEATABLE READ transaction whose snapshot predates a period's closing (the closer waited
+-- for in-flight postings; this one started after) must not post into the closed period.
+SELECT dblink_exec('poster', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT n FROM dblink('poster', 'SELECT count(*) FROM crm_core.fiscal_period') AS t(n bigint);
+SELECT dblink_exec('closer', $$UPDATE crm_core.fiscal_period SET closed_at = now() WHERE name = '2021'$$);
+SELECT throws_like(
+    $$SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_id, effective_date)
+                                   VALUES (1, 1, ''2021-06-01'')')$$,
+    '%inside a closed fiscal period%',
+    'REPEATABLE READ: a period closed after the snapshot refuses postings dated inside it');
+SELECT dblink_exec('poster', 'ROLLBACK');
+
+-- The same for an account closed after the snapshot.
+SELECT dblink_exec('poster', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT n FROM dblink('poster', 'SELECT count(*) FROM crm_core.account') AS t(n bigint);
+SELECT dblink_exec('closer', 'UPDATE crm_core.account SET closed_at = now() WHERE id = 2');
+SELECT throws_like(
+    $$SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_id) VALUES (2, 1);
+        INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+        VALUES (1, 2, 1, 5, NULL), (1, 2, 2, NULL, 5)')$$,
+    '%closed%',
+    'REPEATABLE READ: an account closed after the snapshot refuses postings');
+SELECT dblink_exec('poster', 'ROLLBACK');
+
+-- A REPEATABLE READ transaction posts a draft whose lines another session changed after the
+-- snapshot: the posting must count the lines that are there, not those its snapshot shows.
+SELECT dblink_exec('closer', $$
+    INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (3, 1, 'draft');
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 3, 1, 5, NULL), (1, 3, 3, NULL, 5);
+$$);
+SELECT dblink_exec('poster', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT n FROM dblink('poster', 'SELECT count(*) FROM crm_core.journal_line') AS t(n bigint);
+SELECT dblink_exec('closer', 'INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+                              VALUES (1, 3, 1, 100)');
+SELECT dblink_exec('poster', $$UPDATE crm_core.journal_entry SET status = 'posted' WHERE id = 3$$);
+SELECT throws_like($$SELECT dblink_exec('poster', 'COMMIT')$$, '%does not balance%',
+                   'REPEATABLE READ: posting a draft counts lines committed after the snapshot');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbalanced_entries()$$) AS t(n bigint)),
+          0::bigint, 'no unbalanced posted entry');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.check_balances()$$) AS t(n bigint)),
+          0::bigint, 'balances equal the posted lines');
+
+-- An account's currency changes only while it has no lines: the change waits for postings in
+-- flight, then sees their lines.
+SELECT dblink_exec('poster', 'BEGIN');
+SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_id) VALUES (4, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 4, 1, 5, NULL), (1, 4, 4, NULL, 5)');
+SELECT dblink_send_query('closer', $$UPDATE crm_core.account SET currency = 'USD' WHERE id = 4$$);
+SELECT pg_sleep(0.3);
+SELECT dblink_exec('poster', 'COMMIT');
+SELECT throws_like($$SELECT * FROM dblink_get_result('closer') AS t(x text)$$, '%has journal lines%',
+                   'a currency change waits for the posting in flight and is refused');
+SELECT * FROM dblink_get_result('closer') AS t(x text);
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbalanced_entries()$$) AS t(n bigint)),
+          0::bigint, 'every posted entry still balances in its accounts'' currencies');
+
+SELECT is((SELECT n FROM dblink('poster', 'SELECT 1') AS t(n int)), 1, 'the poster session is still usable');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.journal_entry WHERE status = 'posted'$$) AS t(n bigint)),
+          1::bigint, 'only the valid posting was posted');
+
+SELECT dblink_disconnect('poster');
+SELECT dblink_disconnect('closer');
+SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE %I WITH (FORCE)', pg_temp.scratch()));
+
+-- Ids are unique per business only (explicit ids are allowed): functions that take a bare id
+-- must refuse an id two businesses share rather than pick one of them.
+INSERT INTO crm_core.business (id, name) VALUES (9500001, 'adv one'), (9500002, 'adv two');
+INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
+    (9500001, 9500001, 'cash', 'Cash', 'asset', 'EUR'), (9500002, 9500001, 'fees', 'Fees', 'income', 'EUR'),
+    (9500001, 9500002, 'cash', 'Cash', 'asset', 'EUR'), (9500002, 9500002, 'fees', 'Fees', 'income', 'EUR');
+INSERT INTO crm_core.journal_entry (id, business_id) VALUES (9500001, 9500001), (9500001, 9500002);
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
+    (9500001, 9500001, 9500001, 5, NULL), (9500001, 9500001, 9500002, NULL, 5),
+    (9500002, 9500001, 9500001, 7, NULL), (9500002, 9500001, 9500002, NULL, 7);
+SELECT throws_ok('SELECT crm_core.account_balance(9500001)', '21000', NULL,
+                 'account_balance refuses an account id two businesses share');
+SELECT throws_ok($$SELECT crm_core.account_balance(9500001, now())$$, '21000', NULL,
+                 'account_balance at a time refuses an account id two businesses share');
+SELECT throws_ok('SELECT crm_core.account_rollup_balance(9500001)', '21000', NULL,
+                 'account_rollup_balance refuses an account id two businesses share');
+SELECT throws_ok('SELECT crm_core.reverse_entry(9500001)', '21000', NULL,
+                 'reverse_entry refuses an entry id two businesses share');
+
+-- An idempotent retry returns only a posted entry: a draft holding the key is not "the same".
+INSERT INTO crm_core.journal_entry (id, business_id, status, idempotency_key)
+VALUES (9500002, 9500001, 'draft', 'adv-key');
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
+    (9500001, 9500002, 9500001, 5, NULL), (9500001, 9500002, 9500002, NULL, 5);
+SELECT throws_ok($$SELECT crm_core.post_entry(9500001,
+    '[{"account_id": 9500001, "debit": 5}, {"account_id": 9500002, "credit": 5}]', idempotency_key => 'adv-key')$$,
+    '23505', NULL, 'post_entry does not pass a draft off as the posted retry');
+SELECT is((SELECT status FROM crm_core.journal_entry WHERE business_id = 9500001 AND id = 9500002), 'draft',
+          'the draft stays a draft');
+
+-- A non-superuser owner of the ledger's tables (a DBA handed them over) cannot switch off
+-- or reshape the money invariants: the ledger's triggers, constraints, rules and columns
+-- are changed only by a superuser.
+-- One query posts a draft and adds lines to it (writable CTE, either order of execution):
+-- every line is counted once in the balances.
+INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES
+    (9500010, 9500001, 'draft'), (9500011, 9500001, 'draft'), (9500012, 9500001, 'draft');
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
+    (9500001, 9500011, 9500001, 5, NULL), (9500001, 9500011, 9500002, NULL, 5);
+WITH added AS (INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+               VALUES (9500001, 9500010, 9500001, 5, NULL), (9500001, 9500010, 9500002, NULL, 5))
+UPDATE crm_core.journal_entry SET status = 'posted' WHERE business_id = 9500001 AND id = 9500010;
+WITH posted AS (UPDATE crm_core.journal_entry SET status = 'posted'
+                WHERE business_id = 9500001 AND id = 9500011)
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+VALUES (9500001, 9500011, 9500001, 3, NULL), (9500001, 9500011, 9500002, NULL, 3);
+SAVEPOINT counted;
+WITH posted AS (UPDATE crm_core.journal_entry SET status = 'posted'
+                WHERE business_id = 9500001 AND id = 9500012)
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+VALUES (9500001, 9500012, 9500001, 4, NULL), (9500001, 9500012, 9500002, NULL, 4);
+ROLLBACK TO SAVEPOINT counted;
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+VALUES (9500001, 9500012, 9500001, 4, NULL), (9500001, 9500012, 9500002, NULL, 4);
+UPDATE crm_core.journal_entry SET status = 'posted' WHERE business_id = 9500001 AND id = 9500012;
+INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (9500013, 9500001, 'draft');
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
+    (9500001, 9500013, 9500001, 5, NULL), (9500001, 9500013, 9500002, NULL, 5),
+    (9500001, 9500013, 9500001, 3, NULL), (9500001, 9500013, 9500002, NULL, 3);
+WITH posted AS (UPDATE crm_core.journal_entry SET status = 'posted'
+                WHERE business_id = 9500001 AND id = 9500013)
+DELETE FROM crm_core.journal_line WHERE business_id = 9500001 AND entry_id = 9500013
+                                    AND 3 IN (debit, credit);
+SELECT is_empty('SELECT * FROM crm_core.check_balances()',
+                'a posting and its lines in one query: balances equal the posted lines');
+SELECT is((SELECT sum(debits) - sum(credits) FROM crm_core.account_balance_slot
+            WHERE business_id = 9500001 AND account_id = 9500001), 5 + 5 + 5 + 3 + 4 + 5::numeric,
+          'cash counts each line once');
+SELECT lives_ok('SET CONSTRAINTS ALL IMMEDIATE', 'and every entry balances');
+
+SET CONSTRAINTS ALL IMMEDIATE;  -- no pending ledger checks, so that ownership can move
+SET CONSTRAINTS ALL DEFERRED;
+CREATE ROLE crm_core_adversarial_owner NOLOGIN;
+GRANT USAGE ON SCHEMA crm_core TO crm_core_adversarial_owner;
+ALTER TABLE crm_core.journal_line OWNER TO crm_core_adversarial_owner;
+ALTER TABLE crm_core.journal_entry OWNER TO crm_core_adversarial_owner;
+ALTER TABLE crm_core.account_balance_slot OWNER TO crm_core_adversarial_owner;
+SET ROLE crm_core_adversarial_owner;
+SELECT throws_ok('ALTER TABLE crm_core.journal_line DISABLE TRIGGER journal_line_inserted', '42501', NULL,
+                 'owner: disabling the balance-keeping trigger is refused');
+SELECT throws_ok('ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_entry_balanced', '42501', NULL,
+                 'owner: disabling the commit check is refused');
+SELECT throws_ok('DROP TRIGGER journal_line_balanced ON crm_core.journal_line', '42501', NULL,
+                 'owner: dropping the commit check is refused');
+SELECT throws_ok('ALTER TABLE crm_core.journal_line DROP CONSTRAINT journal_line_one_side', '42501', NULL,
+                 'owner: dropping a line constraint is refused');
+SELECT throws_ok('CREATE RULE skip AS ON INSERT TO crm_core.journal_line WHERE NEW.debit > 100 DO INSTEAD NOTHING',
+                 '42501', NULL, 'owner: a rule that silently drops lines is refused');
+SELECT throws_ok($$ALTER TABLE crm_core.journal_entry ALTER COLUMN status SET DEFAULT 'draft'$$, '42501', NULL,
+                 'owner: changing a documented default is refused');
+SELECT throws_ok('CREATE TRIGGER skip BEFORE INSERT ON crm_core.journal_line FOR EACH ROW
+                  EXECUTE FUNCTION suppress_redundant_updates_trigger()', '42501', NULL,
+                 'owner: a trigger of its own on the ledger is refused');
+SELECT throws_ok('ALTER TABLE crm_core.account_balance_slot DISABLE ROW LEVEL SECURITY', '42501', NULL,
+                 'owner: any ALTER TABLE on the balance slots is refused');
+SELECT throws_ok('UPDATE crm_core.account_balance_slot SET debits = debits + 1', '42501', NULL,
+                 'owner: writing the kept balances directly is refused');
+SELECT throws_ok('TRUNCATE crm_core.account_balance_slot', '42501', NULL,
+                 'owner: truncating the kept balances is refused');
+RESET ROLE;
+
+-- The owner of a table made append-only cannot edit its rows by rewriting the table or drop
+-- a column's history.
+CREATE SCHEMA crm_core_adversarial AUTHORIZATION crm_core_adversarial_owner;
+SET ROLE crm_core_adversarial_owner;
+CREATE TABLE crm_core_adversarial.payment (id int PRIMARY KEY, amount numeric, note text);
+INSERT INTO crm_core_adversarial.payment VALUES (1, 100, 'first');
+RESET ROLE;
+SELECT crm_core.make_append_only('crm_core_adversarial.payment');
+SET ROLE crm_core_adversarial_owner;
+SELECT throws_ok('ALTER TABLE crm_core_adversarial.payment ALTER COLUMN amount TYPE numeric USING amount * 0',
+                 '42501', NULL, 'owner: rewriting an append-only table (ALTER COLUMN ... TYPE ... USING) is refused');
+SELECT throws_ok('ALTER TABLE crm_core_adversarial.payment DROP COLUMN note', '42501', NULL,
+                 'owner: dropping a column of an append-only table is refused');
+SELECT is((SELECT (amount, note)::text FROM crm_core_adversarial.payment), '(100,first)', 'its rows are untouched');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
