@@ -6,29 +6,9 @@
 # rows are not dumped (CREATE EXTENSION writes them again), and the guards come back.
 # Runs against CRM_CORE_CLUSTER (default "test"); prints TAP; exit status 1 on any failure.
 set -euo pipefail
-source "$(dirname "$0")/../../scripts/lib.sh"
-
-eval "$("$CRM_ROOT/scripts/cluster.sh" env "${CRM_CORE_CLUSTER:-test}")"
 source_db=crm_core_dump_whole_source
 restored_db=crm_core_dump_whole_restored
-export PGOPTIONS="-c client_min_messages=warning"
-cleanup() { dropdb --if-exists --force "$source_db"; dropdb --if-exists --force "$restored_db"; }
-cleanup
-trap cleanup EXIT
-createdb "$source_db"
-createdb "$restored_db"
-
-sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
-failures=0
-check() {  # check NUMBER DESCRIPTION GOT EXPECTED
-    if [ "$3" = "$4" ]; then
-        echo "ok $1 - $2"
-    else
-        echo "not ok $1 - $2"
-        printf '#   got:      %s\n#   expected: %s\n' "$3" "$4"
-        failures=$((failures + 1))
-    fi
-}
+source "$(dirname "$0")/lib.sh"
 
 echo "1..22"
 psql -X -q -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'

@@ -3,23 +3,14 @@
 -- and lines added by another session to a draft being posted.
 BEGIN;
 SELECT plan(24);
-CREATE EXTENSION IF NOT EXISTS dblink;
+\set scratch_prefix crm_core_ledger_commit_
+\ir lib/scratch.sql
 
-CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
-    SELECT format('host=%s port=%s user=%s dbname=%s',
-                  split_part(current_setting('unix_socket_directories'), ',', 1),
-                  current_setting('port'), current_user, database)
-$$;
-CREATE FUNCTION pg_temp.scratch() RETURNS text LANGUAGE sql AS $$
-    SELECT 'crm_core_ledger_commit_' || pg_backend_pid()
-$$;
 -- Runs sql in the scratch database on connection `conn` and returns the first column.
 CREATE FUNCTION pg_temp.q(conn text, sql text) RETURNS text LANGUAGE sql AS $$
     SELECT v FROM dblink(conn, sql) AS t(v text)
 $$;
 
-SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE IF EXISTS %I', pg_temp.scratch()));
-SELECT dblink_exec(pg_temp.connstr('postgres'), format('CREATE DATABASE %I', pg_temp.scratch()));
 SELECT dblink_connect('s1', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_connect('s2', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_exec('s1', $$

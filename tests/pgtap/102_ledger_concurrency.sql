@@ -3,16 +3,9 @@
 -- overdraft attempts on a ruled account; then the ledger must still be exact.
 BEGIN;
 SELECT plan(10);
-CREATE EXTENSION IF NOT EXISTS dblink;
+\set scratch_prefix crm_core_ledger_concurrency_
+\ir lib/scratch.sql
 
-CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
-    SELECT format('host=%s port=%s user=%s dbname=%s',
-                  split_part(current_setting('unix_socket_directories'), ',', 1),
-                  current_setting('port'), current_user, database)
-$$;
-CREATE FUNCTION pg_temp.scratch() RETURNS text LANGUAGE sql AS $$
-    SELECT 'crm_core_ledger_concurrency_' || pg_backend_pid()
-$$;
 CREATE FUNCTION pg_temp.q(sql text) RETURNS text LANGUAGE sql AS $$
     SELECT v FROM dblink('c1', sql) AS t(v text)
 $$;
@@ -83,8 +76,6 @@ BEGIN
     RETURN NULLIF(NULLIF(dblink_error_message(conn), 'OK'), '');
 END $$;
 
-SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE IF EXISTS %I', pg_temp.scratch()));
-SELECT dblink_exec(pg_temp.connstr('postgres'), format('CREATE DATABASE %I', pg_temp.scratch()));
 SELECT dblink_connect('c' || i, pg_temp.connstr(pg_temp.scratch())) FROM generate_series(1, 4) AS i;
 SELECT dblink_exec('c1', $$
     CREATE EXTENSION crm_core;

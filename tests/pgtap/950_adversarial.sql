@@ -2,19 +2,9 @@
 -- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
 BEGIN;
 SELECT plan(31);
-CREATE EXTENSION IF NOT EXISTS dblink;
+\set scratch_prefix crm_core_adversarial_
+\ir lib/scratch.sql
 
-CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
-    SELECT format('host=%s port=%s user=%s dbname=%s',
-                  split_part(current_setting('unix_socket_directories'), ',', 1),
-                  current_setting('port'), current_user, database)
-$$;
-CREATE FUNCTION pg_temp.scratch() RETURNS text LANGUAGE sql AS $$
-    SELECT 'crm_core_adversarial_' || pg_backend_pid()
-$$;
-
-SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE IF EXISTS %I', pg_temp.scratch()));
-SELECT dblink_exec(pg_temp.connstr('postgres'), format('CREATE DATABASE %I', pg_temp.scratch()));
 SELECT dblink_connect('poster', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_connect('closer', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_exec('closer', $$

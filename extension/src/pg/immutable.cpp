@@ -50,6 +50,21 @@ struct EntryState {
     bool posted_by_this_transaction = false;
 };
 
+// The (business_id, entry_id) a journal line points at; std::nullopt when either is NULL.
+std::optional<crm_core::pg::ledger::RowKey> line_entry(HeapTuple line, TupleDesc descriptor) {
+    bool business_null = false, entry_null = false;
+    Datum business = 0, entry = 0;
+    crm_core::pg::guard([&] {
+        business =
+            heap_getattr(line, SPI_fnumber(descriptor, "business_id"), descriptor, &business_null);
+        entry = heap_getattr(line, SPI_fnumber(descriptor, "entry_id"), descriptor, &entry_null);
+    });
+    if (business_null || entry_null) {
+        return std::nullopt;
+    }
+    return crm_core::pg::ledger::RowKey{DatumGetInt64(business), DatumGetInt64(entry)};
+}
+
 // Looks up an entry's posting state (a line's entry exists: the foreign key says so).
 EntryState entry_state(HeapTuple line, TupleDesc descriptor) {
     static crm_core::pg::CachedPlan select_entry(
@@ -57,17 +72,11 @@ EntryState entry_state(HeapTuple line, TupleDesc descriptor) {
         "pg_current_xact_id_if_assigned() FROM crm_core.journal_entry "
         "WHERE business_id = $1 AND id = $2",
         {INT8OID, INT8OID});
-    bool business_null = false, entry_null = false;
-    Datum values[2];
-    crm_core::pg::guard([&] {
-        values[0] =
-            heap_getattr(line, SPI_fnumber(descriptor, "business_id"), descriptor, &business_null);
-        values[1] =
-            heap_getattr(line, SPI_fnumber(descriptor, "entry_id"), descriptor, &entry_null);
-    });
-    if (business_null || entry_null) {
+    std::optional<crm_core::pg::ledger::RowKey> key = line_entry(line, descriptor);
+    if (!key) {
         return {};
     }
+    Datum values[2] = {Int64GetDatum(key->first), Int64GetDatum(key->second)};
     crm_core::pg::SpiConnection spi;
     if (select_entry.execute(values, nullptr, true, 1) == 0) {
         return {};
@@ -85,18 +94,8 @@ bool inserted_by_this_transaction(HeapTuple line, TupleDesc descriptor) {
     if (!state.tallies_trusted || state.fresh_entries.empty()) {
         return false;
     }
-    bool business_null = false, entry_null = false;
-    Datum business = 0, entry = 0;
-    crm_core::pg::guard([&] {
-        business =
-            heap_getattr(line, SPI_fnumber(descriptor, "business_id"), descriptor, &business_null);
-        entry = heap_getattr(line, SPI_fnumber(descriptor, "entry_id"), descriptor, &entry_null);
-    });
-    if (business_null || entry_null) {
-        return false;
-    }
-    crm_core::pg::ledger::RowKey key{DatumGetInt64(business), DatumGetInt64(entry)};
-    return state.fresh_entries.count(key) > 0;
+    std::optional<crm_core::pg::ledger::RowKey> key = line_entry(line, descriptor);
+    return key && state.fresh_entries.count(*key) > 0;
 }
 
 // Whether a superuser is restoring a dump (session_replication_role = replica, which only a

@@ -1,0 +1,19 @@
+-- Included (\ir) by pgTAP files that need real commits or several sessions: dblink, a libpq
+-- connection string to this server, and a fresh scratch database named :scratch_prefix followed
+-- by the backend pid. The including file connects to it and drops it at the end.
+CREATE EXTENSION IF NOT EXISTS dblink;
+
+SELECT set_config('crm_core_test.scratch', :'scratch_prefix' || pg_backend_pid(), false)
+    IS NOT NULL AS scratch_named \gset
+
+CREATE FUNCTION pg_temp.connstr(database text) RETURNS text LANGUAGE sql AS $$
+    SELECT format('host=%s port=%s user=%s dbname=%s',
+                  split_part(current_setting('unix_socket_directories'), ',', 1),
+                  current_setting('port'), current_user, database)
+$$;
+CREATE FUNCTION pg_temp.scratch() RETURNS text LANGUAGE sql AS $$
+    SELECT current_setting('crm_core_test.scratch')
+$$;
+
+SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE IF EXISTS %I', pg_temp.scratch()));
+SELECT dblink_exec(pg_temp.connstr('postgres'), format('CREATE DATABASE %I', pg_temp.scratch()));
