@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the pgTAP suite with pg_prove against a fresh database in a running cluster.
-# The cluster is CRM_CORE_CLUSTER (default "test"); start it with scripts/cluster.sh.
-# CRM_CORE_CLUSTER=env uses your own libpq environment (PGHOST, PGPORT, PGUSER) instead: that
-# server needs crm_core, pgtap and the test-only crm_core_test (make -C tests/boundary install).
-# Extra arguments are test files (default: every tests/pgtap/*.sql).
+# Runs the pgTAP suites with pg_prove, each extension's in a fresh database of its own
+# (<extension>_regress, holding pgtap, the extension with its dependencies, and the test-only
+# crm_core_test). The cluster is CRM_CORE_CLUSTER (default "test"); start it with
+# scripts/cluster.sh. CRM_CORE_CLUSTER=env uses your own libpq environment (PGHOST, PGPORT,
+# PGUSER) instead: that server needs the extensions, pgtap and crm_core_test
+# (make -C tests/boundary install).
+# Extra arguments are test files (default: every extensions/*/tests/pgtap/*.sql).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -11,15 +13,33 @@ cluster=${CRM_CORE_CLUSTER:-test}
 if [ "$cluster" != env ]; then
     eval "$("$CRM_ROOT/scripts/cluster.sh" env "$cluster")"
 fi
-export PGDATABASE=crm_core_regress
-
-dropdb --if-exists --force "$PGDATABASE"
-createdb "$PGDATABASE"
-psql -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION crm_core' \
-    -c 'CREATE EXTENSION crm_core_test'
 
 cd "$CRM_ROOT"
 if [ $# -eq 0 ]; then
-    set -- tests/pgtap/*.sql
+    set -- extensions/*/tests/pgtap/*.sql
 fi
-pg_prove --ext .sql --failures "$@"
+
+# Groups the files by extension (extensions/NAME/tests/pgtap/FILE.sql), keeping their order.
+declare -A files_of
+order=()
+for file in "$@"; do
+    extension=$(printf '%s\n' "$file" | sed -n 's|^\(.*/\)\{0,1\}extensions/\([^/]*\)/tests/pgtap/.*|\2|p')
+    if [ -z "$extension" ]; then
+        echo "run-pgtap: $file is not under extensions/NAME/tests/pgtap/" >&2
+        exit 2
+    fi
+    [ -n "${files_of[$extension]:-}" ] || order+=("$extension")
+    files_of[$extension]+="$file "
+done
+
+status=0
+for extension in "${order[@]}"; do
+    export PGDATABASE=${extension}_regress
+    dropdb --if-exists --force "$PGDATABASE"
+    createdb "$PGDATABASE"
+    psql -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pgtap' \
+        -c "CREATE EXTENSION $extension CASCADE" -c 'CREATE EXTENSION crm_core_test'
+    # shellcheck disable=SC2086
+    pg_prove --ext .sql --failures ${files_of[$extension]} || status=1
+done
+exit "$status"

@@ -135,7 +135,8 @@ lock_holders_are() {
 
 # ---- command line ---------------------------------------------------------------------------
 check "--help describes --once" bash -c "'$binary' --help | grep -q -- '--once JOB'"
-check "--version prints the version" bash -c "'$binary' --version | grep -qx 'crm-core-service 0.1.0'"
+version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$CRM_ROOT/extensions/crm_core/crm_core.control")
+check "--version prints the version" bash -c "'$binary' --version | grep -qx 'crm-core-service $version'"
 set +e
 "$binary" --no-such-flag 2>/dev/null; code=$?
 set -e

@@ -1,0 +1,5 @@
+-- crm_core 0.1.0 -> 0.2.0. Source of the installed crm_core--0.1.0--0.2.0.sql: make expands
+-- each "-- @include install/PART.sql" line into that part's text, so a part that is new in
+-- 0.2.0, or made only of CREATE OR REPLACE statements, is written once. Everything else that
+-- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
+-- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
