@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# For every extension and every released version of it (its frozen sql/NAME--VERSION.sql), a
+# database upgraded from that version with ALTER EXTENSION ... UPDATE has the same catalog as
+# a fresh install of the current version (tests/upgrade/describe.sql lists both). Runs against
+# CRM_CORE_CLUSTER (default "test"); prints TAP; exit status 1 on any failure.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+eval "$("$CRM_ROOT/scripts/cluster.sh" env "${CRM_CORE_CLUSTER:-test}")"
+export PGOPTIONS="-c client_min_messages=warning"
+fresh=crm_upgrade_fresh
+upgraded=crm_upgrade_from
+cleanup() { dropdb --if-exists --force "$fresh"; dropdb --if-exists --force "$upgraded"; }
+trap cleanup EXIT
+work=$(mktemp -d)
+trap 'cleanup; rm -rf "$work"' EXIT
+
+sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+cases=()
+for control in "$CRM_ROOT"/extensions/*/*.control; do
+    extension=$(basename "$control" .control)
+    for released in "$(dirname "$control")"/sql/"$extension"--*.sql; do
+        [ -e "$released" ] || continue
+        version=${released##*/"$extension"--}
+        version=${version%.sql}
+        case "$version" in *--*) continue ;; esac
+        cases+=("$extension $version")
+    done
+done
+
+echo "1..$((${#cases[@]} * 2))"
+n=0
+failures=0
+for case in "${cases[@]}"; do
+    read -r extension version <<<"$case"
+    current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$CRM_ROOT/extensions/$extension/$extension.control")
+    cleanup
+    createdb "$fresh"
+    createdb "$upgraded"
+    sql -d "$fresh" -c "CREATE EXTENSION $extension CASCADE" >/dev/null
+    n=$((n + 1))
+    if sql -d "$upgraded" -c "CREATE EXTENSION $extension VERSION '$version' CASCADE" \
+           -c "ALTER EXTENSION $extension UPDATE" >"$work/update.log" 2>&1; then
+        echo "ok $n - $extension $version updates to $current"
+    else
+        echo "not ok $n - $extension $version updates to $current"
+        sed 's/^/#   /' "$work/update.log"
+        failures=$((failures + 1))
+    fi
+    n=$((n + 1))
+    sql -d "$fresh" -v extension="$extension" -f "$CRM_ROOT/tests/upgrade/describe.sql" > "$work/fresh.txt"
+    sql -d "$upgraded" -v extension="$extension" -f "$CRM_ROOT/tests/upgrade/describe.sql" > "$work/upgraded.txt"
+    if diff -u "$work/fresh.txt" "$work/upgraded.txt" > "$work/diff.txt"; then
+        echo "ok $n - $extension upgraded from $version has the catalog of a fresh $current ($(wc -l < "$work/fresh.txt") lines)"
+    else
+        echo "not ok $n - $extension upgraded from $version has the catalog of a fresh $current"
+        echo "#   --- fresh $current, +++ upgraded from $version:"
+        grep '^[-+][^-+]' "$work/diff.txt" | cut -c1-400 | sed 's/^/#   /'
+        failures=$((failures + 1))
+    fi
+done
+[ "$failures" -eq 0 ]
