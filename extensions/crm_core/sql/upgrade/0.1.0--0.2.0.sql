@@ -3,3 +3,11 @@
 -- 0.2.0, or made only of CREATE OR REPLACE statements, is written once. Everything else that
 -- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
 -- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
+
+-- ---------------------------------------------------------------------------------------
+-- Tenant isolation (docs/tenants.md): current_business(), business grants, crm_core_service,
+-- enable/disable_tenant_isolation, and the policies on crm_core's own tables. The policies
+-- part isolates every crm_core table with a business_id column that exists when it runs:
+-- keep it after every block that adds such a table.
+-- @include install/15_tenants.sql
+-- @include install/95_tenant_policies.sql
