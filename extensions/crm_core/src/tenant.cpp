@@ -16,6 +16,7 @@
 #include "immutable_trigger.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
+#include "tenant.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -35,6 +36,20 @@ namespace {
 
 constexpr const char* kSetting = "crm_core.business_id";
 constexpr const char* kServiceRole = "crm_core_service";
+
+// The setting's value, kept by PostgreSQL's GUC machinery (SET, SET LOCAL, RESET, DISCARD).
+char* business_setting = nullptr;
+
+// Refuses a value that is not a business id when it is set (a check hook must not throw).
+bool check_business_setting(char** value, void**, GucSource) {
+    if (*value == nullptr || crm_core::tenant::parse_business_setting(*value).valid) {
+        return true;
+    }
+    GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+    GUC_check_errdetail("crm_core.business_id must be a business id (a whole number).");
+    GUC_check_errhint("SET LOCAL crm_core.business_id = '42'; an empty value means no business.");
+    return false;
+}
 
 // Roles granted a business, directly or through grant_business(role, NULL), per business.
 std::unordered_map<int64, std::vector<Oid>> grantees_by_business;
@@ -195,8 +210,8 @@ std::optional<int64> row_business(HeapTuple row, TupleDesc descriptor, const Key
 
 }  // namespace
 
-// Whether role sees every business: a superuser, a role with BYPASSRLS (row security does not
-// apply to either), or a member of crm_core_service (whose policy shows every row).
+// Row security does not apply to superusers and BYPASSRLS roles; crm_core_service's policy
+// shows every row.
 bool has_global_view(Oid role) {
     register_callbacks();
     auto cached = global_roles.find(role);
@@ -214,20 +229,28 @@ bool has_global_view(Oid role) {
     return global;
 }
 
-// The business this session acts for (std::nullopt: none set). The login and the role it SET
-// ROLE to must each have the global view or a grant of that business; the role a SECURITY
-// DEFINER function runs as is not asked (its caller is), so a definer granted every business
-// cannot be used to act for a business its caller was not granted.
+void define_business_setting() {
+    DefineCustomStringVariable(
+        kSetting, "The business (tenant) this session or transaction acts for.",
+        "Rows of crm_core-isolated tables of other businesses are invisible and refused; empty "
+        "means none. Use SET LOCAL behind a transaction-pooling connection pooler.",
+        &business_setting, "", PGC_USERSET, GUC_NOT_IN_SAMPLE, check_business_setting, nullptr,
+        nullptr);
+}
+
+// The login and the role it SET ROLE to must each have the global view or a grant of the
+// business; the role a SECURITY DEFINER function runs as is not asked (its caller is), so a
+// definer granted every business cannot act for a business its caller was not granted.
 std::optional<int64> current_business() {
-    register_callbacks();
-    const char* raw = guard([] { return GetConfigOption(kSetting, true, false); });
-    std::string setting = raw != nullptr ? raw : "";
-    Oid session_user = guard([] { return GetSessionUserId(); });
-    Oid outer_user = guard([] { return GetOuterUserId(); });
+    // Neither reading the setting nor the session's identities can raise an error.
+    const char* setting = business_setting != nullptr ? business_setting : "";
+    Oid session_user = GetSessionUserId();
+    Oid outer_user = GetOuterUserId();
     if (last_answer.valid && last_answer.session_user == session_user &&
         last_answer.outer_user == outer_user && last_answer.setting == setting) {
         return last_answer.business_id;
     }
+    register_callbacks();
     crm_core::tenant::BusinessSetting parsed = crm_core::tenant::parse_business_setting(setting);
     if (!parsed.valid) {
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
@@ -266,10 +289,11 @@ CRM_CORE_FUNCTION(crm_core_current_business) {
 }
 
 // Trigger crm_core.tenant_guard([key column, default business_id]) on isolated tables:
-// BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE FOR EACH STATEMENT refuses writes when no
-// business is set, and TRUNCATE (it would empty every business); BEFORE INSERT OR UPDATE FOR
-// EACH ROW refuses a row of another business. Its name sorts first, so no other BEFORE trigger
-// reads anything on behalf of a row that will be refused. Roles with the global view pass.
+// BEFORE UPDATE OR DELETE OR TRUNCATE FOR EACH STATEMENT refuses them when no business is set,
+// and TRUNCATE always (it would empty every business); BEFORE INSERT OR UPDATE FOR EACH ROW
+// refuses a row when no business is set or when it belongs to another business. Its name sorts
+// first, so no other BEFORE trigger reads anything on behalf of a row that will be refused. Roles
+// with the global view pass.
 CRM_CORE_FUNCTION(crm_core_tenant_guard) {
     TriggerData* data = trigger_data(fcinfo, "crm_core.tenant_guard()");
     bool for_row = TRIGGER_FIRED_FOR_ROW(data->tg_event);
@@ -283,8 +307,7 @@ CRM_CORE_FUNCTION(crm_core_tenant_guard) {
     if (for_row) {
         row = TRIGGER_FIRED_BY_UPDATE(data->tg_event) ? data->tg_newtuple : data->tg_trigtuple;
     }
-    Oid user = guard([] { return GetUserId(); });
-    if (tenant::has_global_view(user)) {
+    if (tenant::has_global_view(GetUserId())) {
         return PointerGetDatum(row);
     }
     if (TRIGGER_FIRED_BY_TRUNCATE(data->tg_event)) {

@@ -151,16 +151,20 @@ $$;
 
 -- Isolates a table by its business column: row-level security (forced, so the owner is
 -- isolated too) with a policy for every role showing and accepting only the current business's
--- rows, one showing every row to crm_core_service, and the guard triggers. Idempotent.
-CREATE FUNCTION crm_core._apply_tenant_isolation(relation regclass, key_column name)
+-- rows, one showing every row to crm_core_service, and (write_guards) the guard triggers, which
+-- refuse with a clear message before any other trigger runs; without them the policy still
+-- refuses, with PostgreSQL's message. Idempotent.
+CREATE FUNCTION crm_core._apply_tenant_isolation(relation regclass, key_column name,
+                                                 write_guards boolean)
     RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM crm_core._check_tenant_table(relation, key_column);
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', relation);
-    -- The sub-select runs once per statement (an InitPlan), not once per row.
+    -- A plain STABLE call: an index condition evaluates it once per scan, and a row filter
+    -- costs a cached lookup (a sub-select would cost an InitPlan in every statement).
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy
                     WHERE polrelid = relation AND polname = 'crm_core_tenant') THEN
-        EXECUTE format('CREATE POLICY crm_core_tenant ON %s USING (%I = (SELECT crm_core.current_business()))',
+        EXECUTE format('CREATE POLICY crm_core_tenant ON %s USING (%I = crm_core.current_business())',
                        relation, key_column);
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy
@@ -168,12 +172,16 @@ BEGIN
         EXECUTE format('CREATE POLICY crm_core_global_view ON %s TO crm_core_service USING (true)',
                        relation);
     END IF;
+    IF NOT write_guards THEN
+        RETURN;
+    END IF;
     -- "_crm_core..." sorts before lower-case trigger names: PostgreSQL fires BEFORE triggers in
     -- name order, so no other trigger reads anything for a row of another business.
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger
                     WHERE tgrelid = relation AND tgname = '_crm_core_tenant_statement') THEN
+        -- INSERT is refused row by row (no business: no row is accepted).
         EXECUTE format('CREATE TRIGGER _crm_core_tenant_statement '
-                       'BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                       'BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
                        'FOR EACH STATEMENT EXECUTE FUNCTION crm_core.tenant_guard()', relation);
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger
@@ -185,11 +193,11 @@ BEGIN
 END;
 $$;
 GRANT EXECUTE ON FUNCTION crm_core._check_tenant_table(regclass, name),
-    crm_core._apply_tenant_isolation(regclass, name) TO PUBLIC;
+    crm_core._apply_tenant_isolation(regclass, name, boolean) TO PUBLIC;
 
 CREATE FUNCTION crm_core.enable_tenant_isolation(relation regclass) RETURNS void
     LANGUAGE sql SET search_path = pg_catalog, pg_temp
-    RETURN crm_core._apply_tenant_isolation(relation, 'business_id');
+    RETURN crm_core._apply_tenant_isolation(relation, 'business_id', true);
 GRANT EXECUTE ON FUNCTION crm_core.enable_tenant_isolation(regclass) TO PUBLIC;
 COMMENT ON FUNCTION crm_core.enable_tenant_isolation(regclass) IS
     'Makes a table (keyed by business_id) show and accept only the current business''s rows, as crm_core''s own tables; run as its owner. Idempotent.';

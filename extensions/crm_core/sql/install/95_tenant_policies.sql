@@ -3,8 +3,15 @@
 -- current business's rows to every role but superusers, BYPASSRLS roles and crm_core_service.
 -- business_grant is admin data (no policy: current_business() reads it). Tables added to the
 -- schema later are isolated when they have a business_id column (tests/pgtap 500 lists them).
-SELECT crm_core._apply_tenant_isolation('crm_core.business', 'id');
-SELECT crm_core._apply_tenant_isolation(c.oid::regclass, 'business_id')
+-- Tables that only crm_core writes (as the extension owner: balance slots, the seal chain, the
+-- audit log; their own guards refuse every other writer) get the policy without the write
+-- guard triggers, which would cost the ledger's hot path a trigger call per balance update.
+SELECT crm_core._apply_tenant_isolation('crm_core.business', 'id', true);
+SELECT crm_core._apply_tenant_isolation(
+           c.oid::regclass, 'business_id',
+           c.oid NOT IN ('crm_core.account_balance_slot'::regclass, 'crm_core.audit_log'::regclass,
+                         'crm_core.ledger_block'::regclass, 'crm_core.ledger_sealed_entry'::regclass,
+                         'crm_core.seal_progress'::regclass))
   FROM pg_catalog.pg_class AS c
  WHERE c.relnamespace = 'crm_core'::regnamespace AND c.relkind IN ('r', 'p')
    AND NOT c.relispartition AND c.oid <> 'crm_core.business_grant'::regclass
