@@ -55,12 +55,11 @@ bool check_business_setting(char** value, void**, GucSource) {
 std::unordered_map<int64, std::vector<Oid>> grantees_by_business;
 // Whether a role sees every business.
 std::unordered_map<Oid, bool> global_roles;
-// The last answer of current_business(), valid while the setting and the identities match.
+// The last answer of current_business(), valid while the setting and the role match.
 struct LastAnswer {
     bool valid = false;
     std::string setting;
-    Oid session_user = InvalidOid;
-    Oid outer_user = InvalidOid;
+    Oid role = InvalidOid;
     std::optional<int64> business_id;
 };
 LastAnswer last_answer;
@@ -238,16 +237,14 @@ void define_business_setting() {
         nullptr);
 }
 
-// The login and the role it SET ROLE to must each have the global view or a grant of the
-// business; the role a SECURITY DEFINER function runs as is not asked (its caller is), so a
-// definer granted every business cannot act for a business its caller was not granted.
+// The role asked is the session's role: the login, or the role it SET ROLE to (a member of
+// it, so entitled to its grants). The role a SECURITY DEFINER function runs as is not asked:
+// a definer granted every business cannot act for a business its caller was not granted.
 std::optional<int64> current_business() {
-    // Neither reading the setting nor the session's identities can raise an error.
+    // Neither reading the setting nor the session's role can raise an error.
     const char* setting = business_setting != nullptr ? business_setting : "";
-    Oid session_user = GetSessionUserId();
-    Oid outer_user = GetOuterUserId();
-    if (last_answer.valid && last_answer.session_user == session_user &&
-        last_answer.outer_user == outer_user && last_answer.setting == setting) {
+    Oid role = GetOuterUserId();
+    if (last_answer.valid && last_answer.role == role && last_answer.setting == setting) {
         return last_answer.business_id;
     }
     register_callbacks();
@@ -258,17 +255,12 @@ std::optional<int64> current_business() {
                         setting + "\"",
                     "", "SET LOCAL crm_core.business_id = '42'; an empty value means no business.");
     }
-    if (parsed.business_id) {
-        for (Oid role : {session_user, outer_user}) {
-            if (!has_global_view(role) && !granted(role, *parsed.business_id)) {
-                refuse_ungranted(role, *parsed.business_id);
-            }
-        }
+    if (parsed.business_id && !has_global_view(role) && !granted(role, *parsed.business_id)) {
+        refuse_ungranted(role, *parsed.business_id);
     }
     last_answer.valid = false;
     last_answer.setting = setting;
-    last_answer.session_user = session_user;
-    last_answer.outer_user = outer_user;
+    last_answer.role = role;
     last_answer.business_id = parsed.business_id;
     last_answer.valid = true;
     return parsed.business_id;

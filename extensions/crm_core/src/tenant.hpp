@@ -16,8 +16,8 @@ void define_business_setting();
 // crm_core_service.
 bool has_global_view(Oid role);
 
-// The business this session acts for (std::nullopt: none set); throws 42501 when the login or
-// the role it SET ROLE to was not granted it.
+// The business this session acts for (std::nullopt: none set); throws 42501 when the session's
+// role (the login, or the role it SET ROLE to) was neither granted it nor has the global view.
 std::optional<int64> current_business();
 
 }  // namespace crm_core::pg::tenant

@@ -5,14 +5,16 @@
 -- crm_core.enable_tenant_isolation(). See docs/tenants.md.
 
 -- The business this session acts for: SET LOCAL crm_core.business_id = '42' (NULL when none is
--- set). Refused (42501) when the login, or the role it SET ROLE to, was not granted it.
--- Every role runs it: the policies call it as the querying role.
+-- set). Refused (42501) when the session's role (the login, or the role it SET ROLE to) was
+-- not granted it.
+-- Every role runs it: the policies call it as the querying role. Parallel safe: a worker has
+-- the leader's setting and roles, and reads the grants itself.
 CREATE FUNCTION crm_core.current_business() RETURNS bigint
     AS 'MODULE_PATHNAME', 'crm_core_current_business'
-    LANGUAGE C STABLE PARALLEL RESTRICTED;
+    LANGUAGE C STABLE PARALLEL SAFE;
 GRANT EXECUTE ON FUNCTION crm_core.current_business() TO PUBLIC;
 COMMENT ON FUNCTION crm_core.current_business() IS
-    'The business in crm_core.business_id (NULL if none), checked against the grants of the login and its SET ROLE role.';
+    'The business in crm_core.business_id (NULL if none), checked against the grants of the session''s role (login or SET ROLE).';
 
 -- ---------------------------------------------------------------------------------------
 -- Which roles may act for which business (seed 002's BusinessAccess). A NULL business_id
