@@ -248,22 +248,19 @@ std::optional<int64> current_business() {
         return last_answer.business_id;
     }
     register_callbacks();
-    crm_core::tenant::BusinessSetting parsed = crm_core::tenant::parse_business_setting(setting);
-    if (!parsed.valid) {
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
-                    std::string(kSetting) + " must be a business id (a whole number), not \"" +
-                        setting + "\"",
-                    "", "SET LOCAL crm_core.business_id = '42'; an empty value means no business.");
-    }
-    if (parsed.business_id && !has_global_view(role) && !granted(role, *parsed.business_id)) {
-        refuse_ungranted(role, *parsed.business_id);
+    // The check hook refused invalid values when they were set; one that slipped in anyway
+    // (set before the library loaded) was dropped with a warning when it loaded. Either way
+    // an invalid value reads as no business: nothing visible, every write refused.
+    std::optional<int64> business = crm_core::tenant::parse_business_setting(setting).business_id;
+    if (business && !has_global_view(role) && !granted(role, *business)) {
+        refuse_ungranted(role, *business);
     }
     last_answer.valid = false;
     last_answer.setting = setting;
     last_answer.role = role;
-    last_answer.business_id = parsed.business_id;
+    last_answer.business_id = business;
     last_answer.valid = true;
-    return parsed.business_id;
+    return business;
 }
 
 }  // namespace crm_core::pg::tenant

@@ -2,7 +2,7 @@
 -- one pooled connection switching tenants with SET LOCAL, transaction after transaction; a
 -- tenant-A login trying B; grants changed by another session; the read-only role's audits.
 BEGIN;
-SELECT plan(28);
+SELECT plan(33);
 \set scratch_prefix crm_core_tenants_
 \ir lib/scratch.sql
 
@@ -177,6 +177,31 @@ SELECT dblink_exec('a', $$BEGIN; SET LOCAL crm_core.business_id = '2'$$);
 SELECT is((SELECT n FROM dblink('a', 'SELECT count(*) FROM crm_core.account') AS t(n bigint)), 2::bigint,
           'made a member of a role granted B by another session, A''s login acts for B');
 SELECT dblink_exec('a', 'COMMIT');
+SELECT dblink_exec('admin', 'REVOKE crm_core_tenants_group_b FROM crm_core_tenants_a');
+SELECT dblink_exec('a', $$BEGIN; SET LOCAL crm_core.business_id = '2'$$);
+SELECT throws_ok($$SELECT * FROM dblink('a', 'SELECT count(*) FROM crm_core.account') AS t(n bigint)$$,
+                 '42501', 'role "crm_core_tenants_a" may not act for business 2',
+                 'that membership revoked by another session stops A''s login at its next transaction');
+SELECT dblink_exec('a', 'ROLLBACK');
+-- The global view follows crm_core_service membership the same way.
+SELECT dblink_exec('admin', 'GRANT crm_core_service TO crm_core_tenants_a');
+SELECT lives_ok($$SELECT dblink_exec('a', 'UPDATE crm_core.journal_entry SET memo = memo WHERE false')$$,
+                'made a member of crm_core_service, A''s login writes with no business set');
+SELECT dblink_exec('admin', 'REVOKE crm_core_service FROM crm_core_tenants_a');
+SELECT throws_ok($$SELECT dblink_exec('a', 'UPDATE crm_core.journal_entry SET memo = memo WHERE false')$$,
+                 '42501', 'UPDATE on crm_core.journal_entry is refused: no business is set',
+                 'no longer a member, it is refused again');
+
+-- A value that is not a business id, set before the library loaded: dropped with a warning
+-- when it loads, so it acts for no business.
+SELECT dblink_connect('fresh', pg_temp.connstr(pg_temp.scratch()) || ' user=crm_core_tenants_pool');
+SELECT dblink_exec('fresh', $$SET crm_core.business_id = 'abc'$$);
+SELECT is((SELECT n FROM dblink('fresh', 'SELECT count(*) FROM crm_core.account') AS t(n bigint)), 0::bigint,
+          'an invalid value set before the library loaded shows nothing');
+SELECT throws_ok($$SELECT dblink_exec('fresh', 'INSERT INTO crm_core.journal_entry (business_id) VALUES (1)')$$,
+                 '42501', 'INSERT on crm_core.journal_entry is refused: no business is set',
+                 'and writes nothing');
+SELECT dblink_disconnect('fresh');
 
 -- ---------------------------------------------------------------------------------------
 -- The read-only login audits its business: the seal chain, its digest, the audit log.
