@@ -2,7 +2,7 @@
 -- connection): what each role sees and may write in every crm_core table, the ledger
 -- functions under isolation, business grants, and applications' own tables.
 BEGIN;
-SELECT plan(97);
+SELECT plan(101);
 
 -- Two businesses with the same shape of data, written as the superuser (global view).
 INSERT INTO crm_core.business (id, name) VALUES (7101, 'tenant A'), (7102, 'tenant B');
@@ -199,6 +199,9 @@ SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, acc
 SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id, effective_date) VALUES (7102, '2020-06-01')$$, '42501',
                  'INSERT on crm_core.journal_entry is refused: the row belongs to business 7102, this transaction acts for business 7101',
                  'an entry of another business dated in its closed period: refused first for the tenant');
+SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id) VALUES (NULL)$$, '42501',
+                 'INSERT on crm_core.journal_entry is refused: the row belongs to no business, this transaction acts for business 7101',
+                 'a row without a business is refused');
 SELECT throws_ok($$UPDATE crm_core.journal_entry SET business_id = 7102 WHERE id = 710112$$, '42501',
                  'UPDATE on crm_core.journal_entry is refused: the row belongs to business 7102, this transaction acts for business 7101',
                  'moving a draft to another business is refused');
@@ -421,6 +424,21 @@ RESET ROLE;
 SELECT throws_ok($$SELECT crm_core.disable_tenant_isolation('crm_core.journal_line')$$, '42501',
                  'crm_core.journal_line is a table of crm_core: it stays isolated',
                  'crm_core''s own tables stay isolated');
+-- The guard trigger used where it does not belong, or left behind without its column.
+CREATE TRIGGER tn_misplaced AFTER INSERT ON tn_app.note FOR EACH ROW EXECUTE FUNCTION crm_core.tenant_guard();
+SELECT throws_ok($$INSERT INTO tn_app.note VALUES (1, 'x')$$, '39P01',
+                 'crm_core.tenant_guard() must run BEFORE, per statement or per inserted or updated row',
+                 'tenant_guard() refuses to run AFTER');
+SELECT throws_ok($$SELECT crm_core.tenant_guard()$$, '39P01', 'crm_core.tenant_guard() must be called as a trigger',
+                 'tenant_guard() is a trigger only');
+CREATE TABLE tn_app.gone (id bigint, business_id bigint);
+SELECT crm_core.enable_tenant_isolation('tn_app.gone');
+ALTER TABLE tn_app.gone DROP COLUMN business_id CASCADE;
+ALTER TABLE tn_app.gone OWNER TO tn_owner;
+SELECT throws_ok($$SET LOCAL ROLE tn_owner; INSERT INTO tn_app.gone VALUES (1)$$, '42703',
+                 'tn_app.gone has no column "business_id" for its business',
+                 'a guard trigger left without its column refuses writes');
+RESET ROLE;
 SET ROLE tn_owner;
 SELECT lives_ok($$SELECT crm_core.disable_tenant_isolation('tn_app.loan')$$, 'the owner undoes isolation');
 RESET ROLE;
