@@ -3,3 +3,8 @@
 -- 0.2.0, or made only of CREATE OR REPLACE statements, is written once. Everything else that
 -- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
 -- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
+
+-- ---- Ledger functions (ledger) ----
+-- The ledger's SQL functions (balances, checks, posting helpers), all CREATE OR REPLACE.
+-- @include install/11_ledger_functions.sql
+-- ---- end ledger functions ----
