@@ -2,7 +2,7 @@
 -- connection): what each role sees and may write in every crm_core table, the ledger
 -- functions under isolation, business grants, and applications' own tables.
 BEGIN;
-SELECT plan(101);
+SELECT plan(104);
 
 -- Two businesses with the same shape of data, written as the superuser (global view).
 INSERT INTO crm_core.business (id, name) VALUES (7101, 'tenant A'), (7102, 'tenant B');
@@ -24,6 +24,11 @@ INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, cre
     (7101, 710111, 710101, 40, NULL), (7101, 710111, 710102, NULL, 40),
     (7102, 710211, 710201, 70, NULL), (7102, 710211, 710202, NULL, 70),
     (7101, 710112, 710101, 1, NULL), (7102, 710212, 710201, 1, NULL);
+-- A loan's subledger (the same subledger id in both businesses).
+INSERT INTO crm_core.journal_entry (id, business_id) VALUES (710114, 7101), (710214, 7102);
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit, subledger) VALUES
+    (7101, 710114, 710103, 12, NULL, 55), (7101, 710114, 710102, NULL, 12, NULL),
+    (7102, 710214, 710203, 99, NULL, 55), (7102, 710214, 710202, NULL, 99, NULL);
 SET CONSTRAINTS ALL IMMEDIATE;
 SET CONSTRAINTS ALL DEFERRED;
 
@@ -43,6 +48,7 @@ SELECT crm_core.grant_business('tn_a', 7101), crm_core.grant_business('tn_b', 71
        crm_core.grant_business('tn_group_b', 7102), crm_core.grant_business('tn_owner', 7101);
 GRANT EXECUTE ON FUNCTION crm_core.account_balance(bigint), crm_core.account_balance(bigint, timestamptz),
     crm_core.account_rollup_balance(bigint), crm_core.reverse_entry(bigint, text),
+    crm_core.subledger_balance(bigint, bigint), crm_core.subledger_balance(bigint, bigint, timestamptz),
     crm_core.post_entry(bigint, jsonb, text, date, text, text, jsonb), crm_core.unbalanced_entries(),
     crm_core.check_balances() TO crm_core_app, crm_core_readonly;
 GRANT UPDATE ON crm_core.journal_entry TO tn_service;
@@ -113,7 +119,7 @@ SELECT is((SELECT sum(visible) FROM pg_temp.isolated_rows(NULL)) > 0 AND
           (SELECT count(DISTINCT b) FROM (SELECT business_id FROM crm_core.journal_line) AS x(b)) >= 2,
           true, 'a superuser sees every business with no business set');
 SET crm_core.business_id = '7101';
-SELECT is((SELECT count(*) FROM crm_core.journal_entry WHERE business_id = 7102), 2::bigint,
+SELECT is((SELECT count(*) FROM crm_core.journal_entry WHERE business_id = 7102), 3::bigint,
           'a superuser keeps the global view with a business set');
 RESET crm_core.business_id;
 
@@ -247,7 +253,10 @@ SET crm_core.business_id = '7101';
 SELECT is(crm_core.account_balance(710101), 45::numeric, 'account_balance of A''s account');
 SELECT is(crm_core.account_balance(710201), NULL, 'account_balance of B''s account: unknown');
 SELECT is(crm_core.account_balance(710201, now()), NULL, 'account_balance(at) of B''s account: unknown');
-SELECT is(crm_core.account_rollup_balance(710101), 45::numeric, 'account_rollup_balance of A''s account');
+SELECT is(crm_core.account_rollup_balance(710101), 57::numeric, 'account_rollup_balance of A''s account');
+SELECT is(crm_core.subledger_balance(710103, 55), 12::numeric, 'subledger_balance of A''s loan');
+SELECT is(crm_core.subledger_balance(710203, 55), NULL, 'subledger_balance of B''s loan: unknown');
+SELECT is(crm_core.subledger_balance(710203, 55, now()), NULL, 'subledger_balance(at) of B''s loan: unknown');
 SELECT is(crm_core.account_rollup_balance(710201), NULL, 'account_rollup_balance of B''s account: unknown');
 SELECT throws_ok($$SELECT crm_core.reverse_entry(710211)$$, 'P0002', 'journal entry 710211 does not exist',
                  'reverse_entry of B''s entry: it does not exist for A');
