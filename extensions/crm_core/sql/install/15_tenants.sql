@@ -67,8 +67,6 @@ CREATE FUNCTION crm_core.revoke_business(role regrole, business_id bigint) RETUR
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM crm_core.business_grant AS g
-     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.oid = g.role);
-    DELETE FROM crm_core.business_grant AS g
      WHERE g.role = revoke_business.role
        AND g.business_id IS NOT DISTINCT FROM revoke_business.business_id;
     RETURN FOUND;
