@@ -212,6 +212,7 @@ BEGIN
           FROM pg_catalog.pg_event_trigger_ddl_commands() AS cmd
           JOIN pg_catalog.pg_class AS c ON c.oid = cmd.objid
          CROSS JOIN LATERAL pg_catalog.pg_partition_tree(c.oid) AS tree
+          JOIN pg_catalog.pg_class AS member_class ON member_class.oid = tree.relid
          CROSS JOIN LATERAL (SELECT a.relid AS parent  -- the nearest isolated ancestor
                                FROM pg_catalog.pg_partition_ancestors(tree.relid)
                                     WITH ORDINALITY AS a (relid, depth)
@@ -223,6 +224,9 @@ BEGIN
          WHERE cmd.classid = 'pg_catalog.pg_class'::regclass AND c.relkind IN ('r', 'p')
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy AS p
                             WHERE p.polrelid = tree.relid AND p.polname = 'crm_core_tenant')
+           -- Row security already set up by the partition's owner, or by a restore: pg_dump
+           -- restores a partition's FORCE before attaching it, its ENABLE and policies after.
+           AND NOT member_class.relrowsecurity AND NOT member_class.relforcerowsecurity
     LOOP
         -- tgargs holds the key column followed by a NUL byte.
         PERFORM crm_core._apply_tenant_isolation(
