@@ -3,3 +3,7 @@
 -- 0.2.0, or made only of CREATE OR REPLACE statements, is written once. Everything else that
 -- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
 -- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
+
+-- ---- jobs and upgrades (issue 11: job registry, concurrent retention) -------------------------
+-- Registered jobs: new in 0.2.0.
+-- @include install/50_jobs.sql
