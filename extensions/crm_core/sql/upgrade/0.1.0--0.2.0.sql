@@ -7,3 +7,11 @@
 -- ---- jobs and upgrades (issue 11: job registry, concurrent retention) -------------------------
 -- Registered jobs: new in 0.2.0.
 -- @include install/50_jobs.sql
+-- Retention by DETACH PARTITION ... CONCURRENTLY: a new setting, two signatures changed (their
+-- functions now live in 31_partitions_api.sql, with the retention path).
+ALTER TABLE crm_core.partition_config ADD COLUMN detach_concurrently boolean NOT NULL DEFAULT false;
+DROP FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name,
+                                         interval, boolean);
+DROP FUNCTION crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean);
+-- @include install/31_partitions_api.sql
+-- ---- end of jobs and upgrades ------------------------------------------------------------------
