@@ -1,6 +1,7 @@
 # Shared by tests/dump/*_test.sh (sourced): the cluster's environment, a fresh source and
 # restore database (dropped again on exit), and TAP helpers. Set source_db and restored_db first.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/restore.sh"
 
 eval "$("$CRM_ROOT/scripts/cluster.sh" env "${CRM_CORE_CLUSTER:-test}")"
 export PGOPTIONS="-c client_min_messages=warning"
