@@ -14,16 +14,7 @@ dropdb --if-exists --force "$db"
 createdb "$db"
 trap 'dropdb --if-exists --force "$db"' EXIT
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
-failures=0
-check() {  # check NUMBER DESCRIPTION GOT EXPECTED
-    if [ "$3" = "$4" ]; then
-        echo "ok $1 - $2"
-    else
-        echo "not ok $1 - $2"
-        printf '#   got:      %s\n#   expected: %s\n' "$3" "$4"
-        failures=$((failures + 1))
-    fi
-}
+source "$CRM_ROOT/tests/lib/tap.sh"
 
 echo "1..5"
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'

@@ -28,11 +28,6 @@ BEGIN
     RETURN coalesce(NULLIF(array_to_string(errors, '; '), ''), 'ok');
 END
 $$;
--- One value from the scratch database.
-CREATE FUNCTION pg_temp.q(conn text, sql text) RETURNS text LANGUAGE sql AS $$
-    SELECT v FROM dblink(conn, sql) AS t(v text)
-$$;
-
 SELECT dblink_connect('s', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_connect('gate', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_exec('s', $$
