@@ -1,7 +1,7 @@
 -- Append-only guards: every door to change history is refused, for the owner and for
 -- application roles, on the table and its partitions, also under session_replication_role.
 BEGIN;
-SELECT plan(57);
+SELECT plan(58);
 
 CREATE ROLE imm_owner NOLOGIN;
 CREATE ROLE imm_app NOLOGIN;
@@ -195,6 +195,17 @@ SELECT lives_ok($$ALTER TABLE public.imm_lookalike RENAME COLUMN note TO remark$
 SELECT lives_ok($$DROP TRIGGER crm_core_guard_truncate ON public.imm_lookalike$$,
                 'a look-alike can be dropped by its owner');
 SELECT lives_ok($$DROP TABLE public.imm_lookalike$$, 'and so can its table');
+RESET ROLE;
+-- Nor does a look-alike stand in for the real guard: a table attached to an append-only table
+-- with its own trigger named crm_core_guard_truncate would be left without the real one.
+SET ROLE imm_owner;
+CREATE TABLE public.imm_events_4 (id bigint PRIMARY KEY, note text);
+CREATE TRIGGER crm_core_guard_truncate BEFORE TRUNCATE ON public.imm_events_4
+    FOR EACH STATEMENT EXECUTE FUNCTION public.imm_let_through();
+SELECT throws_ok($$ALTER TABLE public.imm_events ATTACH PARTITION public.imm_events_4
+                   FOR VALUES FROM (300) TO (400)$$, '42710',
+                 'table public.imm_events_4 has a trigger named crm_core_guard_truncate that is not crm_core''s',
+                 'attaching a partition whose own trigger takes the TRUNCATE guard''s name is refused');
 RESET ROLE;
 
 -- Replica mode (what logical replication and some restore tools use) does not skip guards.

@@ -1,7 +1,7 @@
 -- The audit trail: one row per changed row with the changed columns' old and new values,
 -- who, when, from where; the log itself is append-only and partitioned by month.
 BEGIN;
-SELECT plan(47);
+SELECT plan(49);
 
 CREATE ROLE audit_app NOLOGIN;
 CREATE TABLE public.audit_debtor (
@@ -204,6 +204,11 @@ SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_own.call_2'::r
               AND tgname IN ('crm_core_audit', 'crm_core_audit_truncate') AND tgenabled = 'A'),
           2::bigint, 'a partition created later carries both audit triggers, ENABLE ALWAYS');
 SELECT lives_ok($$TRUNCATE audit_own.debt$$, 'a superuser may still TRUNCATE an audited table');
+SELECT lives_ok($$ALTER TABLE audit_own.call DETACH PARTITION audit_own.call_2$$,
+                'a superuser may detach a partition of an audited table');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_own.call_2'::regclass
+              AND tgfoid = 'crm_core.audit_trigger()'::regprocedure), 0::bigint,
+          'the partition a superuser detached leaves the audit with it (no audit trigger left)');
 
 -- The log is append-only, and partitioned by month.
 SELECT throws_ok($$UPDATE crm_core.audit_log SET db_user = 'nobody'$$, '55000',
