@@ -1,7 +1,7 @@
 -- Append-only guards: every door to change history is refused, for the owner and for
 -- application roles, on the table and its partitions, also under session_replication_role.
 BEGIN;
-SELECT plan(58);
+SELECT plan(59);
 
 CREATE ROLE imm_owner NOLOGIN;
 CREATE ROLE imm_app NOLOGIN;
@@ -139,8 +139,10 @@ CREATE TYPE public.imm_channel AS ENUM ('sms', 'call');
 CREATE DOMAIN public.imm_channel_code AS public.imm_channel;
 CREATE TYPE public.imm_money AS (amount numeric, currency text);
 CREATE TYPE public.imm_unused AS ENUM ('a', 'b');
+CREATE TABLE public.imm_address (street text);
 CREATE TABLE public.imm_invoice (id bigint PRIMARY KEY, state public.imm_state, amount numeric,
-                                 channels public.imm_channel_code[], fee public.imm_money);
+                                 channels public.imm_channel_code[], fee public.imm_money,
+                                 billed_to public.imm_address);
 CREATE TABLE public.imm_scratch (id bigint, amount numeric);
 RESET ROLE;
 SELECT crm_core.make_append_only('public.imm_invoice');
@@ -160,6 +162,9 @@ SELECT throws_ok($$ALTER TYPE public.imm_channel RENAME VALUE 'sms' TO 'letter'$
 SELECT throws_ok($$ALTER TYPE public.imm_money RENAME ATTRIBUTE amount TO fee_amount$$, '42501',
                  'renaming attribute amount of type public.imm_money is refused',
                  'renaming an attribute of a composite type an append-only table stores is refused');
+SELECT throws_ok($$ALTER TABLE public.imm_address RENAME COLUMN street TO road$$, '42501',
+                 'renaming column street of public.imm_address is refused',
+                 'renaming a column of a table whose row type an append-only table stores is refused');
 SELECT lives_ok($$ALTER TYPE public.imm_unused RENAME VALUE 'a' TO 'c'$$,
                 'an enum no guarded table uses can be renamed');
 SELECT lives_ok($$ALTER TABLE public.imm_scratch RENAME COLUMN amount TO total$$,
