@@ -181,9 +181,9 @@ struct KnownBusiness {
 std::vector<KnownBusiness> known_businesses(std::optional<std::int64_t> only) {
     static crm_core::pg::CachedPlan select_known(
         "SELECT k.id, EXISTS (SELECT FROM crm_core.business AS b WHERE b.id = k.id) "
-        "FROM (SELECT id FROM crm_core.business UNION SELECT business_id FROM "
-        "crm_core.ledger_block) "
-        "AS k (id) WHERE $1::bigint IS NULL OR k.id = $1 ORDER BY k.id",
+        "FROM (SELECT id FROM crm_core.business "
+        "UNION SELECT business_id FROM crm_core.ledger_block) AS k (id) "
+        "WHERE $1::bigint IS NULL OR k.id = $1 ORDER BY k.id",
         {INT8OID});
     Datum values[] = {Int64GetDatum(only.value_or(0))};
     char nulls[] = {only ? ' ' : 'n', '\0'};

@@ -1,7 +1,7 @@
 -- Append-only guards: every door to change history is refused, for the owner and for
 -- application roles, on the table and its partitions, also under session_replication_role.
 BEGIN;
-SELECT plan(59);
+SELECT plan(61);
 
 CREATE ROLE imm_owner NOLOGIN;
 CREATE ROLE imm_app NOLOGIN;
@@ -137,12 +137,15 @@ SET ROLE imm_owner;
 CREATE TYPE public.imm_state AS ENUM ('open', 'paid');
 CREATE TYPE public.imm_channel AS ENUM ('sms', 'call');
 CREATE DOMAIN public.imm_channel_code AS public.imm_channel;
-CREATE TYPE public.imm_money AS (amount numeric, currency text);
+CREATE TYPE public.imm_currency AS ENUM ('EUR', 'USD');
+CREATE TYPE public.imm_money AS (amount numeric, currency public.imm_currency);
+CREATE TYPE public.imm_level AS ENUM ('low', 'high');
+CREATE TYPE public.imm_level_range AS RANGE (subtype = public.imm_level);
 CREATE TYPE public.imm_unused AS ENUM ('a', 'b');
 CREATE TABLE public.imm_address (street text);
 CREATE TABLE public.imm_invoice (id bigint PRIMARY KEY, state public.imm_state, amount numeric,
                                  channels public.imm_channel_code[], fee public.imm_money,
-                                 billed_to public.imm_address);
+                                 billed_to public.imm_address, levels public.imm_level_multirange);
 CREATE TABLE public.imm_scratch (id bigint, amount numeric);
 RESET ROLE;
 SELECT crm_core.make_append_only('public.imm_invoice');
@@ -159,6 +162,12 @@ SELECT throws_ok($$ALTER TYPE public.imm_state RENAME VALUE 'paid' TO 'void'$$, 
 SELECT throws_ok($$ALTER TYPE public.imm_channel RENAME VALUE 'sms' TO 'letter'$$, '42501',
                  'renaming a value of type public.imm_channel is refused',
                  'also when the table stores it through an array of a domain over it');
+SELECT throws_ok($$ALTER TYPE public.imm_currency RENAME VALUE 'USD' TO 'GBP'$$, '42501',
+                 'renaming a value of type public.imm_currency is refused',
+                 'also when the table stores it inside a composite type');
+SELECT throws_ok($$ALTER TYPE public.imm_level RENAME VALUE 'high' TO 'top'$$, '42501',
+                 'renaming a value of type public.imm_level is refused',
+                 'also when the table stores it in a multirange of a range over it');
 SELECT throws_ok($$ALTER TYPE public.imm_money RENAME ATTRIBUTE amount TO fee_amount$$, '42501',
                  'renaming attribute amount of type public.imm_money is refused',
                  'renaming an attribute of a composite type an append-only table stores is refused');

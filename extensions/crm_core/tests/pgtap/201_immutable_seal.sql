@@ -53,6 +53,15 @@ BEGIN
     RETURN pg_catalog.to_char(day::timestamp, format);
 END
 $planted$;
+-- And an = for bigints, picked before pg_catalog's by a search_path that names public first.
+CREATE FUNCTION public.seal_planted_eq(a bigint, b bigint) RETURNS boolean LANGUAGE plpgsql AS $planted$
+BEGIN
+    INSERT INTO public.seal_planted_calls
+    VALUES (current_user, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user));
+    RETURN a OPERATOR(pg_catalog.=) b;
+END
+$planted$;
+CREATE OPERATOR public.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = public.seal_planted_eq);
 GRANT INSERT ON public.seal_planted_calls TO PUBLIC;
 RESET ROLE;
 
@@ -107,8 +116,12 @@ SELECT is((SELECT ok FROM crm_core.verify_ledger(9001, (SELECT digest FROM kept)
           'verification against the kept digest passes');
 SELECT throws_ok($$SELECT * FROM crm_core.verify_ledger(9001, 'not a digest')$$, '22023',
                  'ledger digest must start with "crm_core-ledger-v1"', 'a malformed digest is refused');
+SET LOCAL search_path = public, pg_catalog;
+CREATE TEMP TABLE under_hostile_path AS
+    SELECT crm_core.ledger_digest() AS digest, (SELECT count(*) FROM crm_core.verify_ledger()) AS verified;
+RESET search_path;
 SELECT is_empty('SELECT * FROM public.seal_planted_calls',
-                'sealing, verifying and digesting never ran the to_char a database owner planted in public');
+                'sealing, verifying and digesting never ran the to_char or = a database owner planted in public');
 SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'seal_db_owner'), false,
           'so the database owner did not become a superuser');
 

@@ -1,7 +1,7 @@
 -- The audit trail: one row per changed row with the changed columns' old and new values,
 -- who, when, from where; the log itself is append-only and partitioned by month.
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
 
 CREATE ROLE audit_app NOLOGIN;
 CREATE TABLE public.audit_debtor (
@@ -209,6 +209,10 @@ SELECT lives_ok($$ALTER TABLE audit_own.call DETACH PARTITION audit_own.call_2$$
 SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_own.call_2'::regclass
               AND tgfoid = 'crm_core.audit_trigger()'::regprocedure), 0::bigint,
           'the partition a superuser detached leaves the audit with it (no audit trigger left)');
+SELECT 'audit_own.contact'::regclass::oid AS contact_oid \gset
+DROP TABLE audit_own.contact;
+SELECT is((SELECT count(*) FROM crm_core.audited_table WHERE relid = :contact_oid), 0::bigint,
+          'a superuser may drop an audited table; its registration goes with it');
 
 -- The log is append-only, and partitioned by month.
 SELECT throws_ok($$UPDATE crm_core.audit_log SET db_user = 'nobody'$$, '55000',
