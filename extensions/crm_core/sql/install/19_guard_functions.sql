@@ -404,76 +404,106 @@ CREATE OR REPLACE FUNCTION crm_core.guard_ddl_command_end() RETURNS event_trigge
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    -- The functions crm_core's triggers call, looked up once (this runs after every CREATE and
+    -- ALTER TABLE of the database).
+    append_only_guards oid[];
+    audit_guard oid;
     member record;
     detached regclass;
     loose record;
 BEGIN
+    SELECT pg_catalog.array_agg(g.function) FILTER (WHERE g.kind = 'append-only'),
+           pg_catalog.min(g.function::oid) FILTER (WHERE g.kind = 'audited')
+      INTO append_only_guards, audit_guard
+      FROM crm_core.guard_triggers() AS g;
+
     -- Partitions created under, or attached to, a guarded or audited table get the statement
-    -- (TRUNCATE) guards, which PostgreSQL does not clone from the parent.
+    -- (TRUNCATE) guards, which PostgreSQL does not clone from the parent. (A member that has
+    -- its guard is not looked at further: most commands touch guarded members only.)
     FOR member IN
-        SELECT DISTINCT tree.relid,
-               (SELECT pg_catalog.array_agg(DISTINCT g.kind)
-                  FROM pg_catalog.pg_partition_ancestors(tree.relid) AS a
-                  JOIN pg_catalog.pg_trigger AS t ON t.tgrelid = a.relid
-                  JOIN crm_core.guard_triggers() AS g ON g.function = t.tgfoid) AS kinds
-          FROM pg_catalog.pg_event_trigger_ddl_commands() AS cmd
-          JOIN pg_catalog.pg_class AS c ON c.oid = cmd.objid
-          CROSS JOIN LATERAL pg_catalog.pg_partition_tree(c.oid) AS tree
-         WHERE cmd.classid = 'pg_catalog.pg_class'::regclass AND c.relkind IN ('r', 'p')
+        SELECT tree.relid,
+               NOT EXISTS (SELECT FROM pg_catalog.pg_trigger AS t
+                            WHERE t.tgrelid = tree.relid AND t.tgname = 'crm_core_guard_truncate'
+                              AND t.tgfoid = ANY (append_only_guards))
+               AND EXISTS (SELECT FROM pg_catalog.pg_partition_ancestors(tree.relid) AS a
+                             JOIN pg_catalog.pg_trigger AS t ON t.tgrelid = a.relid
+                            WHERE t.tgfoid = ANY (append_only_guards)) AS needs_append_only,
+               NOT EXISTS (SELECT FROM pg_catalog.pg_trigger AS t
+                            WHERE t.tgrelid = tree.relid AND t.tgname = 'crm_core_audit_truncate'
+                              AND t.tgfoid = audit_guard)
+               AND EXISTS (SELECT FROM pg_catalog.pg_partition_ancestors(tree.relid) AS a
+                             JOIN pg_catalog.pg_trigger AS t ON t.tgrelid = a.relid
+                            WHERE t.tgfoid = audit_guard) AS needs_audit
+          FROM (SELECT DISTINCT member_of.relid
+                  FROM pg_catalog.pg_event_trigger_ddl_commands() AS cmd
+                  JOIN pg_catalog.pg_class AS c ON c.oid = cmd.objid
+                 CROSS JOIN LATERAL pg_catalog.pg_partition_tree(c.oid) AS member_of
+                 WHERE cmd.classid = 'pg_catalog.pg_class'::regclass AND c.relkind IN ('r', 'p'))
+               AS tree
     LOOP
-        IF 'append-only' = ANY (member.kinds)
-           AND NOT crm_core._has_guard(member.relid, 'crm_core_guard_truncate') THEN
+        IF member.needs_append_only THEN
             PERFORM crm_core.apply_append_only_guards(member.relid, NULL);
         END IF;
-        IF 'audited' = ANY (member.kinds)
-           AND NOT crm_core._has_guard(member.relid, 'crm_core_audit_truncate') THEN
+        IF member.needs_audit THEN
             PERFORM crm_core.apply_audit_guards(member.relid);
         END IF;
     END LOOP;
 
-    -- A table with crm_core's append-only guards that is neither registered nor a partition was
-    -- just detached (by a superuser or the audit retention: crm_core.guard_ddl_command_start()
-    -- refuses everyone else): it stays append-only on its own. DETACH dropped the row guard
-    -- PostgreSQL had cloned onto it, so it gets its own.
-    FOR detached IN
-        SELECT DISTINCT c.oid::regclass
-          FROM pg_catalog.pg_trigger AS t
-          JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
-         WHERE t.tgfoid = pg_catalog.to_regprocedure('crm_core.append_only_guard()') AND NOT c.relispartition
-           AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS r WHERE r.relid = c.oid)
-    LOOP
-        INSERT INTO crm_core.append_only_table (relid) VALUES (detached);
-        PERFORM crm_core.apply_append_only_guards(detached, 'crm_core.append_only_guard()');
-    END LOOP;
-    -- A partition a superuser detached from an audited table leaves the audit with it: DETACH
-    -- dropped its clone of the audit trigger, and its TRUNCATE guard goes too.
-    FOR detached IN
-        SELECT c.oid::regclass
-          FROM pg_catalog.pg_trigger AS t
-          JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
-         WHERE t.tgfoid = pg_catalog.to_regprocedure('crm_core.audit_trigger()')
-           AND t.tgname = 'crm_core_audit_truncate' AND NOT c.relispartition
-           AND NOT EXISTS (SELECT FROM crm_core.audited_table AS r WHERE r.relid = c.oid)
-           AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger AS a
-                            WHERE a.tgrelid = c.oid AND a.tgname = 'crm_core_audit'
-                              AND a.tgfoid = pg_catalog.to_regprocedure('crm_core.audit_trigger()'))
-    LOOP
-        EXECUTE format('DROP TRIGGER crm_core_audit_truncate ON %s', detached);
-    END LOOP;
+    -- A partition just detached from a table carrying crm_core's triggers (by a superuser or the
+    -- audit retention: crm_core.guard_ddl_command_start() refuses everyone else). Only an ALTER
+    -- TABLE of such a table can detach one: the scans are skipped after any other command.
+    IF EXISTS (SELECT FROM pg_catalog.pg_event_trigger_ddl_commands() AS cmd
+                 JOIN pg_catalog.pg_trigger AS t ON t.tgrelid = cmd.objid
+                WHERE cmd.command_tag = 'ALTER TABLE'
+                  AND cmd.classid = 'pg_catalog.pg_class'::regclass
+                  AND (t.tgfoid = ANY (append_only_guards) OR t.tgfoid = audit_guard)) THEN
+        -- Detached from an append-only table (crm_core's TRUNCATE guard, neither registered nor
+        -- a partition): it stays append-only on its own. DETACH dropped the row guard PostgreSQL
+        -- had cloned onto it, so it gets its own.
+        FOR detached IN
+            SELECT DISTINCT c.oid::regclass
+              FROM pg_catalog.pg_trigger AS t
+              JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
+             WHERE t.tgfoid = ANY (append_only_guards) AND t.tgname = 'crm_core_guard_truncate'
+               AND NOT c.relispartition
+               AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS r WHERE r.relid = c.oid)
+        LOOP
+            INSERT INTO crm_core.append_only_table (relid) VALUES (detached);
+            PERFORM crm_core.apply_append_only_guards(detached, 'crm_core.append_only_guard()');
+        END LOOP;
+        -- Detached from an audited table: it leaves the audit. DETACH dropped its clone of the
+        -- audit trigger; its TRUNCATE guard goes too.
+        FOR detached IN
+            SELECT c.oid::regclass
+              FROM pg_catalog.pg_trigger AS t
+              JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
+             WHERE t.tgfoid = audit_guard AND t.tgname = 'crm_core_audit_truncate'
+               AND NOT c.relispartition
+               AND NOT EXISTS (SELECT FROM crm_core.audited_table AS r WHERE r.relid = c.oid)
+               AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger AS a
+                                WHERE a.tgrelid = c.oid AND a.tgfoid = audit_guard
+                                  AND a.tgname = 'crm_core_audit')
+        LOOP
+            EXECUTE format('DROP TRIGGER crm_core_audit_truncate ON %s', detached);
+        END LOOP;
+    END IF;
 
     IF crm_core.invoked_by_superuser() THEN
         RETURN;
     END IF;
     -- One of crm_core's triggers, on a table this command touched, that is not ENABLE ALWAYS
     -- or not named as crm_core named it.
+    WITH guard AS MATERIALIZED (SELECT g.function, g.trigger_name FROM crm_core.guard_triggers() AS g)
     SELECT t.tgrelid::regclass AS relation, t.tgname INTO loose
       FROM pg_catalog.pg_event_trigger_ddl_commands() AS cmd
       JOIN pg_catalog.pg_trigger AS t
         ON t.tgrelid = cmd.objid OR t.oid = cmd.objid
            OR t.tgrelid IN (SELECT relid FROM pg_catalog.pg_partition_tree(cmd.objid::regclass)
                              WHERE cmd.classid = 'pg_catalog.pg_class'::regclass)
-     WHERE t.tgfoid IN (SELECT g.function FROM crm_core.guard_triggers() AS g)
-       AND (t.tgenabled <> 'A' OR NOT crm_core._has_guard(t.tgrelid, t.tgname))
+     WHERE t.tgfoid IN (SELECT guard.function FROM guard)
+       AND (t.tgenabled <> 'A'
+            OR NOT EXISTS (SELECT FROM guard
+                            WHERE guard.function = t.tgfoid AND guard.trigger_name = t.tgname))
      ORDER BY t.tgrelid::regclass::text, t.tgname
      LIMIT 1;
     IF FOUND THEN
