@@ -4,8 +4,27 @@
 -- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
 -- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
 
--- ---------------------------------------------------------------------------------------
--- Guards of immutable history, seals and audit (issue 10: items 3, 4, 7, 9, 14, 15, 17, 23).
+-- ---- Subledgers (ledger) ----
+-- A journal line may name what it belongs to within its account (a loan, a customer).
+-- Adding the nullable column rewrites nothing; the account index is rebuilt once with the
+-- subledger as its last key (this blocks writes to journal_line while it builds; see
+-- docs/ledger.md, "Upgrading from 0.1.0").
+ALTER TABLE crm_core.journal_line ADD COLUMN subledger bigint;
+COMMENT ON COLUMN crm_core.journal_line.subledger IS
+    'What the line belongs to within its account (e.g. a loan id); NULL for none.';
+DROP INDEX crm_core.journal_line_account_idx;
+CREATE INDEX journal_line_account_idx ON crm_core.journal_line (business_id, account_id, subledger);
+-- check_balances() gains a last column (subledger): its result type changes.
+DROP FUNCTION crm_core.check_balances();
+-- ---- end subledgers ----
+
+-- ---- Ledger functions (ledger) ----
+-- The ledger's SQL functions (balances, checks, posting helpers), all CREATE OR REPLACE. Keep
+-- this include after every block that changes what they read (columns, tables, dropped forms).
+-- @include install/11_ledger_functions.sql
+-- ---- end ledger functions ----
+
+-- ---- Guards of immutable history, seals and audit (harden-guards; issue 10: 3, 4, 7, 9, 14, 15, 17, 23) ----
 -- The guard functions, all CREATE OR REPLACE: recognised by the function they call, refusals
 -- before a statement runs, pinned search_path for the C functions that run SQL for others.
 DROP FUNCTION crm_core._replace_restored_guard(regclass, text, text);
@@ -26,3 +45,4 @@ GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_readonly;
 -- Tables audited under 0.1.0 get the TRUNCATE guard on every partition.
 SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
  WHERE EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = relid);
+-- ---- end guards ----
