@@ -91,36 +91,41 @@ void check_alter_table(const AlterTableStmt* statement) {
     }
 }
 
-// ALTER TABLE ... RENAME COLUMN, ALTER TYPE ... RENAME ATTRIBUTE.
-void check_rename(const RenameStmt* statement) {
-    if (statement->renameType == OBJECT_COLUMN) {
-        if (!helper_installed("_guard_rename_column", {REGCLASSOID, TEXTOID})) {
-            return;
-        }
-        const Oid relation = relation_named(statement->relation);
-        if (relation == InvalidOid) {
-            return;
-        }
-        static crm_core::pg::CachedPlan check("SELECT crm_core._guard_rename_column($1, $2)",
-                                              {REGCLASSOID, TEXTOID});
-        Datum values[2] = {ObjectIdGetDatum(relation),
-                           crm_core::pg::string_to_text(statement->subname)};
-        crm_core::pg::SpiConnection spi;
-        check.execute(values, nullptr, false);
-        return;
-    }
-    if (statement->renameType != OBJECT_ATTRIBUTE ||
+// ALTER TYPE ... RENAME VALUE | ATTRIBUTE part_name (part: "value" or "attribute") of type.
+void check_type_rename(Oid type, const char* part, const char* part_name) {
+    if (type == InvalidOid ||
         !helper_installed("_guard_rename_type", {REGTYPEOID, TEXTOID, TEXTOID})) {
         return;
     }
-    const Oid composite = relation_named(statement->relation);
-    if (composite == InvalidOid) {
-        return;
-    }
-    const Oid type = crm_core::pg::guard([&] { return get_rel_type_id(composite); });
     static crm_core::pg::CachedPlan check("SELECT crm_core._guard_rename_type($1, $2, $3)",
                                           {REGTYPEOID, TEXTOID, TEXTOID});
-    Datum values[3] = {ObjectIdGetDatum(type), crm_core::pg::string_to_text("attribute"),
+    Datum values[3] = {ObjectIdGetDatum(type), crm_core::pg::string_to_text(part),
+                       crm_core::pg::string_to_text(part_name)};
+    crm_core::pg::SpiConnection spi;
+    check.execute(values, nullptr, false);
+}
+
+// ALTER TABLE ... RENAME COLUMN, ALTER TYPE ... RENAME ATTRIBUTE.
+void check_rename(const RenameStmt* statement) {
+    if (statement->renameType == OBJECT_ATTRIBUTE) {
+        const Oid composite = relation_named(statement->relation);
+        const Oid type = composite == InvalidOid
+                             ? InvalidOid
+                             : crm_core::pg::guard([&] { return get_rel_type_id(composite); });
+        check_type_rename(type, "attribute", statement->subname);
+        return;
+    }
+    if (statement->renameType != OBJECT_COLUMN ||
+        !helper_installed("_guard_rename_column", {REGCLASSOID, TEXTOID})) {
+        return;
+    }
+    const Oid relation = relation_named(statement->relation);
+    if (relation == InvalidOid) {
+        return;
+    }
+    static crm_core::pg::CachedPlan check("SELECT crm_core._guard_rename_column($1, $2)",
+                                          {REGCLASSOID, TEXTOID});
+    Datum values[2] = {ObjectIdGetDatum(relation),
                        crm_core::pg::string_to_text(statement->subname)};
     crm_core::pg::SpiConnection spi;
     check.execute(values, nullptr, false);
@@ -128,22 +133,13 @@ void check_rename(const RenameStmt* statement) {
 
 // ALTER TYPE ... RENAME VALUE (adding a value changes no stored row).
 void check_alter_enum(const AlterEnumStmt* statement) {
-    if (statement->oldVal == nullptr ||
-        !helper_installed("_guard_rename_type", {REGTYPEOID, TEXTOID, TEXTOID})) {
+    if (statement->oldVal == nullptr) {
         return;
     }
     List* names = statement->typeName;
     const Oid type = crm_core::pg::guard(
         [&] { return LookupTypeNameOid(nullptr, makeTypeNameFromNameList(names), true); });
-    if (type == InvalidOid) {
-        return;
-    }
-    static crm_core::pg::CachedPlan check("SELECT crm_core._guard_rename_type($1, $2, $3)",
-                                          {REGTYPEOID, TEXTOID, TEXTOID});
-    Datum values[3] = {ObjectIdGetDatum(type), crm_core::pg::string_to_text("value"),
-                       crm_core::pg::string_to_text(statement->oldVal)};
-    crm_core::pg::SpiConnection spi;
-    check.execute(values, nullptr, false);
+    check_type_rename(type, "value", statement->oldVal);
 }
 
 }  // namespace
