@@ -47,6 +47,7 @@ struct TaskResult {
     Outcome outcome = Outcome::success;
     bool became_leader = false;
     bool registry_round = false;       // it looked for due registered jobs
+    bool registry_failed = false;      // and could not (e.g. no privilege on crm_core.jobs)
     bool more_registered_due = false;  // and another one is due right away
 };
 
@@ -375,8 +376,16 @@ class Daemon {
             }
             if (result->registry_round) {
                 // The database keeps the registered jobs' schedule: look again next tick, or at
-                // once while more are due.
-                next_registry_round_ = result->more_registered_due ? now : now + config_.tick;
+                // once while more are due; after errors, back off as failing jobs do.
+                registry_failures_ = result->registry_failed ? registry_failures_ + 1 : 0;
+                next_registry_round_ =
+                    result->registry_failed
+                        ? now +
+                              Backoff{config_.backoff_initial, config_.backoff_max, config_.jitter}
+                                  .delay(registry_failures_,
+                                         std::uniform_real_distribution<>(0, 1)(random_))
+                    : result->more_registered_due ? now
+                                                  : now + config_.tick;
             }
         }
         if (!leader_lane_.idle()) {
@@ -522,6 +531,7 @@ class Daemon {
         } catch (const pqxx::broken_connection& e) {
             lose_session(e.what());
         } catch (const std::exception& e) {
+            result.registry_failed = true;
             log_line("registered jobs: " + LaneSession::first_line(e.what()));
         }
         return result;
@@ -768,6 +778,7 @@ class Daemon {
     std::uint64_t leader_generation_ = 0;  // leader lane: the session that took the lock
     Clock::time_point next_leadership_round_{};
     Clock::time_point next_registry_round_{};
+    int registry_failures_ = 0;  // registry rounds that failed in a row
     Clock::time_point next_ping_{};
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
