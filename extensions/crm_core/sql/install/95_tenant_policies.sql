@@ -2,7 +2,7 @@
 -- table keyed by business_id, and crm_core.business keyed by id, shows and accepts only the
 -- current business's rows to every role but superusers, BYPASSRLS roles and crm_core_service.
 -- business_grant is admin data (no policy: current_business() reads it). Tables added to the
--- schema later are isolated when they have a business_id column (tests/pgtap 500 lists them).
+-- schema later are isolated when they have a business_id column (tests/pgtap 510 lists them).
 -- Tables that only crm_core writes (as the extension owner: balance slots, the seal chain, the
 -- audit log; their own guards refuse every other writer) get the policy without the write
 -- guard triggers, which would cost the ledger's hot path a trigger call per balance update.

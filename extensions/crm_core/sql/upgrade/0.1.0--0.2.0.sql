@@ -24,6 +24,70 @@ DROP FUNCTION crm_core.check_balances();
 -- @include install/11_ledger_functions.sql
 -- ---- end ledger functions ----
 
+-- ---- Guards of immutable history, seals and audit (harden-guards; issue 10: 3, 4, 7, 9, 14, 15, 17, 23) ----
+-- The guard functions, all CREATE OR REPLACE: recognised by the function they call, refusals
+-- before a statement runs, pinned search_path for the C functions that run SQL for others.
+DROP FUNCTION crm_core._replace_restored_guard(regclass, text, text);
+-- @include install/19_guard_functions.sql
+DROP FUNCTION crm_core.guard_trigger_names();
+-- The ddl_command_start event trigger now also reads ALTER TABLE and ALTER TYPE.
+DROP EVENT TRIGGER crm_core_guard_ddl_command_start;
+CREATE EVENT TRIGGER crm_core_guard_ddl_command_start ON ddl_command_start
+    WHEN TAG IN ('CREATE TRIGGER', 'ALTER TABLE', 'ALTER TYPE')
+    EXECUTE FUNCTION crm_core.guard_ddl_command_start();
+-- PostgreSQL checks EXECUTE on a row trigger's function when it clones the trigger onto a new
+-- partition: the owner of an audited partitioned table must be able to create partitions.
+GRANT EXECUTE ON FUNCTION crm_core.audit_trigger() TO PUBLIC;
+COMMENT ON FUNCTION crm_core.audit_trigger() IS
+    'Trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW writes crm_core.audit_log (arguments: watched columns); BEFORE TRUNCATE refuses non-superusers.';
+-- An auditor (crm_core_readonly) runs verify_ledger(), which reads the per-entry hashes.
+GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_readonly;
+-- Tables audited under 0.1.0 get the TRUNCATE guard on every partition.
+SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
+ WHERE EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = relid);
+-- ---- end guards ----
+
+-- ---- jobs and upgrades (issue 11: job registry, concurrent retention) -------------------------
+-- Registered jobs: new in 0.2.0.
+-- @include install/50_jobs.sql
+-- Retention by DETACH PARTITION ... CONCURRENTLY: a new setting, and partition_by_time and
+-- alter_partitioning take it as a last argument (their functions now live in
+-- 31_partitions_api.sql, with the retention path).
+ALTER TABLE crm_core.partition_config ADD COLUMN detach_concurrently boolean NOT NULL DEFAULT false;
+-- @include install/31_partitions_api.sql
+-- The grants a DBA gave on the old signatures (EXECUTE to a maintenance role) move to the new
+-- ones; then the old signatures go.
+DO $$
+DECLARE
+    signature record;
+    grant_item record;
+BEGIN
+    FOR signature IN
+        SELECT * FROM (VALUES
+            ('crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name, interval, boolean)'::regprocedure,
+             'crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name, interval, boolean, boolean)'::regprocedure),
+            ('crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean)'::regprocedure,
+             'crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean, boolean)'::regprocedure))
+            AS s(old_signature, new_signature)
+    LOOP
+        FOR grant_item IN
+            SELECT a.grantee, a.is_grantable
+            FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS a
+            WHERE p.oid = signature.old_signature AND a.grantee <> p.proowner
+        LOOP
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', signature.new_signature,
+                                      CASE grant_item.grantee WHEN 0 THEN 'PUBLIC'
+                                           ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grant_item.grantee)) END,
+                                      CASE WHEN grant_item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END LOOP;
+END
+$$;
+DROP FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name,
+                                         interval, boolean);
+DROP FUNCTION crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean);
+-- ---- end of jobs and upgrades ------------------------------------------------------------------
+
 -- ---- Tenant isolation (tenants) ----
 -- Tenant isolation (docs/tenants.md): current_business(), business grants, crm_core_service,
 -- enable/disable_tenant_isolation, and the policies on crm_core's own tables. The policies

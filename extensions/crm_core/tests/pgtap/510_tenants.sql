@@ -1,4 +1,4 @@
--- Tenant isolation inside one transaction (SET ROLE; see 501 for real logins through one pooled
+-- Tenant isolation inside one transaction (SET ROLE; see 511 for real logins through one pooled
 -- connection): what each role sees and may write in every crm_core table, the ledger
 -- functions under isolation, business grants, and applications' own tables.
 BEGIN;
