@@ -12,6 +12,7 @@ PACKAGES=(
     libboost-dev                            # Boost.Beast / Asio headers for the service
     libboost-test-dev                       # Boost.Test
     cmake g++ make pkg-config
+    libzstd-dev liblz4-dev libkrb5-dev      # building the vendored Citus (tests/citus, bench/citus)
     ca-certificates
 )
 PACKAGES+=("$@")  # extra packages, e.g. the benchmarks' postgresql-15-partman
