@@ -197,15 +197,8 @@ CREATE TRIGGER fiscal_period_changed
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 
 -- A change that tightens the rules (closing an account or a period, a new overdraft rule)
--- waits for the postings in flight, so none validated against the old rules commits after it.
-CREATE FUNCTION crm_core.ledger_wait_for_postings() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
-    RETURN NEW;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.ledger_wait_for_postings() FROM PUBLIC;
+-- waits for the postings in flight, so none validated against the old rules commits after it
+-- (crm_core.ledger_wait_for_postings, 05_ledger_functions.sql).
 CREATE TRIGGER account_tightened
     BEFORE UPDATE ON crm_core.account
     FOR EACH ROW WHEN ((OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL)
@@ -221,22 +214,6 @@ CREATE TRIGGER fiscal_period_tightened
     EXECUTE FUNCTION crm_core.ledger_wait_for_postings();
 
 -- An account that has lines keeps its business and currency.
-CREATE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    -- Wait for postings in flight: a line committed meanwhile must be seen below.
-    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
-    IF EXISTS (SELECT 1 FROM crm_core.journal_line l
-               WHERE l.business_id = OLD.business_id AND l.account_id = OLD.id) THEN
-        RAISE EXCEPTION 'account % (id %) has journal lines: its business and currency cannot change',
-            OLD.code, OLD.id
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Close the account and open a new one.';
-    END IF;
-    RETURN NEW;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.ledger_account_before_update() FROM PUBLIC;
 CREATE TRIGGER account_before_update
     BEFORE UPDATE ON crm_core.account
     FOR EACH ROW WHEN (OLD.currency IS DISTINCT FROM NEW.currency
@@ -244,68 +221,8 @@ CREATE TRIGGER account_before_update
     EXECUTE FUNCTION crm_core.ledger_account_before_update();
 
 -- ---------------------------------------------------------------------------------------
--- Balances and checks
+-- Balances and checks (account_balance, account_rollup_balance: 05_ledger_functions.sql)
 -- ---------------------------------------------------------------------------------------
-
--- An account's balance now, in its normal side (asset/expense: debits - credits; others:
--- credits - debits), from the kept balance slots. NULL for an unknown account.
-CREATE FUNCTION crm_core.account_balance(account_id bigint) RETURNS numeric
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
-    -- A scalar subquery: an id two businesses share is refused (cardinality_violation), not
-    -- answered with one of them.
-    SELECT (
-    SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
-                              ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
-    FROM crm_core.account a
-    LEFT JOIN crm_core.account_balance_slot s
-           ON s.business_id = a.business_id AND s.account_id = a.id
-    WHERE a.id = account_balance.account_id
-    GROUP BY a.business_id, a.id, a.normal_side)
-$$;
-COMMENT ON FUNCTION crm_core.account_balance(bigint) IS
-    'Current balance of an account in its normal side, from the kept balance slots.';
-
--- The balance as the ledger showed it at a past moment: lines of entries posted at or before
--- `at` (posted_at is the posting transaction's start time).
-CREATE FUNCTION crm_core.account_balance(account_id bigint, at timestamptz) RETURNS numeric
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
-    SELECT (  -- scalar: an id two businesses share is refused, as above
-    SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(l.debit), 0) - COALESCE(sum(l.credit), 0)
-                              ELSE COALESCE(sum(l.credit), 0) - COALESCE(sum(l.debit), 0) END
-    FROM crm_core.account a
-    LEFT JOIN (crm_core.journal_line l
-               JOIN crm_core.journal_entry e
-                 ON e.business_id = l.business_id AND e.id = l.entry_id
-                AND e.status = 'posted' AND e.posted_at <= account_balance.at)
-           ON l.business_id = a.business_id AND l.account_id = a.id
-    WHERE a.id = account_balance.account_id
-    GROUP BY a.business_id, a.id, a.normal_side)
-$$;
-COMMENT ON FUNCTION crm_core.account_balance(bigint, timestamptz) IS
-    'Balance of an account at a past moment, from the lines of entries posted by then.';
-
--- The balance of an account and all its descendants (parent_id), in the root's normal side.
-CREATE FUNCTION crm_core.account_rollup_balance(account_id bigint) RETURNS numeric
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
-    WITH RECURSIVE tree AS (
-        SELECT a.business_id, a.id, a.normal_side AS root_side
-        FROM crm_core.account a
-        WHERE a.id = account_rollup_balance.account_id
-          -- scalar: an id two businesses share is refused, not summed over both
-          AND a.business_id = (SELECT x.business_id FROM crm_core.account x
-                               WHERE x.id = account_rollup_balance.account_id)
-        UNION ALL
-        SELECT c.business_id, c.id, t.root_side
-        FROM crm_core.account c JOIN tree t ON c.business_id = t.business_id AND c.parent_id = t.id
-    )
-    SELECT CASE min(t.root_side) WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
-                                 ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
-    FROM tree t
-    LEFT JOIN crm_core.account_balance_slot s ON s.business_id = t.business_id AND s.account_id = t.id
-    HAVING count(*) > 0
-$$;
-COMMENT ON FUNCTION crm_core.account_rollup_balance(bigint) IS
-    'Balance of an account and its descendants, in the normal side of the account asked for.';
 
 -- Accounts whose kept balance differs from the sum of their posted lines; normally empty.
 CREATE FUNCTION crm_core.check_balances()
