@@ -3,3 +3,12 @@
 -- 0.2.0, or made only of CREATE OR REPLACE statements, is written once. Everything else that
 -- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
 -- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
+
+-- ---------------------------------------------------------------------------------------
+-- Scale-out on Citus (docs/scale-out.md): ledger functions and the seal_status view in forms
+-- Citus can plan (PL/pgSQL; grouped subqueries), the waits for postings in flight lock the
+-- journal shards of the business on a cluster, and crm_core.distribute() with the table list
+-- it places.
+-- @include install/05_ledger_functions.sql
+-- @include install/21_seal_status.sql
+-- @include install/95_scale_out.sql
