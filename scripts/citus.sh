@@ -41,7 +41,9 @@ start() {
     "$CRM_ROOT/scripts/build-citus.sh"
     local node
     for node in "${nodes[@]}"; do
-        "$CRM_ROOT/scripts/cluster.sh" start "$node" >/dev/null
+        # Another checkout may take the free port found between the probe and the start: retry.
+        "$CRM_ROOT/scripts/cluster.sh" start "$node" >/dev/null ||
+            "$CRM_ROOT/scripts/cluster.sh" start "$node" >/dev/null
         (eval "$(node_env "$node")" &&
             if ! psql -X -Atqd postgres -c "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
                 createdb "$database"

@@ -32,6 +32,24 @@ INSERT INTO crm_core.scale_out_table (relid, placement, by_extension) VALUES
     ('crm_core.seal_progress', 'business', true)
 ON CONFLICT (relid) DO NOTHING;
 
+-- Every account's current balance in its normal side, from the kept balance slots, as a view:
+-- on a Citus cluster, a query over distributed tables runs on the shards, where a function
+-- such as account_balance(id) that queries the ledger again cannot run ("cannot execute a
+-- distributed query from a query on a shard"); this view is joined and filtered there
+-- instead. With business_id in the WHERE clause it reads one shard (docs/scale-out.md).
+CREATE OR REPLACE VIEW crm_core.account_balances AS
+SELECT a.business_id, a.id AS account_id, a.code, a.currency,
+       CASE a.normal_side WHEN 'debit' THEN COALESCE(s.debits, 0) - COALESCE(s.credits, 0)
+                          ELSE COALESCE(s.credits, 0) - COALESCE(s.debits, 0) END AS balance
+  FROM crm_core.account AS a
+  LEFT JOIN (SELECT t.business_id, t.account_id, sum(t.debits) AS debits, sum(t.credits) AS credits
+               FROM crm_core.account_balance_slot AS t
+              GROUP BY t.business_id, t.account_id) AS s
+         ON s.business_id = a.business_id AND s.account_id = a.id;
+COMMENT ON VIEW crm_core.account_balances IS
+    'Current balance of every account in its normal side (as account_balance(id)), per business.';
+GRANT SELECT ON crm_core.account_balances TO crm_core_app, crm_core_readonly;
+
 -- Whether crm_core's ledger is distributed by Citus in this database.
 CREATE OR REPLACE FUNCTION crm_core._ledger_distributed() RETURNS boolean
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -134,6 +152,7 @@ DECLARE
         (SELECT e.extversion FROM pg_catalog.pg_extension AS e WHERE e.extname = 'crm_core');
     is_coordinator boolean;
     stale record;
+    refused record;
     remaining regclass[];
     has_rows boolean;
     copied regclass[] := '{}';
@@ -173,6 +192,24 @@ BEGIN
                   HINT = 'CREATE EXTENSION crm_core, or ALTER EXTENSION crm_core UPDATE, on every '
                          'node before distributing.';
     END LOOP;
+
+    -- Triggers that write crm_core's coordinator tables cannot follow a table to the workers:
+    -- there they would write the workers' own copies, which nobody reads.
+    SELECT t.relid, 'audited (crm_core.audit_table)' AS why,
+           'its audit rows would be written on the workers, where the coordinator''s crm_core.audit_log does not see them' AS detail
+      INTO refused
+      FROM crm_core.scale_out_table AS t JOIN crm_core.audited_table AS a ON a.relid = t.relid
+    UNION ALL
+    SELECT t.relid, 'the source of bucket summary ' || b.summary::text,
+           'its invalidations would be written on the workers, where the coordinator''s refresh does not see them'
+      FROM crm_core.scale_out_table AS t JOIN crm_core.bucket_summary AS b ON b.source = t.relid
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % is %: crm_core.distribute() cannot place it', refused.relid, refused.why
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'On a Citus cluster ' || refused.detail || '.',
+                  HINT = 'See docs/scale-out.md ("What is refused").';
+    END IF;
 
     -- Reference tables first, then business tables; each table once every table its foreign
     -- keys reference is placed (or is not to be placed).
