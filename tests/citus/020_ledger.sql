@@ -4,7 +4,7 @@
 -- Business :a lives on the first worker, :b on the second. Each transaction runs in a
 -- session of its own (pg_temp.outcome), so that the checks run at its real commit.
 \ir lib/setup.sql
-SELECT plan(41);
+SELECT plan(43);
 
 SELECT pg_temp.business_on(pg_temp.worker(1), 10) AS a, pg_temp.business_on(pg_temp.worker(2), 10) AS b \gset
 INSERT INTO crm_core.business (id, name) VALUES (:a, 'Tenant A'), (:b, 'Tenant B');
@@ -94,7 +94,21 @@ SELECT results_eq('SELECT crm_core.account_rollup_balance(1001)', $$VALUES (-150
                   'account_rollup_balance() sums the child accounts on the shard');
 SELECT results_eq($$SELECT crm_core.account_balance(1000, now() - interval '1 hour')$$,
                   $$VALUES (0::numeric)$$, 'a point-in-time balance before the postings');
-SELECT is_empty('SELECT * FROM crm_core.check_balances()', 'check_balances(): kept balances equal the lines');
+-- Subledgers: a receivable per loan, exact from the coordinator.
+SELECT is(pg_temp.outcome(format($$
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (5016, %1$s), (5017, %2$s);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit, subledger) VALUES
+        (%1$s, 5016, 1002, 40, NULL, 71), (%1$s, 5016, 1002, 2.5, NULL, 72), (%1$s, 5016, 1000, NULL, 42.5, NULL),
+        (%2$s, 5017, 2000, 9, NULL, 71), (%2$s, 5017, 2001, NULL, 9, NULL);
+    COMMIT;$$, :a, :b)), 'ok', 'lines tagged with subledgers (loans) on both workers');
+SELECT results_eq(
+    'SELECT crm_core.subledger_balance(1002, 71), crm_core.subledger_balance(1002, 72), '
+    '       crm_core.subledger_balance(1002, 73), crm_core.subledger_balance(2000, 71, now())',
+    $$VALUES (40::numeric, 2.5::numeric, 0::numeric, 9::numeric)$$,
+    'subledger_balance() from the coordinator: each loan on its own, 0 for one without lines');
+SELECT is_empty('SELECT * FROM crm_core.check_balances()',
+                'check_balances(): kept balances equal the lines, every subledger proven');
 SELECT is_empty('SELECT * FROM crm_core.unbalanced_entries()', 'unbalanced_entries(): none');
 
 -- Drafts: edited freely, counted when posted (on the worker, by UPDATE).
@@ -106,7 +120,7 @@ SELECT is(pg_temp.outcome(format($$
     UPDATE crm_core.journal_line SET credit = 9 WHERE business_id = %1$s AND entry_id = 5020 AND credit IS NOT NULL;
     UPDATE crm_core.journal_entry SET status = 'posted' WHERE business_id = %1$s AND id = 5020;$$, :a)),
     'ok', 'a draft is edited, then posted by UPDATE');
-SELECT is(pg_temp.value('SELECT crm_core.account_balance(1000)'), '180', '... and counted once posted');
+SELECT is(pg_temp.value('SELECT crm_core.account_balance(1000)'), '137.5', '... and counted once posted');
 SELECT is(pg_temp.outcome(format($$UPDATE crm_core.journal_entry SET status = 'posted' WHERE business_id = %s AND id = 5021$$, :a)),
           '23514: journal entry 5021 does not balance in EUR: debits 9, credits 8',
           'posting an unbalanced draft is refused');

@@ -93,10 +93,12 @@ COMMENT ON FUNCTION crm_core.account_rollup_balance(bigint) IS
 CREATE OR REPLACE FUNCTION crm_core._subledger_net(business_id bigint, account_id bigint,
                                                    subledger bigint, at timestamptz)
     RETURNS numeric
-    LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+    LANGUAGE plpgsql STABLE STRICT PARALLEL RESTRICTED
     -- The index is the path meant here, never a sequential scan of the ledger.
     SET search_path = pg_catalog, pg_temp
     SET enable_seqscan = off SET enable_indexscan = on SET enable_bitmapscan = on AS $$
+BEGIN
+    RETURN (
     SELECT COALESCE(sum(l.debit), 0) - COALESCE(sum(l.credit), 0)
     FROM (SELECT x.entry_id, x.debit, x.credit
           FROM crm_core.journal_line x
@@ -105,7 +107,8 @@ CREATE OR REPLACE FUNCTION crm_core._subledger_net(business_id bigint, account_i
             AND x.subledger = _subledger_net.subledger
           OFFSET 0) l  -- planned alone: the index lookup, then each line's entry
     JOIN crm_core.journal_entry e ON e.business_id = _subledger_net.business_id AND e.id = l.entry_id
-    WHERE e.status = 'posted' AND e.posted_at <= _subledger_net.at
+    WHERE e.status = 'posted' AND e.posted_at <= _subledger_net.at);
+END;
 $$;
 
 -- A subledger's balance now, in its account's normal side: 0 for a subledger without posted
@@ -123,13 +126,18 @@ COMMENT ON FUNCTION crm_core.subledger_balance(bigint, bigint) IS
 CREATE OR REPLACE FUNCTION crm_core.subledger_balance(account_id bigint, subledger bigint,
                                                       at timestamptz)
     RETURNS numeric
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
-    SELECT (  -- scalar: an id two businesses share is refused, as in account_balance
-    SELECT CASE a.normal_side WHEN 'debit' THEN 1 ELSE -1 END
-           * crm_core._subledger_net(a.business_id, a.id, subledger_balance.subledger,
-                                     subledger_balance.at)
-    FROM crm_core.account a
-    WHERE a.id = subledger_balance.account_id)
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- scalar: an id two businesses share is refused, as in account_balance
+    target crm_core.account := (SELECT a FROM crm_core.account a
+                                WHERE a.id = subledger_balance.account_id);
+BEGIN
+    -- Called here, not inside the query that finds the account: on a Citus cluster that query
+    -- runs on the shards, where _subledger_net's own query could not.
+    RETURN CASE target.normal_side WHEN 'debit' THEN 1 ELSE -1 END
+           * crm_core._subledger_net(target.business_id, target.id, subledger_balance.subledger,
+                                     subledger_balance.at);
+END;
 $$;
 COMMENT ON FUNCTION crm_core.subledger_balance(bigint, bigint, timestamptz) IS
     'Balance of one subledger of an account at a past moment, from the lines of entries posted by then.';
@@ -175,15 +183,22 @@ $$;
 CREATE OR REPLACE FUNCTION crm_core.check_balances()
     RETURNS TABLE (business_id bigint, account_id bigint, stored numeric, computed numeric,
                    subledger bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     -- The lines are read from the table, never through the index being checked. No JIT: the
     -- per-account drill-down below inflates the plan's estimated cost, and compiling would
     -- cost more than the check itself.
     SET search_path = pg_catalog, pg_temp SET enable_seqscan = on
     SET enable_indexscan = off SET enable_bitmapscan = off SET enable_indexonlyscan = off
     SET jit = off AS $$
-    SELECT x.business_id, x.id, x.side * r.stored, x.side * r.computed, r.subledger
-    FROM (
+#variable_conflict use_column
+DECLARE
+    x record;
+    d record;
+BEGIN
+    -- The accounts to report, in order. (A loop rather than one query with a LATERAL
+    -- drill-down: on a Citus cluster, the account-wide query runs on the shards, where the
+    -- drill-down's own queries of the ledger could not.)
+    FOR x IN
         SELECT a.business_id, a.id, CASE a.normal_side WHEN 'debit' THEN 1 ELSE -1 END AS side,
                COALESCE(s.net, 0) AS stored, COALESCE(c.net, 0) AS computed,
                COALESCE(c.subledger_lines, 0) <> COALESCE(i.lines, 0) AS misindexed
@@ -204,29 +219,45 @@ CREATE OR REPLACE FUNCTION crm_core.check_balances()
                ON c.business_id = a.business_id AND c.account_id = a.id
         LEFT JOIN crm_core._subledger_index_totals() i
                ON i.business_id = a.business_id AND i.account_id = a.id
-    ) x
-    CROSS JOIN LATERAL (
-        SELECT x.stored, x.computed, NULL::bigint AS subledger
-        WHERE x.stored <> x.computed
-        UNION ALL
-        SELECT crm_core._subledger_net(x.business_id, x.id, d.subledger, 'infinity'), d.net,
-               d.subledger
-        FROM (SELECT COALESCE(t.subledger, i.subledger) AS subledger, COALESCE(t.net, 0) AS net
-              FROM (SELECT l.subledger, count(*) AS lines,
-                           COALESCE(sum(l.debit) FILTER (WHERE e.status = 'posted'), 0)
-                           - COALESCE(sum(l.credit) FILTER (WHERE e.status = 'posted'), 0) AS net
-                    FROM crm_core.journal_line l
-                    JOIN crm_core.journal_entry e
-                      ON e.business_id = l.business_id AND e.id = l.entry_id
-                    WHERE l.business_id = x.business_id AND l.account_id = x.id
-                      AND l.subledger IS NOT NULL
-                    GROUP BY l.subledger) t
-              FULL JOIN crm_core._subledger_index_lines(x.business_id, x.id) i
-                     ON i.subledger = t.subledger
-              WHERE t.lines IS DISTINCT FROM i.lines) d
-        WHERE x.misindexed
-    ) r
-    ORDER BY 1, 2, 5 NULLS FIRST
+        WHERE COALESCE(s.net, 0) <> COALESCE(c.net, 0)
+           OR COALESCE(c.subledger_lines, 0) <> COALESCE(i.lines, 0)
+        ORDER BY a.business_id, a.id
+    LOOP
+        IF x.stored <> x.computed THEN
+            business_id := x.business_id;
+            account_id := x.id;
+            stored := x.side * x.stored;
+            computed := x.side * x.computed;
+            subledger := NULL;
+            RETURN NEXT;
+        END IF;
+        CONTINUE WHEN NOT x.misindexed;
+        -- Its subledgers whose line counts differ between the table and the index.
+        FOR d IN
+            SELECT COALESCE(t.subledger, i.subledger) AS subledger, COALESCE(t.net, 0) AS net
+            FROM (SELECT l.subledger, count(*) AS lines,
+                         COALESCE(sum(l.debit) FILTER (WHERE e.status = 'posted'), 0)
+                         - COALESCE(sum(l.credit) FILTER (WHERE e.status = 'posted'), 0) AS net
+                  FROM crm_core.journal_line l
+                  JOIN crm_core.journal_entry e
+                    ON e.business_id = l.business_id AND e.id = l.entry_id
+                  WHERE l.business_id = x.business_id AND l.account_id = x.id
+                    AND l.subledger IS NOT NULL
+                  GROUP BY l.subledger) t
+            FULL JOIN crm_core._subledger_index_lines(x.business_id, x.id) i
+                   ON i.subledger = t.subledger
+            WHERE t.lines IS DISTINCT FROM i.lines
+            ORDER BY 1
+        LOOP
+            business_id := x.business_id;
+            account_id := x.id;
+            stored := x.side * crm_core._subledger_net(x.business_id, x.id, d.subledger, 'infinity');
+            computed := x.side * d.net;
+            subledger := d.subledger;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END;
 $$;
 COMMENT ON FUNCTION crm_core.check_balances() IS
     'Accounts (subledger NULL) and subledgers whose balance as read differs from their posted lines (normally no rows).';
