@@ -4,7 +4,7 @@
 -- (balances not counted twice, seals intact), triggers on the shards as on the coordinator.
 -- Runs first: the other files use the distributed ledger it leaves (businesses 1 and 2).
 \ir lib/setup.sql
-SELECT plan(19);
+SELECT plan(21);
 
 -- The ledger before: two businesses, history, one sealed block each.
 INSERT INTO crm_core.business (id, name) VALUES (1, 'Acme Collections'), (2, 'Beta Recovery');
@@ -107,6 +107,14 @@ SELECT is((SELECT sum(pg_relation_size(c.oid)) FROM pg_class AS c
             WHERE c.oid IN (SELECT relid FROM crm_core.scale_out_table)),
           0::numeric, 'the coordinator keeps no hidden copy of the moved rows');
 
+SELECT is((SELECT string_agg(DISTINCT result, ',') FROM run_command_on_workers(
+              $q$SELECT bool_and(s.next > (SELECT groupid::bigint << 48 FROM pg_dist_local_group))
+                   FROM (SELECT last_value FROM crm_core.account_id_seq UNION ALL
+                         SELECT last_value FROM crm_core.journal_entry_id_seq UNION ALL
+                         SELECT last_value FROM crm_core.journal_line_id_seq) AS s(next)$q$)),
+          't', 'each worker takes the ledger''s ids from a range of its own (an insert there never collides)');
+SELECT cmp_ok(pg_temp.value('SELECT last_value FROM crm_core.journal_entry_id_seq')::bigint, '<', 1::bigint << 48,
+              'the coordinator keeps its ids where they were');
 SELECT is((SELECT string_agg(DISTINCT action, ', ') FROM crm_core.distribute()), 'already placed',
           'distribute() again changes nothing');
 SELECT is(pg_temp.outcome('SELECT crm_core.distribute()', NULL, pg_temp.worker(1)),

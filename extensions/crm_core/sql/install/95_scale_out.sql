@@ -129,11 +129,38 @@ END;
 $$;
 REVOKE EXECUTE ON FUNCTION crm_core._seal_on_workers(integer) FROM PUBLIC;
 
+-- On a worker: moves each sequence to this worker's own range of values, from (group id << 48)
+-- + 1 on, unless it is there already. A row inserted on a worker (by a trigger that runs on a
+-- shard) takes its id from the worker's copy of the table's identity sequence: with a range per
+-- node, ids stay unique in the cluster, as Citus arranges for the tables it creates itself.
+CREATE OR REPLACE FUNCTION crm_core._reserve_sequence_range(sequences regclass[]) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    first_value bigint;
+    sequence regclass;
+    current_value bigint;
+BEGIN
+    EXECUTE 'SELECT groupid::bigint << 48 FROM pg_catalog.pg_dist_local_group' INTO first_value;
+    IF first_value IS NULL OR first_value = 0 THEN
+        RAISE EXCEPTION 'crm_core._reserve_sequence_range() runs on a Citus worker'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    FOREACH sequence IN ARRAY sequences LOOP
+        EXECUTE format('SELECT last_value FROM %s', sequence) INTO current_value;
+        IF current_value < first_value THEN
+            PERFORM pg_catalog.setval(sequence, first_value + 1, false);
+        END IF;
+    END LOOP;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core._reserve_sequence_range(regclass[]) FROM PUBLIC;
+
 -- Places the tables of crm_core.scale_out_table on the Citus cluster this database is the
 -- coordinator of: reference tables first, then the business tables, each after the tables
 -- its foreign keys reference, co-located with crm_core.account. Idempotent: tables already
 -- placed are reported and left alone. Existing rows are copied to the shards as they are,
--- with the INSERT triggers off, so nothing is counted twice nor stamped anew.
+-- with the INSERT triggers off, so nothing is counted twice nor stamped anew. Each worker
+-- takes ids from a range of its own (crm_core._reserve_sequence_range).
 CREATE OR REPLACE FUNCTION crm_core.distribute()
     RETURNS TABLE (relation regclass, placement text, action text)
     LANGUAGE plpgsql
@@ -304,6 +331,24 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ENABLE %s TRIGGER %I', saved.relid,
                        CASE saved.state WHEN 'A' THEN 'ALWAYS' WHEN 'R' THEN 'REPLICA' ELSE '' END,
                        saved.name);
+    END LOOP;
+    -- The identity and serial sequences of the placed tables get a range of their own on each
+    -- worker.
+    FOR stale IN EXECUTE
+        'SELECT nodename, nodeport, result FROM pg_catalog.run_command_on_workers($1)
+          WHERE NOT success'
+        USING format('SELECT crm_core._reserve_sequence_range(%L)',
+                     (SELECT COALESCE(array_agg(d.objid::regclass ORDER BY d.objid), '{}')::text
+                        FROM pg_catalog.pg_depend AS d
+                        JOIN crm_core.scale_out_table AS t ON t.relid = d.refobjid
+                       WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                         AND d.refclassid = 'pg_catalog.pg_class'::regclass
+                         AND d.deptype IN ('a', 'i')
+                         AND (SELECT c.relkind FROM pg_catalog.pg_class AS c WHERE c.oid = d.objid) = 'S'))
+    LOOP
+        RAISE EXCEPTION 'worker %:% could not reserve its range of ids: %', stale.nodename,
+            stale.nodeport, stale.result
+            USING ERRCODE = 'external_routine_exception';
     END LOOP;
     -- seal_progress holds transaction ids of the node that sealed; from now on each worker
     -- seals the businesses it holds, with its own: the next seal scans each ledger once.
