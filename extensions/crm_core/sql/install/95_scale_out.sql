@@ -50,6 +50,10 @@ COMMENT ON VIEW crm_core.account_balances IS
     'Current balance of every account in its normal side (as account_balance(id)), per business.';
 GRANT SELECT ON crm_core.account_balances TO crm_core_app, crm_core_readonly;
 
+-- The next three are steps of crm_core.seal_ledger(), which runs them as its caller: whoever
+-- may seal may run them, with no grant of their own (they read placement metadata, and run
+-- seal_ledger() on the workers as the same role, whose own rights apply there).
+
 -- Whether crm_core's ledger is distributed by Citus in this database.
 CREATE OR REPLACE FUNCTION crm_core._ledger_distributed() RETURNS boolean
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -63,7 +67,6 @@ BEGIN
     RETURN distributed;
 END;
 $$;
-REVOKE EXECUTE ON FUNCTION crm_core._ledger_distributed() FROM PUBLIC;
 
 -- The businesses whose ledger this node holds, in id order: all of them on a single node; on
 -- a Citus cluster, those whose shard of journal_entry is placed here. Sealing reads
@@ -90,7 +93,6 @@ BEGIN
     END LOOP;
 END;
 $$;
-REVOKE EXECUTE ON FUNCTION crm_core._ledger_businesses_here() FROM PUBLIC;
 
 -- On the coordinator of a distributed ledger, runs crm_core.seal_ledger() on every worker
 -- (each seals the businesses it holds, and commits its blocks) and returns what they sealed;
@@ -127,7 +129,6 @@ BEGIN
     END LOOP;
 END;
 $$;
-REVOKE EXECUTE ON FUNCTION crm_core._seal_on_workers(integer) FROM PUBLIC;
 
 -- On a worker: moves each sequence to this worker's own range of values, from (group id << 48)
 -- + 1 on, unless it is there already. A row inserted on a worker (by a trigger that runs on a

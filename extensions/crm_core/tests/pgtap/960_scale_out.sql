@@ -2,7 +2,7 @@
 -- account_balances view answers as account_balance(id); sealing finds every business here
 -- and nothing to run on workers. (On a Citus cluster: tests/citus/.)
 BEGIN;
-SELECT plan(7);
+SELECT plan(8);
 
 SELECT throws_ok('SELECT crm_core.distribute()', '55000',
                  'crm_core.distribute() needs the citus extension in this database',
@@ -34,6 +34,18 @@ SELECT results_eq(
 SELECT ok((SELECT array_agg(b) FROM crm_core._ledger_businesses_here() AS b)
           @> ARRAY[961, 962]::bigint[], 'on one node, every business is sealed here');
 SELECT is_empty('SELECT * FROM crm_core._seal_on_workers(1000)', 'and there are no workers to seal on');
+
+-- A maintenance role given what sealing needs seals without a grant on these steps.
+CREATE ROLE crm_core_960_sealer;
+GRANT USAGE ON SCHEMA crm_core TO crm_core_960_sealer;
+GRANT EXECUTE ON FUNCTION crm_core.seal_ledger(integer) TO crm_core_960_sealer;
+GRANT SELECT ON ALL TABLES IN SCHEMA crm_core TO crm_core_960_sealer;
+GRANT INSERT, UPDATE ON crm_core.ledger_block, crm_core.ledger_sealed_entry, crm_core.seal_progress
+    TO crm_core_960_sealer;
+SET ROLE crm_core_960_sealer;
+SELECT lives_ok('SELECT * FROM crm_core.seal_ledger()',
+                'a role allowed to seal runs seal_ledger() and its steps');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
