@@ -241,7 +241,9 @@ BEGIN
 
     -- Reference tables first, then business tables; each table once every table its foreign
     -- keys reference is placed (or is not to be placed).
-    SELECT array_agg(t.relid ORDER BY t.placement DESC, t.relid::text) INTO remaining
+    -- (crm_core.account first among the business tables: the others are co-located with it.)
+    SELECT array_agg(t.relid ORDER BY t.placement DESC, t.relid = 'crm_core.account'::regclass DESC,
+                                      t.relid::text) INTO remaining
       FROM crm_core.scale_out_table AS t
      WHERE EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = t.relid);
     WHILE cardinality(remaining) > 0 LOOP
@@ -333,8 +335,9 @@ BEGIN
                        CASE saved.state WHEN 'A' THEN 'ALWAYS' WHEN 'R' THEN 'REPLICA' ELSE '' END,
                        saved.name);
     END LOOP;
-    -- The identity and serial sequences of the placed tables get a range of their own on each
-    -- worker.
+    -- The identity and serial sequences of the placed tables that belong to an extension get a
+    -- range of their own on each worker. (Citus ranges those of the other tables itself, in
+    -- the shells it creates in this transaction, which the workers' own sessions cannot see.)
     FOR stale IN EXECUTE
         'SELECT nodename, nodeport, result FROM pg_catalog.run_command_on_workers($1)
           WHERE NOT success'
@@ -345,7 +348,10 @@ BEGIN
                        WHERE d.classid = 'pg_catalog.pg_class'::regclass
                          AND d.refclassid = 'pg_catalog.pg_class'::regclass
                          AND d.deptype IN ('a', 'i')
-                         AND (SELECT c.relkind FROM pg_catalog.pg_class AS c WHERE c.oid = d.objid) = 'S'))
+                         AND (SELECT c.relkind FROM pg_catalog.pg_class AS c WHERE c.oid = d.objid) = 'S'
+                         AND EXISTS (SELECT FROM pg_catalog.pg_depend AS e
+                                      WHERE e.classid = 'pg_catalog.pg_class'::regclass
+                                        AND e.objid = t.relid AND e.deptype = 'e')))
     LOOP
         RAISE EXCEPTION 'worker %:% could not reserve its range of ids: %', stale.nodename,
             stale.nodeport, stale.result
