@@ -31,9 +31,12 @@ CREATE TABLE crm_core.business_grant (
 COMMENT ON TABLE crm_core.business_grant IS
     'Businesses each role (and every role that inherits from it) may act for; NULL business_id = every business. Change with crm_core.grant_business() / revoke_business().';
 -- Each backend caches the grants: a change invalidates every backend's cache at commit.
+CREATE FUNCTION crm_core.business_grants_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_business_grants_changed' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.business_grants_changed() FROM PUBLIC;
 CREATE TRIGGER business_grant_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm_core.business_grant
-    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.business_grants_changed();
 SELECT pg_catalog.pg_extension_config_dump('crm_core.business_grant', '');
 
 -- Lets role (and the roles that inherit from it) act for business_id; NULL = every business.

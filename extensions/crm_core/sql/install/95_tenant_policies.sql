@@ -38,6 +38,7 @@ BEGIN
          ORDER BY 1
     LOOP
         EXECUTE pg_catalog.format('ALTER VIEW %s SET (security_invoker = true)', view_name);
+        EXECUTE pg_catalog.format('GRANT SELECT ON %s TO crm_core_service', view_name);
     END LOOP;
 END;
 $$;
