@@ -1,0 +1,93 @@
+-- Days past due and buckets over time. A debt keeps the date its days past due count from
+-- (unpaid_since, moved by every payment, reversal, charge, write-off and plan) and its bucket
+-- with the day that bucket changes if nothing is paid (bucket_changes_on). run_dpd, the daily
+-- close-of-business job, visits only the debts whose day has come (an index range), so a second
+-- run for the same day, or a day when nothing moves, reads and writes nothing.
+
+-- One row per change of a debt's bucket (and the first one, when it opens).
+CREATE TABLE collections.dpd_history (
+    business_id     bigint NOT NULL,
+    id              bigint GENERATED ALWAYS AS IDENTITY,
+    debt_account_id bigint NOT NULL,
+    as_of           date NOT NULL,
+    days_past_due   integer NOT NULL,
+    old_bucket_id   bigint,
+    new_bucket_id   bigint,
+    cause           text NOT NULL CONSTRAINT dpd_history_cause_known
+                    CHECK (cause IN ('opened', 'payment', 'reversal', 'charge', 'write_off', 'plan', 'run_dpd')),
+    recorded_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (business_id, id, as_of)
+) PARTITION BY RANGE (as_of);
+CREATE INDEX dpd_history_debt_idx ON collections.dpd_history (business_id, debt_account_id, as_of);
+CREATE TABLE collections.dpd_history_default PARTITION OF collections.dpd_history DEFAULT;
+COMMENT ON TABLE collections.dpd_history IS
+    'Every change of a debt''s delinquency bucket: when, days past due, from and to which bucket, why. Append-only.';
+
+-- Where a debt unpaid since unpaid_since stands on as_of in its business's buckets, and the
+-- day that changes if nothing is paid (NULL: never).
+CREATE FUNCTION collections._bucket_state(business_id bigint, unpaid_since date, as_of date,
+                                          grace_days integer,
+                                          OUT days_past_due integer, OUT bucket_id bigint,
+                                          OUT changes_on date)
+    AS 'MODULE_PATHNAME', 'crm_collections_bucket_state' LANGUAGE C STABLE;
+REVOKE EXECUTE ON FUNCTION collections._bucket_state(bigint, date, date, integer) FROM PUBLIC;
+
+-- The close-of-business job: moves every debt whose bucket changes by as_of into its bucket,
+-- one dpd_history row per change. Set-based; never goes back in time (a debt already evaluated
+-- after as_of is left alone); one run at a time. Returns how many debts it examined and how
+-- many changed bucket.
+CREATE FUNCTION collections.run_dpd(as_of date DEFAULT CURRENT_DATE)
+    RETURNS TABLE (debts_examined bigint, buckets_changed bigint)
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    full_run bigint[];
+BEGIN
+    IF as_of IS NULL THEN
+        RAISE EXCEPTION 'as_of is required' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('collections.run_dpd'));
+    -- Businesses whose buckets changed since the last run: every debt of theirs.
+    SELECT array_agg(s.business_id) INTO full_run
+      FROM collections.business_settings s WHERE s.dpd_full_run_needed;
+    RETURN QUERY
+    WITH due AS (
+        SELECT d.business_id, d.id FROM collections.debt_account d WHERE d.bucket_changes_on <= as_of
+        UNION
+        SELECT d.business_id, d.id FROM collections.debt_account d
+         WHERE d.business_id = ANY (coalesce(full_run, '{}'))
+    ), locked AS (
+        SELECT d.business_id, d.id, d.bucket_id, d.unpaid_since, p.grace_days
+          FROM due
+          JOIN collections.debt_account d ON d.business_id = due.business_id AND d.id = due.id
+          JOIN collections.product p ON p.business_id = d.business_id AND p.id = d.product_id
+         WHERE d.status IN ('active', 'paid_off') AND (d.bucket_as_of IS NULL OR d.bucket_as_of <= as_of)
+         ORDER BY d.business_id, d.id
+           FOR NO KEY UPDATE OF d
+    ), computed AS (
+        SELECT l.business_id, l.id, l.bucket_id AS old_bucket_id, s.days_past_due,
+               s.bucket_id AS new_bucket_id, s.changes_on
+          FROM locked l
+         CROSS JOIN LATERAL collections._bucket_state(l.business_id, l.unpaid_since, as_of, l.grace_days) s
+    ), moved AS (
+        UPDATE collections.debt_account d
+           SET bucket_id = c.new_bucket_id, bucket_as_of = as_of, bucket_changes_on = c.changes_on
+          FROM computed c
+         WHERE d.business_id = c.business_id AND d.id = c.id
+        RETURNING 1
+    ), history AS (
+        INSERT INTO collections.dpd_history (business_id, debt_account_id, as_of, days_past_due,
+                                             old_bucket_id, new_bucket_id, cause)
+        SELECT c.business_id, c.id, as_of, c.days_past_due, c.old_bucket_id, c.new_bucket_id, 'run_dpd'
+          FROM computed c
+         WHERE c.new_bucket_id IS DISTINCT FROM c.old_bucket_id
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM history);
+    UPDATE collections.business_settings s SET dpd_full_run_needed = false
+     WHERE s.business_id = ANY (coalesce(full_run, '{}'));
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION collections.run_dpd(date) FROM PUBLIC;
+COMMENT ON FUNCTION collections.run_dpd(date) IS
+    'Close of business: moves debts into the bucket their days past due reach by as_of, writing dpd_history; idempotent per day.';
