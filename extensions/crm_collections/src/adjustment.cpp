@@ -50,7 +50,9 @@ CRM_CORE_FUNCTION(crm_collections_adjustment_made) {
         digits = debt.product.digits;
         bool writing_off = kind == "write_off";
         require_open(debt, "adjustment", writing_off ? "a write-off" : "a charge");
-        Minor amount = to_minor_units(amount_numeric, digits, writing_off ? "write-off" : "charge");
+        Minor amount = checked_amount(amount_numeric, digits, "adjustment",
+                                      writing_off ? "write-off" : "charge",
+                                      "adjustment_amount_positive");
         const ProductAccounts& accounts = debt.product.accounts;
         std::string source = "collections.adjustment:" + std::to_string(adjustment_id);
         if (!writing_off) {

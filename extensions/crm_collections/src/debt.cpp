@@ -79,9 +79,12 @@ CRM_CORE_FUNCTION(crm_collections_debt_opened) {
         }
         debt.currency = debt.product.currency;
         int digits = debt.product.digits;
-        Minor principal_minor = to_minor_units(principal, digits, "principal");
+        Minor principal_minor = checked_amount(principal, digits, "debt_account", "principal",
+                                               "debt_account_principal_positive");
         bool migrated = opening_balance.has_value();
-        owed = migrated ? to_minor_units(*opening_balance, digits, "opening_balance")
+        owed = migrated ? checked_amount(*opening_balance, digits, "debt_account",
+                                         "opening_balance",
+                                         "debt_account_opening_balance_not_negative", true)
                         : principal_minor;
         const ProductAccounts& accounts = debt.product.accounts;
         if (owed > 0) {

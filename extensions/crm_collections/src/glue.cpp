@@ -10,9 +10,36 @@ extern "C" {
 
 namespace crm_core::collections::glue {
 
-Minor to_minor_units(Datum numeric, int digits, const std::string& what) {
+namespace {
+
+std::string numeric_text(Datum numeric) {
     const char* text =
         guard([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, numeric)); });
+    return text;
+}
+
+}  // namespace
+
+Minor checked_amount(Datum numeric, int digits, const std::string& table, const std::string& what,
+                     const std::string& constraint, bool zero_allowed) {
+    std::string text = numeric_text(numeric);
+    AmountProblem problem = AmountProblem::none;
+    std::optional<Minor> minor = to_minor(text, digits, problem);
+    bool refused = problem == AmountProblem::not_a_number ||
+                   (minor && (zero_allowed ? *minor < 0 : *minor <= 0)) ||
+                   (!minor && !text.empty() && text[0] == '-');
+    if (refused) {
+        throw table_error(ERRCODE_CHECK_VIOLATION, table,
+                          what + (zero_allowed ? " must not be negative, not " : " must be positive, not ") +
+                              text,
+                          "", constraint);
+    }
+    return to_minor_units(numeric, digits, what);
+}
+
+Minor to_minor_units(Datum numeric, int digits, const std::string& what) {
+    std::string text_value = numeric_text(numeric);
+    const char* text = text_value.c_str();
     AmountProblem problem = AmountProblem::none;
     std::optional<Minor> minor = to_minor(text, digits, problem);
     if (!minor) {

@@ -19,6 +19,12 @@ using crm_core::pg::guard;
 // (22023) an amount with more decimals than the currency has. what names it in messages.
 Minor to_minor_units(Datum numeric, int digits, const std::string& what);
 
+// An amount a row trigger reads before the table's CHECK constraints run: refuses what the
+// constraint would (23514, naming it: not a finite number, not positive, or negative when zero
+// is allowed), then what the currency cannot hold (22023).
+Minor checked_amount(Datum numeric, int digits, const std::string& table, const std::string& what,
+                     const std::string& constraint, bool zero_allowed = false);
+
 // Minor units as a numeric Datum with `digits` decimals.
 Datum to_numeric(Minor amount, int digits);
 

@@ -109,7 +109,8 @@ CRM_CORE_FUNCTION(crm_collections_payment_received) {
                                   std::to_string(debt_id) + "'s currency " + debt.currency,
                               "Convert the amount to " + debt.currency + ", or omit currency.");
         }
-        Minor amount = to_minor_units(amount_numeric, debt.product.digits, "payment amount");
+        Minor amount = checked_amount(amount_numeric, debt.product.digits, "payment",
+                                      "payment amount", "payment_amount_positive");
         // Claim the reference first: a duplicate fails before anything is posted.
         static crm_core::pg::CachedPlan claim(
             "INSERT INTO collections.payment_reference (business_id, reference, payment_id, "

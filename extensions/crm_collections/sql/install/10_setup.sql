@@ -170,31 +170,44 @@ CREATE TABLE collections.bucket (
 COMMENT ON TABLE collections.bucket IS
     'Delinquency buckets: days past due from min_days to max_days (NULL: no end); never overlapping.';
 
--- Changed buckets: every debt of the business is re-read by the next run_dpd.
-CREATE FUNCTION collections._buckets_changed() RETURNS trigger
+-- Changed buckets, or a product's grace days: every debt of the business is re-read by the
+-- next run_dpd.
+CREATE FUNCTION collections._delinquency_rules_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         UPDATE collections.business_settings s SET dpd_full_run_needed = true
-         WHERE s.business_id IN (SELECT n.business_id FROM new_buckets n) AND NOT s.dpd_full_run_needed;
+         WHERE s.business_id IN (SELECT n.business_id FROM new_rows n) AND NOT s.dpd_full_run_needed;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         UPDATE collections.business_settings s SET dpd_full_run_needed = true
-         WHERE s.business_id IN (SELECT o.business_id FROM old_buckets o) AND NOT s.dpd_full_run_needed;
+         WHERE s.business_id IN (SELECT o.business_id FROM old_rows o) AND NOT s.dpd_full_run_needed;
     END IF;
     RETURN NULL;
 END;
 $$;
-REVOKE EXECUTE ON FUNCTION collections._buckets_changed() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION collections._delinquency_rules_changed() FROM PUBLIC;
 CREATE TRIGGER bucket_inserted AFTER INSERT ON collections.bucket
-    REFERENCING NEW TABLE AS new_buckets
-    FOR EACH STATEMENT EXECUTE FUNCTION collections._buckets_changed();
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION collections._delinquency_rules_changed();
 CREATE TRIGGER bucket_updated AFTER UPDATE ON collections.bucket
-    REFERENCING OLD TABLE AS old_buckets NEW TABLE AS new_buckets
-    FOR EACH STATEMENT EXECUTE FUNCTION collections._buckets_changed();
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION collections._delinquency_rules_changed();
 CREATE TRIGGER bucket_deleted AFTER DELETE ON collections.bucket
-    REFERENCING OLD TABLE AS old_buckets
-    FOR EACH STATEMENT EXECUTE FUNCTION collections._buckets_changed();
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION collections._delinquency_rules_changed();
+CREATE FUNCTION collections._grace_days_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE collections.business_settings s SET dpd_full_run_needed = true
+     WHERE s.business_id = NEW.business_id AND NOT s.dpd_full_run_needed;
+    RETURN NULL;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION collections._grace_days_changed() FROM PUBLIC;
+CREATE TRIGGER product_grace_days_changed AFTER UPDATE OF grace_days ON collections.product
+    FOR EACH ROW WHEN (OLD.grace_days IS DISTINCT FROM NEW.grace_days)
+    EXECUTE FUNCTION collections._grace_days_changed();
 
 CREATE TRIGGER business_settings_changed AFTER INSERT OR UPDATE OR DELETE ON collections.business_settings
     FOR EACH STATEMENT EXECUTE FUNCTION collections._configuration_changed();

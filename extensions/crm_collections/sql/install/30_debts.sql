@@ -64,24 +64,40 @@ CREATE TRIGGER debt_account_opened BEFORE INSERT ON collections.debt_account
     FOR EACH ROW EXECUTE FUNCTION collections._debt_opened();
 
 -- Status: an application may close a debt (sold, returned to the creditor) and reopen it;
--- paid_off and written_off follow the money and are set by crm_collections only.
+-- paid_off and written_off follow the money and are set by crm_collections only. A closed debt
+-- leaves run_dpd's way; a reopened one is evaluated by the next run.
 CREATE FUNCTION collections._debt_status_changed() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owed numeric;
 BEGIN
     IF current_user = (SELECT n.nspowner::regrole::name FROM pg_catalog.pg_namespace n
                         WHERE n.nspname = 'collections') THEN
         RETURN NEW;
     END IF;
     IF NEW.status IN ('paid_off', 'written_off') THEN
-        RAISE EXCEPTION 'debt % cannot be set % by hand', OLD.id, NEW.status
+        RAISE EXCEPTION 'debt account % cannot be set % by hand', OLD.id, NEW.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = CASE NEW.status WHEN 'written_off' THEN 'Use collections.write_off(debt_account_id, amount, reason).'
                               ELSE 'A debt is paid off when its payments cover what it owes.' END;
     END IF;
-    IF NEW.status = 'active' AND OLD.status <> 'closed' THEN
-        RAISE EXCEPTION 'debt % is %: only a closed debt is reopened', OLD.id, OLD.status
+    IF NEW.status = 'closed' THEN
+        NEW.bucket_changes_on := NULL;
+        RETURN NEW;
+    END IF;
+    -- NEW.status = 'active': reopening.
+    IF OLD.status <> 'closed' THEN
+        RAISE EXCEPTION 'debt account % is %: only a closed debt is reopened', OLD.id, OLD.status
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    SELECT crm_core.subledger_balance(p.principal_account_id, OLD.id) + crm_core.subledger_balance(p.interest_account_id, OLD.id)
+           + crm_core.subledger_balance(p.fee_account_id, OLD.id) + crm_core.subledger_balance(p.penalty_account_id, OLD.id)
+      INTO owed
+      FROM collections.product p WHERE p.business_id = OLD.business_id AND p.id = OLD.product_id;
+    IF owed = 0 THEN
+        NEW.status := 'paid_off';
+    END IF;
+    NEW.bucket_changes_on := coalesce(OLD.bucket_as_of, CURRENT_DATE);
     RETURN NEW;
 END;
 $$;
