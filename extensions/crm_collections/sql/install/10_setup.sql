@@ -164,8 +164,11 @@ CREATE TABLE collections.bucket (
     max_days    integer CONSTRAINT bucket_range_ordered CHECK (max_days >= min_days),
     PRIMARY KEY (business_id, id),
     CONSTRAINT bucket_code_unique UNIQUE (business_id, code),
+    -- Deferrable: SET CONSTRAINTS bucket_ranges_do_not_overlap DEFERRED lets one transaction
+    -- move several boundaries; the ranges are checked at commit then.
     CONSTRAINT bucket_ranges_do_not_overlap
         EXCLUDE USING gist (business_id WITH =, int4range(min_days, max_days, '[]') WITH &&)
+        DEFERRABLE INITIALLY IMMEDIATE
 );
 COMMENT ON TABLE collections.bucket IS
     'Delinquency buckets: days past due from min_days to max_days (NULL: no end); never overlapping.';
@@ -330,6 +333,11 @@ BEGIN
         object := 'product'; code := product_code;
         RETURN NEXT;
     END IF;
+
+    -- Buckets made before any debt need no re-reading of debts.
+    UPDATE collections.business_settings s SET dpd_full_run_needed = false
+     WHERE s.business_id = business_id AND s.dpd_full_run_needed
+       AND NOT EXISTS (SELECT FROM collections.debt_account d WHERE d.business_id = business_id);
 
     -- This month's partitions and the next ones (payments, allocations, days-past-due history).
     RETURN QUERY
