@@ -50,11 +50,11 @@ SELECT crm_core.audit_table('collections.risk_flag');
 
 -- The registrations above are the extension's: CREATE EXTENSION makes them again on restore.
 UPDATE crm_core.append_only_table SET by_extension = true
- WHERE relid::text LIKE 'collections.%';
+ WHERE relid IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = 'collections'::regnamespace);
 UPDATE crm_core.audited_table SET by_extension = true
- WHERE relid::text LIKE 'collections.%';
+ WHERE relid IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = 'collections'::regnamespace);
 UPDATE crm_core.matview SET by_extension = true
- WHERE view::text LIKE 'collections.%';
+ WHERE view IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = 'collections'::regnamespace);
 
 -- ---------------------------------------------------------------------------------------
 -- Privileges. The application writes what it owns (customers, debts, plans by INSERT, money

@@ -1,7 +1,7 @@
 -- Installing crm_collections and setting a business up: objects, the chart of accounts, buckets,
 -- the default product, idempotence, and the refusals of bad setups.
 BEGIN;
-SELECT plan(32);
+SELECT plan(33);
 
 SELECT has_extension('crm_collections', 'crm_collections is installed');
 SELECT has_extension('crm_core', 'it requires crm_core');
@@ -73,6 +73,14 @@ SELECT throws_ok($$SELECT collections.setup_business(71, 'EUR', 'DE')$$, '22023'
 SELECT throws_ok($$SELECT collections.setup_business(71, 'euro')$$, '22023',
                  'currency "euro" is not an ISO 4217 code', 'setup_business refuses a bad currency');
 SELECT is(collections.currency_decimals('JPY'), 0, 'currency decimals come from ICU');
+
+SELECT ok((SELECT bool_and(by_extension) FROM crm_core.append_only_table
+            WHERE relid IN (SELECT oid FROM pg_class WHERE relnamespace = 'collections'::regnamespace))
+          AND (SELECT bool_and(by_extension) FROM crm_core.audited_table
+                WHERE relid IN (SELECT oid FROM pg_class WHERE relnamespace = 'collections'::regnamespace))
+          AND (SELECT bool_and(by_extension) FROM crm_core.partition_config
+                WHERE parent IN (SELECT oid FROM pg_class WHERE relnamespace = 'collections'::regnamespace)),
+          'the registrations the install made are the extension''s (not dumped, made again by CREATE EXTENSION)');
 
 -- Who may run what.
 SELECT ok(NOT has_function_privilege('crm_core_app', 'collections.setup_business(bigint, text, text)', 'EXECUTE'),
