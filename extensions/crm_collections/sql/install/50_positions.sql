@@ -71,25 +71,26 @@ COMMENT ON VIEW collections.debt_position IS
     'past due and bucket today, amount overdue, next due date and amount, last payment, status.';
 
 -- What the ledger holds per debt and component: the posted lines of the debt's subledger on
--- its product's receivable and credit-balance accounts.
+-- its product's receivable and credit-balance accounts (summed once per account and subledger).
 CREATE VIEW collections._ledger_position WITH (security_invoker = true) AS
+WITH lines AS (
+    SELECT l.business_id, l.subledger, l.account_id,
+           sum(coalesce(l.debit, 0) - coalesce(l.credit, 0)) AS net
+      FROM crm_core.journal_line l
+      JOIN crm_core.journal_entry e
+        ON e.business_id = l.business_id AND e.id = l.entry_id AND e.status = 'posted'
+     WHERE l.subledger IS NOT NULL
+     GROUP BY l.business_id, l.subledger, l.account_id
+)
 SELECT d.business_id, d.id AS debt_account_id,
-       coalesce(sum(l.debit - l.credit) FILTER (WHERE l.account_id = p.principal_account_id), 0) AS principal,
-       coalesce(sum(l.debit - l.credit) FILTER (WHERE l.account_id = p.interest_account_id), 0) AS interest,
-       coalesce(sum(l.debit - l.credit) FILTER (WHERE l.account_id = p.fee_account_id), 0) AS fee,
-       coalesce(sum(l.debit - l.credit) FILTER (WHERE l.account_id = p.penalty_account_id), 0) AS penalty,
-       coalesce(sum(l.credit - l.debit) FILTER (WHERE l.account_id = p.credit_balance_account_id), 0) AS credit
+       coalesce(sum(l.net) FILTER (WHERE l.account_id = p.principal_account_id), 0) AS principal,
+       coalesce(sum(l.net) FILTER (WHERE l.account_id = p.interest_account_id), 0) AS interest,
+       coalesce(sum(l.net) FILTER (WHERE l.account_id = p.fee_account_id), 0) AS fee,
+       coalesce(sum(l.net) FILTER (WHERE l.account_id = p.penalty_account_id), 0) AS penalty,
+       coalesce(-sum(l.net) FILTER (WHERE l.account_id = p.credit_balance_account_id), 0) AS credit
   FROM collections.debt_account d
   JOIN collections.product p ON p.business_id = d.business_id AND p.id = d.product_id
-  LEFT JOIN (SELECT jl.business_id, jl.subledger, jl.account_id,
-                    coalesce(jl.debit, 0) AS debit, coalesce(jl.credit, 0) AS credit
-               FROM crm_core.journal_line jl
-               JOIN crm_core.journal_entry je
-                 ON je.business_id = jl.business_id AND je.id = jl.entry_id AND je.status = 'posted'
-              WHERE jl.subledger IS NOT NULL) l
-         ON l.business_id = d.business_id AND l.subledger = d.id
-        AND l.account_id IN (p.principal_account_id, p.interest_account_id, p.fee_account_id,
-                             p.penalty_account_id, p.credit_balance_account_id)
+  LEFT JOIN lines l ON l.business_id = d.business_id AND l.subledger = d.id
  GROUP BY d.business_id, d.id;
 
 -- Every way a debt's position can disagree with its allocations or with the ledger; no rows
@@ -99,16 +100,14 @@ SELECT d.business_id, d.id AS debt_account_id,
 --   plan                  the active plan's unpaid installments do not add up to the ledger
 --   unpaid_since          the date days past due count from is not the oldest unpaid due date
 --   status                paid_off with something owed, or active with nothing owed
+-- Each side is aggregated once and joined by hash: one pass over allocations, adjustments,
+-- installments and the debts' ledger lines.
 CREATE FUNCTION collections.check_positions()
     RETURNS TABLE (business_id bigint, debt_account_id bigint, "check" text, component text,
                    expected text, found text)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    WITH allocated AS (
-        SELECT a.business_id, a.debt_account_id, a.installment_id, a.component, sum(a.amount) AS amount
-          FROM collections.payment_allocation a
-         GROUP BY a.business_id, a.debt_account_id, a.installment_id, a.component
-    ), installment_components AS (
+    WITH installment_components AS (
         SELECT i.business_id, i.debt_account_id, i.id AS installment_id, i.plan_id, i.due_on, c.component,
                c.due, c.paid, c.written_off
           FROM collections.installment i
@@ -117,40 +116,52 @@ BEGIN ATOMIC
                ('interest', i.interest_due, i.interest_paid, i.interest_written_off),
                ('fee', i.fee_due, i.fee_paid, i.fee_written_off),
                ('penalty', i.penalty_due, i.penalty_paid, i.penalty_written_off)) AS c(component, due, paid, written_off)
-    ), expected_ledger AS (
-        SELECT d.business_id, d.id AS debt_account_id, c.component,
-               CASE c.component WHEN 'principal' THEN coalesce(d.opening_balance, d.principal) ELSE 0 END
-               + coalesce((SELECT sum(x.amount) FROM collections.adjustment x
-                            WHERE x.business_id = d.business_id AND x.debt_account_id = d.id
-                              AND x.kind = c.component), 0)
-               - coalesce((SELECT sum(CASE c.component WHEN 'principal' THEN x.principal WHEN 'interest' THEN x.interest
-                                                       WHEN 'fee' THEN x.fee ELSE x.penalty END)
-                             FROM collections.adjustment x
-                            WHERE x.business_id = d.business_id AND x.debt_account_id = d.id
-                              AND x.kind = 'write_off'), 0)
-               - coalesce((SELECT sum(a.amount) FROM allocated a
-                            WHERE a.business_id = d.business_id AND a.debt_account_id = d.id
-                              AND a.component = c.component), 0)
-               * CASE c.component WHEN 'credit' THEN -1 ELSE 1 END AS amount
+    ), allocated AS (
+        SELECT a.business_id, a.installment_id, a.component, sum(a.amount) AS amount
+          FROM collections.payment_allocation a
+         WHERE a.installment_id IS NOT NULL
+         GROUP BY a.business_id, a.installment_id, a.component
+    ), movements AS (
+        SELECT d.business_id, d.id AS debt_account_id, 'principal' AS component,
+               coalesce(d.opening_balance, d.principal) AS amount
           FROM collections.debt_account d
-         CROSS JOIN (VALUES ('principal'), ('interest'), ('fee'), ('penalty'), ('credit')) AS c(component)
+        UNION ALL
+        SELECT x.business_id, x.debt_account_id, x.kind, x.amount
+          FROM collections.adjustment x WHERE x.kind <> 'write_off'
+        UNION ALL
+        SELECT x.business_id, x.debt_account_id, c.component, -c.amount
+          FROM collections.adjustment x
+         CROSS JOIN LATERAL (VALUES ('principal', x.principal), ('interest', x.interest), ('fee', x.fee),
+                                    ('penalty', x.penalty)) AS c(component, amount)
+         WHERE x.kind = 'write_off'
+        UNION ALL
+        SELECT a.business_id, a.debt_account_id, a.component,
+               CASE a.component WHEN 'credit' THEN a.amount ELSE -a.amount END
+          FROM collections.payment_allocation a
+    ), expected_ledger AS (
+        SELECT m.business_id, m.debt_account_id, m.component, sum(m.amount) AS amount
+          FROM movements m
+         GROUP BY m.business_id, m.debt_account_id, m.component
     ), ledger AS (
         SELECT l.business_id, l.debt_account_id, c.component, c.amount
           FROM collections._ledger_position l
          CROSS JOIN LATERAL (VALUES ('principal', l.principal), ('interest', l.interest), ('fee', l.fee),
                                     ('penalty', l.penalty), ('credit', l.credit)) AS c(component, amount)
     ), planned AS (
-        SELECT d.business_id, d.id AS debt_account_id, ic.component,
+        SELECT ic.business_id, ic.debt_account_id, ic.component,
                sum(ic.due - ic.paid - ic.written_off) AS amount,
                min(ic.due_on) FILTER (WHERE ic.due - ic.paid - ic.written_off > 0) AS oldest_unpaid
-          FROM collections.debt_account d
-          JOIN installment_components ic
-            ON ic.business_id = d.business_id AND ic.plan_id = d.active_plan_id
-         GROUP BY d.business_id, d.id, ic.component
+          FROM installment_components ic
+          JOIN collections.debt_account d
+            ON d.business_id = ic.business_id AND d.id = ic.debt_account_id AND d.active_plan_id = ic.plan_id
+         GROUP BY ic.business_id, ic.debt_account_id, ic.component
     ), owed AS (
         SELECT l.business_id, l.debt_account_id, sum(l.amount) AS amount
           FROM ledger l WHERE l.component <> 'credit'
          GROUP BY l.business_id, l.debt_account_id
+    ), oldest AS (
+        SELECT p.business_id, p.debt_account_id, min(p.oldest_unpaid) AS due_on
+          FROM planned p GROUP BY p.business_id, p.debt_account_id
     )
     SELECT ic.business_id, ic.debt_account_id, 'installment_paid', ic.component,
            coalesce(a.amount, 0)::text, ic.paid::text
@@ -160,28 +171,25 @@ BEGIN ATOMIC
        AND a.component = ic.component
      WHERE ic.paid <> coalesce(a.amount, 0)
     UNION ALL
-    SELECT e.business_id, e.debt_account_id, 'ledger', e.component, e.amount::text, l.amount::text
-      FROM expected_ledger e
-      JOIN ledger l
-        ON l.business_id = e.business_id AND l.debt_account_id = e.debt_account_id AND l.component = e.component
-     WHERE e.amount <> l.amount
+    SELECT l.business_id, l.debt_account_id, 'ledger', l.component, coalesce(e.amount, 0)::text, l.amount::text
+      FROM ledger l
+      LEFT JOIN expected_ledger e
+        ON e.business_id = l.business_id AND e.debt_account_id = l.debt_account_id AND e.component = l.component
+     WHERE coalesce(e.amount, 0) <> l.amount
     UNION ALL
-    SELECT l.business_id, l.debt_account_id, 'plan', l.component, sum(p.amount)::text, l.amount::text
+    SELECT l.business_id, l.debt_account_id, 'plan', l.component, p.amount::text, l.amount::text
       FROM ledger l
       JOIN planned p
         ON p.business_id = l.business_id AND p.debt_account_id = l.debt_account_id AND p.component = l.component
-     GROUP BY l.business_id, l.debt_account_id, l.component, l.amount
-    HAVING sum(p.amount) <> l.amount
+     WHERE p.amount <> l.amount
     UNION ALL
     SELECT d.business_id, d.id, 'unpaid_since', NULL, u.expected::text, d.unpaid_since::text
       FROM collections.debt_account d
       JOIN owed o ON o.business_id = d.business_id AND o.debt_account_id = d.id
+      LEFT JOIN oldest x ON x.business_id = d.business_id AND x.debt_account_id = d.id
      CROSS JOIN LATERAL (
-           SELECT CASE WHEN d.active_plan_id IS NULL
-                       THEN CASE WHEN o.amount > 0 THEN d.due_on END
-                       ELSE (SELECT min(p.oldest_unpaid) FROM planned p
-                              WHERE p.business_id = d.business_id AND p.debt_account_id = d.id) END
-                      AS expected) u
+           SELECT CASE WHEN d.active_plan_id IS NULL THEN CASE WHEN o.amount > 0 THEN d.due_on END
+                       ELSE x.due_on END AS expected) u
      WHERE d.status IN ('active', 'paid_off') AND u.expected IS DISTINCT FROM d.unpaid_since
     UNION ALL
     SELECT d.business_id, d.id, 'status', NULL,
