@@ -22,7 +22,7 @@ SELECT crm_core.enable_tenant_isolation(t::regclass)
                     'collections.bucket', 'collections.customer', 'collections.income_expense_profile',
                     'collections.risk_flag', 'collections.debt_account', 'collections.collateral',
                     'collections.debt_collateral', 'collections.guarantor', 'collections.repayment_plan',
-                    'collections.installment', 'collections.payment', 'collections.payment_reference',
+                    'collections.installment', 'collections.dpd_due', 'collections.payment', 'collections.payment_reference',
                     'collections.payment_allocation', 'collections.payment_reversal',
                     'collections.adjustment', 'collections.dpd_history']) AS t;
 
@@ -132,6 +132,7 @@ SELECT pg_catalog.pg_extension_config_dump('collections.repayment_plan', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.repayment_plan_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.installment', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.installment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('collections.dpd_due', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.payment_default', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.payment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.payment_reference', '');
