@@ -250,6 +250,9 @@ std::vector<Check> health_checks(const InstanceState& instance, const ProbeData&
                         "crm_core.unbalanced_entries()", "posted entries do not balance", checks);
         zero_rows_check(probe.balance_mismatches, "ledger:balances", "crm_core.check_balances()",
                         "accounts whose balance differs from their lines", checks);
+        zero_rows_check(
+            probe.position_mismatches, "collections:positions", "collections.check_positions()",
+            "debts whose position disagrees with their allocations or the ledger", checks);
         seal_check(probe.seal, thresholds.seal_lag_warn_seconds, checks);
         for (std::size_t i = first_probed; i < checks.size(); ++i) {
             checks[i].time = rfc3339(probe.taken_at_unix);
