@@ -50,15 +50,7 @@ registrations="SELECT concat_ws(' / ',
 state_before=$(sql "$source_db" "$state")
 registrations_before=$(sql "$source_db" "$registrations")
 
-restore_log=$(mktemp)
-if "$PGBIN/pg_dump" -d "$source_db" 2>/dev/null |
-       PGOPTIONS="$PGOPTIONS -c session_replication_role=replica" \
-       psql -X -q -v ON_ERROR_STOP=1 -d "$restored_db" >/dev/null 2>"$restore_log"; then
-    check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" ok ok
-else
-    check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" "$(head -c 400 "$restore_log")" ok
-fi
-rm -f "$restore_log"
+check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" "$(dump_and_restore)" ok
 check 2 "customers, fingerprints, debts, installments, payments (monthly and default partitions), allocations, reversals, adjustments, history and positions come back" \
     "$(sql "$restored_db" "$state")" "$state_before"
 check 3 "the install's registrations are made once, by CREATE EXTENSION" \

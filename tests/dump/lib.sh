@@ -24,3 +24,18 @@ check() {
         failures=$((failures + 1))
     fi
 }
+
+# Dumps source_db and restores it into restored_db the way docs/install.md says (as a superuser,
+# session_replication_role = replica, ON_ERROR_STOP); prints "ok", or the start of the error.
+dump_and_restore() {
+    local log
+    log=$(mktemp)
+    if "$PGBIN/pg_dump" -d "$source_db" 2>/dev/null |
+           PGOPTIONS="$PGOPTIONS -c session_replication_role=replica" \
+           psql -X -q -v ON_ERROR_STOP=1 -d "$restored_db" >/dev/null 2>"$log"; then
+        echo ok
+    else
+        head -c 400 "$log"
+    fi
+    rm -f "$log"
+}
