@@ -50,7 +50,13 @@ registrations="SELECT concat_ws(' / ',
 state_before=$(sql "$source_db" "$state")
 registrations_before=$(sql "$source_db" "$registrations")
 
-check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" "$(dump_and_restore)" ok
+restore_log=$(mktemp)
+if dump_and_restore "$source_db" "$restored_db" "$restore_log"; then
+    check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" ok ok
+else
+    check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" "$(head -c 400 "$restore_log")" ok
+fi
+rm -f "$restore_log"
 check 2 "customers, fingerprints, debts, installments, payments (monthly and default partitions), allocations, reversals, adjustments, history and positions come back" \
     "$(sql "$restored_db" "$state")" "$state_before"
 check 3 "the install's registrations are made once, by CREATE EXTENSION" \
