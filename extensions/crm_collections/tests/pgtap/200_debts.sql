@@ -2,7 +2,7 @@
 -- outstanding (the ledger's subledger is read), status rules and their audit; repayment plans:
 -- equal installments, one active plan, restructuring keeps history, refusals.
 BEGIN;
-SELECT plan(37);
+SELECT plan(46);
 \ir lib/fixture.sql
 
 INSERT INTO collections.customer (business_id, id, full_name, phone) VALUES (71, 7101, 'Jeanne Martin', '0612345678');
@@ -119,6 +119,14 @@ SELECT throws_ok($$INSERT INTO collections.installment (business_id, plan_id, de
                    VALUES (71, 1, 7301, 9, CURRENT_DATE)$$, '42501', NULL, 'the application cannot write installments');
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM collections.check_positions()), 0, 'check_positions finds nothing wrong');
+SELECT throws_ok(format($$UPDATE collections.installment SET %1$s_paid = %1$s_due + 1 WHERE debt_account_id = 7301 AND seq = 1$$, c),
+                 '23514', NULL, format('even the owner cannot record more %s paid on an installment than it owes', c))
+  FROM unnest(ARRAY['principal', 'interest', 'fee', 'penalty']) AS c;
+SELECT throws_ok(format($$UPDATE collections.installment SET %1$s_written_off = %1$s_due - %1$s_paid + 1 WHERE debt_account_id = 7301 AND seq = 1$$, c),
+                 '23514', NULL, format('nor more %s written off than is left', c))
+  FROM unnest(ARRAY['principal', 'interest', 'fee', 'penalty']) AS c;
+SELECT throws_ok($$UPDATE collections.installment SET fee_written_off = -1 WHERE debt_account_id = 7301 AND seq = 1$$,
+                 '23514', NULL, 'nor a negative amount');
 
 SELECT * FROM finish();
 ROLLBACK;
