@@ -2,7 +2,7 @@
 -- outstanding (the ledger's subledger is read), status rules and their audit; repayment plans:
 -- equal installments, one active plan, restructuring keeps history, refusals.
 BEGIN;
-SELECT plan(46);
+SELECT plan(48);
 \ir lib/fixture.sql
 
 INSERT INTO collections.customer (business_id, id, full_name, phone) VALUES (71, 7101, 'Jeanne Martin', '0612345678');
@@ -84,6 +84,21 @@ SELECT ok(EXISTS (SELECT FROM crm_core.audit_log WHERE table_name = 'collections
 SELECT pg_temp.as_app(71);
 UPDATE collections.debt_account SET status = 'active' WHERE id = 7302;
 RESET ROLE;
+
+-- What secures a debt (seed 004): collateral owned by a customer, pledged to debts; guarantors.
+INSERT INTO collections.collateral (business_id, id, owner_customer_id, kind, description, value, currency, valuation_date, source_system)
+VALUES (71, 7351, 7101, 'vehicle', 'Peugeot 208, 2019', 9500, 'EUR', CURRENT_DATE - 30, 'core-banking');
+INSERT INTO collections.debt_collateral (business_id, debt_account_id, collateral_id, pledged_amount) VALUES (71, 7301, 7351, 1200);
+INSERT INTO collections.customer (business_id, id, full_name, phone) VALUES (71, 7102, 'Paul Martin', '0611111111');
+INSERT INTO collections.guarantor (business_id, debt_account_id, customer_id, role, guaranteed_amount, relationship)
+VALUES (71, 7301, 7102, 'guarantor', 1200, 'brother');
+SELECT is((SELECT format('%s %s %s', c.kind, dc.pledged_amount, g.relationship)
+             FROM collections.debt_collateral dc
+             JOIN collections.collateral c ON c.business_id = dc.business_id AND c.id = dc.collateral_id
+             JOIN collections.guarantor g ON g.business_id = dc.business_id AND g.debt_account_id = dc.debt_account_id
+            WHERE dc.debt_account_id = 7301), 'vehicle 1200 brother', 'collateral pledged and a guarantor on a debt');
+SELECT throws_ok($$INSERT INTO collections.collateral (business_id, owner_customer_id, kind, value) VALUES (71, 7101, 'house', 1)$$,
+                 '23514', NULL, 'collateral kinds are known ones, valued in a currency');
 
 -- Plans.
 SELECT is(collections.create_plan(7301, CURRENT_DATE - 40, 6, '1 month') > 0, true, 'create_plan returns the plan');
