@@ -3,3 +3,8 @@
 -- 0.2.0, or made only of CREATE OR REPLACE statements, is written once. Everything else that
 -- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
 -- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
+
+-- ---- Partition and materialized-view upkeep (harden-ops) -----------------------------------
+-- Their functions and status views are re-applied whole (CREATE OR REPLACE parts).
+-- @include install/31_partition_functions.sql
+-- @include install/41_matview_functions.sql

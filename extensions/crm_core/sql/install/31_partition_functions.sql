@@ -1,0 +1,783 @@
+-- crm_core partitions: the functions and the status view over the tables of
+-- 30_partitions.sql. Only CREATE OR REPLACE and other idempotent statements, so that every
+-- upgrade script re-applies this whole part (sql/upgrade/*.sql: "-- @include").
+
+-- ---------------------------------------------------------------------------------------------
+-- The planner, in C++.
+
+CREATE OR REPLACE FUNCTION crm_core._partition_unit(every interval) RETURNS text
+    AS 'MODULE_PATHNAME', 'crm_core_partition_unit'
+    LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE OR REPLACE FUNCTION crm_core._partition_plan(parent_name text, every interval, premake integer,
+                                         retention interval, at timestamptz,
+                                         existing_names text[], existing_lower timestamp[],
+                                         existing_upper timestamp[])
+    RETURNS TABLE(action text, partition_name text, lower_bound timestamp, upper_bound timestamp)
+    AS 'MODULE_PATHNAME', 'crm_core_partition_plan'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 4;
+
+CREATE OR REPLACE FUNCTION crm_core._partition_slot(parent_name text, every interval, at timestamp)
+    RETURNS TABLE(action text, partition_name text, lower_bound timestamp, upper_bound timestamp)
+    AS 'MODULE_PATHNAME', 'crm_core_partition_slot'
+    LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE ROWS 1;
+
+CREATE OR REPLACE FUNCTION crm_core._partition_range(bound pg_node_tree) RETURNS timestamp[]
+    AS 'MODULE_PATHNAME', 'crm_core_partition_range'
+    LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE OR REPLACE FUNCTION crm_core._partition_identifier(parent_name text, suffix text) RETURNS text
+    AS 'MODULE_PATHNAME', 'crm_core_partition_identifier'
+    LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+-- ---------------------------------------------------------------------------------------------
+-- Catalog helpers.
+
+-- The partitions of a table with their bounds as UTC timestamps (NULL for the default one),
+-- read from the stored bound by C++ (no deparsing; independent of TimeZone and DateStyle).
+-- Plain SQL without SET clauses, so the planner inlines it into the callers' queries.
+CREATE OR REPLACE FUNCTION crm_core._partition_bounds(parent regclass)
+    RETURNS TABLE(relid oid, schema_name name, table_name name, is_default boolean,
+                  lower_bound timestamp, upper_bound timestamp)
+    LANGUAGE sql STABLE
+AS $$
+    SELECT c.oid, n.nspname, c.relname, r.range IS NULL, r.range[1], r.range[2]
+    FROM pg_catalog.pg_inherits i
+    JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL (SELECT crm_core._partition_range(c.relpartbound) AS range) r
+    WHERE i.inhparent = parent AND c.relispartition
+$$;
+
+-- Rows in a table (not its partitions); used for the default partition.
+CREATE OR REPLACE FUNCTION crm_core._count_rows(tab regclass) RETURNS bigint
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF tab IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM ONLY %s', tab) INTO n;
+    RETURN n;
+END
+$$;
+
+-- A UTC timestamp as a partition bound literal for a column of type typ.
+CREATE OR REPLACE FUNCTION crm_core._bound_literal(value timestamp, typ regtype) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+               WHEN value = timestamp '-infinity' THEN 'MINVALUE'
+               WHEN value = timestamp 'infinity' THEN 'MAXVALUE'
+               WHEN typ = 'date'::regtype THEN quote_literal(to_char(value, 'YYYY-MM-DD'))
+               WHEN typ = 'timestamptz'::regtype
+                   THEN quote_literal(to_char(value, 'YYYY-MM-DD HH24:MI:SS') || '+00')
+               ELSE quote_literal(to_char(value, 'YYYY-MM-DD HH24:MI:SS'))
+           END
+$$;
+
+-- lock_timeout as a setting string ('123ms') for set_config.
+CREATE OR REPLACE FUNCTION crm_core._lock_timeout_setting(timeout interval) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT greatest(1, ceil(extract(epoch FROM timeout) * 1000))::bigint::text || 'ms'
+$$;
+
+-- The outcome of a DDL step that raised: a lock timeout (55P03) defers it to the next run;
+-- anything else fails that step only, reported with its SQLSTATE.
+CREATE OR REPLACE FUNCTION crm_core._failed_step(sqlstate text, message text, timeout interval,
+                                      OUT action text, OUT detail text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE sqlstate WHEN '55P03' THEN 'deferred' ELSE 'failed' END,
+           CASE sqlstate
+               WHEN '55P03' THEN format('lock_timeout (%s) expired: %s; retried at the next run',
+                                        timeout, message)
+               ELSE format('%s (SQLSTATE %s)', message, sqlstate)
+           END
+$$;
+
+-- Records one maintenance outcome in the log.
+CREATE OR REPLACE FUNCTION crm_core._log_partition_action(parent regclass, action text,
+                                               partition_name text, detail text) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO crm_core.partition_log (parent, action, partition_name, detail)
+    VALUES (parent::text, action, partition_name, detail)
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- One partition: created standalone, filled (optionally, from the default partition), checked,
+-- attached, then given the parent's owner, privileges and statement triggers.
+-- Returns the rows moved in. Runs under the caller's lock_timeout and subtransaction.
+CREATE OR REPLACE FUNCTION crm_core._create_partition(parent regclass, schema_name name, table_name name,
+                                           control_column name, lower_bound timestamp,
+                                           upper_bound timestamp, fill_from regclass DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    new_table  text := format('%I.%I', schema_name, table_name);
+    parent_rel pg_class%ROWTYPE;
+    key_type   regtype;
+    lower_sql  text;
+    upper_sql  text;
+    check_name text := crm_core._partition_identifier(table_name, '_bounds');
+    columns    text;
+    moved      bigint := 0;
+    acl        record;
+    trig       record;
+BEGIN
+    SELECT * INTO parent_rel FROM pg_class WHERE oid = parent;
+    SELECT atttypid INTO key_type FROM pg_attribute
+    WHERE attrelid = parent AND attname = control_column AND NOT attisdropped;
+    lower_sql := crm_core._bound_literal(lower_bound, key_type);
+    upper_sql := crm_core._bound_literal(upper_bound, key_type);
+
+    -- Standalone first: LIKE takes only ACCESS SHARE on the parent.
+    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
+                   'INCLUDING INDEXES INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED '
+                   'INCLUDING STATISTICS INCLUDING COMPRESSION)%s',
+                   new_table, parent,
+                   CASE WHEN parent_rel.reltablespace <> 0 THEN
+                       format(' TABLESPACE %I', (SELECT spcname FROM pg_tablespace
+                                                 WHERE oid = parent_rel.reltablespace))
+                   ELSE '' END);
+    IF fill_from IS NOT NULL THEN
+        SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns
+        FROM pg_attribute
+        WHERE attrelid = parent AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
+        EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+                       'INSERT INTO %s (%s) SELECT %s FROM moved',
+                       fill_from, control_column, lower_sql, control_column, upper_sql, columns,
+                       new_table, columns, columns);
+        GET DIAGNOSTICS moved = ROW_COUNT;
+    END IF;
+    -- crm_core.audit_log keeps its keys and indexes per partition (see 20_immutable.sql).
+    IF parent = 'crm_core.audit_log'::regclass THEN
+        PERFORM crm_core._index_audit_partition(new_table::regclass);
+    END IF;
+    -- The partition constraint proved beforehand, so ATTACH does not scan the new table.
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I IS NOT NULL AND %I >= %s AND %I < %s)',
+                   new_table, check_name, control_column, control_column,
+                   CASE WHEN lower_sql = 'MINVALUE' THEN quote_literal('-infinity') ELSE lower_sql END,
+                   control_column,
+                   CASE WHEN upper_sql = 'MAXVALUE' THEN quote_literal('infinity') ELSE upper_sql END);
+    -- SHARE UPDATE EXCLUSIVE on the parent: readers and writers carry on.
+    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+                   parent, new_table, lower_sql, upper_sql);
+    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', new_table, check_name);
+
+    -- Statement triggers (TRUNCATE guards) are not cloned by PostgreSQL: copy them; and give
+    -- every trigger the parent's enabled state (ENABLE ALWAYS survives replica mode).
+    FOR trig IN
+        SELECT t.tgname, t.tgenabled, (t.tgtype & 1) = 1 AS is_row,
+               pg_get_triggerdef(t.oid) AS def
+        FROM pg_trigger t
+        WHERE t.tgrelid = parent AND NOT t.tgisinternal
+    LOOP
+        -- Guards of append-only tables are already there: the event trigger added them on ATTACH.
+        IF NOT trig.is_row AND NOT EXISTS (SELECT FROM pg_trigger
+                                           WHERE tgrelid = new_table::regclass
+                                             AND tgname = trig.tgname) THEN
+            EXECUTE replace(trig.def, format(' ON %s ', parent), format(' ON %s ', new_table));
+        END IF;
+        IF trig.tgenabled <> 'O' THEN
+            EXECUTE format('ALTER TABLE %s %s TRIGGER %I', new_table,
+                           CASE trig.tgenabled WHEN 'A' THEN 'ENABLE ALWAYS'
+                                               WHEN 'R' THEN 'ENABLE REPLICA'
+                                               ELSE 'DISABLE' END,
+                           trig.tgname);
+        END IF;
+    END LOOP;
+
+    FOR acl IN SELECT * FROM aclexplode(parent_rel.relacl) WHERE grantee <> parent_rel.relowner LOOP
+        EXECUTE format('GRANT %s ON %s TO %s%s', acl.privilege_type, new_table,
+                       CASE acl.grantee WHEN 0 THEN 'PUBLIC'
+                                        ELSE quote_ident(pg_get_userbyid(acl.grantee)) END,
+                       CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    IF parent_rel.relowner <> (SELECT relowner FROM pg_class WHERE oid = new_table::regclass) THEN
+        EXECUTE format('ALTER TABLE %s OWNER TO %I', new_table, pg_get_userbyid(parent_rel.relowner));
+    END IF;
+    RETURN moved;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Maintenance of one table: creates what the planner asks for, one subtransaction and one short
+-- lock_timeout per partition; returns the partitions to retire as action 'retire' (the caller
+-- retires them last, so ACCESS EXCLUSIVE locks of DETACH are held for the shortest time).
+CREATE OR REPLACE FUNCTION crm_core._maintain_table(cfg crm_core.partition_config)
+    RETURNS TABLE(r_parent regclass, r_action text, r_partition text, r_detail text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    parent_name  name;
+    parent_nsp   name;
+    default_rel  regclass;
+    names        text[];
+    lowers       timestamp[];
+    uppers       timestamp[];
+    step         record;
+    conflict     regclass;
+    timed_out    boolean := false;
+BEGIN
+    r_parent := cfg.parent;
+    SELECT c.relname, n.nspname INTO parent_name, parent_nsp
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = cfg.parent;
+    IF NOT FOUND THEN
+        DELETE FROM crm_core.partition_config WHERE parent = cfg.parent;
+        r_action := 'unregistered';
+        r_detail := format('table with oid %s no longer exists', cfg.parent::oid);
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    -- One maintenance run per table at a time; a second one defers instead of waiting.
+    IF NOT pg_try_advisory_xact_lock((hashtext('crm_core.partitions')::bigint << 32)
+                                     | cfg.parent::oid::bigint) THEN
+        r_action := 'deferred';
+        r_detail := 'another maintenance run is working on this table';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    SELECT array_agg(b.table_name::text) FILTER (WHERE NOT b.is_default),
+           array_agg(b.lower_bound) FILTER (WHERE NOT b.is_default),
+           array_agg(b.upper_bound) FILTER (WHERE NOT b.is_default),
+           (max(b.relid::bigint) FILTER (WHERE b.is_default))::oid::regclass
+    INTO names, lowers, uppers, default_rel
+    FROM crm_core._partition_bounds(cfg.parent) b;
+
+    FOR step IN
+        SELECT * FROM crm_core._partition_plan(parent_name, cfg.partition_interval, cfg.premake,
+                                               cfg.retention, now(), coalesce(names, '{}'),
+                                               coalesce(lowers, '{}'), coalesce(uppers, '{}'))
+    LOOP
+        r_partition := step.partition_name;
+        IF step.action = 'retire' AND NOT timed_out THEN
+            r_action := 'retire';
+            r_detail := NULL;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        conflict := to_regclass(format('%I.%I', parent_nsp, step.partition_name));
+        IF timed_out THEN
+            -- One lock wait per table and run: the rest waits for the next run.
+            r_action := 'deferred';
+            r_detail := 'an earlier step on this table hit lock_timeout; retried at the next run';
+        ELSIF conflict IS NOT NULL THEN
+            r_action := 'deferred';
+            r_detail := format('relation %s exists and is not a partition of %s; rename it',
+                               conflict, cfg.parent);
+        ELSE
+            BEGIN
+                PERFORM set_config('lock_timeout',
+                                   crm_core._lock_timeout_setting(cfg.lock_timeout), true);
+                IF cfg.parent = 'crm_core.audit_log'::regclass THEN
+                    -- Created (or deferred) as the audit log's owner, whoever runs maintenance
+                    -- (90_integration.sql); NULL means created.
+                    r_detail := crm_core._create_audit_partition(step.partition_name,
+                                                                 step.lower_bound, step.upper_bound);
+                    r_action := CASE WHEN r_detail IS NULL THEN 'created' ELSE 'deferred' END;
+                    r_detail := coalesce(r_detail, format('[%s, %s) UTC', step.lower_bound,
+                                                          step.upper_bound));
+                ELSIF default_rel IS NOT NULL
+                   AND crm_core._default_has_rows(default_rel, cfg.control_column,
+                                                  step.lower_bound, step.upper_bound) THEN
+                    r_action := 'deferred';
+                    r_detail := format('default partition %s holds rows for [%s, %s); '
+                                       'run crm_core.move_default_rows(%L)',
+                                       default_rel, step.lower_bound, step.upper_bound,
+                                       cfg.parent::text);
+                ELSE
+                    PERFORM crm_core._create_partition(cfg.parent, parent_nsp,
+                                                       step.partition_name, cfg.control_column,
+                                                       step.lower_bound, step.upper_bound);
+                    r_action := 'created';
+                    r_detail := format('[%s, %s) UTC', step.lower_bound, step.upper_bound);
+                END IF;
+            EXCEPTION WHEN OTHERS THEN
+                SELECT f.action, f.detail INTO r_action, r_detail
+                FROM crm_core._failed_step(SQLSTATE, SQLERRM, cfg.lock_timeout) f;
+                timed_out := SQLSTATE = '55P03';
+            END;
+        END IF;
+        PERFORM crm_core._log_partition_action(cfg.parent, r_action, r_partition, r_detail);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- True when the default partition holds a row in [lower_bound, upper_bound).
+CREATE OR REPLACE FUNCTION crm_core._default_has_rows(default_rel regclass, control_column name,
+                                           lower_bound timestamp, upper_bound timestamp)
+    RETURNS boolean
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found_row boolean;
+    key_type  regtype;
+BEGIN
+    SELECT atttypid INTO key_type FROM pg_attribute
+    WHERE attrelid = default_rel AND attname = control_column;
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %I >= %s AND %I < %s)',
+                   default_rel, control_column, crm_core._bound_literal(lower_bound, key_type),
+                   control_column, crm_core._bound_literal(upper_bound, key_type))
+    INTO found_row;
+    RETURN found_row;
+END
+$$;
+
+-- Retires one partition as its table is configured: detach, then drop or move to the archive
+-- schema. Plain DETACH (not CONCURRENTLY: a function runs inside a transaction block) under
+-- lock_timeout: writers wait at most that long, and a timeout defers to the next run.
+CREATE OR REPLACE FUNCTION crm_core._retire_partition(cfg crm_core.partition_config, partition_name text)
+    RETURNS TABLE(r_parent regclass, r_action text, r_partition text, r_detail text)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    victim regclass;
+BEGIN
+    r_parent := cfg.parent;
+    r_partition := partition_name;
+    SELECT b.relid::regclass INTO victim FROM crm_core._partition_bounds(cfg.parent) b
+    WHERE b.table_name = partition_name;
+    BEGIN
+        PERFORM set_config('lock_timeout', crm_core._lock_timeout_setting(cfg.lock_timeout), true);
+        IF cfg.parent = 'crm_core.audit_log'::regclass THEN
+            -- Guarded evidence: only crm_core's SECURITY DEFINER path may detach it (90_integration.sql).
+            PERFORM crm_core._retire_audit_partition(victim);
+        ELSE
+            EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+        END IF;
+        CASE cfg.retention_action
+            WHEN 'drop' THEN
+                EXECUTE format('DROP TABLE %s', victim);
+                r_detail := 'detached and dropped';
+            WHEN 'archive' THEN
+                EXECUTE format('ALTER TABLE %s SET SCHEMA %I', victim, cfg.archive_schema);
+                r_detail := format('detached and moved to schema %I', cfg.archive_schema);
+            ELSE
+                r_detail := 'detached; the table is kept';
+        END CASE;
+        r_action := 'retired';
+    EXCEPTION WHEN OTHERS THEN
+        SELECT f.action, f.detail INTO r_action, r_detail
+        FROM crm_core._failed_step(SQLSTATE, SQLERRM, cfg.lock_timeout) f;
+    END;
+    PERFORM crm_core._log_partition_action(cfg.parent, r_action, r_partition, r_detail);
+    RETURN NEXT;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Public API.
+
+CREATE OR REPLACE FUNCTION crm_core.run_maintenance(refresh_matviews boolean DEFAULT true,
+                                         only_parent regclass DEFAULT NULL)
+    RETURNS TABLE(parent regclass, action text, partition_name text, detail text)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cfg     crm_core.partition_config;
+    step    record;
+    retire    text[] := '{}';
+    parents   regclass[] := '{}';
+    timed_out regclass[] := '{}';
+BEGIN
+    -- Plan every table in one query; only tables with work (or gone) take the per-table path.
+    FOR cfg IN
+        SELECT c.* FROM crm_core.partition_config c
+        LEFT JOIN pg_class r ON r.oid = c.parent
+        WHERE (only_parent IS NULL OR c.parent = only_parent)
+          AND (r.oid IS NULL OR EXISTS (
+                  SELECT FROM (SELECT array_agg(b.table_name::text) AS names,
+                                      array_agg(b.lower_bound) AS lowers,
+                                      array_agg(b.upper_bound) AS uppers
+                               FROM crm_core._partition_bounds(c.parent) b
+                               WHERE NOT b.is_default) e
+                  CROSS JOIN LATERAL crm_core._partition_plan(
+                      r.relname, c.partition_interval, c.premake, c.retention, now(),
+                      coalesce(e.names, '{}'), coalesce(e.lowers, '{}'),
+                      coalesce(e.uppers, '{}'))))
+        ORDER BY c.parent::oid
+    LOOP
+        FOR step IN SELECT * FROM crm_core._maintain_table(cfg) LOOP
+            IF step.r_action = 'retire' THEN
+                parents := parents || step.r_parent;
+                retire := retire || step.r_partition;
+            ELSE
+                IF step.r_action = 'deferred' AND step.r_detail LIKE 'lock\_timeout%' THEN
+                    timed_out := timed_out || step.r_parent;
+                END IF;
+                parent := step.r_parent;
+                action := step.r_action;
+                partition_name := step.r_partition;
+                detail := step.r_detail;
+                RETURN NEXT;
+            END IF;
+        END LOOP;
+    END LOOP;
+
+    -- Rows another run holds are skipped, never waited for: that run stamps them itself.
+    INSERT INTO crm_core.partition_state AS s (parent, last_maintenance_at)
+    SELECT c.parent, clock_timestamp() FROM crm_core.partition_config c
+    WHERE (only_parent IS NULL OR c.parent = only_parent)
+      AND NOT EXISTS (SELECT FROM crm_core.partition_state s WHERE s.parent = c.parent)
+    ON CONFLICT ON CONSTRAINT partition_state_pkey DO NOTHING;
+    UPDATE crm_core.partition_state s SET last_maintenance_at = clock_timestamp()
+    WHERE s.parent IN (SELECT l.parent FROM crm_core.partition_state l
+                       WHERE only_parent IS NULL OR l.parent = only_parent
+                       FOR UPDATE SKIP LOCKED);
+
+    -- Materialized views (crm_core.refresh_due() of 41_matview_functions.sql, when installed), before
+    -- retention so that no DETACH lock is held while they refresh.
+    IF refresh_matviews AND only_parent IS NULL
+       AND to_regprocedure('crm_core.refresh_due()') IS NOT NULL THEN
+        RETURN QUERY EXECUTE
+            'SELECT r.view::regclass,
+                    CASE r.status WHEN ''failed'' THEN ''refresh_failed'' ELSE ''refreshed'' END,
+                    NULL::text,
+                    CASE r.status WHEN ''failed'' THEN r.message
+                         ELSE format(''%s rows in %s ms'', r.rows, round(r.duration_ms::numeric, 1)) END
+             FROM crm_core.refresh_due() r WHERE r.status <> ''skipped''';
+    END IF;
+
+    -- Retention last: the ACCESS EXCLUSIVE lock of each DETACH lasts until commit.
+    FOR i IN 1 .. coalesce(array_length(retire, 1), 0) LOOP
+        parent := parents[i];
+        partition_name := retire[i];
+        IF parent = ANY (timed_out) THEN
+            action := 'deferred';
+            detail := 'an earlier step on this table hit lock_timeout; retried at the next run';
+            PERFORM crm_core._log_partition_action(parent, action, partition_name, detail);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        SELECT * INTO cfg FROM crm_core.partition_config c WHERE c.parent = parents[i];
+        SELECT r_action, r_detail INTO action, detail
+        FROM crm_core._retire_partition(cfg, retire[i]);
+        IF action = 'deferred' THEN
+            timed_out := timed_out || parent;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+
+    DELETE FROM crm_core.partition_log
+    WHERE id IN (SELECT l.id FROM crm_core.partition_log l
+                 WHERE l.logged_at < now() - interval '90 days' FOR UPDATE SKIP LOCKED);
+END
+$$;
+COMMENT ON FUNCTION crm_core.run_maintenance(boolean, regclass) IS
+    'Creates missing partitions (premake), applies retention, refreshes due materialized views; '
+    'returns and logs what it did. Idempotent; safe from cron and from two sessions at once.';
+
+CREATE OR REPLACE FUNCTION crm_core.partition_by_time(parent regclass, control_column name, every interval,
+                                           premake integer, retention interval DEFAULT NULL,
+                                           retention_action text DEFAULT 'detach',
+                                           archive_schema name DEFAULT NULL,
+                                           lock_timeout interval DEFAULT interval '100 milliseconds',
+                                           default_partition boolean DEFAULT false)
+    RETURNS SETOF crm_core.maintenance_action
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    rel       pg_class%ROWTYPE;
+    strategy  "char";
+    key_count int2;
+    key_attnum int2;
+    key_name  name;
+    key_type  regtype;
+BEGIN
+    IF parent IS NULL OR control_column IS NULL OR every IS NULL OR premake IS NULL THEN
+        RAISE EXCEPTION 'parent, control_column, every and premake are required'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO rel FROM pg_class WHERE oid = parent;
+    IF rel.relkind = 'r' THEN
+        RAISE EXCEPTION 'table % is not partitioned', parent
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('Create it with PARTITION BY RANGE (%I).', control_column);
+    ELSIF rel.relkind <> 'p' THEN
+        RAISE EXCEPTION '% is not a table', parent USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role(rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must own table % to partition it', parent
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT partstrat, partnatts, partattrs[0] INTO strategy, key_count, key_attnum
+    FROM pg_partitioned_table WHERE partrelid = parent;
+    IF strategy <> 'r' THEN
+        RAISE EXCEPTION 'table % is partitioned by %, not by RANGE', parent,
+                        CASE strategy WHEN 'l' THEN 'LIST' ELSE 'HASH' END
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'crm_core manages time-range partitions only.';
+    END IF;
+    IF key_count <> 1 OR key_attnum = 0 THEN
+        RAISE EXCEPTION 'the partition key of % is not a single column', parent
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT attname, atttypid INTO key_name, key_type FROM pg_attribute
+    WHERE attrelid = parent AND attnum = key_attnum;
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = parent AND attname = control_column
+                   AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column % of table % does not exist', control_column, parent
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF key_name <> control_column THEN
+        RAISE EXCEPTION 'column % is not the partition key of %', control_column, parent
+            USING ERRCODE = 'invalid_column_reference',
+                  DETAIL = format('The table is partitioned by RANGE (%I).', key_name);
+    END IF;
+    IF key_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+        RAISE EXCEPTION 'partition key %.% is of type %, not a date or timestamp',
+                        parent, control_column, key_type
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF EXISTS (SELECT FROM crm_core.partition_config c WHERE c.parent = parent) THEN
+        RAISE EXCEPTION 'table % is already registered for partition maintenance', parent
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Use crm_core.alter_partitioning() to change it.';
+    END IF;
+    PERFORM crm_core._check_partitioning(every, premake, retention, retention_action,
+                                         archive_schema, lock_timeout);
+
+    INSERT INTO crm_core.partition_config AS c (parent, control_column, partition_interval, premake,
+                                           retention, retention_action, archive_schema,
+                                           lock_timeout)
+    VALUES (parent, control_column, every, premake, retention, retention_action,
+            archive_schema, lock_timeout);
+
+    IF default_partition AND NOT EXISTS (SELECT FROM pg_partitioned_table
+                                         WHERE partrelid = parent AND partdefid <> 0) THEN
+        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT',
+                       (SELECT nspname FROM pg_namespace WHERE oid = rel.relnamespace),
+                       crm_core._partition_identifier(rel.relname, '_default'), parent);
+    END IF;
+    RETURN QUERY SELECT * FROM crm_core.run_maintenance(false, parent);
+END
+$$;
+COMMENT ON FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name, interval, boolean) IS
+    'Registers a RANGE-partitioned table for maintenance by time (day, week, month, quarter or year '
+    'in UTC) and creates its first partitions.';
+
+-- Validates the settings shared by partition_by_time and alter_partitioning.
+CREATE OR REPLACE FUNCTION crm_core._check_partitioning(every interval, premake integer, retention interval,
+                                             retention_action text, archive_schema name,
+                                             lock_timeout interval) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM crm_core._partition_unit(every);
+    IF premake IS NULL OR premake < 0 OR premake > 1000 THEN
+        RAISE EXCEPTION 'premake must be between 0 and 1000, not %', coalesce(premake::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF retention IS NOT NULL AND NOT retention > interval '0' THEN
+        RAISE EXCEPTION 'retention must be positive, not %', retention
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass NULL (or clear_retention => true) to keep partitions forever.';
+    END IF;
+    IF retention_action IS NULL OR retention_action NOT IN ('detach', 'drop', 'archive') THEN
+        RAISE EXCEPTION 'retention_action must be detach, drop or archive, not %',
+                        coalesce(retention_action, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (retention_action = 'archive') <> (archive_schema IS NOT NULL) THEN
+        RAISE EXCEPTION 'archive_schema is required with retention_action archive, and only then'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF archive_schema IS NOT NULL AND to_regnamespace(quote_ident(archive_schema)) IS NULL THEN
+        RAISE EXCEPTION 'archive schema % does not exist', archive_schema
+            USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    IF lock_timeout IS NULL OR NOT lock_timeout > interval '0' THEN
+        RAISE EXCEPTION 'lock_timeout must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION crm_core.alter_partitioning(parent regclass, premake integer DEFAULT NULL,
+                                            retention interval DEFAULT NULL,
+                                            retention_action text DEFAULT NULL,
+                                            archive_schema name DEFAULT NULL,
+                                            lock_timeout interval DEFAULT NULL,
+                                            clear_retention boolean DEFAULT false)
+    RETURNS crm_core.partition_config
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    cfg crm_core.partition_config;
+BEGIN
+    SELECT * INTO cfg FROM crm_core.partition_config c WHERE c.parent = parent FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % is not registered for partition maintenance', parent
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Register it with crm_core.partition_by_time().';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = parent), 'USAGE') THEN
+        RAISE EXCEPTION 'must own table % to change its partitioning', parent
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF clear_retention AND retention IS NOT NULL THEN
+        RAISE EXCEPTION 'pass either retention or clear_retention, not both'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    cfg.premake := coalesce(premake, cfg.premake);
+    cfg.retention := CASE WHEN clear_retention THEN NULL ELSE coalesce(retention, cfg.retention) END;
+    cfg.retention_action := coalesce(retention_action, cfg.retention_action);
+    cfg.archive_schema := CASE WHEN cfg.retention_action = 'archive'
+                               THEN coalesce(archive_schema, cfg.archive_schema) END;
+    cfg.lock_timeout := coalesce(lock_timeout, cfg.lock_timeout);
+    PERFORM crm_core._check_partitioning(cfg.partition_interval, cfg.premake, cfg.retention,
+                                         cfg.retention_action, cfg.archive_schema,
+                                         cfg.lock_timeout);
+    UPDATE crm_core.partition_config c
+    SET premake = cfg.premake, retention = cfg.retention, retention_action = cfg.retention_action,
+        archive_schema = cfg.archive_schema, lock_timeout = cfg.lock_timeout
+    WHERE c.parent = parent;
+    RETURN cfg;
+END
+$$;
+COMMENT ON FUNCTION crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean) IS
+    'Changes a registration; NULL keeps a setting, clear_retention => true keeps partitions forever.';
+
+CREATE OR REPLACE FUNCTION crm_core.unregister_partitioning(parent regclass) RETURNS boolean
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    DELETE FROM crm_core.partition_config c WHERE c.parent = parent;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION crm_core.unregister_partitioning(regclass) IS
+    'Stops maintaining a table; its partitions stay as they are.';
+
+CREATE OR REPLACE FUNCTION crm_core.move_default_rows(parent regclass)
+    RETURNS SETOF crm_core.maintenance_action
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    cfg         crm_core.partition_config;
+    default_rel regclass;
+    parent_nsp  name;
+    parent_name name;
+    slot        record;
+    moved       bigint;
+    slot_starts timestamp[];
+    result      crm_core.maintenance_action;
+BEGIN
+    SELECT * INTO cfg FROM crm_core.partition_config c WHERE c.parent = parent;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % is not registered for partition maintenance', parent
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT b.relid INTO default_rel FROM crm_core._partition_bounds(parent) b WHERE b.is_default;
+    IF default_rel IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT n.nspname, c.relname INTO parent_nsp, parent_name
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
+    -- Writers that would route rows to the default partition wait (lock_timeout bounded)
+    -- while rows move; rows are deleted and inserted in one statement: none lost or doubled.
+    PERFORM set_config('lock_timeout', crm_core._lock_timeout_setting(cfg.lock_timeout), true);
+    EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', default_rel);
+    EXECUTE format('SELECT array_agg(DISTINCT date_trunc(%L, %I::timestamp)) FROM ONLY %s',
+                   crm_core._partition_unit(cfg.partition_interval), cfg.control_column,
+                   default_rel)
+    INTO slot_starts;
+    FOR slot IN
+        SELECT s.* FROM unnest(slot_starts) AS u(at)
+        CROSS JOIN LATERAL crm_core._partition_slot(parent_name, cfg.partition_interval, u.at) s
+        WHERE u.at IS NOT NULL
+        ORDER BY s.lower_bound
+    LOOP
+        result := (parent, 'moved', slot.partition_name, NULL);
+        IF EXISTS (SELECT FROM crm_core._partition_bounds(parent) b
+                   WHERE NOT b.is_default AND b.lower_bound < slot.upper_bound
+                     AND slot.lower_bound < b.upper_bound)
+           OR to_regclass(format('%I.%I', parent_nsp, slot.partition_name)) IS NOT NULL THEN
+            result.action := 'deferred';
+            result.detail := format('rows for [%s, %s) stay in the default partition: another table '
+                             'overlaps that range or has that name', slot.lower_bound,
+                             slot.upper_bound);
+        ELSE
+            moved := crm_core._create_partition(parent, parent_nsp, slot.partition_name,
+                                                cfg.control_column, slot.lower_bound,
+                                                slot.upper_bound, default_rel);
+            result.detail := format('%s rows moved from %s into [%s, %s) UTC', moved, default_rel,
+                             slot.lower_bound, slot.upper_bound);
+        END IF;
+        PERFORM crm_core._log_partition_action(parent, result.action, result.partition_name,
+                                               result.detail);
+        RETURN NEXT result;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION crm_core.move_default_rows(regclass) IS
+    'Moves rows out of the default partition into new partitions of their own ranges, in one '
+    'transaction (nothing lost, nothing doubled). Rows with a NULL key stay.';
+
+CREATE OR REPLACE VIEW crm_core.partitioned_tables AS
+SELECT c.parent,
+       c.control_column,
+       c.partition_interval,
+       c.premake,
+       c.retention,
+       c.retention_action,
+       c.archive_schema,
+       c.lock_timeout,
+       p.partitions,
+       p.partitions_ahead,
+       p.oldest_lower_bound,
+       p.newest_upper_bound,
+       p.default_partition,
+       crm_core._count_rows(p.default_partition) AS default_rows,
+       s.last_maintenance_at
+FROM crm_core.partition_config c
+LEFT JOIN crm_core.partition_state s ON s.parent = c.parent
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE NOT b.is_default)::integer AS partitions,
+           count(*) FILTER (WHERE b.lower_bound > (now() AT TIME ZONE 'UTC'))::integer
+               AS partitions_ahead,
+           min(b.lower_bound) AS oldest_lower_bound,
+           max(b.upper_bound) AS newest_upper_bound,
+           (max(b.relid::bigint) FILTER (WHERE b.is_default))::oid::regclass AS default_partition
+    FROM crm_core._partition_bounds(c.parent) b
+) p;
+COMMENT ON VIEW crm_core.partitioned_tables IS
+    'Registered tables: settings, partitions (bounds in UTC), partitions starting after now, '
+    'rows waiting in the default partition, last maintenance.';
+
+REVOKE ALL ON FUNCTION
+    crm_core._partition_unit(interval),
+    crm_core._partition_plan(text, interval, integer, interval, timestamptz, text[], timestamp[], timestamp[]),
+    crm_core._partition_slot(text, interval, timestamp),
+    crm_core._partition_identifier(text, text),
+    crm_core._partition_range(pg_node_tree),
+    crm_core._partition_bounds(regclass),
+    crm_core._count_rows(regclass),
+    crm_core._bound_literal(timestamp, regtype),
+    crm_core._lock_timeout_setting(interval),
+    crm_core._log_partition_action(regclass, text, text, text),
+    crm_core._failed_step(text, text, interval),
+    crm_core._create_partition(regclass, name, name, name, timestamp, timestamp, regclass),
+    crm_core._maintain_table(crm_core.partition_config),
+    crm_core._default_has_rows(regclass, name, timestamp, timestamp),
+    crm_core._retire_partition(crm_core.partition_config, text),
+    crm_core._check_partitioning(interval, integer, interval, text, name, interval),
+    crm_core.run_maintenance(boolean, regclass),
+    crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name, interval, boolean),
+    crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean),
+    crm_core.unregister_partitioning(regclass),
+    crm_core.move_default_rows(regclass)
+FROM PUBLIC;
