@@ -12,6 +12,7 @@
 #include "crm_core/sha256.hpp"
 #include "datum.hpp"
 #include "function.hpp"
+#include "interrupts.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -67,6 +68,7 @@ std::vector<SealedRow> hash_result_rows(const char* kind, int entry_column) {
     std::vector<SealedRow> rows;
     TupleDesc descriptor = SPI_tuptable->tupdesc;
     for (uint64 row = 0; row < SPI_processed; ++row) {
+        crm_core::pg::check_for_interrupts();
         std::vector<Field> fields;
         for (int column = 1; column <= descriptor->natts; ++column) {
             fields.push_back({NameStr(TupleDescAttr(descriptor, column - 1)->attname),
@@ -211,6 +213,7 @@ SealPlan plan_seal(std::int64_t business_id, std::uint64_t horizon, std::uint64_
     uint64 count = execute_with_values(kCandidates, 3, types, values);
     SealPlan plan{{}, horizon};
     for (uint64 row = 0; row < count; ++row) {
+        crm_core::pg::check_for_interrupts();
         std::optional<Datum> sealable = crm_core::pg::result_value(row, 3);
         std::optional<Datum> sealed = crm_core::pg::result_value(row, 4);
         if (sealed && DatumGetBool(*sealed)) {
@@ -359,6 +362,7 @@ CRM_CORE_FUNCTION(crm_core_seal_ledger) {
     }
     std::uint64_t horizon_xid = std::stoull(horizon);
     for (std::int64_t business_id : ids) {
+        crm_core::pg::check_for_interrupts();
         int64 blocks = 0, rows = 0;
         crm_core::ChainHead head;
         SealPlan plan;
@@ -369,6 +373,7 @@ CRM_CORE_FUNCTION(crm_core_seal_ledger) {
         }
         auto ids_end = plan.entry_ids.end();
         for (auto chunk = plan.entry_ids.begin(); chunk != ids_end;) {
+            crm_core::pg::check_for_interrupts();
             auto chunk_end = chunk + std::min<std::ptrdiff_t>(entries_per_block, ids_end - chunk);
             uint64 sealed = seal_block(head, horizon, std::vector<std::int64_t>(chunk, chunk_end));
             if (sealed > 0) {
@@ -469,6 +474,7 @@ bool verify_block(std::int64_t business_id, const StoredBlock& block, Verdict& v
     std::vector<StoredRow> members;
     std::vector<std::int64_t> entry_ids;
     for (uint64 row = 0; row < count; ++row) {
+        crm_core::pg::check_for_interrupts();
         members.push_back({kEntryKind, result_int(row, 1), result_digest(row, 2)});
         entry_ids.push_back(members.back().id);
         std::string line_ids = result_text(row, 3).value_or("");
@@ -498,6 +504,7 @@ bool verify_block(std::int64_t business_id, const StoredBlock& block, Verdict& v
 
     std::vector<Digest> hashes;
     for (const StoredRow& member : members) {
+        crm_core::pg::check_for_interrupts();
         ++verdict.rows_checked;
         auto found = current.find({member.kind, member.id});
         if (found == current.end()) {
@@ -532,6 +539,7 @@ Verdict verify_chain(std::int64_t business_id) {
     Digest previous = crm_core::kGenesisHash;
     std::int64_t expected_no = 1;
     for (const StoredBlock& block : stored_blocks(business_id)) {
+        crm_core::pg::check_for_interrupts();
         if (block.block_no != expected_no) {
             verdict.fail(expected_no, "block " + std::to_string(expected_no) +
                                           " is missing (chain jumps to block " +
