@@ -13,6 +13,7 @@
 #include "datum.hpp"
 #include "function.hpp"
 #include "interrupts.hpp"
+#include "lock.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -34,6 +35,10 @@ using crm_core::Field;
 #define CRM_CORE_LINE_COLUMNS                                                                \
     "l.id, l.business_id, l.entry_id, l.account_id, l.debit, l.credit, l.currency, l.memo, " \
     "extract(epoch FROM l.created_at)::text AS created_at"
+
+// The lock that lets one sealer run at a time, in crm_core's own lock class: no role can squat
+// it with pg_advisory_lock.
+constexpr std::int64_t kSealLockKey = static_cast<std::int64_t>(0x7365616cULL << 32);  // "seal"
 
 constexpr const char* kEntryKind = "journal_entry";
 constexpr const char* kLineKind = "journal_line";
@@ -354,8 +359,7 @@ CRM_CORE_FUNCTION(crm_core_seal_ledger) {
         // transaction still running: rows written before it are committed for good. Sealing
         // queries run read-write so each takes a fresh snapshot, seeing what a sealer that
         // held the lock before us committed.
-        crm_core::pg::execute_once("SELECT pg_advisory_xact_lock(hashtext('crm_core.seal_ledger'))",
-                                   false);
+        crm_core::pg::wait_for_lock(crm_core::pg::LockClass::internal, kSealLockKey);
         crm_core::pg::execute_once("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", false);
         horizon = *result_text(0, 1);
         ids = businesses(std::nullopt);

@@ -6,11 +6,14 @@
 
 CREATE FUNCTION crm_core.append_only_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_append_only_guard' LANGUAGE C;
+-- Executable by PUBLIC: PostgreSQL checks EXECUTE when it clones the row guard onto a
+-- partition that the table's owner creates.
 COMMENT ON FUNCTION crm_core.append_only_guard() IS
     'Trigger: refuses UPDATE, DELETE (row) and TRUNCATE (statement) on append-only tables.';
 
 CREATE FUNCTION crm_core.invoked_by_superuser() RETURNS boolean
     AS 'MODULE_PATHNAME', 'crm_core_invoked_by_superuser' LANGUAGE C STABLE;
+REVOKE EXECUTE ON FUNCTION crm_core.invoked_by_superuser() FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.invoked_by_superuser() IS
     'Whether the role running the statement (after SET ROLE, before SECURITY DEFINER) is a superuser.';
 
@@ -47,6 +50,7 @@ SELECT pg_catalog.pg_extension_config_dump('crm_core.append_only_table', 'WHERE 
 CREATE FUNCTION crm_core.guard_trigger_names() RETURNS name[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['crm_core_guard_row', 'crm_core_guard_truncate', 'crm_core_guard_posted']::name[];
+REVOKE EXECUTE ON FUNCTION crm_core.guard_trigger_names() FROM PUBLIC;
 
 -- A table and every partition below it (pg_partition_tree returns nothing for a plain table).
 CREATE FUNCTION crm_core.relation_tree(relation regclass)
@@ -58,6 +62,7 @@ BEGIN ATOMIC
     SELECT relation, NULL::regclass, 0
      WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(relation));
 END;
+REVOKE EXECUTE ON FUNCTION crm_core.relation_tree(regclass) FROM PUBLIC;
 
 -- Puts the guard triggers on relation and every partition below it, ENABLE ALWAYS so that
 -- session_replication_role = replica does not skip them. Idempotent.
@@ -315,6 +320,7 @@ AS $$
                  'crm_core.journal_entry', 'crm_core.journal_line', 'crm_core.account_balance_slot',
                  'crm_core.ledger_block']::regclass[]
 $$;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_tables() FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.ledger_tables() IS
     'The ledger tables whose shape (triggers, constraints, rules, columns) only a superuser changes.';
 
@@ -591,7 +597,8 @@ CREATE TABLE crm_core.ledger_block (
     last_entry_id  bigint      NOT NULL,
     horizon        xid8        NOT NULL,
     sealed_at      timestamptz NOT NULL DEFAULT now(),
-    sealed_by      name        NOT NULL DEFAULT current_user,
+    -- The login that ran seal_ledger (a SECURITY DEFINER function: current_user is its owner).
+    sealed_by      name        NOT NULL DEFAULT session_user,
     PRIMARY KEY (business_id, block_no)
 );
 COMMENT ON TABLE crm_core.ledger_block IS
@@ -640,7 +647,9 @@ SELECT pg_catalog.pg_extension_config_dump('crm_core.ledger_sealed_entry', '');
 
 CREATE FUNCTION crm_core.seal_ledger(entries_per_block integer DEFAULT 1000)
 RETURNS TABLE (business_id bigint, blocks_sealed integer, rows_sealed bigint)
-    AS 'MODULE_PATHNAME', 'crm_core_seal_ledger' LANGUAGE C STRICT VOLATILE;
+    AS 'MODULE_PATHNAME', 'crm_core_seal_ledger' LANGUAGE C STRICT VOLATILE
+    -- SECURITY DEFINER: crm_core_service seals without write access to the chain's tables.
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 REVOKE EXECUTE ON FUNCTION crm_core.seal_ledger(integer) FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.seal_ledger(integer) IS
     'Seals committed, not yet sealed posted entries (with their lines) into hash-chained blocks per business. Run by maintenance.';
@@ -684,7 +693,8 @@ COMMENT ON VIEW crm_core.seal_status IS
 
 -- ---------------------------------------------------------------------------------------
 -- Roles (least privilege). NOLOGIN group roles, created once per cluster: grant them to
--- login roles. crm_core_app writes postings and reads; crm_core_readonly reads.
+-- login roles. crm_core_app writes postings and reads; crm_core_readonly reads;
+-- crm_core_service runs crm-core-service's jobs and probes (its grants: 50_service.sql).
 
 DO $$
 BEGIN
@@ -694,14 +704,23 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_readonly') THEN
         CREATE ROLE crm_core_readonly NOLOGIN;
     END IF;
+    -- What crm-core-service needs, granted in 50_service.sql.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_service') THEN
+        CREATE ROLE crm_core_service NOLOGIN;
+    END IF;
 END;
 $$;
 GRANT USAGE ON SCHEMA crm_core TO crm_core_app, crm_core_readonly;
 GRANT SELECT ON crm_core.business, crm_core.account, crm_core.fiscal_period,
     crm_core.journal_entry, crm_core.journal_line, crm_core.account_balance_slot,
     crm_core.ledger_block, crm_core.seal_status TO crm_core_app, crm_core_readonly;
--- Drafts are edited and posted by UPDATE; the guards refuse it once posted.
-GRANT INSERT, UPDATE, DELETE ON crm_core.journal_entry, crm_core.journal_line TO crm_core_app;
+-- Drafts are edited and posted by UPDATE of these columns; the guards refuse it once posted.
+-- No table-wide UPDATE and no DELETE: either would let the role LOCK the journal in ACCESS
+-- EXCLUSIVE mode, stopping every reader, the health checks included.
+GRANT INSERT ON crm_core.journal_entry, crm_core.journal_line TO crm_core_app;
+GRANT UPDATE (status, effective_date, memo, idempotency_key, source_ref, metadata)
+    ON crm_core.journal_entry TO crm_core_app;
+GRANT UPDATE (account_id, debit, credit, currency, memo) ON crm_core.journal_line TO crm_core_app;
 GRANT SELECT ON crm_core.audit_log TO crm_core_readonly;
 GRANT EXECUTE ON FUNCTION crm_core.verify_ledger(bigint, text), crm_core.ledger_digest(bigint)
     TO crm_core_readonly;

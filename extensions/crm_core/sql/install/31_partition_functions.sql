@@ -35,7 +35,8 @@ CREATE OR REPLACE FUNCTION crm_core._partition_identifier(parent_name text, suff
 
 -- The partitions of a table with their bounds as UTC timestamps (NULL for the default one),
 -- read from the stored bound by C++ (no deparsing; independent of TimeZone and DateStyle).
--- Plain SQL without SET clauses, so the planner inlines it into the callers' queries.
+-- Plain SQL without SET clauses, so the planner inlines it into the callers' queries; being
+-- inlined, it is parsed with the caller's search_path: its operators are schema-qualified.
 CREATE OR REPLACE FUNCTION crm_core._partition_bounds(parent regclass)
     RETURNS TABLE(relid oid, schema_name name, table_name name, is_default boolean,
                   lower_bound timestamp, upper_bound timestamp)
@@ -43,26 +44,17 @@ CREATE OR REPLACE FUNCTION crm_core._partition_bounds(parent regclass)
 AS $$
     SELECT c.oid, n.nspname, c.relname, r.range IS NULL, r.range[1], r.range[2]
     FROM pg_catalog.pg_inherits i
-    JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
     CROSS JOIN LATERAL (SELECT crm_core._partition_range(c.relpartbound) AS range) r
-    WHERE i.inhparent = parent AND c.relispartition
+    WHERE i.inhparent OPERATOR(pg_catalog.=) parent AND c.relispartition
 $$;
 
--- Rows in a table (not its partitions); used for the default partition.
-CREATE OR REPLACE FUNCTION crm_core._count_rows(tab regclass) RETURNS bigint
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    n bigint;
-BEGIN
-    IF tab IS NULL THEN
-        RETURN NULL;
-    END IF;
-    EXECUTE format('SELECT count(*) FROM ONLY %s', tab) INTO n;
-    RETURN n;
-END
-$$;
+-- Rows in the default partition of a registered table, counted as its owner, for readers of
+-- crm_core.partitioned_tables (C++: src/as_owner.cpp).
+CREATE OR REPLACE FUNCTION crm_core._default_rows(parent regclass) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'crm_core_default_rows'
+    LANGUAGE C STRICT STABLE;
 
 -- A UTC timestamp as a partition bound literal for a column of type typ.
 CREATE OR REPLACE FUNCTION crm_core._bound_literal(value timestamp, typ regtype) RETURNS text
@@ -110,8 +102,11 @@ $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- One partition: created standalone, filled (optionally, from the default partition), checked,
--- attached, then given the parent's owner, privileges and statement triggers.
--- Returns the rows moved in. Runs under the caller's lock_timeout and subtransaction.
+-- attached, then given the parent's privileges and statement triggers. Every statement on the
+-- owner's tables runs as the parent's owner (crm_core._execute_as_owner: the owner's CHECK
+-- constraints, index predicates and triggers never run as the caller), so the partition is the
+-- owner's from the start. Returns the rows moved in. Runs under the caller's lock_timeout and
+-- subtransaction.
 CREATE OR REPLACE FUNCTION crm_core._create_partition(parent regclass, schema_name name, table_name name,
                                            control_column name, lower_bound timestamp,
                                            upper_bound timestamp, fill_from regclass DEFAULT NULL)
@@ -137,38 +132,42 @@ BEGIN
     upper_sql := crm_core._bound_literal(upper_bound, key_type);
 
     -- Standalone first: LIKE takes only ACCESS SHARE on the parent.
-    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
-                   'INCLUDING INDEXES INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED '
-                   'INCLUDING STATISTICS INCLUDING COMPRESSION)%s',
-                   new_table, parent,
-                   CASE WHEN parent_rel.reltablespace <> 0 THEN
-                       format(' TABLESPACE %I', (SELECT spcname FROM pg_tablespace
-                                                 WHERE oid = parent_rel.reltablespace))
-                   ELSE '' END);
+    PERFORM crm_core._execute_as_owner(parent, format(
+        'CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES '
+        'INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED INCLUDING STATISTICS '
+        'INCLUDING COMPRESSION)%s',
+        new_table, parent,
+        CASE WHEN parent_rel.reltablespace <> 0 THEN
+            format(' TABLESPACE %I', (SELECT spcname FROM pg_tablespace
+                                      WHERE oid = parent_rel.reltablespace))
+        ELSE '' END));
     IF fill_from IS NOT NULL THEN
         SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns
         FROM pg_attribute
         WHERE attrelid = parent AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
-        EXECUTE format('WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
-                       'INSERT INTO %s (%s) SELECT %s FROM moved',
-                       fill_from, control_column, lower_sql, control_column, upper_sql, columns,
-                       new_table, columns, columns);
-        GET DIAGNOSTICS moved = ROW_COUNT;
+        moved := crm_core._execute_as_owner(parent, format(
+            'WITH moved AS (DELETE FROM ONLY %s WHERE %I >= %s AND %I < %s RETURNING %s) '
+            'INSERT INTO %s (%s) SELECT %s FROM moved',
+            fill_from, control_column, lower_sql, control_column, upper_sql, columns,
+            new_table, columns, columns));
     END IF;
     -- crm_core.audit_log keeps its keys and indexes per partition (see 20_immutable.sql).
     IF parent = 'crm_core.audit_log'::regclass THEN
         PERFORM crm_core._index_audit_partition(new_table::regclass);
     END IF;
     -- The partition constraint proved beforehand, so ATTACH does not scan the new table.
-    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I IS NOT NULL AND %I >= %s AND %I < %s)',
-                   new_table, check_name, control_column, control_column,
-                   CASE WHEN lower_sql = 'MINVALUE' THEN quote_literal('-infinity') ELSE lower_sql END,
-                   control_column,
-                   CASE WHEN upper_sql = 'MAXVALUE' THEN quote_literal('infinity') ELSE upper_sql END);
+    PERFORM crm_core._execute_as_owner(parent, format(
+        'ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I IS NOT NULL AND %I >= %s AND %I < %s)',
+        new_table, check_name, control_column, control_column,
+        CASE WHEN lower_sql = 'MINVALUE' THEN quote_literal('-infinity') ELSE lower_sql END,
+        control_column,
+        CASE WHEN upper_sql = 'MAXVALUE' THEN quote_literal('infinity') ELSE upper_sql END));
     -- SHARE UPDATE EXCLUSIVE on the parent: readers and writers carry on.
-    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
-                   parent, new_table, lower_sql, upper_sql);
-    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', new_table, check_name);
+    PERFORM crm_core._execute_as_owner(parent, format(
+        'ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)',
+        parent, new_table, lower_sql, upper_sql));
+    PERFORM crm_core._execute_as_owner(parent, format('ALTER TABLE %s DROP CONSTRAINT %I',
+                                                      new_table, check_name));
 
     -- Statement triggers (TRUNCATE guards) are not cloned by PostgreSQL: copy them; and give
     -- every trigger the parent's enabled state (ENABLE ALWAYS survives replica mode).
@@ -182,35 +181,39 @@ BEGIN
         IF NOT trig.is_row AND NOT EXISTS (SELECT FROM pg_trigger
                                            WHERE tgrelid = new_table::regclass
                                              AND tgname = trig.tgname) THEN
-            EXECUTE replace(trig.def, format(' ON %s ', parent), format(' ON %s ', new_table));
+            PERFORM crm_core._execute_as_owner(parent, replace(trig.def, format(' ON %s ', parent),
+                                                               format(' ON %s ', new_table)));
         END IF;
         IF trig.tgenabled <> 'O' THEN
-            EXECUTE format('ALTER TABLE %s %s TRIGGER %I', new_table,
-                           CASE trig.tgenabled WHEN 'A' THEN 'ENABLE ALWAYS'
-                                               WHEN 'R' THEN 'ENABLE REPLICA'
-                                               ELSE 'DISABLE' END,
-                           trig.tgname);
+            PERFORM crm_core._execute_as_owner(parent, format(
+                'ALTER TABLE %s %s TRIGGER %I', new_table,
+                CASE trig.tgenabled WHEN 'A' THEN 'ENABLE ALWAYS'
+                                    WHEN 'R' THEN 'ENABLE REPLICA'
+                                    ELSE 'DISABLE' END,
+                trig.tgname));
         END IF;
     END LOOP;
 
     FOR acl IN SELECT * FROM aclexplode(parent_rel.relacl) WHERE grantee <> parent_rel.relowner LOOP
-        EXECUTE format('GRANT %s ON %s TO %s%s', acl.privilege_type, new_table,
-                       CASE acl.grantee WHEN 0 THEN 'PUBLIC'
-                                        ELSE quote_ident(pg_get_userbyid(acl.grantee)) END,
-                       CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        PERFORM crm_core._execute_as_owner(parent, format(
+            'GRANT %s ON %s TO %s%s', acl.privilege_type, new_table,
+            CASE acl.grantee WHEN 0 THEN 'PUBLIC'
+                             ELSE quote_ident(pg_get_userbyid(acl.grantee)) END,
+            CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END));
     END LOOP;
-    IF parent_rel.relowner <> (SELECT relowner FROM pg_class WHERE oid = new_table::regclass) THEN
-        EXECUTE format('ALTER TABLE %s OWNER TO %I', new_table, pg_get_userbyid(parent_rel.relowner));
-    END IF;
     RETURN moved;
 END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- Maintenance of one table: creates what the planner asks for, one subtransaction and one short
--- lock_timeout per partition; returns the partitions to retire as action 'retire' (the caller
--- retires them last, so ACCESS EXCLUSIVE locks of DETACH are held for the shortest time).
-CREATE OR REPLACE FUNCTION crm_core._maintain_table(cfg crm_core.partition_config)
+-- Maintenance of one table, in one of two passes: first (backfill false) the partitions that
+-- retention retires (returned as action 'retire': the caller retires them last, so the ACCESS
+-- EXCLUSIVE locks of DETACH are held for the shortest time) and the current and premade ones,
+-- oldest first; then (backfill true) the gaps in the past, newest first. One subtransaction and
+-- one short lock_timeout per partition; at most max_new are created, and the creations left
+-- over come back as one row (action 'postponed', detail: how many).
+CREATE OR REPLACE FUNCTION crm_core._maintain_table(cfg crm_core.partition_config, max_new integer,
+                                                    backfill boolean)
     RETURNS TABLE(r_parent regclass, r_action text, r_partition text, r_detail text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD'
@@ -225,6 +228,9 @@ DECLARE
     step         record;
     conflict     regclass;
     timed_out    boolean := false;
+    created      integer := 0;
+    postponed    bigint := 0;
+    now_utc      timestamp := now() AT TIME ZONE 'UTC';
 BEGIN
     r_parent := cfg.parent;
     SELECT c.relname, n.nspname INTO parent_name, parent_nsp
@@ -236,9 +242,11 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    -- One maintenance run per table at a time; a second one defers instead of waiting.
-    IF NOT pg_try_advisory_xact_lock((hashtext('crm_core.partitions')::bigint << 32)
-                                     | cfg.parent::oid::bigint) THEN
+    -- One maintenance run per table at a time; a second one defers instead of waiting. The
+    -- lock is crm_core's own (no role can hold it through pg_advisory_lock); the first pass
+    -- keeps it for the second.
+    IF NOT crm_core._try_xact_lock((hashtext('crm_core.partitions')::bigint << 32)
+                                   | cfg.parent::oid::bigint) THEN
         r_action := 'deferred';
         r_detail := 'another maintenance run is working on this table';
         RETURN NEXT;
@@ -253,15 +261,23 @@ BEGIN
     FROM crm_core._partition_bounds(cfg.parent) b;
 
     FOR step IN
-        SELECT * FROM crm_core._partition_plan(parent_name, cfg.partition_interval, cfg.premake,
-                                               cfg.retention, now(), coalesce(names, '{}'),
-                                               coalesce(lowers, '{}'), coalesce(uppers, '{}'))
+        SELECT p.* FROM crm_core._partition_plan(parent_name, cfg.partition_interval, cfg.premake,
+                                                 cfg.retention, now(), coalesce(names, '{}'),
+                                                 coalesce(lowers, '{}'), coalesce(uppers, '{}')) p
+        WHERE CASE WHEN backfill THEN p.action = 'create' AND p.upper_bound <= now_utc
+                   ELSE p.action = 'retire' OR p.upper_bound > now_utc END
+        ORDER BY p.action = 'create', CASE WHEN backfill THEN p.lower_bound END DESC,
+                 p.lower_bound
     LOOP
         r_partition := step.partition_name;
-        IF step.action = 'retire' AND NOT timed_out THEN
+        IF step.action = 'retire' THEN
             r_action := 'retire';
             r_detail := NULL;
             RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF created >= max_new THEN
+            postponed := postponed + 1;
             CONTINUE;
         END IF;
         conflict := to_regclass(format('%I.%I', parent_nsp, step.partition_name));
@@ -306,35 +322,43 @@ BEGIN
                 timed_out := SQLSTATE = '55P03';
             END;
         END IF;
+        IF r_action = 'created' THEN
+            created := created + 1;
+        END IF;
         PERFORM crm_core._log_partition_action(cfg.parent, r_action, r_partition, r_detail);
         RETURN NEXT;
     END LOOP;
+    IF postponed > 0 THEN
+        r_action := 'postponed';
+        r_partition := NULL;
+        r_detail := postponed::text;
+        RETURN NEXT;
+    END IF;
 END
 $$;
 
--- True when the default partition holds a row in [lower_bound, upper_bound).
+-- True when the default partition holds a row in [lower_bound, upper_bound) (read as its owner).
 CREATE OR REPLACE FUNCTION crm_core._default_has_rows(default_rel regclass, control_column name,
                                            lower_bound timestamp, upper_bound timestamp)
     RETURNS boolean
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    found_row boolean;
-    key_type  regtype;
+    key_type regtype;
 BEGIN
     SELECT atttypid INTO key_type FROM pg_attribute
     WHERE attrelid = default_rel AND attname = control_column;
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s WHERE %I >= %s AND %I < %s)',
-                   default_rel, control_column, crm_core._bound_literal(lower_bound, key_type),
-                   control_column, crm_core._bound_literal(upper_bound, key_type))
-    INTO found_row;
-    RETURN found_row;
+    RETURN crm_core._select_as_owner(default_rel, format(
+        'SELECT count(*) FROM (SELECT FROM ONLY %s WHERE %I >= %s AND %I < %s LIMIT 1) AS found',
+        default_rel, control_column, crm_core._bound_literal(lower_bound, key_type),
+        control_column, crm_core._bound_literal(upper_bound, key_type))) > 0;
 END
 $$;
 
--- Retires one partition as its table is configured: detach, then drop or move to the archive
--- schema. Plain DETACH (not CONCURRENTLY: a function runs inside a transaction block) under
--- lock_timeout: writers wait at most that long, and a timeout defers to the next run.
+-- Retires one partition as its table is configured: detach (as the parent's owner), then drop
+-- or move to the archive schema (as the partition's owner). Plain DETACH (not CONCURRENTLY: a
+-- function runs inside a transaction block) under lock_timeout: writers wait at most that
+-- long, and a timeout defers to the next run.
 CREATE OR REPLACE FUNCTION crm_core._retire_partition(cfg crm_core.partition_config, partition_name text)
     RETURNS TABLE(r_parent regclass, r_action text, r_partition text, r_detail text)
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -352,14 +376,16 @@ BEGIN
             -- Guarded evidence: only crm_core's SECURITY DEFINER path may detach it (90_integration.sql).
             PERFORM crm_core._retire_audit_partition(victim);
         ELSE
-            EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim);
+            PERFORM crm_core._execute_as_owner(cfg.parent, format(
+                'ALTER TABLE %s DETACH PARTITION %s', cfg.parent, victim));
         END IF;
         CASE cfg.retention_action
             WHEN 'drop' THEN
-                EXECUTE format('DROP TABLE %s', victim);
+                PERFORM crm_core._execute_as_owner(victim, format('DROP TABLE %s', victim));
                 r_detail := 'detached and dropped';
             WHEN 'archive' THEN
-                EXECUTE format('ALTER TABLE %s SET SCHEMA %I', victim, cfg.archive_schema);
+                PERFORM crm_core._execute_as_owner(victim, format(
+                    'ALTER TABLE %s SET SCHEMA %I', victim, cfg.archive_schema));
                 r_detail := format('detached and moved to schema %I', cfg.archive_schema);
             ELSE
                 r_detail := 'detached; the table is kept';
@@ -378,49 +404,92 @@ $$;
 -- Public API.
 
 CREATE OR REPLACE FUNCTION crm_core.run_maintenance(refresh_matviews boolean DEFAULT true,
-                                         only_parent regclass DEFAULT NULL)
+                                         only_parent regclass DEFAULT NULL,
+                                         max_new_partitions integer DEFAULT 64)
     RETURNS TABLE(parent regclass, action text, partition_name text, detail text)
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    -- SECURITY DEFINER: crm_core_service runs it without owning anyone's tables; every
+    -- statement on a table runs as that table's owner (crm_core._execute_as_owner).
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    cfg     crm_core.partition_config;
-    step    record;
+    cfg       crm_core.partition_config;
+    step      record;
+    backfill  boolean;
+    budget    integer := max_new_partitions;
     retire    text[] := '{}';
     parents   regclass[] := '{}';
     timed_out regclass[] := '{}';
+    skipped   regclass[] := '{}';  -- deferred whole or unregistered in the first pass
+    backlog   regclass[] := '{}';
+    left_over bigint[] := '{}';
 BEGIN
-    -- Plan every table in one query; only tables with work (or gone) take the per-table path.
-    FOR cfg IN
-        SELECT c.* FROM crm_core.partition_config c
-        LEFT JOIN pg_class r ON r.oid = c.parent
-        WHERE (only_parent IS NULL OR c.parent = only_parent)
-          AND (r.oid IS NULL OR EXISTS (
-                  SELECT FROM (SELECT array_agg(b.table_name::text) AS names,
-                                      array_agg(b.lower_bound) AS lowers,
-                                      array_agg(b.upper_bound) AS uppers
-                               FROM crm_core._partition_bounds(c.parent) b
-                               WHERE NOT b.is_default) e
-                  CROSS JOIN LATERAL crm_core._partition_plan(
-                      r.relname, c.partition_interval, c.premake, c.retention, now(),
-                      coalesce(e.names, '{}'), coalesce(e.lowers, '{}'),
-                      coalesce(e.uppers, '{}'))))
-        ORDER BY c.parent::oid
-    LOOP
-        FOR step IN SELECT * FROM crm_core._maintain_table(cfg) LOOP
-            IF step.r_action = 'retire' THEN
-                parents := parents || step.r_parent;
-                retire := retire || step.r_partition;
-            ELSE
-                IF step.r_action = 'deferred' AND step.r_detail LIKE 'lock\_timeout%' THEN
+    IF max_new_partitions IS NULL OR max_new_partitions < 1 OR max_new_partitions > 10000 THEN
+        RAISE EXCEPTION 'max_new_partitions must be between 1 and 10000, not %',
+                        coalesce(max_new_partitions::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Each new partition holds a few locks until commit; the default, 64, '
+                         'stays well inside max_locks_per_transaction.';
+    END IF;
+    -- First the current and premade partitions of every table, then the gaps in the past with
+    -- what is left of the budget: a backlog never keeps another table from its next partition,
+    -- and one run never holds the locks of hundreds of new tables.
+    FOREACH backfill IN ARRAY ARRAY[false, true] LOOP
+        -- Plan every table in one query; only tables with work (or gone) take the per-table path.
+        FOR cfg IN
+            SELECT c.* FROM crm_core.partition_config c
+            LEFT JOIN pg_class r ON r.oid = c.parent
+            WHERE (only_parent IS NULL OR c.parent = only_parent)
+              AND NOT (c.parent = ANY (skipped) OR c.parent = ANY (timed_out))
+              AND (r.oid IS NULL OR EXISTS (
+                      SELECT FROM (SELECT array_agg(b.table_name::text) AS names,
+                                          array_agg(b.lower_bound) AS lowers,
+                                          array_agg(b.upper_bound) AS uppers
+                                   FROM crm_core._partition_bounds(c.parent) b
+                                   WHERE NOT b.is_default) e
+                      CROSS JOIN LATERAL crm_core._partition_plan(
+                          r.relname, c.partition_interval, c.premake, c.retention, now(),
+                          coalesce(e.names, '{}'), coalesce(e.lowers, '{}'),
+                          coalesce(e.uppers, '{}')) p
+                      WHERE p.action = 'retire' AND NOT backfill
+                         OR p.action = 'create'
+                            AND (p.upper_bound <= now() AT TIME ZONE 'UTC') = backfill))
+            ORDER BY c.parent::oid
+        LOOP
+            FOR step IN SELECT * FROM crm_core._maintain_table(cfg, greatest(budget, 0), backfill) LOOP
+                IF step.r_action = 'retire' THEN
+                    parents := parents || step.r_parent;
+                    retire := retire || step.r_partition;
+                    CONTINUE;
+                ELSIF step.r_action = 'postponed' THEN
+                    backlog := backlog || step.r_parent;
+                    left_over := left_over || step.r_detail::bigint;
+                    CONTINUE;
+                ELSIF step.r_action = 'created' THEN
+                    budget := budget - 1;
+                ELSIF step.r_action = 'deferred' AND step.r_detail LIKE 'lock\_timeout%' THEN
                     timed_out := timed_out || step.r_parent;
+                ELSIF step.r_partition IS NULL THEN
+                    skipped := skipped || step.r_parent;
                 END IF;
                 parent := step.r_parent;
                 action := step.r_action;
                 partition_name := step.r_partition;
                 detail := step.r_detail;
                 RETURN NEXT;
-            END IF;
+            END LOOP;
         END LOOP;
+    END LOOP;
+
+    -- One row per table whose creations wait for the next run.
+    FOR step IN SELECT b.parent, sum(b.n) AS n FROM unnest(backlog, left_over) AS b(parent, n)
+                GROUP BY b.parent ORDER BY b.parent::oid LOOP
+        parent := step.parent;
+        action := 'backlog';
+        partition_name := NULL;
+        detail := format('%s more partitions to create: the per-run limit of %s was reached; '
+                         'the next run continues', step.n, max_new_partitions);
+        PERFORM crm_core._log_partition_action(parent, action, partition_name, detail);
+        RETURN NEXT;
     END LOOP;
 
     -- Rows another run holds are skipped, never waited for: that run stamps them itself.
@@ -434,8 +503,8 @@ BEGIN
                        WHERE only_parent IS NULL OR l.parent = only_parent
                        FOR UPDATE SKIP LOCKED);
 
-    -- Materialized views (crm_core.refresh_due() of 41_matview_functions.sql, when installed), before
-    -- retention so that no DETACH lock is held while they refresh.
+    -- Materialized views (crm_core.refresh_due() of 41_matview_functions.sql, when installed),
+    -- before retention so that no DETACH lock is held while they refresh.
     IF refresh_matviews AND only_parent IS NULL
        AND to_regprocedure('crm_core.refresh_due()') IS NOT NULL THEN
         RETURN QUERY EXECUTE
@@ -472,9 +541,11 @@ BEGIN
                  WHERE l.logged_at < now() - interval '90 days' FOR UPDATE SKIP LOCKED);
 END
 $$;
-COMMENT ON FUNCTION crm_core.run_maintenance(boolean, regclass) IS
-    'Creates missing partitions (premake), applies retention, refreshes due materialized views; '
-    'returns and logs what it did. Idempotent; safe from cron and from two sessions at once.';
+COMMENT ON FUNCTION crm_core.run_maintenance(boolean, regclass, integer) IS
+    'Creates missing partitions (the current and premade ones first, then gaps newest first; at '
+    'most max_new_partitions per run, the rest reported as backlog), applies retention, '
+    'refreshes due materialized views; returns and logs what it did. Idempotent; safe from cron '
+    'and from two sessions at once.';
 
 CREATE OR REPLACE FUNCTION crm_core.partition_by_time(parent regclass, control_column name, every interval,
                                            premake integer, retention interval DEFAULT NULL,
@@ -546,6 +617,11 @@ BEGIN
     END IF;
     PERFORM crm_core._check_partitioning(every, premake, retention, retention_action,
                                          archive_schema, lock_timeout);
+    PERFORM crm_core._check_owner_may_create(parent, (SELECT nspname FROM pg_namespace
+                                                      WHERE oid = rel.relnamespace), false);
+    IF retention_action = 'archive' THEN
+        PERFORM crm_core._check_owner_may_create(parent, archive_schema, true);
+    END IF;
 
     INSERT INTO crm_core.partition_config AS c (parent, control_column, partition_interval, premake,
                                            retention, retention_action, archive_schema,
@@ -602,6 +678,28 @@ BEGIN
 END
 $$;
 
+-- Refuses a schema where the table's owner cannot create tables: maintenance creates the
+-- table's partitions (or moves retired ones to its archive schema) as that owner.
+CREATE OR REPLACE FUNCTION crm_core._check_owner_may_create(parent regclass, schema_name name,
+                                                 archive boolean) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner name := (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = parent);
+BEGIN
+    IF NOT (has_schema_privilege(owner, to_regnamespace(quote_ident(schema_name)), 'CREATE')
+            AND has_schema_privilege(owner, to_regnamespace(quote_ident(schema_name)), 'USAGE')) THEN
+        RAISE EXCEPTION '%, the owner of %, cannot create tables in %schema %', owner, parent,
+                        CASE WHEN archive THEN 'archive ' ELSE '' END, schema_name
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = CASE WHEN archive
+                                THEN 'Retention moves old partitions there as the table''s owner.'
+                                ELSE 'Maintenance creates partitions as the table''s owner.' END,
+                  HINT = format('GRANT USAGE, CREATE ON SCHEMA %I TO %I;', schema_name, owner);
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION crm_core.alter_partitioning(parent regclass, premake integer DEFAULT NULL,
                                             retention interval DEFAULT NULL,
                                             retention_action text DEFAULT NULL,
@@ -638,6 +736,9 @@ BEGIN
     PERFORM crm_core._check_partitioning(cfg.partition_interval, cfg.premake, cfg.retention,
                                          cfg.retention_action, cfg.archive_schema,
                                          cfg.lock_timeout);
+    IF cfg.retention_action = 'archive' THEN
+        PERFORM crm_core._check_owner_may_create(parent, cfg.archive_schema, true);
+    END IF;
     UPDATE crm_core.partition_config c
     SET premake = cfg.premake, retention = cfg.retention, retention_action = cfg.retention_action,
         archive_schema = cfg.archive_schema, lock_timeout = cfg.lock_timeout
@@ -673,13 +774,15 @@ DECLARE
     parent_name name;
     slot        record;
     moved       bigint;
-    slot_starts timestamp[];
+    next_from   timestamp := '-infinity';
+    slot_start  bigint;
     result      crm_core.maintenance_action;
 BEGIN
     SELECT * INTO cfg FROM crm_core.partition_config c WHERE c.parent = parent;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table % is not registered for partition maintenance', parent
-            USING ERRCODE = 'undefined_object';
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Register it with crm_core.partition_by_time().';
     END IF;
     SELECT b.relid INTO default_rel FROM crm_core._partition_bounds(parent) b WHERE b.is_default;
     IF default_rel IS NULL THEN
@@ -689,18 +792,23 @@ BEGIN
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
     -- Writers that would route rows to the default partition wait (lock_timeout bounded)
     -- while rows move; rows are deleted and inserted in one statement: none lost or doubled.
+    -- The default partition is read and emptied as its owner.
     PERFORM set_config('lock_timeout', crm_core._lock_timeout_setting(cfg.lock_timeout), true);
-    EXECUTE format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE', default_rel);
-    EXECUTE format('SELECT array_agg(DISTINCT date_trunc(%L, %I::timestamp)) FROM ONLY %s',
-                   crm_core._partition_unit(cfg.partition_interval), cfg.control_column,
-                   default_rel)
-    INTO slot_starts;
-    FOR slot IN
-        SELECT s.* FROM unnest(slot_starts) AS u(at)
-        CROSS JOIN LATERAL crm_core._partition_slot(parent_name, cfg.partition_interval, u.at) s
-        WHERE u.at IS NOT NULL
-        ORDER BY s.lower_bound
+    PERFORM crm_core._execute_as_owner(default_rel, format('LOCK TABLE ONLY %s IN EXCLUSIVE MODE',
+                                                           default_rel));
+    -- One slot at a time, from the oldest: the first slot holding a row at or after next_from
+    -- (microseconds since 1970; rows with a NULL or infinite key stay).
     LOOP
+        slot_start := crm_core._select_as_owner(default_rel, format(
+            'SELECT (extract(epoch FROM min(date_trunc(%L, %I::timestamp))) * 1000000)::bigint '
+            'FROM ONLY %s WHERE %I::timestamp >= %L AND %I::timestamp < ''infinity''',
+            crm_core._partition_unit(cfg.partition_interval), cfg.control_column, default_rel,
+            cfg.control_column, next_from, cfg.control_column));
+        EXIT WHEN slot_start IS NULL;
+        SELECT s.* INTO slot
+        FROM crm_core._partition_slot(parent_name, cfg.partition_interval,
+                                      to_timestamp(slot_start / 1000000.0) AT TIME ZONE 'UTC') s;
+        next_from := slot.upper_bound;
         result := (parent, 'moved', slot.partition_name, NULL);
         IF EXISTS (SELECT FROM crm_core._partition_bounds(parent) b
                    WHERE NOT b.is_default AND b.lower_bound < slot.upper_bound
@@ -741,7 +849,7 @@ SELECT c.parent,
        p.oldest_lower_bound,
        p.newest_upper_bound,
        p.default_partition,
-       crm_core._count_rows(p.default_partition) AS default_rows,
+       crm_core._default_rows(c.parent) AS default_rows,
        s.last_maintenance_at
 FROM crm_core.partition_config c
 LEFT JOIN crm_core.partition_state s ON s.parent = c.parent
@@ -763,21 +871,32 @@ REVOKE ALL ON FUNCTION
     crm_core._partition_plan(text, interval, integer, interval, timestamptz, text[], timestamp[], timestamp[]),
     crm_core._partition_slot(text, interval, timestamp),
     crm_core._partition_identifier(text, text),
-    crm_core._partition_range(pg_node_tree),
-    crm_core._partition_bounds(regclass),
-    crm_core._count_rows(regclass),
     crm_core._bound_literal(timestamp, regtype),
     crm_core._lock_timeout_setting(interval),
     crm_core._log_partition_action(regclass, text, text, text),
     crm_core._failed_step(text, text, interval),
     crm_core._create_partition(regclass, name, name, name, timestamp, timestamp, regclass),
-    crm_core._maintain_table(crm_core.partition_config),
+    crm_core._maintain_table(crm_core.partition_config, integer, boolean),
     crm_core._default_has_rows(regclass, name, timestamp, timestamp),
     crm_core._retire_partition(crm_core.partition_config, text),
     crm_core._check_partitioning(interval, integer, interval, text, name, interval),
-    crm_core.run_maintenance(boolean, regclass),
+    crm_core._check_owner_may_create(regclass, name, boolean),
+    crm_core.run_maintenance(boolean, regclass, integer),
     crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name, interval, boolean),
     crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean),
     crm_core.unregister_partitioning(regclass),
     crm_core.move_default_rows(regclass)
 FROM PUBLIC;
+-- What crm_core.partitioned_tables calls for its readers: catalog reads, and a row count that
+-- answers only roles allowed to read the view. (Revoked first: 0.1.0 revoked two of them, and
+-- the grants must come out in the same order after an upgrade as after an install.)
+REVOKE ALL ON FUNCTION
+    crm_core._partition_bounds(regclass),
+    crm_core._partition_range(pg_node_tree),
+    crm_core._default_rows(regclass)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    crm_core._partition_bounds(regclass),
+    crm_core._partition_range(pg_node_tree),
+    crm_core._default_rows(regclass)
+TO PUBLIC;

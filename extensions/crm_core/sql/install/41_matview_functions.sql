@@ -59,9 +59,10 @@ CREATE OR REPLACE FUNCTION crm_core._matview_cycle_text(cycle oid[]) RETURNS tex
     FROM unnest(cycle) WITH ORDINALITY AS c(relid, ord)
 $$;
 
--- The advisory lock key that serializes refreshes of one view across sessions.
+-- The key of crm_core's own lock (crm_core._try_xact_lock) that serializes refreshes of one
+-- view across sessions.
 CREATE OR REPLACE FUNCTION crm_core._matview_lock_key(view regclass) RETURNS bigint
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT (x'6d767266'::bigint << 32) | view::oid::bigint
 $$;
 
@@ -98,7 +99,7 @@ $$;
 
 -- The name of the invalidation trigger for one event on a source table or partition.
 CREATE OR REPLACE FUNCTION crm_core._bucket_trigger_name(event text) RETURNS name
-    LANGUAGE sql IMMUTABLE AS $$
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT ('crm_core_bucket_' || event)::name
 $$;
 
@@ -261,6 +262,10 @@ BEGIN
                               THEN 'For an incremental summary table use crm_core.register_bucket_summary().'
                               ELSE 'Register a view created with CREATE MATERIALIZED VIEW.' END;
     END IF;
+    IF NOT pg_has_role(rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must own materialized view % to register it', view
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     -- $3 is `concurrently`, a keyword PL/pgSQL expressions cannot name.
     IF $3 IS NULL THEN
         RAISE EXCEPTION 'concurrently must be true or false' USING ERRCODE = 'null_value_not_allowed';
@@ -322,6 +327,18 @@ BEGIN
         RAISE EXCEPTION 'source % must be a table or a partitioned table', coalesce(source::text, 'NULL')
             USING ERRCODE = 'wrong_object_type';
     END IF;
+    -- The query runs as the summary's owner, and the source gets crm_core's triggers: only
+    -- their owner may choose either.
+    IF NOT pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = summary), 'USAGE') THEN
+        RAISE EXCEPTION 'must own table % to register it as a bucket summary', summary
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Its query runs as the summary''s owner.';
+    END IF;
+    IF NOT pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = source), 'USAGE') THEN
+        RAISE EXCEPTION 'must own table % to summarize it', source
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'crm_core puts invalidation triggers on the source.';
+    END IF;
     SELECT a.atttypid::regtype INTO time_type FROM pg_catalog.pg_attribute a
      WHERE a.attrelid = source AND a.attname = time_column AND a.attnum > 0 AND NOT a.attisdropped;
     IF time_type IS NULL THEN
@@ -375,6 +392,13 @@ COMMENT ON FUNCTION crm_core.register_bucket_summary(regclass, regclass, name, i
 CREATE OR REPLACE FUNCTION crm_core.unregister_matview(view regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = view), 'USAGE')
+       AND EXISTS (SELECT 1 FROM crm_core.matview m WHERE m.view = $1) THEN
+        RAISE EXCEPTION 'must own % % to unregister it',
+                        CASE (SELECT c.relkind FROM pg_class c WHERE c.oid = view)
+                            WHEN 'm' THEN 'materialized view' ELSE 'table' END, view
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     DELETE FROM crm_core.bucket_invalidation i WHERE i.summary = view::oid;
     DELETE FROM crm_core.matview m WHERE m.view = $1;
     IF NOT FOUND THEN
@@ -454,7 +478,7 @@ BEGIN
         message := 'unregistered while this call ran';
         RETURN;
     END IF;
-    IF NOT pg_try_advisory_xact_lock(crm_core._matview_lock_key(view)) THEN
+    IF NOT crm_core._try_xact_lock(crm_core._matview_lock_key(view)) THEN
         status := 'skipped';
         message := 'another session is refreshing it; retried on the next call';
         RETURN;
@@ -609,7 +633,9 @@ $$;
 CREATE OR REPLACE FUNCTION crm_core.refresh_due()
     RETURNS TABLE (view regclass, status text, duration_ms double precision, rows bigint,
                    message text)
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    -- SECURITY DEFINER: crm_core_service runs it without owning the views; REFRESH runs each
+    -- view's query as its owner, and a bucket summary's query runs as the summary's owner.
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     plan record;
 BEGIN
@@ -628,8 +654,10 @@ COMMENT ON FUNCTION crm_core.refresh_due() IS
 
 -- refresh_due() as a procedure that commits after each view, so a view refreshed without
 -- CONCURRENTLY blocks its readers only for its own refresh, not for the whole round. Reports
--- each outcome as a NOTICE. CALL it outside a transaction block. (No SET clause: a procedure
--- with one cannot commit; every name is qualified instead.)
+-- each outcome as a NOTICE. CALL it outside a transaction block. A procedure with a SET clause
+-- cannot commit, so each of its transactions starts by pinning search_path (transaction-local:
+-- the caller's comes back after each COMMIT): no name or operator below resolves through the
+-- caller's search_path, which a database owner can set for every session.
 CREATE OR REPLACE PROCEDURE crm_core.refresh_due_each()
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -638,6 +666,7 @@ DECLARE
     outcome record;
     not_refreshed oid[] := '{}';
 BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     plan := crm_core._matview_plan();
     IF plan.views IS NULL THEN
         RETURN;
@@ -648,6 +677,7 @@ BEGIN
     END LOOP;
     COMMIT;
     FOREACH relid IN ARRAY plan.ordered LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         SELECT * INTO outcome
           FROM crm_core._matview_refresh_list(ARRAY[relid], true, plan.dependents,
                                               plan.dependencies, not_refreshed);
@@ -656,7 +686,7 @@ BEGIN
                 not_refreshed := not_refreshed || relid;
             END IF;
             RAISE NOTICE '%: % in % ms%', outcome.view, outcome.status,
-                         pg_catalog.round(outcome.duration_ms::numeric, 1),
+                         round(outcome.duration_ms::numeric, 1),
                          coalesce(' (' || outcome.message || ')', '');
         END IF;
         COMMIT;
@@ -744,6 +774,19 @@ REVOKE EXECUTE ON FUNCTION
     crm_core._bucket_install_triggers(regclass, boolean),
     crm_core._bucket_drop_stray_triggers(),
     crm_core._bucket_log_rows(oid, regclass, name, bigint, bigint),
-    crm_core._matview_check_arguments(regclass, interval, interval, interval)
+    crm_core._matview_check_arguments(regclass, interval, interval, interval),
+    crm_core._matview_refresh_order(oid[], oid[], oid[]),
+    crm_core._matview_cycle(oid[], oid[], oid[], oid),
+    crm_core._matview_with_dependents(oid, oid[], oid[], oid[]),
+    crm_core._matview_dependencies(),
+    crm_core._matview_cycle_text(oid[]),
+    crm_core._matview_lock_key(regclass),
+    crm_core._bucket_grid(regtype, interval, timestamptz),
+    crm_core._bucket_trigger_name(text),
+    crm_core._bucket_follow_partitions(),
+    crm_core._matview_forget_dropped()
 FROM PUBLIC;
+-- crm_core.matview_status calls it for whoever reads the view: arithmetic on its arguments.
+REVOKE EXECUTE ON FUNCTION crm_core._matview_next_due(timestamptz, interval, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm_core._matview_next_due(timestamptz, interval, timestamptz) TO PUBLIC;
 REVOKE EXECUTE ON PROCEDURE crm_core.refresh_due_each() FROM PUBLIC;

@@ -125,6 +125,8 @@ CREATE TABLE ledger_line (business_id bigint NOT NULL, id bigint NOT NULL,
                           PRIMARY KEY (business_id, id, posted_at)) PARTITION BY RANGE (posted_at);
 CREATE INDEX ledger_line_account ON ledger_line (account_id);
 ALTER TABLE ledger_line OWNER TO part_owner;
+-- Maintenance creates partitions as the table's owner (302_partitions_owner.sql).
+GRANT USAGE, CREATE ON SCHEMA part_test TO part_owner;
 GRANT SELECT ON ledger_line TO part_reader;
 CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
     $$ BEGIN RAISE EXCEPTION 'append-only' USING ERRCODE = 'insufficient_privilege'; END $$;
@@ -266,7 +268,7 @@ SELECT ok((SELECT last_maintenance_at IS NOT NULL FROM crm_core.partitioned_tabl
 SELECT ok((SELECT 'crm_core.partition_config'::regclass::oid = ANY (extconfig)
            FROM pg_extension WHERE extname = 'crm_core'),
           'the configuration is marked for pg_dump');
-SELECT ok(NOT has_function_privilege('public', 'crm_core.run_maintenance(boolean, regclass)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('public', 'crm_core.run_maintenance(boolean, regclass, integer)', 'EXECUTE'),
           'PUBLIC cannot run maintenance');
 
 CREATE OR REPLACE FUNCTION crm_core.refresh_due()
