@@ -141,9 +141,7 @@ struct SharedState {
     // Copies what the HTTP thread reads from a (re)loaded configuration.
     void configure(const Config& config) {
         std::lock_guard<std::mutex> lock(mutex);
-        thresholds = Thresholds{config.staleness_factor,
-                                std::chrono::duration<double>(config.seal_lag_warn).count(),
-                                config.failures_warn};
+        thresholds = thresholds_of(config);
         liveness_timeout = config.liveness_timeout;
         // A ping every tick; a hung ping or probe stops counting after this long.
         readiness_window = 3 * config.tick + config.probe_timeout;
@@ -415,15 +413,20 @@ class Daemon {
         }
         try {
             if (!shared_.leader) {
-                if (try_leader_lock(*session, config.lock_key)) {
+                if (std::optional<LeaderLock> lock = try_leader_lock(*session, config.lock_key)) {
+                    leader_lock_ = *lock;
                     leader_generation_ = leader_session_.generation();
                     shared_.leader = true;
                     result.became_leader = true;
                     log_line("leadership: acquired the leader lock (backend pid " +
                              std::to_string(session->backendpid()) + ")");
+                    record_job_as_leader(*session, config, "leadership");
                 }
-            } else {
-                ping(*session);
+            } else if (leader_lock_kind(*session) != leader_lock_) {
+                // crm_core was installed (or dropped) under us: the other instances now compete
+                // for the other kind of lock. A new session drops the one held; the next round
+                // takes the right one.
+                lose_session("the database's leader lock changed (crm_core installed or dropped)");
             }
         } catch (const std::exception& e) {
             lose_session(e.what());
@@ -449,6 +452,7 @@ class Daemon {
         try {
             JobResult job_result = run_job(*session, job);
             result.outcome = job_result.installed ? Outcome::success : Outcome::skipped;
+            record_job_as_leader(*session, config, job_name(job));
             detail = job_result.summary;
             if (job_result.rows > 0 || failures_before > 0) {
                 log_line(std::string("job ") + job_name(job) + ": " + detail);
@@ -466,6 +470,20 @@ class Daemon {
         int consecutive = result.outcome == Outcome::failure ? failures_before + 1 : 0;
         shared_.record(job, result.outcome, seconds(Clock::now() - started), detail, consecutive);
         return result;
+    }
+
+    // Leader lane: tells every instance (through the database) that the leader ran `job`; a
+    // failure is logged and leaves the job's outcome as it was (the standbys' leadership:jobs
+    // check shows a heartbeat that stops).
+    void record_job_as_leader(pqxx::connection& session, const Config& config, const char* job) {
+        try {
+            record_leader_job(session, config.lock_key, leader_lock_, job);
+        } catch (const pqxx::broken_connection&) {
+            throw;
+        } catch (const std::exception& e) {
+            log_line(std::string("leadership: heartbeat failed: ") +
+                     LaneSession::first_line(e.what()));
+        }
     }
 
     // Leader lane: the session broke or misbehaved; the lock is gone with it.
@@ -562,7 +580,7 @@ class Daemon {
                 try {
                     pqxx::connection* session = leader_session_.get(config, error);
                     if (session != nullptr) {
-                        release_leader_lock(*session, config.lock_key);
+                        release_leader_lock(*session, config.lock_key, leader_lock_);
                         log_line("leadership: released the leader lock");
                     }
                 } catch (const std::exception& e) {
@@ -685,7 +703,8 @@ class Daemon {
     SharedState shared_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> reload_{false};
-    std::uint64_t leader_generation_ = 0;  // leader lane: the session that took the lock
+    std::uint64_t leader_generation_ = 0;            // leader lane: the session that took the lock
+    LeaderLock leader_lock_ = LeaderLock::advisory;  // leader lane: the kind of lock it holds
     Clock::time_point next_leadership_round_{};
     Clock::time_point next_ping_{};
     boost::asio::io_context io_;
@@ -738,10 +757,7 @@ int run_once(const Config& config, Job job) {
         if (job == Job::health) {
             ProbeData data = probe(*session, config.lock_key);
             InstanceState instance{true, false, "", unix_now()};
-            Thresholds thresholds{config.staleness_factor,
-                                  std::chrono::duration<double>(config.seal_lag_warn).count(),
-                                  config.failures_warn};
-            std::vector<Check> checks = health_checks(instance, data, {}, thresholds);
+            std::vector<Check> checks = health_checks(instance, data, {}, thresholds_of(config));
             // Job history belongs to a running service, not to a one-off probe.
             checks.erase(
                 std::remove_if(checks.begin(), checks.end(),
@@ -750,13 +766,15 @@ int run_once(const Config& config, Job job) {
             std::cout << render_health_json(checks, kVersion) << std::endl;
             return overall_status(checks) == Status::fail ? kExitFailed : kExitOk;
         }
-        if (!try_leader_lock(*session, config.lock_key)) {
+        std::optional<LeaderLock> lock = try_leader_lock(*session, config.lock_key);
+        if (!lock) {
             log_line("another instance holds the leader lock; not running " +
                      std::string(job_name(job)));
             return kExitNotLeader;
         }
         JobResult result = run_job(*session, job);
-        release_leader_lock(*session, config.lock_key);
+        record_leader_job(*session, config.lock_key, *lock, job_name(job));
+        release_leader_lock(*session, config.lock_key, *lock);
         if (!result.installed) {
             log_line(std::string("job ") + job_name(job) + ": not installed in this database");
             return kExitNotInstalled;
