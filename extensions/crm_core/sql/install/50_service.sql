@@ -51,7 +51,7 @@ BEGIN
     INSERT INTO crm_core.service_leader_state AS s (lock_key, leader_pid, leader_since, last_job,
                                                     last_job_at)
     VALUES (lock_key, pg_backend_pid(), now(), job, clock_timestamp())
-    ON CONFLICT (lock_key) DO UPDATE SET
+    ON CONFLICT ON CONSTRAINT service_leader_state_pkey DO UPDATE SET
         leader_pid = excluded.leader_pid,
         leader_since = CASE WHEN s.leader_pid = excluded.leader_pid THEN s.leader_since
                             ELSE excluded.leader_since END,
