@@ -148,9 +148,10 @@ check "--help describes --once" bash -c "'$binary' --help | grep -q -- '--once J
 version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$CRM_ROOT/extensions/crm_core/crm_core.control")
 check "--version prints the version" bash -c "'$binary' --version | grep -qx 'crm-core-service $version'"
 set +e
-"$binary" --no-such-flag 2>/dev/null; code=$?
+"$binary" --no-such-flag 2>"$work/usage.err"; code=$?
 set -e
-check "an unknown flag exits 2" test "$code" = 2
+check "an unknown flag exits 2, naming it" \
+    eval 'test "$code" = 2 && grep -q "unknown option .--no-such-flag. (see --help)" "$work/usage.err"' 
 
 once() {  # once JOB [ENV...] -> exit code
     set +e
@@ -168,10 +169,14 @@ check "--once seal exits 0" test "$(once seal)" = 0
 check "--once health prints health+json and exits 0" \
     bash -c "[ \"\$(set +e; env ${service_env[*]} '$binary' --once health >'$work/h.json'; echo \$?)\" = 0 ] && grep -q '\"status\":\"pass\"' '$work/h.json'"
 sql "UPDATE crm_core_fixture.knob SET fail = true WHERE job = 'seal'"
-check_with 'crm_core.seal_ledger()' "--once of a failing job exits 1" test "$(once seal)" = 1
+check_with 'crm_core.seal_ledger()' "--once of a failing job exits 1, with the error" \
+    eval 'test "$(once seal)" = 1 && grep -q "job seal failed: ERROR:  fixture: seal fails on purpose" "$work/once.err"' 
 sql "UPDATE crm_core_fixture.knob SET fail = false WHERE job = 'seal'"
-check "--once of a job not installed exits 3" test "$(once seal PGDATABASE=crm_core_service_bare)" = 3
-check "--once with the database down exits 69" test "$(once seal PGPORT=1)" = 69
+check "--once of a job not installed exits 3, saying so" \
+    eval 'test "$(once seal PGDATABASE=crm_core_service_bare)" = 3 &&
+          grep -q "job seal: not installed in this database" "$work/once.err"' 
+check "--once with the database down exits 69, saying so" \
+    eval 'test "$(once seal PGPORT=1)" = 69 && grep -q "cannot connect: " "$work/once.err"' 
 check "connection errors name no password" \
     bash -c "'$binary' --once seal --dsn 'port=1 password=hunter2' 2>&1 | grep -q 'cannot connect' &&
              ! '$binary' --once seal --dsn 'port=1 password=hunter2' 2>&1 | grep -q hunter2"
@@ -302,9 +307,12 @@ check_with crm_core.partitioned_tables "/metrics has partitions ahead" \
 check_with crm_core.matview_status "/metrics has view staleness" \
     test -n "$(metric "$port_a" 'crm_core_matview_staleness_seconds{view="crm_core_fixture.aging"}')"
 check "/metrics has database up" metric_is "$port_a" crm_core_database_up 1
-check "unknown path answers 404" status_is "$port_a" GET /nope 404
-check "POST answers 405 with Allow" \
-    bash -c "$(declare -f http); http $port_a POST /metrics 'Content-Length: 0\r\n' | grep -i '^Allow: GET, HEAD' >/dev/null"
+check "unknown path answers 404 not found" \
+    eval 'status_is "$port_a" GET /nope 404 && [ "$(body_of "$port_a" GET /nope)" = "not found" ]' 
+check "POST answers 405 method not allowed, with Allow" \
+    bash -c "$(declare -f http); http $port_a POST /metrics 'Content-Length: 0\r\n' >'$work/405.txt';
+             head -1 '$work/405.txt' | grep -q '^HTTP/1.1 405 ' && grep -qi '^Allow: GET, HEAD' '$work/405.txt' &&
+             grep -q '^method not allowed' '$work/405.txt'"
 check "HEAD answers without a body" test -z "$(body_of "$port_a" HEAD /livez)"
 
 # Job failures back off exponentially (jitter 0, backoff-initial 500ms) and are recorded.
@@ -402,9 +410,12 @@ check_with 'crm_core.refresh_due()' "overrunning runs never overlap" sql_is "SEL
 
 # ---- hostile HTTP clients -------------------------------------------------------------------
 big=$(head -c 20000 /dev/zero | tr '\0' a)
-check "an oversized header answers 431" status_is "$port_a" GET /livez 431 "X-Big: $big\r\n"
-check "an oversized body answers 413" \
-    status_is "$port_a" GET /livez 413 "Content-Length: 5000\r\n"
+check "an oversized header answers 431 request header too large" \
+    bash -c "$(declare -f http); http $port_a GET /livez 'X-Big: $big\r\n' >'$work/431.txt';
+             head -1 '$work/431.txt' | grep -q '^HTTP/1.1 431 ' && grep -q '^request header too large' '$work/431.txt'"
+check "an oversized body answers 413 request body too large" \
+    bash -c "$(declare -f http); http $port_a GET /livez 'Content-Length: 5000\r\n' >'$work/413.txt';
+             head -1 '$work/413.txt' | grep -q '^HTTP/1.1 413 ' && grep -q '^request body too large' '$work/413.txt'"
 slow_client() {  # sends half a request and never finishes it; the server must hang up
     exec {fd}<>"/dev/tcp/127.0.0.1/$port_a"
     printf 'GET /livez HTTP/1.1\r\nHost: x\r\n' >&"$fd"
@@ -468,7 +479,9 @@ start_service svc-b "$port_b" --maintenance-interval 1s --refresh-interval 300ms
 check "the second instance stands by" metric_is "$port_b" crm_core_service_leader 0
 check "the standby's /healthz passes" status_is "$port_b" GET /healthz 200
 check "exactly one session holds the leader lock" lock_holders_are 1
-check "--once refuses to run while a leader holds the lock (75)" test "$(once seal)" = 75
+check "--once refuses to run while a leader holds the lock (75), saying so" \
+    eval 'test "$(once seal)" = 75 &&
+          grep -q "another instance holds the leader lock; not running seal" "$work/once.err"' 
 leaders_are() { [ $(( $(metric "$port_a" crm_core_service_leader) + $(metric "$port_b" crm_core_service_leader) )) = "$1" ]; }
 both_ready() { status_is "$port_a" GET /readyz 200 && status_is "$port_b" GET /readyz 200; }
 refresh_runs_above() {

@@ -3,7 +3,7 @@
 -- crm_core_service holds exactly what crm-core-service needs, and with it maintains, refreshes,
 -- seals and probes tables and views that other roles own. Item numbers refer to issue 10.
 BEGIN;
-SELECT plan(41);
+SELECT plan(45);
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dblink;
 
@@ -168,10 +168,17 @@ SELECT is((SELECT count(*) FROM crm_core.unbalanced_entries() WHERE business_id 
 SELECT lives_ok($$SELECT count(*) FROM crm_core.check_balances()$$, 'both of them');
 SELECT lives_ok($$SELECT count(*) FROM crm_core.prepared_ledger_transactions()$$,
                 'and lists prepared transactions holding postings');
+SELECT throws_ok($$SELECT crm_core.service_leader_beat(96001, 'seal')$$,
+                 '55000', 'this session does not hold the leader lock 96001',
+                 'only the lock holder records a leader''s job');
 SELECT ok(crm_core.service_try_lock(96001), 'it takes the leader lock');
 SELECT is((SELECT pid FROM crm_core.service_leader(96001)), pg_backend_pid(),
           'and is seen holding it');
+SELECT lives_ok($$SELECT crm_core.service_leader_beat(96001, 'seal')$$, 'it records the job it ran');
+SELECT is((SELECT last_job || ' ' || (last_job_at IS NOT NULL) FROM crm_core.service_leader(96001)),
+          'seal true', 'which every instance reads');
 SELECT ok(crm_core.service_unlock(96001), 'and releases it');
+SELECT is((SELECT pid FROM crm_core.service_leader(96001)), NULL, 'then nobody holds it');
 SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id) VALUES (96001)$$,
                  '42501', 'permission denied for table journal_entry', 'it posts nothing');
 SELECT throws_ok($$SELECT crm_core._execute_as_owner((SELECT events FROM svc_objects), 'SELECT 1')$$,
