@@ -4,7 +4,7 @@
 -- partitions (the newest first) and never exhausts the lock table; and no role can squat the
 -- lock that serializes maintenance of a table.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dblink;
 
@@ -151,6 +151,25 @@ SELECT dblink_exec('other', 'ROLLBACK');
 SELECT dblink_disconnect('other');
 SELECT is((SELECT count(*) FROM crm_core.run_maintenance(false, 'public.part_serial') WHERE action = 'created'),
           2::bigint, 'and the next run does the work');
+-- ---- the status view resolves no operator through the reader's search_path ----------------------
+-- _partition_bounds is plain SQL inlined into the view's query at plan time, so it is parsed with
+-- the reader's search_path: a database owner's oid = regclass would beat pg_catalog's oid = oid.
+CREATE SCHEMA part_hijack AUTHORIZATION part_mallory;
+SET ROLE part_mallory;
+CREATE FUNCTION part_hijack.oid_eq(a oid, b regclass) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+        RAISE EXCEPTION 'attacker code ran as superuser %', current_user;
+    END IF;
+    RETURN a OPERATOR(pg_catalog.=) b::oid;
+END $$;
+CREATE OPERATOR part_hijack.= (LEFTARG = oid, RIGHTARG = regclass, FUNCTION = part_hijack.oid_eq);
+RESET ROLE;
+SET LOCAL search_path = part_hijack, pg_catalog, public;
+SELECT lives_ok($$SELECT count(*) FROM crm_core.partitioned_tables$$,
+                'a superuser reading the status view runs no operator from its search_path');
+RESET search_path;
+
 SELECT ok(NOT has_function_privilege('crm_core_app', 'crm_core._execute_as_owner(regclass, text)', 'EXECUTE'),
           'running SQL as a table''s owner is crm_core''s alone');
 
