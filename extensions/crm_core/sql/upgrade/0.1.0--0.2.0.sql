@@ -4,7 +4,50 @@
 -- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
 -- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
 
--- ---- Operations hardening (harden-ops): partitions, matviews, roles, crm-core-service ------
+-- ---- Subledgers (ledger) ----
+-- A journal line may name what it belongs to within its account (a loan, a customer).
+-- Adding the nullable column rewrites nothing; the account index is rebuilt once with the
+-- subledger as its last key (this blocks writes to journal_line while it builds; see
+-- docs/ledger.md, "Upgrading from 0.1.0").
+ALTER TABLE crm_core.journal_line ADD COLUMN subledger bigint;
+COMMENT ON COLUMN crm_core.journal_line.subledger IS
+    'What the line belongs to within its account (e.g. a loan id); NULL for none.';
+DROP INDEX crm_core.journal_line_account_idx;
+CREATE INDEX journal_line_account_idx ON crm_core.journal_line (business_id, account_id, subledger);
+-- check_balances() gains a last column (subledger): its result type changes.
+DROP FUNCTION crm_core.check_balances();
+-- ---- end subledgers ----
+
+-- ---- Ledger functions (ledger) ----
+-- The ledger's SQL functions (balances, checks, posting helpers), all CREATE OR REPLACE. Keep
+-- this include after every block that changes what they read (columns, tables, dropped forms).
+-- @include install/11_ledger_functions.sql
+-- ---- end ledger functions ----
+
+-- ---- Guards of immutable history, seals and audit (harden-guards; issue 10: 3, 4, 7, 9, 14, 15, 17, 23) ----
+-- The guard functions, all CREATE OR REPLACE: recognised by the function they call, refusals
+-- before a statement runs, pinned search_path for the C functions that run SQL for others.
+DROP FUNCTION crm_core._replace_restored_guard(regclass, text, text);
+-- @include install/19_guard_functions.sql
+DROP FUNCTION crm_core.guard_trigger_names();
+-- The ddl_command_start event trigger now also reads ALTER TABLE and ALTER TYPE.
+DROP EVENT TRIGGER crm_core_guard_ddl_command_start;
+CREATE EVENT TRIGGER crm_core_guard_ddl_command_start ON ddl_command_start
+    WHEN TAG IN ('CREATE TRIGGER', 'ALTER TABLE', 'ALTER TYPE')
+    EXECUTE FUNCTION crm_core.guard_ddl_command_start();
+-- PostgreSQL checks EXECUTE on a row trigger's function when it clones the trigger onto a new
+-- partition: the owner of an audited partitioned table must be able to create partitions.
+GRANT EXECUTE ON FUNCTION crm_core.audit_trigger() TO PUBLIC;
+COMMENT ON FUNCTION crm_core.audit_trigger() IS
+    'Trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW writes crm_core.audit_log (arguments: watched columns); BEFORE TRUNCATE refuses non-superusers.';
+-- An auditor (crm_core_readonly) runs verify_ledger(), which reads the per-entry hashes.
+GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_readonly;
+-- Tables audited under 0.1.0 get the TRUNCATE guard on every partition.
+SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
+ WHERE EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = relid);
+-- ---- end guards ----
+
+-- ---- Operations hardening (harden-ops; issue 10: 5, 6, 8, 11, 12, 13, 16, 18, 19) ----
 -- Acting as a table's owner, crm_core's own advisory locks.
 -- @include install/05_identity_and_locks.sql
 -- Partition and matview functions and status views are re-applied whole (CREATE OR REPLACE
@@ -16,18 +59,18 @@ DROP FUNCTION crm_core._maintain_table(crm_core.partition_config);
 DROP FUNCTION crm_core._count_rows(regclass);
 -- @include install/41_matview_functions.sql
 -- Internal helpers of 20_immutable.sql are no longer executable by PUBLIC.
-REVOKE EXECUTE ON FUNCTION crm_core.invoked_by_superuser(),
-    crm_core.guard_trigger_names(), crm_core.relation_tree(regclass), crm_core.ledger_tables()
-    FROM PUBLIC;
--- seal_ledger runs as the extension owner for crm_core_service; blocks name the login.
-ALTER FUNCTION crm_core.seal_ledger(integer) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE EXECUTE ON FUNCTION crm_core.invoked_by_superuser(), crm_core.relation_tree(regclass),
+    crm_core.ledger_tables() FROM PUBLIC;
+-- seal_ledger (19_guard_functions.sql) runs as the extension owner for crm_core_service; a
+-- block names the login that sealed it.
 ALTER TABLE crm_core.ledger_block ALTER COLUMN sealed_by SET DEFAULT session_user;
 -- The application role edits drafts column by column and deletes nothing: a table-wide UPDATE
 -- or DELETE grant let it LOCK the journal in ACCESS EXCLUSIVE mode.
 REVOKE UPDATE, DELETE ON crm_core.journal_entry, crm_core.journal_line FROM crm_core_app;
 GRANT UPDATE (status, effective_date, memo, idempotency_key, source_ref, metadata)
     ON crm_core.journal_entry TO crm_core_app;
-GRANT UPDATE (account_id, debit, credit, currency, memo) ON crm_core.journal_line TO crm_core_app;
+GRANT UPDATE (account_id, debit, credit, currency, memo, subledger)
+    ON crm_core.journal_line TO crm_core_app;
 -- The service role, its functions and grants.
 DO $$
 BEGIN
@@ -37,3 +80,4 @@ BEGIN
 END;
 $$;
 -- @include install/50_service.sql
+-- ---- end operations hardening ----
