@@ -413,8 +413,12 @@ CREATE OR REPLACE FUNCTION crm_core.run_maintenance(refresh_matviews boolean DEF
 AS $$
 DECLARE
     cfg       crm_core.partition_config;
+    todo      record;
     step      record;
-    backfill  boolean;
+    tables    crm_core.partition_config[] := '{}';  -- in the order they are maintained
+    backfills boolean[] := '{}';                    -- which pass each entry of tables is
+    later     crm_core.partition_config[] := '{}';  -- with gaps in the past (second pass)
+    now_utc   timestamp := now() AT TIME ZONE 'UTC';
     budget    integer := max_new_partitions;
     retire    text[] := '{}';
     parents   regclass[] := '{}';
@@ -432,51 +436,64 @@ BEGIN
     END IF;
     -- First the current and premade partitions of every table, then the gaps in the past with
     -- what is left of the budget: a backlog never keeps another table from its next partition,
-    -- and one run never holds the locks of hundreds of new tables.
-    FOREACH backfill IN ARRAY ARRAY[false, true] LOOP
-        -- Plan every table in one query; only tables with work (or gone) take the per-table path.
-        FOR cfg IN
-            SELECT c.* FROM crm_core.partition_config c
-            LEFT JOIN pg_class r ON r.oid = c.parent
-            WHERE (only_parent IS NULL OR c.parent = only_parent)
-              AND NOT (c.parent = ANY (skipped) OR c.parent = ANY (timed_out))
-              AND (r.oid IS NULL OR EXISTS (
-                      SELECT FROM (SELECT array_agg(b.table_name::text) AS names,
-                                          array_agg(b.lower_bound) AS lowers,
-                                          array_agg(b.upper_bound) AS uppers
-                                   FROM crm_core._partition_bounds(c.parent) b
-                                   WHERE NOT b.is_default) e
-                      CROSS JOIN LATERAL crm_core._partition_plan(
-                          r.relname, c.partition_interval, c.premake, c.retention, now(),
-                          coalesce(e.names, '{}'), coalesce(e.lowers, '{}'),
-                          coalesce(e.uppers, '{}')) p
-                      WHERE p.action = 'retire' AND NOT backfill
-                         OR p.action = 'create'
-                            AND (p.upper_bound <= now() AT TIME ZONE 'UTC') = backfill))
-            ORDER BY c.parent::oid
-        LOOP
-            FOR step IN SELECT * FROM crm_core._maintain_table(cfg, greatest(budget, 0), backfill) LOOP
-                IF step.r_action = 'retire' THEN
-                    parents := parents || step.r_parent;
-                    retire := retire || step.r_partition;
-                    CONTINUE;
-                ELSIF step.r_action = 'postponed' THEN
-                    backlog := backlog || step.r_parent;
-                    left_over := left_over || step.r_detail::bigint;
-                    CONTINUE;
-                ELSIF step.r_action = 'created' THEN
-                    budget := budget - 1;
-                ELSIF step.r_action = 'deferred' AND step.r_detail LIKE 'lock\_timeout%' THEN
-                    timed_out := timed_out || step.r_parent;
-                ELSIF step.r_partition IS NULL THEN
-                    skipped := skipped || step.r_parent;
-                END IF;
-                parent := step.r_parent;
-                action := step.r_action;
-                partition_name := step.r_partition;
-                detail := step.r_detail;
-                RETURN NEXT;
-            END LOOP;
+    -- and one run never holds the locks of hundreds of new tables. One query plans every table
+    -- and says which pass has work for it; a table with none takes no lock.
+    FOR todo IN
+        SELECT c AS cfg, w.ahead, w.backfill
+        FROM crm_core.partition_config c
+        LEFT JOIN pg_class r ON r.oid = c.parent
+        CROSS JOIN LATERAL (
+            SELECT r.oid IS NULL OR coalesce(bool_or(p.action = 'retire' OR p.upper_bound > now_utc),
+                                             false) AS ahead,
+                   coalesce(bool_or(p.action = 'create' AND p.upper_bound <= now_utc), false)
+                       AS backfill
+            FROM (SELECT array_agg(b.table_name::text) AS names,
+                         array_agg(b.lower_bound) AS lowers,
+                         array_agg(b.upper_bound) AS uppers
+                  FROM crm_core._partition_bounds(c.parent) b
+                  WHERE NOT b.is_default) e
+            CROSS JOIN LATERAL crm_core._partition_plan(
+                r.relname, c.partition_interval, c.premake, c.retention, now(),
+                coalesce(e.names, '{}'), coalesce(e.lowers, '{}'), coalesce(e.uppers, '{}')) p
+            WHERE r.oid IS NOT NULL) w
+        WHERE (only_parent IS NULL OR c.parent = only_parent) AND (w.ahead OR w.backfill)
+        ORDER BY c.parent::oid
+    LOOP
+        IF todo.ahead THEN
+            tables := tables || todo.cfg;
+            backfills := backfills || false;
+        END IF;
+        IF todo.backfill THEN
+            later := later || todo.cfg;
+        END IF;
+    END LOOP;
+    tables := tables || later;
+    backfills := backfills || array_fill(true, ARRAY[cardinality(later)]);
+
+    FOR i IN 1 .. cardinality(tables) LOOP
+        cfg := tables[i];
+        CONTINUE WHEN backfills[i] AND (cfg.parent = ANY (skipped) OR cfg.parent = ANY (timed_out));
+        FOR step IN SELECT * FROM crm_core._maintain_table(cfg, greatest(budget, 0), backfills[i]) LOOP
+            IF step.r_action = 'retire' THEN
+                parents := parents || step.r_parent;
+                retire := retire || step.r_partition;
+                CONTINUE;
+            ELSIF step.r_action = 'postponed' THEN
+                backlog := backlog || step.r_parent;
+                left_over := left_over || step.r_detail::bigint;
+                CONTINUE;
+            ELSIF step.r_action = 'created' THEN
+                budget := budget - 1;
+            ELSIF step.r_action = 'deferred' AND step.r_detail LIKE 'lock\_timeout%' THEN
+                timed_out := timed_out || step.r_parent;
+            ELSIF step.r_partition IS NULL THEN
+                skipped := skipped || step.r_parent;
+            END IF;
+            parent := step.r_parent;
+            action := step.r_action;
+            partition_name := step.r_partition;
+            detail := step.r_detail;
+            RETURN NEXT;
         END LOOP;
     END LOOP;
 
