@@ -10,7 +10,7 @@
 
 #include "datum.hpp"
 #include "function.hpp"
-#include "identity.hpp"
+#include "acting_as.hpp"
 #include "spi.hpp"
 
 extern "C" {

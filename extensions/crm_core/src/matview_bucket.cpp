@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "acting_as.hpp"
 #include "crm_core/matview_plan.hpp"
 #include "interrupts.hpp"
 #include "datum.hpp"
 #include "function.hpp"
-#include "identity.hpp"
 #include "spi.hpp"
 
 extern "C" {

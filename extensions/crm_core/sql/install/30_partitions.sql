@@ -1,7 +1,7 @@
 -- crm_core partitions: time-range partitions premade by the clock, retired by retention, all
 -- DDL under a short lock_timeout so that maintenance never stalls the application's writers.
 -- The planner (what to create and retire, names, UTC boundaries) is C++
--- (lib/pure/src/partition_plan.cpp); 31_partition_functions.sql runs the DDL it plans. This
+-- (lib/pure/src/partition_plan.cpp); 31_partition_maintenance.sql runs the DDL it plans. This
 -- part holds the tables and types; see docs/partitions.md.
 
 -- ---------------------------------------------------------------------------------------------
@@ -21,6 +21,9 @@ CREATE TABLE crm_core.partition_config (
     registered_at      timestamptz NOT NULL DEFAULT now(),
     -- Registrations the install script makes (CREATE EXTENSION makes them again on restore).
     by_extension       boolean  NOT NULL DEFAULT false,
+    -- Retention by ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY, run as top-level
+    -- statements (crm_core.concurrent_retirements()), never by run_maintenance() itself.
+    detach_concurrently boolean NOT NULL DEFAULT false,
     CHECK ((retention_action = 'archive') = (archive_schema IS NOT NULL))
 );
 COMMENT ON TABLE crm_core.partition_config IS

@@ -120,23 +120,28 @@ REVOKE EXECUTE ON FUNCTION
 FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
--- crm_core_service (created with the other roles in 20_immutable.sql): its three jobs (SECURITY
--- DEFINER functions that act on each table and view as its owner), its lock and heartbeat, and
--- what the health probe reads. Nothing else: it writes no table and reads no user data.
+-- crm_core_service (created with the other roles in 20_immutable.sql): its three jobs and
+-- concurrent retention (SECURITY DEFINER functions that act on each table and view as its owner),
+-- registered jobs (each run as the role that scheduled it), its lock and heartbeat, and what the
+-- health probe reads. Nothing else: it writes no table and reads no user data.
 
 GRANT USAGE ON SCHEMA crm_core TO crm_core_service;
 GRANT EXECUTE ON FUNCTION
     crm_core.run_maintenance(boolean, regclass, integer),
+    crm_core.concurrent_retirements(),
+    crm_core.finish_retirement(regclass, regclass),
     crm_core.refresh_due(),
     crm_core.seal_ledger(integer),
+    -- registered jobs (50_jobs.sql), each run as the role that scheduled it
+    crm_core.run_job(text, boolean, double precision, interval, interval),
     crm_core.service_try_lock(bigint),
     crm_core.service_unlock(bigint),
     crm_core.service_leader_beat(bigint, text),
     crm_core.service_leader(bigint),
     crm_core.prepared_ledger_transactions()
 TO crm_core_service;
-GRANT SELECT ON crm_core.partitioned_tables, crm_core.matview_status, crm_core.seal_status
-    TO crm_core_service;
+GRANT SELECT ON crm_core.partitioned_tables, crm_core.matview_status, crm_core.seal_status,
+    crm_core.jobs TO crm_core_service;
 -- crm_core.unbalanced_entries() and crm_core.check_balances() read these with the caller's
 -- privileges.
 GRANT SELECT ON crm_core.account, crm_core.journal_entry, crm_core.journal_line,

@@ -60,7 +60,7 @@ SELECT throws_ok($$SELECT crm_core.alter_partitioning('events', premake => 3)$$,
                  '42704', 'table part_test.events is not registered for partition maintenance', 'altering an unregistered table is refused');
 GRANT USAGE ON SCHEMA crm_core, part_test TO part_reader;
 GRANT EXECUTE ON FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, interval,
-                                                     text, name, interval, boolean) TO part_reader;
+                                                     text, name, interval, boolean, boolean) TO part_reader;
 SET ROLE part_reader;
 SELECT throws_ok($$SELECT crm_core.partition_by_time('part_test.events', 'at', '1 day', 1)$$,
                  '42501', 'must own table part_test.events to partition it',
@@ -125,7 +125,7 @@ CREATE TABLE ledger_line (business_id bigint NOT NULL, id bigint NOT NULL,
                           PRIMARY KEY (business_id, id, posted_at)) PARTITION BY RANGE (posted_at);
 CREATE INDEX ledger_line_account ON ledger_line (account_id);
 ALTER TABLE ledger_line OWNER TO part_owner;
--- Maintenance creates partitions as the table's owner (302_partitions_owner.sql).
+-- Maintenance creates partitions as the table's owner (303_partitions_owner.sql).
 GRANT USAGE, CREATE ON SCHEMA part_test TO part_owner;
 GRANT SELECT ON ledger_line TO part_reader;
 CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS

@@ -115,6 +115,9 @@ SELECT set_eq(
          AND has_function_privilege('crm_core_service', p.oid, 'EXECUTE')
          AND NOT has_function_privilege('public', p.oid, 'EXECUTE')$$,
     ARRAY['crm_core.run_maintenance(boolean,regclass,integer)',
+          'crm_core.concurrent_retirements()',
+          'crm_core.finish_retirement(regclass,regclass)',
+          'crm_core.run_job(text,boolean,double precision,interval,interval)',
           'crm_core.refresh_due()',
           'crm_core.seal_ledger(integer)',
           'crm_core.service_try_lock(bigint)',
@@ -122,7 +125,7 @@ SELECT set_eq(
           'crm_core.service_leader_beat(bigint,text)',
           'crm_core.service_leader(bigint)',
           'crm_core.prepared_ledger_transactions()'],
-    'crm_core_service executes its three jobs, its lock and leader functions and the probes');
+    'crm_core_service executes its jobs (built-in, concurrent retention, registered), its lock and leader functions and the probes');
 SELECT set_eq(
     $$SELECT c.oid::regclass::text || ' ' || p.privilege
         FROM pg_class c
@@ -131,7 +134,7 @@ SELECT set_eq(
        WHERE c.relnamespace = 'crm_core'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
          AND has_table_privilege('crm_core_service', c.oid, p.privilege)$$,
     ARRAY['crm_core.partitioned_tables SELECT', 'crm_core.matview_status SELECT',
-          'crm_core.seal_status SELECT', 'crm_core.account SELECT',
+          'crm_core.seal_status SELECT', 'crm_core.jobs SELECT', 'crm_core.account SELECT',
           'crm_core.journal_entry SELECT', 'crm_core.journal_line SELECT',
           'crm_core.account_balance_slot SELECT'],
     'it reads the status views and what the ledger checks read, and writes no table');

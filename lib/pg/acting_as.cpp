@@ -1,6 +1,6 @@
 #include <string>
 
-#include "identity.hpp"
+#include "acting_as.hpp"
 
 extern "C" {
 #include "utils/guc.h"
@@ -17,23 +17,25 @@ ActingAs::ActingAs(Oid role, Mode mode, std::initializer_list<ScopedSetting> set
     if (mode == Mode::restricted) {
         context |= SECURITY_RESTRICTED_OPERATION;
     }
-    const ScopedSetting* first = settings.begin();
-    const ScopedSetting* last = settings.end();
-    setting_level_ = guard([&] {
-        int level = NewGUCNestLevel();
-        for (const ScopedSetting* setting = first; setting != last; ++setting) {
-            set_config_option(setting->name, setting->value, PGC_USERSET, PGC_S_SESSION,
-                              GUC_ACTION_SAVE, true, 0, false);
-        }
-        return level;
-    });
+    if (settings.size() > 0) {
+        const ScopedSetting* first = settings.begin();
+        const ScopedSetting* last = settings.end();
+        setting_level_ = guard([&] {
+            int level = NewGUCNestLevel();
+            for (const ScopedSetting* setting = first; setting != last; ++setting) {
+                set_config_option(setting->name, setting->value, PGC_USERSET, PGC_S_SESSION,
+                                  GUC_ACTION_SAVE, true, 0, false);
+            }
+            return level;
+        });
+    }
     SetUserIdAndSecContext(role, context);
 }
 
 ActingAs::~ActingAs() {
-    // Restricted code's own SET commands are rolled back too, as REFRESH does (isCommit false);
-    // a definer scope keeps them, as a SECURITY DEFINER function does.
-    AtEOXact_GUC(mode_ == Mode::definer, setting_level_);
+    if (setting_level_ != 0) {
+        AtEOXact_GUC(mode_ == Mode::definer, setting_level_);
+    }
     SetUserIdAndSecContext(saved_user_, saved_context_);
 }
 
