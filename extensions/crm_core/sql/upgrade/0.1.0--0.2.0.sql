@@ -55,6 +55,8 @@ SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
 -- 31_partitions_api.sql, with the retention path).
 ALTER TABLE crm_core.partition_config ADD COLUMN detach_concurrently boolean NOT NULL DEFAULT false;
 -- @include install/31_partitions_api.sql
+-- The planner and one table's maintenance (harden-ops): _maintain_table takes a budget and a pass.
+-- @include install/31_partition_maintenance.sql
 -- The grants a DBA gave on the old signatures (EXECUTE to a maintenance role) move to the new
 -- ones; then the old signatures go.
 DO $$
@@ -68,9 +70,12 @@ BEGIN
              'crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name, interval, boolean, boolean)'::regprocedure),
             ('crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean)'::regprocedure,
              'crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean, boolean)'::regprocedure),
-            -- run_maintenance takes max_new_partitions (harden-ops, below)
+            -- run_maintenance takes max_new_partitions, _maintain_table a budget and a pass
+            -- (harden-ops)
             ('crm_core.run_maintenance(boolean, regclass)'::regprocedure,
-             'crm_core.run_maintenance(boolean, regclass, integer)'::regprocedure))
+             'crm_core.run_maintenance(boolean, regclass, integer)'::regprocedure),
+            ('crm_core._maintain_table(crm_core.partition_config)'::regprocedure,
+             'crm_core._maintain_table(crm_core.partition_config, integer, boolean)'::regprocedure))
             AS s(old_signature, new_signature)
     LOOP
         FOR grant_item IN
@@ -90,17 +95,15 @@ DROP FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, inte
                                          interval, boolean);
 DROP FUNCTION crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean);
 DROP FUNCTION crm_core.run_maintenance(boolean, regclass);
+DROP FUNCTION crm_core._maintain_table(crm_core.partition_config);
 -- ---- end of jobs and upgrades ------------------------------------------------------------------
 
 -- ---- Operations hardening (harden-ops; issue 10: 5, 6, 8, 11, 12, 13, 16, 18, 19) ----
 -- Acting as a table's owner, crm_core's own advisory locks.
 -- @include install/05_identity_and_locks.sql
--- Partition and matview functions and status views are re-applied whole (CREATE OR REPLACE
--- parts; run_maintenance, whose signature changed, is in 31_partitions_api.sql, above); the
--- functions whose signature changed go first, _count_rows once the view that called it no
--- longer does.
-DROP FUNCTION crm_core._maintain_table(crm_core.partition_config);
--- @include install/31_partition_maintenance.sql
+-- The partition parts are re-applied above (31_partitions_api.sql, 31_partition_maintenance.sql,
+-- with the grants of the two changed signatures); _count_rows goes now that the status view no
+-- longer calls it. The matview functions and status view are re-applied whole.
 DROP FUNCTION crm_core._count_rows(regclass);
 -- @include install/41_matview_functions.sql
 -- Internal helpers of 20_immutable.sql are no longer executable by PUBLIC.
