@@ -97,16 +97,6 @@ COMMENT ON FUNCTION crm_core.revoke_business(regrole) IS
 -- ---------------------------------------------------------------------------------------
 -- Isolating a table
 
--- The role whose policy shows every business (crm-core-service's maintenance, seal, verify,
--- health): grant it to the service's login. Superusers and BYPASSRLS roles see every row too.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_service') THEN
-        CREATE ROLE crm_core_service NOLOGIN;
-    END IF;
-END;
-$$;
-
 -- Refuses writes without a business, rows of another business and TRUNCATE (see tenant.cpp).
 CREATE FUNCTION crm_core.tenant_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_tenant_guard' LANGUAGE C;
