@@ -252,6 +252,8 @@ BEGIN
     END LOOP;
 END;
 $$;
+-- PostgreSQL checks no EXECUTE privilege when it fires an event trigger.
+REVOKE EXECUTE ON FUNCTION crm_core.tenant_partitions_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER crm_core_tenant_partitions ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION crm_core.tenant_partitions_ddl();
