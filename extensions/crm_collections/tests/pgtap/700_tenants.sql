@@ -3,7 +3,7 @@
 -- payments, by SQL or through any collections function or trigger, and with no business set
 -- it sees nothing and writes nothing.
 BEGIN;
-SELECT plan(45);
+SELECT plan(47);
 \ir lib/fixture.sql
 
 -- Both businesses' data, written as the superuser (global view).
@@ -219,6 +219,20 @@ RESET ROLE;
 RESET crm_core.business_id;
 SELECT is(pg_temp.b_money(), :'b_before', 'nothing of B''s money, plans or customers changed');
 SELECT is((SELECT count(*) FROM collections.check_positions()), 0::bigint, 'every position agrees with the ledger');
+
+-- crm-core-service's health check sees every business, with no business set.
+CREATE ROLE tc_service IN ROLE crm_core_service;
+-- A drift in B (a write no application could make): the service's check must find it.
+UPDATE collections.installment SET principal_paid = principal_paid + 1
+ WHERE business_id = 72 AND id = (SELECT min(id) FROM collections.installment WHERE business_id = 72);
+SET LOCAL ROLE tc_service;
+SELECT is(ARRAY(SELECT DISTINCT business_id FROM collections.check_positions()), ARRAY[72::bigint],
+          'crm_core_service runs check_positions() over every business and finds B''s drift');
+RESET ROLE;
+SELECT pg_temp.act('tc_a', 71);
+SELECT is((SELECT count(*) FROM collections.check_positions()), 0::bigint,
+          'A''s login does not see B''s drift');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
