@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway Citus cluster on loopback: a coordinator and two workers, each a
 # scripts/cluster.sh cluster on a free port, with citus preloaded and database crm_core_citus
-# holding citus and crm_core on every node; the workers are registered on the coordinator.
+# holding citus, crm_core and crm_collections on every node; the workers are registered on the coordinator.
 #   scripts/citus.sh start   [NAME]   build Citus if needed, init (if needed) and start the nodes
 #   scripts/citus.sh stop    [NAME]   stop the nodes (data is kept)
 #   scripts/citus.sh destroy [NAME]   stop the nodes and delete their folders
@@ -66,8 +66,9 @@ start() {
             (SELECT 1 FROM pg_dist_node WHERE nodename = '127.0.0.1' AND nodeport = $port)" >/dev/null
         echo "$port" > "$registered_file"
     done
-    # CREATE EXTENSION on the coordinator is propagated to the workers.
-    node_psql "$coordinator" -c 'CREATE EXTENSION IF NOT EXISTS crm_core'
+    # CREATE EXTENSION on the coordinator is propagated to the workers (btree_gist too).
+    node_psql "$coordinator" -c 'CREATE EXTENSION IF NOT EXISTS crm_core' \
+        -c 'CREATE EXTENSION IF NOT EXISTS crm_collections CASCADE'
     eval "$(env_lines)"
     echo "citus $name: coordinator on port $PGPORT, workers on ports $CRM_CORE_CITUS_WORKER_PORTS, database $database"
 }

@@ -25,16 +25,31 @@ Oid schema_owner(const char* schema) {
     });
 }
 
+bool citus_loaded() {
+    static const bool loaded =
+        guard([] { return GetConfigOption("citus.version", true, false) != nullptr; });
+    return loaded;
+}
+
+void prefer_generic_plans() {
+    if (citus_loaded()) {
+        return;
+    }
+    guard([] {
+        set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
+                          GUC_ACTION_SAVE, true, 0, false);
+    });
+}
+
 void as_role(Oid role, const std::function<void()>& fn) {
     ActingAs acting(role, false);
     int guc_level = guard([] {
         int level = NewGUCNestLevel();
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
-        set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
-                          GUC_ACTION_SAVE, true, 0, false);
         return level;
     });
+    prefer_generic_plans();
     fn();
     guard([&] { AtEOXact_GUC(true, guc_level); });
 }

@@ -12,8 +12,17 @@ namespace crm_core::pg {
 // The owner of a schema (an extension's schema belongs to the role that created it).
 Oid schema_owner(const char* schema);
 
-// Runs fn as role, with search_path pinned to "pg_catalog, pg_temp" and generic plans (the
-// statements run this way are key lookups and small set-based writes), like a SECURITY DEFINER
+// Whether Citus is loaded in this server (it is preloaded or not at all).
+bool citus_loaded();
+
+// Makes this (sub)transaction's GUC nest level plan the statements it runs generically: they are
+// key lookups and small set-based writes, for which custom plans would re-plan on every call.
+// Not under Citus: there they may be distributed queries, which Citus plans only with their
+// parameter values (it keeps custom plans for those by itself).
+void prefer_generic_plans();
+
+// Runs fn as role, with search_path pinned to "pg_catalog, pg_temp" and generic plans (see
+// prefer_generic_plans), like a SECURITY DEFINER
 // function: not a security-restricted operation, since fn's statements post journal entries,
 // whose deferred balance check PostgreSQL refuses to queue inside one. fn must therefore run
 // only fixed statements on tables whose triggers only the role's peers can change. The role is

@@ -1,6 +1,7 @@
 #include "ledger_state.hpp"
 
 #include "datum.hpp"
+#include "role.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -85,12 +86,6 @@ void on_relcache_invalidation(Datum, Oid relation) {
     if (relation == InvalidOid || relation == period_table) {
         period_cache.clear();
     }
-}
-
-// Whether Citus is loaded in this server (it is preloaded or not at all).
-bool citus_loaded() {
-    static const bool loaded = GetConfigOption("citus.version", true, false) != nullptr;
-    return loaded;
 }
 
 // Remembers the OIDs of the ledger's reference tables for the invalidation callback.
@@ -209,16 +204,10 @@ void as_extension_owner(const std::function<void()>& fn) {
         int level = NewGUCNestLevel();
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
-        // The ledger's statements are key lookups and small array upserts: a generic plan is
-        // right for all of them, and custom plans would re-plan them on every call. Under
-        // Citus they may be distributed queries, which Citus plans only with their parameter
-        // values (it keeps custom plans for those by itself).
-        if (!citus_loaded()) {
-            set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
-                              GUC_ACTION_SAVE, true, 0, false);
-        }
         return level;
     });
+    // The ledger's statements are key lookups and small array upserts.
+    crm_core::pg::prefer_generic_plans();
     fn();
     guard([&] {
         AtEOXact_GUC(true, guc_level);

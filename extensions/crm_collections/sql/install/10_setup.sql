@@ -175,17 +175,24 @@ COMMENT ON TABLE collections.bucket IS
 
 -- Changed buckets, or a product's grace days: every debt of the business is re-read by the
 -- next run_dpd.
+-- (One UPDATE per business, each naming it: on a Citus cluster the trigger runs on a shard,
+-- where a statement may reach only that business's rows, not join the changed rows.)
 CREATE FUNCTION collections._delinquency_rules_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    businesses bigint[] := '{}';
+    business bigint;
 BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE collections.business_settings s SET dpd_full_run_needed = true
-         WHERE s.business_id IN (SELECT n.business_id FROM new_rows n) AND NOT s.dpd_full_run_needed;
+        businesses := businesses || ARRAY(SELECT DISTINCT n.business_id FROM new_rows n);
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE collections.business_settings s SET dpd_full_run_needed = true
-         WHERE s.business_id IN (SELECT o.business_id FROM old_rows o) AND NOT s.dpd_full_run_needed;
+        businesses := businesses || ARRAY(SELECT DISTINCT o.business_id FROM old_rows o);
     END IF;
+    FOREACH business IN ARRAY businesses LOOP
+        UPDATE collections.business_settings s SET dpd_full_run_needed = true
+         WHERE s.business_id OPERATOR(pg_catalog.=) business AND NOT s.dpd_full_run_needed;
+    END LOOP;
     RETURN NULL;
 END;
 $$;
@@ -199,6 +206,21 @@ CREATE TRIGGER bucket_updated AFTER UPDATE ON collections.bucket
 CREATE TRIGGER bucket_deleted AFTER DELETE ON collections.bucket
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION collections._delinquency_rules_changed();
+-- A deleted bucket leaves its debts without one until the next run_dpd (which re-reads the
+-- business: bucket_deleted flags it). A trigger rather than ON DELETE SET NULL (bucket_id) on
+-- the debts' foreign key: Citus refuses SET NULL on a key that includes business_id.
+CREATE FUNCTION collections._bucket_deleting() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE collections.debt_account d SET bucket_id = NULL
+     WHERE d.business_id OPERATOR(pg_catalog.=) OLD.business_id
+       AND d.bucket_id OPERATOR(pg_catalog.=) OLD.id;
+    RETURN OLD;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION collections._bucket_deleting() FROM PUBLIC;
+CREATE TRIGGER bucket_deleting BEFORE DELETE ON collections.bucket
+    FOR EACH ROW EXECUTE FUNCTION collections._bucket_deleting();
 CREATE FUNCTION collections._grace_days_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN

@@ -45,8 +45,8 @@ CREATE TABLE collections.debt_account (
     CONSTRAINT debt_account_external_ref_unique UNIQUE (business_id, external_ref),
     FOREIGN KEY (business_id, customer_id) REFERENCES collections.customer (business_id, id),
     FOREIGN KEY (business_id, product_id) REFERENCES collections.product (business_id, id),
-    FOREIGN KEY (business_id, bucket_id) REFERENCES collections.bucket (business_id, id)
-        ON DELETE SET NULL (bucket_id),
+    -- A deleted bucket leaves its debts without one (collections._bucket_deleting).
+    FOREIGN KEY (business_id, bucket_id) REFERENCES collections.bucket (business_id, id),
     FOREIGN KEY (business_id, opening_entry_id) REFERENCES crm_core.journal_entry (business_id, id)
 );
 CREATE INDEX debt_account_customer_idx ON collections.debt_account (business_id, customer_id);
@@ -301,17 +301,22 @@ END;
 $$;
 
 -- The first plan of a debt: installments installments, the first due on first_due, then every
--- `every`. Returns the plan's id.
+-- `every`. Returns the plan's id. (PL/pgSQL, as restructure_plan: Citus cannot plan a SQL
+-- function's statements with parameters over distributed tables.)
 CREATE FUNCTION collections.create_plan(debt_account_id bigint, first_due date, installments integer,
                                         every interval DEFAULT interval '1 month')
     RETURNS bigint
-    LANGUAGE sql SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    INSERT INTO collections.repayment_plan (business_id, debt_account_id, first_due, installments, every)
-    SELECT d.business_id, d.id, create_plan.first_due, create_plan.installments, create_plan.every
-      FROM collections._debt(create_plan.debt_account_id) AS d
-    RETURNING id;
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    debt collections.debt_account := collections._debt(create_plan.debt_account_id);
+    new_plan bigint;
+BEGIN
+    INSERT INTO collections.repayment_plan AS r (business_id, debt_account_id, first_due, installments, every)
+    VALUES (debt.business_id, debt.id, create_plan.first_due, create_plan.installments, create_plan.every)
+    RETURNING r.id INTO new_plan;
+    RETURN new_plan;
 END;
+$$;
 COMMENT ON FUNCTION collections.create_plan(bigint, date, integer, interval) IS
     'Creates the first repayment plan of a debt from what it owes now; returns the plan id.';
 
@@ -320,14 +325,18 @@ CREATE FUNCTION collections.restructure_plan(debt_account_id bigint, first_due d
                                              every interval DEFAULT interval '1 month',
                                              reason text DEFAULT NULL)
     RETURNS bigint
-    LANGUAGE sql SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    INSERT INTO collections.repayment_plan (business_id, debt_account_id, first_due, installments, every,
-                                            supersedes_plan_id, reason)
-    SELECT d.business_id, d.id, restructure_plan.first_due, restructure_plan.installments,
-           restructure_plan.every, d.active_plan_id, restructure_plan.reason
-      FROM collections._debt(restructure_plan.debt_account_id) AS d
-    RETURNING id;
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    debt collections.debt_account := collections._debt(restructure_plan.debt_account_id);
+    new_plan bigint;
+BEGIN
+    INSERT INTO collections.repayment_plan AS r (business_id, debt_account_id, first_due, installments, every,
+                                                 supersedes_plan_id, reason)
+    VALUES (debt.business_id, debt.id, restructure_plan.first_due, restructure_plan.installments,
+            restructure_plan.every, debt.active_plan_id, restructure_plan.reason)
+    RETURNING r.id INTO new_plan;
+    RETURN new_plan;
 END;
+$$;
 COMMENT ON FUNCTION collections.restructure_plan(bigint, date, integer, interval, text) IS
     'Replaces the active plan of a debt by a new version over what it owes now; returns the new plan id.';

@@ -8,6 +8,11 @@ CREATE FUNCTION collections.days_past_due(unpaid_since date, as_of date, grace_d
 COMMENT ON FUNCTION collections.days_past_due(date, date, integer) IS
     'Days past due on as_of: 0 until unpaid_since + grace_days, then one more each day; 0 when unpaid_since is NULL.';
 
+-- Written for a Citus cluster too, where the query runs on the shards: the ledger's lines are
+-- joined (co-located by business), not read by crm_core.subledger_balance() per row (a function
+-- that queries the ledger cannot run inside a query on a shard); days past due are computed in
+-- place (a FROM-less subquery there must be immutable); the last payment is an aggregate (a
+-- LIMIT in a correlated subquery cannot run on the shards).
 CREATE VIEW collections.debt_position WITH (security_invoker = true) AS
 SELECT d.business_id,
        d.id AS debt_account_id,
@@ -22,7 +27,7 @@ SELECT d.business_id,
        o.penalty,
        o.principal + o.interest + o.fee + o.penalty AS outstanding,
        o.credit_balance,
-       dpd.days AS days_past_due,
+       collections.days_past_due(d.unpaid_since, CURRENT_DATE, p.grace_days) AS days_past_due,
        b.code AS bucket,
        d.unpaid_since,
        CASE WHEN d.active_plan_id IS NULL
@@ -40,16 +45,26 @@ SELECT d.business_id,
        d.product_id
   FROM collections.debt_account d
   JOIN collections.product p ON p.business_id = d.business_id AND p.id = d.product_id
+ -- The debt's subledger on each account, in the account's normal side (receivables debit,
+ -- credit balance credit), through journal_line_account_idx.
  CROSS JOIN LATERAL (
-       SELECT crm_core.subledger_balance(p.principal_account_id, d.id) AS principal,
-              crm_core.subledger_balance(p.interest_account_id, d.id) AS interest,
-              crm_core.subledger_balance(p.fee_account_id, d.id) AS fee,
-              crm_core.subledger_balance(p.penalty_account_id, d.id) AS penalty,
-              crm_core.subledger_balance(p.credit_balance_account_id, d.id) AS credit_balance) o
- CROSS JOIN LATERAL (SELECT collections.days_past_due(d.unpaid_since, CURRENT_DATE, p.grace_days) AS days) dpd
+       SELECT coalesce(sum(l.net) FILTER (WHERE l.account_id = p.principal_account_id), 0) AS principal,
+              coalesce(sum(l.net) FILTER (WHERE l.account_id = p.interest_account_id), 0) AS interest,
+              coalesce(sum(l.net) FILTER (WHERE l.account_id = p.fee_account_id), 0) AS fee,
+              coalesce(sum(l.net) FILTER (WHERE l.account_id = p.penalty_account_id), 0) AS penalty,
+              coalesce(-sum(l.net) FILTER (WHERE l.account_id = p.credit_balance_account_id), 0) AS credit_balance
+         FROM (SELECT x.account_id, coalesce(x.debit, 0) - coalesce(x.credit, 0) AS net
+                 FROM crm_core.journal_line x
+                 JOIN crm_core.journal_entry e
+                   ON e.business_id = x.business_id AND e.id = x.entry_id AND e.status = 'posted'
+                WHERE x.business_id = d.business_id AND x.subledger = d.id
+                  AND x.account_id IN (p.principal_account_id, p.interest_account_id, p.fee_account_id,
+                                       p.penalty_account_id, p.credit_balance_account_id)) l) o
   LEFT JOIN collections.bucket b
-         ON b.business_id = d.business_id AND b.min_days <= dpd.days
-        AND (b.max_days IS NULL OR dpd.days <= b.max_days)
+         ON b.business_id = d.business_id
+        AND b.min_days <= collections.days_past_due(d.unpaid_since, CURRENT_DATE, p.grace_days)
+        AND (b.max_days IS NULL
+             OR collections.days_past_due(d.unpaid_since, CURRENT_DATE, p.grace_days) <= b.max_days)
   LEFT JOIN LATERAL (
        SELECT sum(i.remaining) FILTER (WHERE i.due_on < CURRENT_DATE) AS overdue,
               min(i.due_on) FILTER (WHERE i.due_on >= CURRENT_DATE) AS next_due_on,
@@ -59,13 +74,13 @@ SELECT d.business_id,
         WHERE i.business_id = d.business_id AND i.plan_id = d.active_plan_id AND i.remaining > 0) due
          ON true
   LEFT JOIN LATERAL (
-       SELECT pm.paid_at, pm.amount
+       SELECT (array_agg(pm.paid_at ORDER BY pm.paid_at DESC, pm.id DESC))[1] AS paid_at,
+              (array_agg(pm.amount ORDER BY pm.paid_at DESC, pm.id DESC))[1] AS amount
          FROM collections.payment pm
         WHERE pm.business_id = d.business_id AND pm.debt_account_id = d.id
           AND NOT EXISTS (SELECT FROM collections.payment_reversal r
-                           WHERE r.business_id = pm.business_id AND r.payment_id = pm.id)
-        ORDER BY pm.paid_at DESC, pm.id DESC
-        LIMIT 1) last_payment ON true;
+                           WHERE r.business_id = pm.business_id AND r.payment_id = pm.id)) last_payment
+         ON true;
 COMMENT ON VIEW collections.debt_position IS
     'Per debt: outstanding per component and total (crm_core subledger balances), credit balance, days '
     'past due and bucket today, amount overdue, next due date and amount, last payment, status.';

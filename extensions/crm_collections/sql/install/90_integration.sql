@@ -105,6 +105,22 @@ UPDATE crm_core.matview SET by_extension = true
  WHERE view IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = 'collections'::regnamespace);
 
 -- ---------------------------------------------------------------------------------------
+-- Scale-out: on a Citus cluster, crm_core.distribute() places these with the ledger, every
+-- business's rows co-located with its accounts and entries (the triggers that post and
+-- allocate read and write one node); the fingerprint key, one per database, on every node.
+-- (The audited tables above are refused until a superuser stops auditing them: see
+-- docs/scale-out.md.)
+INSERT INTO crm_core.scale_out_table (relid, placement, by_extension)
+SELECT t::regclass, CASE WHEN t = 'collections.fingerprint_key' THEN 'reference' ELSE 'business' END, true
+  FROM unnest(ARRAY['collections.fingerprint_key', 'collections.business_settings', 'collections.gl_account',
+                    'collections.product', 'collections.bucket', 'collections.customer',
+                    'collections.income_expense_profile', 'collections.risk_flag', 'collections.debt_account',
+                    'collections.dpd_due', 'collections.collateral', 'collections.debt_collateral',
+                    'collections.guarantor', 'collections.repayment_plan', 'collections.installment',
+                    'collections.payment', 'collections.payment_reference', 'collections.payment_allocation',
+                    'collections.payment_reversal', 'collections.adjustment', 'collections.dpd_history']) AS t;
+
+-- ---------------------------------------------------------------------------------------
 -- Privileges. The application writes what it owns (customers, debts, plans by INSERT, money
 -- events by INSERT) and reads the rest; crm_collections' triggers write the kept columns and
 -- tables (allocations, installments, references, history) as the extension's owner.

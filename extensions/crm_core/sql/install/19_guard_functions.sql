@@ -249,6 +249,41 @@ REVOKE EXECUTE ON FUNCTION crm_core.audit_table(regclass, text[]) FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.audit_table(regclass, text[]) IS
     'Writes every INSERT, UPDATE and DELETE of the table (only changes to columns, when given) to crm_core.audit_log.';
 
+-- Stops auditing relation: drops its audit trigger and the TRUNCATE guards of it and its
+-- partitions, and its registration. What the log holds stays. A superuser's decision (the
+-- guards refuse anyone else's drop of an audit trigger): e.g. before crm_core.distribute(),
+-- which cannot place an audited table on a Citus cluster (docs/scale-out.md).
+CREATE OR REPLACE FUNCTION crm_core.unaudit_table(relation regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    member regclass;
+BEGIN
+    IF NOT crm_core.invoked_by_superuser() THEN
+        RAISE EXCEPTION 'only a superuser may stop auditing table %', relation
+              USING ERRCODE = 'insufficient_privilege',
+                    DETAIL = 'The audit trail of a table ends only by a superuser''s decision.';
+    END IF;
+    DELETE FROM crm_core.audited_table AS a WHERE a.relid OPERATOR(pg_catalog.=) relation;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % is not audited', relation
+              USING ERRCODE = 'undefined_object',
+                    HINT = 'See crm_core.audited_table for registered tables.';
+    END IF;
+    IF crm_core._has_guard(relation, 'crm_core_audit') THEN
+        EXECUTE format('DROP TRIGGER crm_core_audit ON %s', relation);  -- and its clones
+    END IF;
+    FOR member IN SELECT t.relid FROM crm_core.relation_tree(relation) AS t ORDER BY t.level LOOP
+        IF crm_core._has_guard(member, 'crm_core_audit_truncate') THEN
+            EXECUTE format('DROP TRIGGER crm_core_audit_truncate ON %s', member);
+        END IF;
+    END LOOP;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core.unaudit_table(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION crm_core.unaudit_table(regclass) IS
+    'Stops auditing a table (superuser): drops its audit triggers and registration; the logged rows stay.';
+
 -- ---------------------------------------------------------------------------------------
 -- Refusals before a statement runs (called by crm_core.guard_ddl_command_start(), C, which
 -- reads the statement's parse tree): refusing at ddl_command_start leaves nothing changed, even

@@ -189,6 +189,7 @@ DECLARE
     copied regclass[] := '{}';
     copy integer;
     saved_triggers jsonb := '[]';
+    deferred_keys jsonb := '[]';
     saved record;
     next_table record;
     placed boolean;
@@ -227,19 +228,23 @@ BEGIN
     -- Triggers that write crm_core's coordinator tables cannot follow a table to the workers:
     -- there they would write the workers' own copies, which nobody reads.
     SELECT t.relid, 'audited (crm_core.audit_table)' AS why,
-           'its audit rows would be written on the workers, where the coordinator''s crm_core.audit_log does not see them' AS detail
+           'its audit rows would be written on the workers, where the coordinator''s crm_core.audit_log does not see them' AS detail,
+           format('Stop auditing it first (a superuser: SELECT crm_core.unaudit_table(%L)); see docs/scale-out.md ("What is refused").',
+                  t.relid::text) AS hint
       INTO refused
       FROM crm_core.scale_out_table AS t JOIN crm_core.audited_table AS a ON a.relid = t.relid
     UNION ALL
     SELECT t.relid, 'the source of bucket summary ' || b.summary::text,
-           'its invalidations would be written on the workers, where the coordinator''s refresh does not see them'
+           'its invalidations would be written on the workers, where the coordinator''s refresh does not see them',
+           'Unregister the bucket summary first; see docs/scale-out.md ("What is refused").'
       FROM crm_core.scale_out_table AS t JOIN crm_core.bucket_summary AS b ON b.source = t.relid
+     ORDER BY 1
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'table % is %: crm_core.distribute() cannot place it', refused.relid, refused.why
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'On a Citus cluster ' || refused.detail || '.',
-                  HINT = 'See docs/scale-out.md ("What is refused").';
+                  HINT = refused.hint;
     END IF;
 
     -- Reference tables first, then business tables; each table once every table its foreign
@@ -260,8 +265,40 @@ BEGIN
          ORDER BY r.n
          LIMIT 1;
         IF NOT FOUND THEN
-            RAISE EXCEPTION 'the foreign keys of % form a cycle', remaining
-                USING ERRCODE = 'invalid_foreign_key';
+            -- Foreign keys in a cycle (a debt and its active plan reference each other): Citus
+            -- distributes one table at a time, each after what it references. The remaining
+            -- table the others reference most is placed first without its keys to the
+            -- remaining ones, which are put back once everything is placed.
+            SELECT t.relid, t.placement INTO next_table
+              FROM unnest(remaining) WITH ORDINALITY AS r(relid, n)
+              JOIN crm_core.scale_out_table AS t ON t.relid = r.relid
+             ORDER BY (SELECT count(*) FROM pg_catalog.pg_constraint AS k
+                        WHERE k.confrelid = t.relid AND k.contype = 'f' AND k.conrelid <> t.relid
+                          AND k.conrelid = ANY (remaining)) DESC, r.n
+             LIMIT 1;
+            FOR saved IN
+                SELECT k.conname, pg_catalog.pg_get_constraintdef(k.oid) AS definition
+                  FROM pg_catalog.pg_constraint AS k
+                 WHERE k.conrelid = next_table.relid AND k.contype = 'f'
+                   AND k.confrelid <> next_table.relid AND k.confrelid = ANY (remaining)
+                 ORDER BY k.conname
+            LOOP
+                deferred_keys := deferred_keys || jsonb_build_object(
+                    'relid', next_table.relid::oid, 'name', saved.conname, 'definition', saved.definition);
+                EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', next_table.relid, saved.conname);
+                -- The workers' copy of an extension's table has it too (CREATE EXTENSION ran
+                -- there); Citus puts it back everywhere with the ADD below.
+                FOR stale IN EXECUTE
+                    'SELECT nodename, nodeport, result FROM pg_catalog.run_command_on_workers($1)
+                      WHERE NOT success'
+                    USING format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', next_table.relid,
+                                 saved.conname)
+                LOOP
+                    RAISE EXCEPTION 'worker %:% could not drop constraint % for the move: %',
+                        stale.nodename, stale.nodeport, saved.conname, stale.result
+                        USING ERRCODE = 'external_routine_exception';
+                END LOOP;
+            END LOOP;
         END IF;
         IF next_table.placement = 'business' AND NOT EXISTS (
                SELECT FROM pg_catalog.pg_attribute AS a
@@ -337,6 +374,12 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ENABLE %s TRIGGER %I', saved.relid,
                        CASE saved.state WHEN 'A' THEN 'ALWAYS' WHEN 'R' THEN 'REPLICA' ELSE '' END,
                        saved.name);
+    END LOOP;
+    FOR saved IN
+        SELECT k.relid::regclass AS relid, k.name, k.definition
+          FROM jsonb_to_recordset(deferred_keys) AS k(relid oid, name name, definition text)
+    LOOP
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', saved.relid, saved.name, saved.definition);
     END LOOP;
     -- The identity and serial sequences of the placed tables that belong to an extension get a
     -- range of their own on each worker. (Citus ranges those of the other tables itself, in
