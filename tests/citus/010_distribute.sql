@@ -4,7 +4,7 @@
 -- (balances not counted twice, seals intact), triggers on the shards as on the coordinator.
 -- Runs first: the other files use the distributed ledger it leaves (businesses 1 and 2).
 \ir lib/setup.sql
-SELECT plan(22);
+SELECT plan(24);
 
 -- The ledger before: two businesses, history, one sealed block each.
 INSERT INTO crm_core.business (id, name) VALUES (1, 'Acme Collections'), (2, 'Beta Recovery');
@@ -49,21 +49,53 @@ SELECT is(pg_temp.outcome('SELECT crm_core.distribute()', 'crm_core_app'),
           '42501: permission denied for function distribute',
           'the application role cannot distribute the ledger');
 
+-- crm_collections (installed on every node by scripts/citus.sh) audits customers, debt status
+-- and risk flags: their audit rows would land on the workers. Refused until a superuser stops
+-- auditing them (docs/scale-out.md).
+SELECT is(pg_temp.outcome('SELECT crm_core.distribute()'),
+          '0A000: table collections.customer is audited (crm_core.audit_table): crm_core.distribute() cannot place it',
+          'distribute() refuses to place an audited table');
+SELECT is(pg_temp.outcome('SELECT crm_core.unaudit_table(''collections.customer'')', 'crm_core_app'),
+          '42501: permission denied for function unaudit_table',
+          'the application role cannot stop an audit');
+SELECT crm_core.unaudit_table(relid) FROM crm_core.audited_table WHERE relid::text LIKE 'collections.%';
+
 SET citus.shard_count = 8;
 SELECT results_eq(
     'SELECT relation::text, placement, action FROM crm_core.distribute()',
-    $$VALUES ('crm_core.business', 'reference', 'created reference table'),
+    $$VALUES ('collections.fingerprint_key', 'reference', 'created reference table'),
+             ('crm_core.business', 'reference', 'created reference table'),
              ('crm_core.business_grant', 'reference', 'created reference table'),
              ('crm_core.account', 'business', 'distributed by business_id'),
              ('acme.payment', 'business', 'distributed by business_id'),
+             ('collections.bucket', 'business', 'distributed by business_id'),
+             ('collections.business_settings', 'business', 'distributed by business_id'),
+             ('collections.customer', 'business', 'distributed by business_id'),
+             ('collections.collateral', 'business', 'distributed by business_id'),
+             ('collections.dpd_due', 'business', 'distributed by business_id'),
+             ('collections.dpd_history', 'business', 'distributed by business_id'),
+             ('collections.gl_account', 'business', 'distributed by business_id'),
+             ('collections.income_expense_profile', 'business', 'distributed by business_id'),
+             ('collections.payment_allocation', 'business', 'distributed by business_id'),
+             ('collections.payment_reference', 'business', 'distributed by business_id'),
+             ('collections.payment_reversal', 'business', 'distributed by business_id'),
+             ('collections.product', 'business', 'distributed by business_id'),
+             ('collections.risk_flag', 'business', 'distributed by business_id'),
              ('crm_core.account_balance_slot', 'business', 'distributed by business_id'),
              ('crm_core.fiscal_period', 'business', 'distributed by business_id'),
              ('crm_core.journal_entry', 'business', 'distributed by business_id'),
              ('crm_core.journal_line', 'business', 'distributed by business_id'),
              ('crm_core.ledger_block', 'business', 'distributed by business_id'),
              ('crm_core.ledger_sealed_entry', 'business', 'distributed by business_id'),
-             ('crm_core.seal_progress', 'business', 'distributed by business_id')$$,
-    'distribute() makes business a reference table and the rest distributed (the application''s table too), each after the tables it references');
+             ('crm_core.seal_progress', 'business', 'distributed by business_id'),
+             ('collections.debt_account', 'business', 'distributed by business_id'),
+             ('collections.adjustment', 'business', 'distributed by business_id'),
+             ('collections.debt_collateral', 'business', 'distributed by business_id'),
+             ('collections.guarantor', 'business', 'distributed by business_id'),
+             ('collections.payment', 'business', 'distributed by business_id'),
+             ('collections.repayment_plan', 'business', 'distributed by business_id'),
+             ('collections.installment', 'business', 'distributed by business_id')$$,
+    'distribute() makes the global tables reference tables and the rest distributed (crm_collections'' and the application''s too), each after the tables it references (a debt before its plans, which it references back)');
 RESET citus.shard_count;
 
 SELECT results_eq(
@@ -81,9 +113,10 @@ SELECT results_eq(
              ('crm_core.seal_progress', 'h', 'business_id')$$,
     'Citus metadata: hash-distributed by business_id, business a reference table');
 SELECT is((SELECT count(DISTINCT colocationid) FROM pg_dist_partition
-            WHERE (logicalrelid::text LIKE 'crm_core.%' OR logicalrelid::text LIKE 'acme.%')
+            WHERE (logicalrelid::text LIKE 'crm_core.%' OR logicalrelid::text LIKE 'acme.%'
+                   OR logicalrelid::text LIKE 'collections.%')
               AND partmethod = 'h'),
-          1::bigint, 'the distributed tables are co-located, the application''s partitions too: a business''s rows share one node');
+          1::bigint, 'the distributed tables are co-located, crm_collections'' and the application''s partitions too: a business''s rows share one node');
 SELECT results_eq('SELECT business_id, amount FROM acme.payment ORDER BY 1',
                   $$VALUES (1::bigint, 120::numeric), (2, 7.5)$$,
                   'the application''s rows moved with it');

@@ -165,13 +165,15 @@ CRM_CORE_FUNCTION(crm_collections_payment_reversed) {
     int64_t debt_id = 0;
     Datum paid_at = 0;
     as_owner([&] {
+        // Every table filtered by the business itself: on a Citus cluster this runs on the
+        // business's shard, where a query that may reach another shard is refused.
         static crm_core::pg::CachedPlan find(
             "SELECT r.debt_account_id, r.paid_at, p.entry_id, r.reference, "
             "(SELECT x.reversed_at::text || ': ' || x.reason FROM collections.payment_reversal x "
-            " WHERE x.business_id = r.business_id AND x.payment_id = r.payment_id) "
+            " WHERE x.business_id = $1 AND x.payment_id = r.payment_id) "
             "FROM collections.payment_reference r JOIN collections.payment p "
             "ON p.business_id = r.business_id AND p.id = r.payment_id AND p.paid_at = r.paid_at "
-            "WHERE r.business_id = $1 AND r.payment_id = $2",
+            "WHERE r.business_id = $1 AND p.business_id = $1 AND r.payment_id = $2",
             {INT8OID, INT8OID});
         Datum arguments[2] = {Int64GetDatum(business_id), Int64GetDatum(payment_id)};
         if (find.execute(arguments, nullptr, false, 1) == 0) {
@@ -213,10 +215,11 @@ CRM_CORE_FUNCTION(crm_collections_payment_reversed) {
             }
             credit += to_minor_units(*result_value(i, 6), debt.product.digits, "allocation");
         }
-        static crm_core::pg::CachedPlan reverse("SELECT crm_core.reverse_entry($1, $2)",
-                                                {INT8OID, TEXTOID});
-        Datum reverse_arguments[2] = {
-            Int64GetDatum(payment_entry),
+        // By business and entry: on a Citus cluster this runs on the business's shard.
+        static crm_core::pg::CachedPlan reverse("SELECT crm_core._reverse_entry($1, $2, $3)",
+                                                {INT8OID, INT8OID, TEXTOID});
+        Datum reverse_arguments[3] = {
+            Int64GetDatum(business_id), Int64GetDatum(payment_entry),
             crm_core::pg::string_to_text("Reversal of payment " + reference + ": " + reason)};
         reverse.execute(reverse_arguments, nullptr, false, 1);
         reversal_entry = DatumGetInt64(*result_value(0, 1));

@@ -215,39 +215,53 @@ END;
 $$;
 
 -- Reverses a bounced payment; returns the id of the reversal entry.
+-- (This and the next two in PL/pgSQL: Citus cannot plan a SQL function's statements with
+-- parameters over distributed tables.)
 CREATE FUNCTION collections.reverse_payment(payment_id bigint, reason text) RETURNS bigint
-    LANGUAGE sql SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    INSERT INTO collections.payment_reversal (business_id, payment_id, reason)
-    SELECT p.business_id, p.payment_id, reverse_payment.reason
-      FROM collections._payment(reverse_payment.payment_id) AS p
-    RETURNING entry_id;
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    payment collections.payment_reference := collections._payment(reverse_payment.payment_id);
+    reversal_entry bigint;
+BEGIN
+    INSERT INTO collections.payment_reversal AS r (business_id, payment_id, reason)
+    VALUES (payment.business_id, payment.payment_id, reverse_payment.reason)
+    RETURNING r.entry_id INTO reversal_entry;
+    RETURN reversal_entry;
 END;
+$$;
 COMMENT ON FUNCTION collections.reverse_payment(bigint, text) IS
     'Reverses a payment (bounced transfer): reversal entry, installments restored; returns the entry id.';
 
 -- Charges interest, a fee or a penalty to a debt; returns the adjustment id.
 CREATE FUNCTION collections.charge(debt_account_id bigint, kind text, amount numeric, reason text)
     RETURNS bigint
-    LANGUAGE sql SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    INSERT INTO collections.adjustment (business_id, debt_account_id, kind, amount, reason)
-    SELECT d.business_id, d.id, charge.kind, charge.amount, charge.reason
-      FROM collections._debt(charge.debt_account_id) AS d
-    RETURNING id;
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    debt collections.debt_account := collections._debt(charge.debt_account_id);
+    new_adjustment bigint;
+BEGIN
+    INSERT INTO collections.adjustment AS a (business_id, debt_account_id, kind, amount, reason)
+    VALUES (debt.business_id, debt.id, charge.kind, charge.amount, charge.reason)
+    RETURNING a.id INTO new_adjustment;
+    RETURN new_adjustment;
 END;
+$$;
 COMMENT ON FUNCTION collections.charge(bigint, text, numeric, text) IS
     'Charges interest, a fee or a penalty (kind) to a debt: its entry, added to the first unpaid installment.';
 
 -- Writes off part or all of what a debt owes; returns the adjustment id.
 CREATE FUNCTION collections.write_off(debt_account_id bigint, amount numeric, reason text)
     RETURNS bigint
-    LANGUAGE sql SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    INSERT INTO collections.adjustment (business_id, debt_account_id, kind, amount, reason)
-    SELECT d.business_id, d.id, 'write_off', write_off.amount, write_off.reason
-      FROM collections._debt(write_off.debt_account_id) AS d
-    RETURNING id;
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    debt collections.debt_account := collections._debt(write_off.debt_account_id);
+    new_adjustment bigint;
+BEGIN
+    INSERT INTO collections.adjustment AS a (business_id, debt_account_id, kind, amount, reason)
+    VALUES (debt.business_id, debt.id, 'write_off', write_off.amount, write_off.reason)
+    RETURNING a.id INTO new_adjustment;
+    RETURN new_adjustment;
 END;
+$$;
 COMMENT ON FUNCTION collections.write_off(bigint, numeric, text) IS
     'Writes off an amount of what a debt owes (allocation order); the whole of it makes the debt written_off.';

@@ -291,21 +291,20 @@ COMMENT ON FUNCTION crm_core.unbalanced_entries() IS
 -- Posting helpers
 -- ---------------------------------------------------------------------------------------
 
--- Posts the mirror of a posted entry (debits and credits swapped, each line in its subledger),
--- dated today and linked by reverses_entry_id; an entry is reversed at most once. Returns the
--- new entry's id.
-CREATE OR REPLACE FUNCTION crm_core.reverse_entry(entry_id bigint, memo text DEFAULT NULL) RETURNS bigint
+-- Posts the mirror of a posted entry of a business (debits and credits swapped, each line in
+-- its subledger), dated today and linked by reverses_entry_id; an entry is reversed at most
+-- once. Returns the new entry's id. Called by reverse_entry() with the caller's rights, and by
+-- extensions' triggers that know the business: every statement names it, so that on a Citus
+-- cluster they reach the business's shard only.
+CREATE OR REPLACE FUNCTION crm_core._reverse_entry(business_id bigint, entry_id bigint, memo text)
+    RETURNS bigint
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     original crm_core.journal_entry;
     reversal_id bigint;
 BEGIN
-    IF (SELECT count(*) FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id) > 1 THEN
-        RAISE EXCEPTION 'journal entry id % exists in more than one business', entry_id
-            USING ERRCODE = 'cardinality_violation',
-                  HINT = 'Let the identity default entry ids, so that they are unique across businesses.';
-    END IF;
-    SELECT * INTO original FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id;
+    SELECT * INTO original FROM crm_core.journal_entry e
+     WHERE e.business_id = _reverse_entry.business_id AND e.id = _reverse_entry.entry_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'journal entry % does not exist', entry_id
             USING ERRCODE = 'no_data_found';
@@ -324,17 +323,40 @@ BEGIN
     END IF;
     INSERT INTO crm_core.journal_entry (business_id, status, memo, source_ref, reverses_entry_id)
     VALUES (original.business_id, 'posted',
-            COALESCE(reverse_entry.memo, 'Reversal of entry ' || original.id),
+            COALESCE(_reverse_entry.memo, 'Reversal of entry ' || original.id),
             original.source_ref, original.id)
     RETURNING id INTO reversal_id;
-    INSERT INTO crm_core.journal_line
-        (business_id, entry_id, account_id, debit, credit, currency, memo, subledger)
-    SELECT l.business_id, reversal_id, l.account_id, l.credit, l.debit, l.currency, l.memo,
-           l.subledger
-    FROM crm_core.journal_line l
-    WHERE l.business_id = original.business_id AND l.entry_id = original.id
-    ORDER BY l.id;
+    -- With the ids written in (EXECUTE): Citus prunes an INSERT ... SELECT to the business's
+    -- shard only by values it can see, not by parameters.
+    EXECUTE format('INSERT INTO crm_core.journal_line
+                        (business_id, entry_id, account_id, debit, credit, currency, memo, subledger)
+                    SELECT l.business_id, %s, l.account_id, l.credit, l.debit, l.currency, l.memo,
+                           l.subledger
+                      FROM crm_core.journal_line l
+                     WHERE l.business_id OPERATOR(pg_catalog.=) %s
+                       AND l.entry_id OPERATOR(pg_catalog.=) %s
+                     ORDER BY l.id', reversal_id, original.business_id, original.id);
     RETURN reversal_id;
+END;
+$$;
+
+-- The same for an entry known by id alone (ids are unique across businesses unless set by hand).
+CREATE OR REPLACE FUNCTION crm_core.reverse_entry(entry_id bigint, memo text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    business bigint;
+BEGIN
+    IF (SELECT count(*) FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id) > 1 THEN
+        RAISE EXCEPTION 'journal entry id % exists in more than one business', entry_id
+            USING ERRCODE = 'cardinality_violation',
+                  HINT = 'Let the identity default entry ids, so that they are unique across businesses.';
+    END IF;
+    SELECT e.business_id INTO business FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'journal entry % does not exist', entry_id
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN crm_core._reverse_entry(business, reverse_entry.entry_id, reverse_entry.memo);
 END;
 $$;
 COMMENT ON FUNCTION crm_core.reverse_entry(bigint, text) IS

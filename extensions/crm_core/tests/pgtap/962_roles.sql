@@ -26,6 +26,7 @@ SELECT set_eq(
         'crm_core.subledger_balance(bigint,bigint,timestamp with time zone)',
         -- called by that API with the caller's rights
         'crm_core._subledger_net(bigint,bigint,bigint,timestamp with time zone)',
+        'crm_core._reverse_entry(bigint,bigint,text)',
         'crm_core._subledger_index_totals()',
         'crm_core._subledger_index_lines(bigint,bigint)',
         -- PostgreSQL checks EXECUTE when it clones a row trigger (the append-only guard, the
