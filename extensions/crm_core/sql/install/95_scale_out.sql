@@ -187,6 +187,7 @@ DECLARE
     remaining regclass[];
     has_rows boolean;
     copied regclass[] := '{}';
+    placed_now regclass[] := '{}';
     copy integer;
     saved_triggers jsonb := '[]';
     deferred_keys jsonb := '[]';
@@ -276,11 +277,14 @@ BEGIN
                         WHERE k.confrelid = t.relid AND k.contype = 'f' AND k.conrelid <> t.relid
                           AND k.conrelid = ANY (remaining)) DESC, r.n
              LIMIT 1;
+            EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+                INTO placed USING next_table.relid;
             FOR saved IN
                 SELECT k.conname, pg_catalog.pg_get_constraintdef(k.oid) AS definition
                   FROM pg_catalog.pg_constraint AS k
                  WHERE k.conrelid = next_table.relid AND k.contype = 'f'
                    AND k.confrelid <> next_table.relid AND k.confrelid = ANY (remaining)
+                   AND NOT placed           -- (placed by an earlier call: nothing to set aside)
                  ORDER BY k.conname
             LOOP
                 deferred_keys := deferred_keys || jsonb_build_object(
@@ -346,24 +350,34 @@ BEGIN
                            ELSE 'crm_core.account' END;
             action := 'distributed by business_id';
         END IF;
+        IF NOT placed THEN
+            placed_now := placed_now || next_table.relid;
+        END IF;
         relation := next_table.relid;
         placement := next_table.placement;
         RETURN NEXT;
         remaining := array_remove(remaining, next_table.relid);
     END LOOP;
-    -- The rows moved: drop the coordinator's hidden copy of them (its TRUNCATE triggers off
-    -- meanwhile: the append-only guards would refuse), then turn the triggers back on as
-    -- they were (Citus passes that on to the shards).
-    FOR copy IN REVERSE cardinality(copied) .. 1 LOOP
+    -- The rows moved: drop the coordinator's hidden copy of them, then turn the triggers back
+    -- on as they were (Citus passes that on to the shards). The truncation cascades along the
+    -- foreign keys to the tables placed with them (a business's debts, their payments): the
+    -- TRUNCATE triggers of every table this call placed, and of their partitions, are off
+    -- meanwhile (the append-only guards would refuse).
+    IF cardinality(copied) > 0 THEN
         FOR saved IN
-            SELECT g.tgname, g.tgenabled FROM pg_catalog.pg_trigger AS g
-             WHERE g.tgrelid = copied[copy] AND NOT g.tgisinternal AND g.tgenabled <> 'D'
+            SELECT g.tgrelid::regclass AS relid, g.tgname, g.tgenabled
+              FROM unnest(placed_now) AS p(relid)
+             CROSS JOIN LATERAL crm_core.relation_tree(p.relid) AS t
+              JOIN pg_catalog.pg_trigger AS g ON g.tgrelid = t.relid
+             WHERE NOT g.tgisinternal AND g.tgenabled <> 'D'
                AND g.tgtype::integer & 32 <> 0      -- fires on TRUNCATE
         LOOP
             saved_triggers := saved_triggers || jsonb_build_object(
-                'relid', copied[copy]::oid, 'name', saved.tgname, 'state', saved.tgenabled);
-            EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', copied[copy], saved.tgname);
+                'relid', saved.relid::oid, 'name', saved.tgname, 'state', saved.tgenabled);
+            EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', saved.relid, saved.tgname);
         END LOOP;
+    END IF;
+    FOR copy IN REVERSE cardinality(copied) .. 1 LOOP
         EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table($1)'
             USING copied[copy];
     END LOOP;
