@@ -6,7 +6,7 @@
 -- login that sees and writes only its business's rows (docs/scale-out.md).
 -- Business :a lives on the first worker, :b on the second.
 \ir lib/setup.sql
-SELECT plan(22);
+SELECT plan(27);
 
 SELECT pg_temp.business_on(pg_temp.worker(1), 600) AS a, pg_temp.business_on(pg_temp.worker(2), 600) AS b \gset
 INSERT INTO crm_core.business (id, name) VALUES (:a, 'Collections A'), (:b, 'Collections B');
@@ -97,5 +97,42 @@ SELECT is(pg_temp.value(format('SELECT bucket_id FROM collections.debt_account W
           NULL, 'deleting a debt''s bucket on the cluster leaves the debt without one');
 SELECT is(pg_temp.value(format('SELECT dpd_full_run_needed FROM collections.business_settings WHERE business_id = %s', :a)),
           'true', 'and flags the business for the next run, on its worker');
+
+-- Tenant isolation on the cluster (docs/scale-out.md): a login of the application role granted
+-- business :a, acting for it with SET LOCAL crm_core.business_id (passed on to the workers by
+-- citus.propagate_set_commands = 'local', one statement per message), where the shards'
+-- policies and tenant guard read it.
+CREATE ROLE citus_test_collector LOGIN IN ROLE crm_core_app;
+SELECT crm_core.grant_business('citus_test_collector', :a);
+SELECT dblink_connect('collector', pg_temp.connstr());
+SELECT dblink_exec('collector', 'SET ROLE citus_test_collector');
+SELECT dblink_exec('collector', 'BEGIN');
+SELECT dblink_exec('collector', $$SET LOCAL citus.propagate_set_commands = 'local'$$);
+SELECT dblink_exec('collector', format($$SET LOCAL crm_core.business_id = '%s'$$, :a));
+SELECT is((SELECT array_agg(id ORDER BY id) FROM dblink('collector',
+              'SELECT id FROM collections.customer') AS t(id bigint)),
+          '{6001}'::bigint[], 'acting for its business, the login sees that business''s customers only, through the coordinator');
+SELECT is(pg_temp.outcome_on('collector', format($$INSERT INTO collections.customer (business_id, full_name, phone)
+                                                   VALUES (%s, 'Paul Durand', '0611223344');
+                                                   COMMIT$$, :a)),
+          'ok', 'and writes its business''s rows on the worker');
+SELECT dblink_exec('collector', 'BEGIN');
+SELECT dblink_exec('collector', $$SET LOCAL citus.propagate_set_commands = 'local'$$);
+SELECT dblink_exec('collector', format($$SET LOCAL crm_core.business_id = '%s'$$, :a));
+SELECT is(pg_temp.outcome_on('collector', format($$INSERT INTO collections.customer (business_id, full_name, phone)
+                                                   VALUES (%s, 'Intruder', '9876500000')$$, :b)),
+          format('42501: INSERT on collections.customer_%s is refused: the row belongs to business %s, this transaction acts for business %s',
+                 pg_temp.value(format($$SELECT get_shard_id_for_distribution_column('collections.customer', %s)$$, :b)), :b, :a),
+          'a row for another business is refused on its worker');
+SELECT dblink_exec('collector', 'BEGIN');
+SELECT dblink_exec('collector', $$SET LOCAL citus.propagate_set_commands = 'local'$$);
+SELECT is((SELECT count(*) FROM dblink('collector', 'SELECT id FROM collections.customer') AS t(id bigint)),
+          0::bigint, 'with no business set the login sees nothing (fail closed)');
+SELECT is(pg_temp.outcome_on('collector', format($$INSERT INTO collections.customer (business_id, full_name, phone)
+                                                   VALUES (%s, 'Nobody', '0600000000')$$, :a)),
+          format('42501: INSERT on collections.customer_%s is refused: no business is set',
+                 pg_temp.value(format($$SELECT get_shard_id_for_distribution_column('collections.customer', %s)$$, :a))),
+          'and writes nothing');
+SELECT dblink_disconnect('collector');
 
 SELECT * FROM finish();
