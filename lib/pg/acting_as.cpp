@@ -20,7 +20,7 @@ ActingAs::ActingAs(Oid role, Mode mode, std::initializer_list<ScopedSetting> set
     if (settings.size() > 0) {
         const ScopedSetting* first = settings.begin();
         const ScopedSetting* last = settings.end();
-        setting_level_ = guard([&] {
+        setting_level_ = pg_call([&] {
             int level = NewGUCNestLevel();
             for (const ScopedSetting* setting = first; setting != last; ++setting) {
                 set_config_option(setting->name, setting->value, PGC_USERSET, PGC_S_SESSION,
@@ -41,7 +41,7 @@ ActingAs::~ActingAs() {
 
 Oid relation_owner(Oid relation) {
     bool found = false;
-    Oid owner = guard([&] {
+    Oid owner = pg_call([&] {
         HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
         if (!HeapTupleIsValid(tuple)) {
             return InvalidOid;

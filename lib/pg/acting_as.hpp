@@ -5,7 +5,7 @@
 
 #include <initializer_list>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 namespace crm_core::pg {
 

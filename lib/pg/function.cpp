@@ -22,6 +22,10 @@ const char* copy_text(const std::string& text) noexcept {
 
 }  // namespace
 
+const char* const changed_error_stacks_message =
+    "crm_core: C++ code left PostgreSQL's error stacks changed (an exception or longjmp crossed "
+    "a PG_TRY block); the stacks were restored";
+
 ErrorReport report_for(const Error& error) noexcept {
     ErrorReport report{};
     report.sqlstate = error.sqlstate();
@@ -33,6 +37,23 @@ ErrorReport report_for(const Error& error) noexcept {
     report.column_name = copy_text(error.column_name);
     report.datatype_name = copy_text(error.datatype_name);
     report.constraint_name = copy_text(error.constraint_name);
+    report.from_postgres = error.from_postgres;
+    if (error.from_postgres) {
+        const ErrorOrigin& origin = error.origin;
+        report.filename = copy_text(origin.filename);
+        report.lineno = origin.lineno;
+        report.funcname = copy_text(origin.funcname);
+        report.context = copy_text(origin.context);
+        report.internal_query = copy_text(origin.internal_query);
+        report.internal_position = origin.internal_position;
+        report.cursor_position = origin.cursor_position;
+        report.domain = origin.domain;
+        report.context_domain = origin.context_domain;
+        report.output_to_server = origin.output_to_server;
+        report.output_to_client = origin.output_to_client;
+        report.hide_statement = origin.hide_statement;
+        report.hide_context = origin.hide_context;
+    }
     return report;
 }
 
@@ -43,7 +64,45 @@ ErrorReport report_for(int sqlstate, const char* message) noexcept {
     return report;
 }
 
+namespace {
+
+// Re-throws an error PostgreSQL raised, as PL/pgSQL's RAISE without arguments does: the same
+// fields, location and context; ReThrowError copies them into the error stack and skips the
+// context callbacks, whose lines the context already holds.
+[[noreturn]] void rethrow_postgres_error(const ErrorReport& report) {
+    ErrorData data{};
+    data.elevel = ERROR;
+    data.output_to_server = report.output_to_server;
+    data.output_to_client = report.output_to_client;
+    data.hide_stmt = report.hide_statement;
+    data.hide_ctx = report.hide_context;
+    data.filename = report.filename;
+    data.lineno = report.lineno;
+    data.funcname = report.funcname;
+    data.domain = report.domain;
+    data.context_domain = report.context_domain;
+    data.sqlerrcode = report.sqlstate;
+    data.message = const_cast<char*>(report.message);
+    data.detail = const_cast<char*>(report.detail);
+    data.hint = const_cast<char*>(report.hint);
+    data.context = const_cast<char*>(report.context);
+    data.schema_name = const_cast<char*>(report.schema_name);
+    data.table_name = const_cast<char*>(report.table_name);
+    data.column_name = const_cast<char*>(report.column_name);
+    data.datatype_name = const_cast<char*>(report.datatype_name);
+    data.constraint_name = const_cast<char*>(report.constraint_name);
+    data.cursorpos = report.cursor_position;
+    data.internalpos = report.internal_position;
+    data.internalquery = const_cast<char*>(report.internal_query);
+    ReThrowError(&data);
+}
+
+}  // namespace
+
 [[noreturn]] void raise(const ErrorReport& report) {
+    if (report.from_postgres && report.message != nullptr) {
+        rethrow_postgres_error(report);
+    }
     const char* message = report.message != nullptr ? report.message : "crm_core error";
     ereport(
         ERROR,

@@ -13,7 +13,7 @@ extern "C" {
 namespace crm_core::pg {
 
 Oid schema_owner(const char* schema) {
-    return guard([&] {
+    return pg_call([&] {
         Oid namespace_oid = get_namespace_oid(schema, false);
         HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(namespace_oid));
         if (!HeapTupleIsValid(tuple)) {
@@ -27,7 +27,7 @@ Oid schema_owner(const char* schema) {
 
 void as_role(Oid role, const std::function<void()>& fn) {
     ActingAs acting(role, false);
-    int guc_level = guard([] {
+    int guc_level = pg_call([] {
         int level = NewGUCNestLevel();
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
@@ -36,7 +36,7 @@ void as_role(Oid role, const std::function<void()>& fn) {
         return level;
     });
     fn();
-    guard([&] { AtEOXact_GUC(true, guc_level); });
+    pg_call([&] { AtEOXact_GUC(true, guc_level); });
 }
 
 }  // namespace crm_core::pg

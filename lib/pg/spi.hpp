@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 namespace crm_core::pg {
 

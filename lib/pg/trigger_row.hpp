@@ -1,12 +1,12 @@
 // Reading and rewriting the row a trigger fires for, by column name: what a row trigger that
-// fills in or checks columns needs, with every PostgreSQL call guarded.
+// fills in or checks columns needs, with every PostgreSQL call through pg_call().
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 extern "C" {
 #include "commands/trigger.h"

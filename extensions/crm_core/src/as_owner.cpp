@@ -24,11 +24,11 @@ namespace {
 
 using crm_core::pg::ActingAs;
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 
 // The relation's name, schema-qualified and quoted as needed.
 std::string qualified_name(Oid relation) {
-    return guard([&] {
+    return pg_call([&] {
         return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relation)),
                                           get_rel_name(relation));
     });
@@ -40,8 +40,8 @@ std::string qualified_name(Oid relation) {
 std::optional<std::int64_t> run_as_owner(Oid relation, const std::string& sql, bool single_value) {
     Oid owner = crm_core::pg::relation_owner(relation);
     Oid caller = GetUserId();
-    if (!guard([&] { return has_privs_of_role(caller, owner); })) {
-        const char* owner_name = guard([&] { return GetUserNameFromId(owner, false); });
+    if (!pg_call([&] { return has_privs_of_role(caller, owner); })) {
+        const char* owner_name = pg_call([&] { return GetUserNameFromId(owner, false); });
         throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, std::string("must be a member of role ") +
                                                         owner_name + " to act as the owner of " +
                                                         qualified_name(relation));
@@ -95,7 +95,7 @@ CRM_CORE_FUNCTION(crm_core_select_as_owner) {
 CRM_CORE_FUNCTION(crm_core_default_rows) {
     Oid parent = PG_GETARG_OID(0);
     Oid reader = GetUserId();
-    AclResult allowed = guard([&] {
+    AclResult allowed = pg_call([&] {
         Oid view = get_relname_relid("partitioned_tables", get_namespace_oid("crm_core", false));
         return pg_class_aclcheck(view, reader, ACL_SELECT);
     });
@@ -103,7 +103,7 @@ CRM_CORE_FUNCTION(crm_core_default_rows) {
         throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
                     "permission denied for view partitioned_tables");
     }
-    Oid partition = guard([&] { return get_default_partition_oid(parent); });
+    Oid partition = pg_call([&] { return get_default_partition_oid(parent); });
     if (partition == InvalidOid) {
         PG_RETURN_NULL();
     }

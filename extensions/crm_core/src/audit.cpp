@@ -58,7 +58,7 @@ RowChange collect_change(const TriggerData* data) {
     HeapTuple old_tuple = inserting ? nullptr : data->tg_trigtuple;
     HeapTuple new_tuple = inserting ? data->tg_trigtuple : (deleting ? nullptr : data->tg_newtuple);
     HeapTuple current = new_tuple != nullptr ? new_tuple : old_tuple;
-    Bitmapset* key_columns = crm_core::pg::guard(
+    Bitmapset* key_columns = crm_core::pg::pg_call(
         [&] { return RelationGetIndexAttrBitmap(relation, INDEX_ATTR_BITMAP_PRIMARY_KEY); });
 
     RowChange change;
@@ -104,12 +104,12 @@ Oid audited_relation(Relation relation) {
     if (!relation->rd_rel->relispartition) {
         return relid;
     }
-    return crm_core::pg::guard([&] { return llast_oid(get_partition_ancestors(relid)); });
+    return crm_core::pg::pg_call([&] { return llast_oid(get_partition_ancestors(relid)); });
 }
 
 // "schema.table" of a relation, quoted where needed.
 std::string qualified_relation_name(Oid relid) {
-    return crm_core::pg::guard([&] {
+    return crm_core::pg::pg_call([&] {
         return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
                                           get_rel_name(relid));
     });
@@ -117,7 +117,7 @@ std::string qualified_relation_name(Oid relid) {
 
 // The owner of crm_core.audit_log, whom the insert runs as.
 Oid audit_log_owner() {
-    return crm_core::pg::guard([] {
+    return crm_core::pg::pg_call([] {
         Oid relation = get_relname_relid("audit_log", get_namespace_oid("crm_core", false));
         HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
         if (!HeapTupleIsValid(tuple)) {
@@ -169,7 +169,7 @@ CRM_CORE_FUNCTION(crm_core_audit_trigger) {
         return PointerGetDatum(nullptr);
     }
     Oid relation = audited_relation(data->tg_relation);
-    std::string actor = crm_core::pg::guard([] { return GetUserNameFromId(GetUserId(), false); });
+    std::string actor = crm_core::pg::pg_call([] { return GetUserNameFromId(GetUserId(), false); });
 
     // Runs as the log's owner under the writer's search_path: every name is schema-qualified,
     // operators included, so nothing of the writer's can be picked instead.

@@ -71,8 +71,8 @@ CRM_CORE_FUNCTION(crm_core_audit_retention_detach) {
         throw crm_core::pg::Error(ERRCODE_INVALID_PARAMETER_VALUE,
                                   "relation is not a partition of crm_core.audit_log");
     }
-    const char* detach_sql =
-        crm_core::pg::guard([&] { return TextDatumGetCString(*crm_core::pg::result_value(0, 1)); });
+    const char* detach_sql = crm_core::pg::pg_call(
+        [&] { return TextDatumGetCString(*crm_core::pg::result_value(0, 1)); });
     RelationMark retiring(partition_being_retired, partition);
     crm_core::pg::execute_once(detach_sql, false);
     PG_RETURN_VOID();

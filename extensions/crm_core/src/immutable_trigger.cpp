@@ -20,14 +20,14 @@ TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function_name) {
 std::string qualified_name(Relation relation) {
     Oid namespace_oid = RelationGetNamespace(relation);
     const char* relation_name = RelationGetRelationName(relation);
-    const char* qualified = guard([&] {
+    const char* qualified = pg_call([&] {
         return quote_qualified_identifier(get_namespace_name(namespace_oid), relation_name);
     });
     return qualified;
 }
 
 std::optional<std::string> column_text(HeapTuple tuple, TupleDesc descriptor, int attnum) {
-    const char* text = guard([&] { return SPI_getvalue(tuple, descriptor, attnum); });
+    const char* text = pg_call([&] { return SPI_getvalue(tuple, descriptor, attnum); });
     if (text == nullptr) {
         return std::nullopt;
     }
@@ -49,7 +49,7 @@ const char* trigger_operation(const TriggerData* data) {
 
 bool invoked_by_superuser() {
     Oid outer_user = GetOuterUserId();
-    return guard([&] { return superuser_arg(outer_user); });
+    return pg_call([&] { return superuser_arg(outer_user); });
 }
 
 }  // namespace crm_core::pg

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 extern "C" {
 #include "commands/trigger.h"

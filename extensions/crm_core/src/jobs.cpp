@@ -98,7 +98,7 @@ CRM_CORE_FUNCTION(crm_core_schedule_job) {
         values[i + 1] = PG_ARGISNULL(i) ? 0 : PG_GETARG_DATUM(i);
         nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
     }
-    const char* extension = crm_core::pg::guard(
+    const char* extension = crm_core::pg::pg_call(
         [] { return creating_extension ? get_extension_name(CurrentExtensionObject) : nullptr; });
     values[6] = extension != nullptr ? CStringGetTextDatum(extension) : 0;
     nulls[6] = extension != nullptr ? ' ' : 'n';
@@ -128,7 +128,7 @@ CRM_CORE_FUNCTION(crm_core_job_call) {
     const Oid role = PG_GETARG_OID(1);
     const int64 timeout_ms = PG_GETARG_INT64(2);
     last_job_timed_out = false;
-    std::string call = crm_core::pg::guard([&] {
+    std::string call = crm_core::pg::pg_call([&] {
         char* schema = get_namespace_name(get_func_namespace(function));
         char* name = get_func_name(function);
         if (schema == nullptr || name == nullptr) {
@@ -142,14 +142,14 @@ CRM_CORE_FUNCTION(crm_core_job_call) {
     crm_core::pg::ActingAs as_role(role, true);
     // Whatever the job sets (even with SET, not SET LOCAL) is reverted afterwards. Its
     // search_path is crm_core.run_job's: pg_catalog, pg_temp.
-    int guc_level = crm_core::pg::guard([] { return NewGUCNestLevel(); });
+    int guc_level = crm_core::pg::pg_call([] { return NewGUCNestLevel(); });
     int64 rows = 0;
     {
         JobTimeout timeout(timeout_ms);
         crm_core::pg::execute_once(call.c_str(), false, 1);
         rows = DatumGetInt64(*crm_core::pg::result_value(0, 1));
     }
-    crm_core::pg::guard([&] { AtEOXact_GUC(false, guc_level); });
+    crm_core::pg::pg_call([&] { AtEOXact_GUC(false, guc_level); });
     PG_RETURN_INT64(rows);
 }
 

@@ -26,7 +26,7 @@ extern "C" {
 namespace {
 
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 namespace mv = crm_core::matview;
 
 constexpr std::int64_t kMicrosecondsPerDay = 86'400'000'000;
@@ -65,7 +65,7 @@ Datum time_datum(std::int64_t microseconds, Oid type) {
 Datum int8_array(const std::vector<std::int64_t>& values) {
     int count = static_cast<int>(values.size());
     const std::int64_t* data = values.data();
-    return guard([&] {
+    return pg_call([&] {
         Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
         for (int i = 0; i < count; ++i) {
             CHECK_FOR_INTERRUPTS();
@@ -79,7 +79,7 @@ Datum int8_array(const std::vector<std::int64_t>& values) {
 // An identifier quoted for SQL when needed.
 std::string quoted(const std::string& identifier) {
     const char* name = identifier.c_str();
-    return guard([&] { return quote_identifier(name); });
+    return pg_call([&] { return quote_identifier(name); });
 }
 
 // The bucket ranges touched by the rows of one transition table. Reads the tuplestore the
@@ -89,7 +89,7 @@ std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor
                                      Oid type, const mv::BucketGrid& grid) {
     constexpr std::size_t kBatchRows = 65536;
     int read_pointer = 0;
-    TupleTableSlot* slot = guard([&] {
+    TupleTableSlot* slot = pg_call([&] {
         read_pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
         tuplestore_select_read_pointer(rows, read_pointer);
         tuplestore_rescan(rows);
@@ -101,7 +101,7 @@ std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor
     for (bool more = true; more;) {
         std::int64_t* out = times.data();
         std::size_t read = 0;
-        more = guard([&] {
+        more = pg_call([&] {
             tuplestore_select_read_pointer(rows, read_pointer);
             while (read < kBatchRows) {
                 CHECK_FOR_INTERRUPTS();
@@ -124,7 +124,7 @@ std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor
             merged_size = std::max<std::size_t>(ranges.size(), 1);
         }
     }
-    guard([&] {
+    pg_call([&] {
         ExecDropSingleTupleTableSlot(slot);
         tuplestore_select_read_pointer(rows, 0);
     });
@@ -136,7 +136,7 @@ std::vector<mv::TimeRange> changed_ranges(TriggerData* trigger_data, const std::
                                           const mv::BucketGrid& grid) {
     TupleDesc descriptor = RelationGetDescr(trigger_data->tg_relation);
     const char* name = column.c_str();
-    int attribute = guard([&] { return SPI_fnumber(descriptor, name); });
+    int attribute = pg_call([&] { return SPI_fnumber(descriptor, name); });
     if (attribute <= 0) {
         throw Error(ERRCODE_UNDEFINED_COLUMN,
                     "time column \"" + column + "\" of a bucket summary's source is gone", "",
@@ -179,7 +179,7 @@ uint64 execute_with_range(const std::string& sql, Oid type, Datum lower, Datum u
     Oid types[2] = {type, type};
     Datum values[2] = {lower, upper};
     int code =
-        guard([&] { return SPI_execute_with_args(text, 2, types, values, nullptr, false, 0); });
+        pg_call([&] { return SPI_execute_with_args(text, 2, types, values, nullptr, false, 0); });
     if (code < 0) {
         throw Error(ERRCODE_INTERNAL_ERROR,
                     std::string("SPI_execute_with_args failed: ") + SPI_result_code_string(code));
@@ -246,7 +246,7 @@ CRM_CORE_FUNCTION(crm_core_bucket_log_rows) {
     Oid rel = PG_GETARG_OID(1);
     std::string column = NameStr(*PG_GETARG_NAME(2));
     mv::BucketGrid grid{PG_GETARG_INT64(3), PG_GETARG_INT64(4)};
-    std::string table = guard([&] {
+    std::string table = pg_call([&] {
         return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)),
                                           get_rel_name(rel));
     });
