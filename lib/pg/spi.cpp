@@ -61,6 +61,16 @@ uint64 CachedPlan::preparations() {
     return preparation_count;
 }
 
+uint64 execute_with_arguments(const char* sql, int count, const Oid* types, const Datum* values,
+                              const char* nulls, bool read_only, long row_limit) {
+    int code = pg_call([&] {
+        return SPI_execute_with_args(sql, count, const_cast<Oid*>(types),
+                                     const_cast<Datum*>(values), nulls, read_only, row_limit);
+    });
+    check_spi_result(code, "SPI_execute_with_args");
+    return SPI_processed;
+}
+
 uint64 execute_once(const char* sql, bool read_only, long row_limit) {
     int code = pg_call([&] { return SPI_execute(sql, read_only, row_limit); });
     check_spi_result(code, "SPI_execute");

@@ -42,6 +42,11 @@ class CachedPlan {
     SPIPlanPtr plan_ = nullptr;
 };
 
+// Runs a statement with arguments ($1 ...), planned for these values (never a generic plan);
+// returns SPI_processed. nulls as for CachedPlan::execute.
+uint64 execute_with_arguments(const char* sql, int count, const Oid* types, const Datum* values,
+                              const char* nulls, bool read_only, long row_limit = 0);
+
 // Runs a one-off statement (no cached plan); returns SPI_processed. For DDL and rare paths.
 uint64 execute_once(const char* sql, bool read_only, long row_limit = 0);
 

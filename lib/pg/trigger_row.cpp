@@ -10,14 +10,6 @@ extern "C" {
 
 namespace crm_core::pg {
 
-TriggerData* trigger_context(FunctionCallInfo fcinfo, const char* function_name) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    std::string(function_name) + " can only be called as a trigger");
-    }
-    return reinterpret_cast<TriggerData*>(fcinfo->context);
-}
-
 TriggerRow::TriggerRow(HeapTuple tuple, TupleDesc descriptor)
     : tuple_(tuple), descriptor_(descriptor) {}
 

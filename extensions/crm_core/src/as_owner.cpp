@@ -11,6 +11,7 @@
 #include "datum.hpp"
 #include "function.hpp"
 #include "acting_as.hpp"
+#include "relation.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -26,14 +27,6 @@ using crm_core::pg::ActingAs;
 using crm_core::pg::Error;
 using crm_core::pg::pg_call;
 
-// The relation's name, schema-qualified and quoted as needed.
-std::string qualified_name(Oid relation) {
-    return pg_call([&] {
-        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relation)),
-                                          get_rel_name(relation));
-    });
-}
-
 // Runs sql as the owner of relation: rows processed, or with single_value the bigint in the one
 // column of its first row (nullopt: no row or NULL). Refused unless the current user is a
 // superuser or has the privileges of the owner's role.
@@ -44,7 +37,7 @@ std::optional<std::int64_t> run_as_owner(Oid relation, const std::string& sql, b
         const char* owner_name = pg_call([&] { return GetUserNameFromId(owner, false); });
         throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, std::string("must be a member of role ") +
                                                         owner_name + " to act as the owner of " +
-                                                        qualified_name(relation));
+                                                        crm_core::pg::qualified_name(relation));
     }
     crm_core::pg::SpiConnection spi;
     ActingAs as_owner(owner, ActingAs::Mode::restricted, {{"search_path", "pg_catalog, pg_temp"}});
@@ -108,7 +101,7 @@ CRM_CORE_FUNCTION(crm_core_default_rows) {
         PG_RETURN_NULL();
     }
     Oid owner = crm_core::pg::relation_owner(partition);
-    std::string count = "SELECT count(*) FROM ONLY " + qualified_name(partition);
+    std::string count = "SELECT count(*) FROM ONLY " + crm_core::pg::qualified_name(partition);
     crm_core::pg::SpiConnection spi;
     ActingAs as_owner(owner, ActingAs::Mode::restricted, {{"search_path", "pg_catalog, pg_temp"}});
     crm_core::pg::execute_once(count.c_str(), true);

@@ -9,7 +9,9 @@
 #include "acting_as.hpp"
 #include "datum.hpp"
 #include "function.hpp"
-#include "immutable_trigger.hpp"
+#include "relation.hpp"
+#include "role.hpp"
+#include "trigger.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -107,28 +109,6 @@ Oid audited_relation(Relation relation) {
     return crm_core::pg::pg_call([&] { return llast_oid(get_partition_ancestors(relid)); });
 }
 
-// "schema.table" of a relation, quoted where needed.
-std::string qualified_relation_name(Oid relid) {
-    return crm_core::pg::pg_call([&] {
-        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-                                          get_rel_name(relid));
-    });
-}
-
-// The owner of crm_core.audit_log, whom the insert runs as.
-Oid audit_log_owner() {
-    return crm_core::pg::pg_call([] {
-        Oid relation = get_relname_relid("audit_log", get_namespace_oid("crm_core", false));
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
-        if (!HeapTupleIsValid(tuple)) {
-            elog(ERROR, "crm_core.audit_log is missing");
-        }
-        Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-        ReleaseSysCache(tuple);
-        return owner;
-    });
-}
-
 // A text Datum, or a NULL marker for SPI.
 void set_text(Datum* values, char* nulls, int index, const std::optional<std::string>& text) {
     if (text) {
@@ -186,7 +166,7 @@ CRM_CORE_FUNCTION(crm_core_audit_trigger) {
     Datum values[8];
     char nulls[9] = "        ";
     values[0] = ObjectIdGetDatum(relation);
-    set_text(values, nulls, 1, qualified_relation_name(relation));
+    set_text(values, nulls, 1, crm_core::pg::qualified_name(relation));
     set_text(values, nulls, 2, std::string(crm_core::pg::trigger_operation(data)));
     set_text(values, nulls, 3, change.business_id);
     set_text(values, nulls, 4,
@@ -202,7 +182,7 @@ CRM_CORE_FUNCTION(crm_core_audit_trigger) {
                       : std::optional<std::string>(crm_core::json_object(change.new_values)));
     set_text(values, nulls, 7, actor);
 
-    Oid owner = audit_log_owner();
+    Oid owner = crm_core::pg::relation_owner(crm_core::pg::relation_id("crm_core", "audit_log"));
     crm_core::pg::SpiConnection spi;
     crm_core::pg::ActingAs as_owner(owner, true);
     insert_log.execute(values, nulls, false);

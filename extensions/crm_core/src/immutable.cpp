@@ -5,7 +5,9 @@
 
 #include "audit_retention.hpp"
 #include "function.hpp"
-#include "immutable_trigger.hpp"
+#include "relation.hpp"
+#include "role.hpp"
+#include "trigger.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
 

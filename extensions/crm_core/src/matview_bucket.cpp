@@ -10,6 +10,8 @@
 #include "interrupts.hpp"
 #include "datum.hpp"
 #include "function.hpp"
+#include "relation.hpp"
+#include "trigger.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -175,16 +177,9 @@ void log_ranges(Oid summary, const std::vector<mv::TimeRange>& ranges) {
 
 // Runs sql with the two range bounds as $1 and $2; returns the rows it processed.
 uint64 execute_with_range(const std::string& sql, Oid type, Datum lower, Datum upper) {
-    const char* text = sql.c_str();
     Oid types[2] = {type, type};
     Datum values[2] = {lower, upper};
-    int code =
-        pg_call([&] { return SPI_execute_with_args(text, 2, types, values, nullptr, false, 0); });
-    if (code < 0) {
-        throw Error(ERRCODE_INTERNAL_ERROR,
-                    std::string("SPI_execute_with_args failed: ") + SPI_result_code_string(code));
-    }
-    return SPI_processed;
+    return crm_core::pg::execute_with_arguments(sql.c_str(), 2, types, values, nullptr, false);
 }
 
 }  // namespace
@@ -194,11 +189,7 @@ uint64 execute_with_range(const std::string& sql, Oid type, Datum lower, Datum u
 // finds the summaries in crm_core.bucket_summary rather than in trigger arguments, so the
 // triggers survive pg_dump/restore (new OIDs) and renames.
 CRM_CORE_FUNCTION(crm_core_bucket_invalidate) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "crm_core._bucket_invalidate() must be called as a trigger");
-    }
-    auto* trigger_data = reinterpret_cast<TriggerData*>(fcinfo->context);
+    TriggerData* trigger_data = crm_core::pg::trigger_data(fcinfo, "crm_core._bucket_invalidate()");
     if (!TRIGGER_FIRED_FOR_STATEMENT(trigger_data->tg_event)) {
         throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
                     "crm_core._bucket_invalidate() must be a statement trigger", "",
@@ -246,10 +237,7 @@ CRM_CORE_FUNCTION(crm_core_bucket_log_rows) {
     Oid rel = PG_GETARG_OID(1);
     std::string column = NameStr(*PG_GETARG_NAME(2));
     mv::BucketGrid grid{PG_GETARG_INT64(3), PG_GETARG_INT64(4)};
-    std::string table = pg_call([&] {
-        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)),
-                                          get_rel_name(rel));
-    });
+    std::string table = crm_core::pg::qualified_name(rel);
     std::string column_sql = quoted(column);
     std::string sql = "SELECT min(" + column_sql + "), max(" + column_sql + "), " +
                       "pg_catalog.pg_typeof(min(" + column_sql + "))::pg_catalog.oid FROM " + table;

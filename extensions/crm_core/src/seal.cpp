@@ -221,18 +221,6 @@ struct SealPlan {
     std::uint64_t next_scan_from;
 };
 
-// Runs a statement with arguments, planned for these values (never a generic plan).
-uint64 execute_with_values(const char* sql, int count, Oid* types, Datum* values) {
-    int code = crm_core::pg::pg_call(
-        [&] { return SPI_execute_with_args(sql, count, types, values, nullptr, false, 0); });
-    if (code < 0) {
-        throw crm_core::pg::Error(
-            ERRCODE_INTERNAL_ERROR,
-            std::string("SPI_execute_with_args failed: ") + SPI_result_code_string(code));
-    }
-    return SPI_processed;
-}
-
 // Finds the posted, unsealed entries of a business posted by transactions from scan_from on:
 // those whose entry and lines were written before the horizon are sealable now; the others
 // (still too young) keep the next scan starting at their posting transaction.
@@ -251,7 +239,8 @@ SealPlan plan_seal(std::int64_t business_id, std::uint64_t horizon, std::uint64_
     Datum values[] = {Int64GetDatum(business_id),
                       crm_core::pg::string_to_text(std::to_string(scan_from)),
                       crm_core::pg::string_to_text(std::to_string(horizon))};
-    uint64 count = execute_with_values(kCandidates, 3, types, values);
+    uint64 count =
+        crm_core::pg::execute_with_arguments(kCandidates, 3, types, values, nullptr, false);
     SealPlan plan{{}, horizon};
     for (uint64 row = 0; row < count; ++row) {
         crm_core::pg::check_for_interrupts();
