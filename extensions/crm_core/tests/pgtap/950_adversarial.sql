@@ -93,13 +93,13 @@ INSERT INTO crm_core.journal_entry (id, business_id) VALUES (9500001, 9500001), 
 INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
     (9500001, 9500001, 9500001, 5, NULL), (9500001, 9500001, 9500002, NULL, 5),
     (9500002, 9500001, 9500001, 7, NULL), (9500002, 9500001, 9500002, NULL, 7);
-SELECT throws_ok('SELECT crm_core.account_balance(9500001)', '21000', NULL,
+SELECT throws_ok('SELECT crm_core.account_balance(9500001)', '21000', 'more than one row returned by a subquery used as an expression',
                  'account_balance refuses an account id two businesses share');
-SELECT throws_ok($$SELECT crm_core.account_balance(9500001, now())$$, '21000', NULL,
+SELECT throws_ok($$SELECT crm_core.account_balance(9500001, now())$$, '21000', 'more than one row returned by a subquery used as an expression',
                  'account_balance at a time refuses an account id two businesses share');
-SELECT throws_ok('SELECT crm_core.account_rollup_balance(9500001)', '21000', NULL,
+SELECT throws_ok('SELECT crm_core.account_rollup_balance(9500001)', '21000', 'more than one row returned by a subquery used as an expression',
                  'account_rollup_balance refuses an account id two businesses share');
-SELECT throws_ok('SELECT crm_core.reverse_entry(9500001)', '21000', NULL,
+SELECT throws_ok('SELECT crm_core.reverse_entry(9500001)', '21000', 'journal entry id 9500001 exists in more than one business',
                  'reverse_entry refuses an entry id two businesses share');
 
 -- An idempotent retry returns only a posted entry: a draft holding the key is not "the same".
@@ -109,7 +109,7 @@ INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, cre
     (9500001, 9500002, 9500001, 5, NULL), (9500001, 9500002, 9500002, NULL, 5);
 SELECT throws_ok($$SELECT crm_core.post_entry(9500001,
     '[{"account_id": 9500001, "debit": 5}, {"account_id": 9500002, "credit": 5}]', idempotency_key => 'adv-key')$$,
-    '23505', NULL, 'post_entry does not pass a draft off as the posted retry');
+    '23505', 'idempotency key adv-key of business 9500001 was already used by entry 9500002 with other content', 'post_entry does not pass a draft off as the posted retry');
 SELECT is((SELECT status FROM crm_core.journal_entry WHERE business_id = 9500001 AND id = 9500002), 'draft',
           'the draft stays a draft');
 
@@ -161,26 +161,26 @@ ALTER TABLE crm_core.journal_line OWNER TO crm_core_adversarial_owner;
 ALTER TABLE crm_core.journal_entry OWNER TO crm_core_adversarial_owner;
 ALTER TABLE crm_core.account_balance_slot OWNER TO crm_core_adversarial_owner;
 SET ROLE crm_core_adversarial_owner;
-SELECT throws_ok('ALTER TABLE crm_core.journal_line DISABLE TRIGGER journal_line_inserted', '42501', NULL,
+SELECT throws_ok('ALTER TABLE crm_core.journal_line DISABLE TRIGGER journal_line_inserted', '42501', 'changing ledger table crm_core.journal_line is refused',
                  'owner: disabling the balance-keeping trigger is refused');
-SELECT throws_ok('ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_entry_balanced', '42501', NULL,
+SELECT throws_ok('ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_entry_balanced', '42501', 'changing ledger table crm_core.journal_entry is refused',
                  'owner: disabling the commit check is refused');
-SELECT throws_ok('DROP TRIGGER journal_line_balanced ON crm_core.journal_line', '42501', NULL,
+SELECT throws_ok('DROP TRIGGER journal_line_balanced ON crm_core.journal_line', '42501', 'dropping journal_line_balanced on crm_core.journal_line is refused',
                  'owner: dropping the commit check is refused');
-SELECT throws_ok('ALTER TABLE crm_core.journal_line DROP CONSTRAINT journal_line_one_side', '42501', NULL,
+SELECT throws_ok('ALTER TABLE crm_core.journal_line DROP CONSTRAINT journal_line_one_side', '42501', 'dropping journal_line_one_side on crm_core.journal_line is refused',
                  'owner: dropping a line constraint is refused');
 SELECT throws_ok('CREATE RULE skip AS ON INSERT TO crm_core.journal_line WHERE NEW.debit > 100 DO INSTEAD NOTHING',
-                 '42501', NULL, 'owner: a rule that silently drops lines is refused');
-SELECT throws_ok($$ALTER TABLE crm_core.journal_entry ALTER COLUMN status SET DEFAULT 'draft'$$, '42501', NULL,
+                 '42501', 'changing ledger table crm_core.journal_line is refused', 'owner: a rule that silently drops lines is refused');
+SELECT throws_ok($$ALTER TABLE crm_core.journal_entry ALTER COLUMN status SET DEFAULT 'draft'$$, '42501', 'changing ledger table crm_core.journal_entry is refused',
                  'owner: changing a documented default is refused');
 SELECT throws_ok('CREATE TRIGGER skip BEFORE INSERT ON crm_core.journal_line FOR EACH ROW
-                  EXECUTE FUNCTION suppress_redundant_updates_trigger()', '42501', NULL,
+                  EXECUTE FUNCTION suppress_redundant_updates_trigger()', '42501', 'changing ledger table crm_core.journal_line is refused',
                  'owner: a trigger of its own on the ledger is refused');
-SELECT throws_ok('ALTER TABLE crm_core.account_balance_slot DISABLE ROW LEVEL SECURITY', '42501', NULL,
+SELECT throws_ok('ALTER TABLE crm_core.account_balance_slot DISABLE ROW LEVEL SECURITY', '42501', 'changing ledger table crm_core.account_balance_slot is refused',
                  'owner: any ALTER TABLE on the balance slots is refused');
-SELECT throws_ok('UPDATE crm_core.account_balance_slot SET debits = debits + 1', '42501', NULL,
+SELECT throws_ok('UPDATE crm_core.account_balance_slot SET debits = debits + 1', '42501', 'crm_core.account_balance_slot is written only by the ledger',
                  'owner: writing the kept balances directly is refused');
-SELECT throws_ok('TRUNCATE crm_core.account_balance_slot', '42501', NULL,
+SELECT throws_ok('TRUNCATE crm_core.account_balance_slot', '42501', 'crm_core.account_balance_slot is written only by the ledger',
                  'owner: truncating the kept balances is refused');
 RESET ROLE;
 
