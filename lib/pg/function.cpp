@@ -20,6 +20,41 @@ const char* copy_text(const std::string& text) noexcept {
     return copy;
 }
 
+// The ErrorData PostgreSQL raised, rebuilt from a copied Error in the current memory context
+// (its texts are report's copies); nullptr when memory ran out. Never throws nor ereports.
+ErrorData* original_error(const Error& error, const ErrorReport& report) noexcept {
+    auto* data = static_cast<ErrorData*>(MemoryContextAllocExtended(
+        CurrentMemoryContext, sizeof(ErrorData), MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO));
+    if (data == nullptr) {
+        return nullptr;
+    }
+    const ErrorOrigin& origin = error.origin;
+    data->elevel = ERROR;
+    data->output_to_server = origin.output_to_server;
+    data->output_to_client = origin.output_to_client;
+    data->hide_stmt = origin.hide_statement;
+    data->hide_ctx = origin.hide_context;
+    data->filename = copy_text(origin.filename);
+    data->lineno = origin.lineno;
+    data->funcname = copy_text(origin.funcname);
+    data->domain = origin.domain;
+    data->context_domain = origin.context_domain;
+    data->sqlerrcode = report.sqlstate;
+    data->message = const_cast<char*>(report.message);
+    data->detail = const_cast<char*>(report.detail);
+    data->hint = const_cast<char*>(report.hint);
+    data->context = const_cast<char*>(copy_text(origin.context));
+    data->schema_name = const_cast<char*>(report.schema_name);
+    data->table_name = const_cast<char*>(report.table_name);
+    data->column_name = const_cast<char*>(report.column_name);
+    data->datatype_name = const_cast<char*>(report.datatype_name);
+    data->constraint_name = const_cast<char*>(report.constraint_name);
+    data->cursorpos = origin.cursor_position;
+    data->internalpos = origin.internal_position;
+    data->internalquery = const_cast<char*>(copy_text(origin.internal_query));
+    return data;
+}
+
 }  // namespace
 
 const char* const changed_error_stacks_message =
@@ -37,22 +72,8 @@ ErrorReport report_for(const Error& error) noexcept {
     report.column_name = copy_text(error.column_name);
     report.datatype_name = copy_text(error.datatype_name);
     report.constraint_name = copy_text(error.constraint_name);
-    report.from_postgres = error.from_postgres;
     if (error.from_postgres) {
-        const ErrorOrigin& origin = error.origin;
-        report.filename = copy_text(origin.filename);
-        report.lineno = origin.lineno;
-        report.funcname = copy_text(origin.funcname);
-        report.context = copy_text(origin.context);
-        report.internal_query = copy_text(origin.internal_query);
-        report.internal_position = origin.internal_position;
-        report.cursor_position = origin.cursor_position;
-        report.domain = origin.domain;
-        report.context_domain = origin.context_domain;
-        report.output_to_server = origin.output_to_server;
-        report.output_to_client = origin.output_to_client;
-        report.hide_statement = origin.hide_statement;
-        report.hide_context = origin.hide_context;
+        report.original = original_error(error, report);
     }
     return report;
 }
@@ -64,44 +85,11 @@ ErrorReport report_for(int sqlstate, const char* message) noexcept {
     return report;
 }
 
-namespace {
-
-// Re-throws an error PostgreSQL raised, as PL/pgSQL's RAISE without arguments does: the same
-// fields, location and context; ReThrowError copies them into the error stack and skips the
-// context callbacks, whose lines the context already holds.
-[[noreturn]] void rethrow_postgres_error(const ErrorReport& report) {
-    ErrorData data{};
-    data.elevel = ERROR;
-    data.output_to_server = report.output_to_server;
-    data.output_to_client = report.output_to_client;
-    data.hide_stmt = report.hide_statement;
-    data.hide_ctx = report.hide_context;
-    data.filename = report.filename;
-    data.lineno = report.lineno;
-    data.funcname = report.funcname;
-    data.domain = report.domain;
-    data.context_domain = report.context_domain;
-    data.sqlerrcode = report.sqlstate;
-    data.message = const_cast<char*>(report.message);
-    data.detail = const_cast<char*>(report.detail);
-    data.hint = const_cast<char*>(report.hint);
-    data.context = const_cast<char*>(report.context);
-    data.schema_name = const_cast<char*>(report.schema_name);
-    data.table_name = const_cast<char*>(report.table_name);
-    data.column_name = const_cast<char*>(report.column_name);
-    data.datatype_name = const_cast<char*>(report.datatype_name);
-    data.constraint_name = const_cast<char*>(report.constraint_name);
-    data.cursorpos = report.cursor_position;
-    data.internalpos = report.internal_position;
-    data.internalquery = const_cast<char*>(report.internal_query);
-    ReThrowError(&data);
-}
-
-}  // namespace
-
 [[noreturn]] void raise(const ErrorReport& report) {
-    if (report.from_postgres && report.message != nullptr) {
-        rethrow_postgres_error(report);
+    if (report.original != nullptr && report.original->message != nullptr) {
+        // As PL/pgSQL's RAISE without arguments: the same fields, location and context;
+        // ReThrowError skips the context callbacks, whose lines the context already holds.
+        ReThrowError(report.original);
     }
     const char* message = report.message != nullptr ? report.message : "crm_core error";
     ereport(

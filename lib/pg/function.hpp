@@ -23,21 +23,9 @@ struct ErrorReport {
     const char* column_name;
     const char* datatype_name;
     const char* constraint_name;
-    // An error PostgreSQL raised (Error::from_postgres): re-raised as it was, with its origin.
-    bool from_postgres;
-    const char* filename;
-    int lineno;
-    const char* funcname;
-    const char* context;
-    const char* internal_query;
-    int internal_position;
-    int cursor_position;
-    const char* domain;
-    const char* context_domain;
-    bool output_to_server;
-    bool output_to_client;
-    bool hide_statement;
-    bool hide_context;
+    // An error PostgreSQL raised (Error::from_postgres), rebuilt with its origin to be
+    // re-thrown as it was; nullptr for an error of our own (or when memory ran out).
+    ErrorData* original;
 };
 
 // PostgreSQL's error-handling state when C++ code starts: after the code, both stacks must be

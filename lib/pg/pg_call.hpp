@@ -19,22 +19,14 @@ namespace crm_core::pg {
 template <typename Fn>
 auto pg_call(Fn&& fn) -> decltype(fn()) {
     using Result = decltype(fn());
-    MemoryContext caller_context = CurrentMemoryContext;
-    ErrorData* volatile edata = nullptr;
     if constexpr (std::is_void_v<Result>) {
-        PG_TRY();
-        { fn(); }
-        PG_CATCH();
-        {
-            MemoryContextSwitchTo(caller_context);
-            edata = CopyErrorData();
-            FlushErrorState();
-        }
-        PG_END_TRY();
-        if (edata != nullptr) {
-            throw_error_data(edata);
-        }
+        pg_call([&] {
+            fn();
+            return true;
+        });
     } else {
+        MemoryContext caller_context = CurrentMemoryContext;
+        ErrorData* volatile edata = nullptr;
         std::optional<Result> result;
         PG_TRY();
         { result.emplace(fn()); }
