@@ -1,4 +1,5 @@
 #include <string>
+#include <unordered_set>
 
 #include "function.hpp"
 
@@ -20,6 +21,23 @@ const char* copy_text(const std::string& text) noexcept {
     return copy;
 }
 
+// A copy of a source file or function name that lives as long as the backend. PostgreSQL
+// treats ErrorData's filename and funcname as static strings (CopyErrorData and ReThrowError
+// keep the pointers), so a copy in the call's memory could be read after that memory is gone
+// (a PL/pgSQL EXCEPTION block copies the error, rolls back, and may RAISE it again). Bounded:
+// there are only so many places in PostgreSQL that raise errors. nullptr when memory ran out.
+const char* backend_lifetime_text(const std::string& text) noexcept {
+    static std::unordered_set<std::string> texts;
+    if (text.empty()) {
+        return nullptr;
+    }
+    try {
+        return texts.insert(text).first->c_str();
+    } catch (...) {
+        return nullptr;
+    }
+}
+
 // The ErrorData PostgreSQL raised, rebuilt from a copied Error in the current memory context
 // (its texts are report's copies); nullptr when memory ran out. Never throws nor ereports.
 ErrorData* original_error(const Error& error, const ErrorReport& report) noexcept {
@@ -34,9 +52,9 @@ ErrorData* original_error(const Error& error, const ErrorReport& report) noexcep
     data->output_to_client = origin.output_to_client;
     data->hide_stmt = origin.hide_statement;
     data->hide_ctx = origin.hide_context;
-    data->filename = copy_text(origin.filename);
+    data->filename = backend_lifetime_text(origin.filename);
     data->lineno = origin.lineno;
-    data->funcname = copy_text(origin.funcname);
+    data->funcname = backend_lifetime_text(origin.funcname);
     data->domain = origin.domain;
     data->context_domain = origin.context_domain;
     data->sqlerrcode = report.sqlstate;

@@ -2,7 +2,7 @@
 -- Every throws_ok runs in a subtransaction, like an application's SAVEPOINT; a backend crash
 -- would end this whole file, so reaching finish() also proves the backend survived.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 CREATE TEMP TABLE session_facts AS SELECT pg_backend_pid() AS pid;
 
@@ -78,6 +78,12 @@ SELECT is(crm_core_test.error_origin($$SELECT crm_core_test.run_guarded('SELECT 
 SELECT is(crm_core_test.error_origin($$SELECT crm_core_test.throw_error('22023', 'm')$$),
           'raise|function.cpp|SQL statement "SELECT crm_core_test.throw_error(''22023'', ''m'')"',
           'an error of our own C++ code is raised at the boundary, under its callers'' context');
+SELECT is((SELECT split_part(origin, '|', 1) || '|' || split_part(origin, '|', 2)
+           FROM crm_core_test.error_origin($sql$DO $do$ BEGIN
+                    PERFORM crm_core_test.run_guarded('SELECT 1/0');
+                EXCEPTION WHEN division_by_zero THEN RAISE; END $do$$sql$) AS origin),
+          'int4div|int.c',
+          'caught and re-raised by PL/pgSQL after its rollback, the error still has its LOCATION');
 CREATE FUNCTION pg_temp.error_context(sql text) RETURNS text LANGUAGE plpgsql AS $f$
 DECLARE context text;
 BEGIN
