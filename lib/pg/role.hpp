@@ -5,29 +5,30 @@
 
 #include <functional>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
+#include "relation.hpp"
 
 namespace crm_core::pg {
-
-// The owner of a schema (an extension's schema belongs to the role that created it).
-Oid schema_owner(const char* schema);
 
 // Whether Citus is loaded in this server (it is preloaded or not at all).
 bool citus_loaded();
 
-// Makes this (sub)transaction's GUC nest level plan the statements it runs generically: they are
-// key lookups and small set-based writes, for which custom plans would re-plan on every call.
-// Not under Citus: there they may be distributed queries, which Citus plans only with their
-// parameter values (it keeps custom plans for those by itself).
-void prefer_generic_plans();
+// The plan_cache_mode for the fixed statements crm_core's code runs as another role: generic
+// plans (key lookups and small set-based writes, which custom plans would re-plan on every
+// call), but not under Citus, where they may be distributed queries, which Citus plans only
+// with their parameter values (it keeps custom plans for those by itself).
+const char* fixed_statements_plan_mode();
 
 // Runs fn as role, with search_path pinned to "pg_catalog, pg_temp" and generic plans (see
-// prefer_generic_plans), like a SECURITY DEFINER
+// fixed_statements_plan_mode), like a SECURITY DEFINER
 // function: not a security-restricted operation, since fn's statements post journal entries,
 // whose deferred balance check PostgreSQL refuses to queue inside one. fn must therefore run
-// only fixed statements on tables whose triggers only the role's peers can change. The role is
-// restored on every path (ActingAs); when fn throws, the (sub)transaction's abort restores the
-// settings.
+// only fixed statements on tables whose triggers only the role's peers can change. The role and
+// the settings are restored on every path (ActingAs).
 void as_role(Oid role, const std::function<void()>& fn);
+
+// Whether the role running the statement (SET ROLE included, SECURITY DEFINER excluded) is a
+// superuser: the role crm_core's guards decide on.
+bool invoked_by_superuser();
 
 }  // namespace crm_core::pg

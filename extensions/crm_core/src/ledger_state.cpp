@@ -197,6 +197,8 @@ void as_extension_owner(const std::function<void()>& fn) {
     Oid saved_user = InvalidOid;
     int saved_context = 0;
     Oid owner = extension_owner();
+    // The ledger's statements are key lookups and small array upserts.
+    const char* plan_mode = crm_core::pg::fixed_statements_plan_mode();
     int guc_level = guard([&] {
         GetUserIdAndSecContext(&saved_user, &saved_context);
         SetUserIdAndSecContext(
@@ -204,10 +206,10 @@ void as_extension_owner(const std::function<void()>& fn) {
         int level = NewGUCNestLevel();
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
+        set_config_option("plan_cache_mode", plan_mode, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                          true, 0, false);
         return level;
     });
-    // The ledger's statements are key lookups and small array upserts.
-    crm_core::pg::prefer_generic_plans();
     fn();
     guard([&] {
         AtEOXact_GUC(true, guc_level);
