@@ -36,6 +36,7 @@ void reset_state() noexcept {
     state.tallies_trusted = true;
     state.lost = false;
     state.fresh_entries.clear();
+    state.entries_counted_untallied.clear();
     state.tallies.clear();
     state.lines_counted_after_posting.clear();
     state.verified_entries.clear();

@@ -55,8 +55,12 @@ struct TransactionState {
     bool tallies_trusted = true;
     // True when memory ran out while re-arming checks: this transaction may not commit.
     bool lost = false;
-    // Entries inserted by this transaction: true when inserted as posted.
+    // Entries inserted by this transaction (rows that exist: recorded after the insert):
+    // true when inserted as posted. Their lines are tallied as they come.
     std::unordered_map<RowKey, bool, RowKeyHash> fresh_entries;
+    // Entries whose lines were counted without a tally (not fresh when they came): never
+    // fresh afterwards, their check reads the table.
+    std::unordered_set<RowKey, RowKeyHash> entries_counted_untallied;
     std::unordered_map<RowKey, EntryTally, RowKeyHash> tallies;
     // Entries checked since their last change (an entry is checked once per commit).
     std::unordered_set<RowKey, RowKeyHash> verified_entries;

@@ -8,15 +8,19 @@
 #include "crm_core/ledger.hpp"
 #include "datum.hpp"
 #include "function.hpp"
+#include "immutable_trigger.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "storage/backendid.h"
+#include "storage/lmgr.h"
 #include "utils/date.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -29,15 +33,6 @@ namespace crm_core::pg::ledger {
 namespace {
 
 using crm_core::ledger::OverdraftRule;
-
-// The trigger context of fcinfo; refuses a plain call.
-TriggerData* trigger_data(FunctionCallInfo fcinfo) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "crm_core ledger trigger functions can only be called as triggers");
-    }
-    return reinterpret_cast<TriggerData*>(fcinfo->context);
-}
 
 // The attribute number of a column the trigger relies on.
 int column_number(TupleDesc descriptor, const char* name) {
@@ -94,6 +89,30 @@ std::string date_text(DateADT day) {
     return text;
 }
 
+// Calls fn(slot) for every row of the statement's transition table of new rows.
+template <typename Fn>
+void for_each_new_row(const TriggerData* trigger, Fn&& fn) {
+    Tuplestorestate* rows = trigger->tg_newtable;
+    if (rows == nullptr) {
+        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                    "crm_core ledger statement triggers need REFERENCING NEW TABLE");
+    }
+    TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
+    TupleTableSlot* slot = guard([&] {
+        TupleTableSlot* made = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
+        tuplestore_select_read_pointer(rows, tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND));
+        tuplestore_rescan(rows);
+        return made;
+    });
+    while (guard([&] { return tuplestore_gettupleslot(rows, true, false, slot); })) {
+        fn(slot);
+    }
+    guard([&] {
+        ExecDropSingleTupleTableSlot(slot);
+        tuplestore_select_read_pointer(rows, 0);
+    });
+}
+
 // A journal line as the triggers read it.
 struct LineData {
     RowKey id;
@@ -148,16 +167,15 @@ LineData read_line(TupleTableSlot* slot, const LineColumns& columns) {
     return line;
 }
 
-// Refuses a line whose account is missing, closed (for counted lines) or in another currency.
+// Refuses a line whose account is closed (for counted lines) or in another currency. (The
+// line's foreign key, checked before this statement trigger runs, has found the account and
+// keeps it locked.)
 const AccountInfo& check_line_account(const LineData& line, bool counted) {
     const AccountInfo* account = find_account(line.account);
     if (account == nullptr) {
-        Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
-                    "account " + std::to_string(line.account.second) +
-                        " does not exist in business " + std::to_string(line.account.first),
-                    "", "Use an account of the entry's business.");
-        error.table_name = "journal_line";
-        throw error;
+        throw Error(ERRCODE_INTERNAL_ERROR, "crm_core: account " +
+                                                std::to_string(line.account.second) +
+                                                " of a checked journal line was not found");
     }
     if (line.currency && *line.currency != account->currency) {
         Error error(ERRCODE_CHECK_VIOLATION,
@@ -482,17 +500,6 @@ HeapTuple with_posting_stamp(HeapTuple tuple, TupleDesc descriptor, const EntryC
     });
 }
 
-// Refuses an update that changes what a posted entry means.
-void check_posted_entry_update(const EntryRow& before, const EntryRow& after) {
-    if (!after.posted || before.key != after.key || before.effective_date != after.effective_date ||
-        before.reverses_entry_id != after.reverses_entry_id) {
-        throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                    "posted journal entry " + std::to_string(before.key.second) +
-                        " cannot change its status, business, id, date or reversal link",
-                    "", "Correct a posted entry with crm_core.reverse_entry() and a new entry.");
-    }
-}
-
 }  // namespace
 
 }  // namespace crm_core::pg::ledger
@@ -500,10 +507,14 @@ void check_posted_entry_update(const EntryRow& before, const EntryRow& after) {
 using namespace crm_core::pg;
 using namespace crm_core::pg::ledger;
 
-// BEFORE INSERT OR UPDATE OR DELETE ON journal_entry, per row: stamps postings, refuses closed
-// periods and changes to posted entries, and remembers the entries this transaction creates.
+// BEFORE INSERT OR UPDATE OR DELETE ON journal_entry, per row: stamps postings and refuses
+// postings dated in a closed period. (crm_core_guard_posted, which fires first, refuses any
+// change to a posted entry.) It only ever forgets what the transaction knew about an entry:
+// a BEFORE trigger also sees rows that are never written (INSERT ... ON CONFLICT DO NOTHING),
+// so the entries this transaction inserted are recorded after the fact, from the rows
+// themselves (crm_core_ledger_entries_inserted).
 CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
-    TriggerData* trigger = trigger_data(fcinfo);
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryColumns columns(descriptor);
@@ -515,35 +526,46 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
     bool inserting = TRIGGER_FIRED_BY_INSERT(trigger->tg_event);
     HeapTuple tuple = inserting ? trigger->tg_trigtuple : trigger->tg_newtuple;
     EntryRow entry = read_entry(tuple, descriptor, columns);
-    bool was_posted = false;
     if (!inserting) {
-        EntryRow before = read_entry(trigger->tg_trigtuple, descriptor, columns);
-        was_posted = before.posted;
-        if (was_posted) {
-            check_posted_entry_update(before, entry);
+        RowKey before = read_entry(trigger->tg_trigtuple, descriptor, columns).key;
+        for (const RowKey& key : {before, entry.key}) {
+            state.fresh_entries.erase(key);
+            state.verified_entries.erase(key);
         }
-        state.fresh_entries.erase(before.key);
-        state.fresh_entries.erase(entry.key);
-        state.verified_entries.erase(entry.key);
     }
-    if (entry.posted && !was_posted) {
+    if (entry.posted) {
         check_period_open(entry.key, entry.effective_date);
     }
-    if (inserting) {
+    return PointerGetDatum(with_posting_stamp(tuple, descriptor, columns, entry.posted));
+}
+
+// AFTER INSERT ON journal_entry FOR EACH STATEMENT (transition table new_entries): the entries
+// this statement really inserted become this transaction's fresh entries, whose lines are
+// tallied as they are inserted so that the commit check reads no table. An entry whose lines
+// were counted before this runs (one query inserting lines before the entry's statement
+// trigger fires) stays checked from the table.
+CRM_CORE_FUNCTION(crm_core_ledger_entries_inserted) {
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
+    TransactionState& state = transaction_state();
+    TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
+    EntryColumns columns(descriptor);
+    for_each_new_row(trigger, [&](TupleTableSlot* slot) {
+        HeapTuple tuple = guard([&] { return ExecFetchSlotHeapTuple(slot, false, nullptr); });
+        EntryRow entry = read_entry(tuple, descriptor, columns);
+        if (state.entries_counted_untallied.count(entry.key) > 0) {
+            return;
+        }
         state.fresh_entries.insert_or_assign(entry.key, entry.posted);
         state.tallies.erase(entry.key);
         state.verified_entries.erase(entry.key);
-    }
-    if (was_posted) {
-        return PointerGetDatum(tuple);
-    }
-    return PointerGetDatum(with_posting_stamp(tuple, descriptor, columns, entry.posted));
+    });
+    return PointerGetDatum(nullptr);
 }
 
 // AFTER UPDATE ON journal_entry, per row, when a draft becomes posted: validates its lines
 // and adds them to the balances.
 CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
-    TriggerData* trigger = trigger_data(fcinfo);
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryRow entry = read_entry(trigger->tg_newtuple, descriptor, EntryColumns(descriptor));
@@ -584,27 +606,14 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
 // lines, adds those of posted entries to the balances in one statement, and keeps running
 // tallies for the entries this transaction created, so the commit check reads no table.
 CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
-    TriggerData* trigger = trigger_data(fcinfo);
-    Tuplestorestate* rows = trigger->tg_newtable;
-    if (rows == nullptr) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "crm_core_ledger_lines_inserted needs REFERENCING NEW TABLE");
-    }
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
-    TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
-    LineColumns columns(descriptor);
+    LineColumns columns(RelationGetDescr(trigger->tg_relation));
     as_extension_owner([&] {
         SpiConnection spi;
         BalanceDeltas deltas;
         std::unordered_map<RowKey, bool, RowKeyHash> existing_entries;
-        TupleTableSlot* slot = guard([&] {
-            TupleTableSlot* made = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
-            tuplestore_select_read_pointer(rows,
-                                           tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND));
-            tuplestore_rescan(rows);
-            return made;
-        });
-        while (guard([&] { return tuplestore_gettupleslot(rows, true, false, slot); })) {
+        for_each_new_row(trigger, [&](TupleTableSlot* slot) {
             LineData line = read_line(slot, columns);
             auto fresh = state.fresh_entries.find(line.entry);
             bool counted;
@@ -621,17 +630,15 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
             const AccountInfo& account = check_line_account(line, counted);
             if (!counted ||
                 (fresh == state.fresh_entries.end() && !first_count_after_posting(state, line))) {
-                continue;
+                return;
             }
             deltas.add(line);
             note_counted_line(state, line, account);
-            if (fresh != state.fresh_entries.end() && state.tallies_trusted) {
+            if (fresh == state.fresh_entries.end()) {
+                state.entries_counted_untallied.insert(line.entry);
+            } else if (state.tallies_trusted) {
                 tally_line(state.tallies[line.entry], line, account.currency);
             }
-        }
-        guard([&] {
-            ExecDropSingleTupleTableSlot(slot);
-            tuplestore_select_read_pointer(rows, 0);
         });
         deltas.apply();
     });
@@ -651,7 +658,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
 // BEFORE INSERT ON journal_line FOR EACH STATEMENT: the lines about to be written are not
 // counted until the AFTER statement trigger runs; checks that fire earlier wait for it.
 CRM_CORE_FUNCTION(crm_core_ledger_lines_inserting) {
-    trigger_data(fcinfo);
+    trigger_data(fcinfo, "crm_core ledger trigger");
     ++transaction_state().open_line_statements;
     return PointerGetDatum(nullptr);
 }
@@ -660,7 +667,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserting) {
 // OR UPDATE): at commit, or at SET CONSTRAINTS ... IMMEDIATE, checks the row's entry once
 // and every overdraft account the transaction wrote.
 CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
-    TriggerData* trigger = trigger_data(fcinfo);
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     HeapTuple tuple =
@@ -678,41 +685,46 @@ CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
     return PointerGetDatum(nullptr);
 }
 
-// BEFORE UPDATE OR DELETE ON journal_line, per row: lines of posted entries never change
-// (balances count them); lines of drafts stay editable.
-CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
-    TriggerData* trigger = trigger_data(fcinfo);
+// BEFORE UPDATE ON account, per row, when its business or currency changes: refused once the
+// account has lines (their entries balance per currency, their keys name the business). First
+// waits for the postings in flight (SHARE lock on the journal tables), then looks on the
+// latest snapshot, so that a REPEATABLE READ transaction sees lines committed after it began.
+CRM_CORE_FUNCTION(crm_core_ledger_account_before_update) {
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
-    LineColumns columns(descriptor);
-    std::vector<HeapTuple> versions{trigger->tg_trigtuple};
-    if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)) {
-        versions.push_back(trigger->tg_newtuple);
-    }
+    HeapTuple before = trigger->tg_trigtuple;
+    RowKey account{
+        DatumGetInt64(*tuple_value(before, descriptor, column_number(descriptor, "business_id"))),
+        DatumGetInt64(*tuple_value(before, descriptor, column_number(descriptor, "id")))};
+    std::string code =
+        text_to_string(*tuple_value(before, descriptor, column_number(descriptor, "code")));
+    bool has_lines = false;
     as_extension_owner([&] {
+        guard([] {
+            Oid schema = get_namespace_oid("crm_core", false);
+            LockRelationOid(get_relname_relid("journal_entry", schema), ShareLock);
+            LockRelationOid(get_relname_relid("journal_line", schema), ShareLock);
+        });
         SpiConnection spi;
-        static crm_core::pg::CachedPlan select_status(
-            "SELECT status = 'posted' FROM crm_core.journal_entry "
-            "WHERE business_id = $1 AND id = $2 FOR SHARE",
+        static crm_core::pg::CachedPlan select_line(
+            "SELECT 1 FROM crm_core.journal_line WHERE business_id = $1 AND account_id = $2",
             {INT8OID, INT8OID});
-        for (HeapTuple version : versions) {
-            Datum arguments[2] = {*tuple_value(version, descriptor, columns.business_id),
-                                  *tuple_value(version, descriptor, columns.entry_id)};
-            if (select_status.execute(arguments, nullptr, false, 1) > 0 &&
-                DatumGetBool(*result_value(0, 1))) {
-                throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                            "lines of posted journal entry " +
-                                std::to_string(DatumGetInt64(arguments[1])) + " cannot change",
-                            "", "Correct it with crm_core.reverse_entry() and a new entry.");
-            }
-        }
+        Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
+        has_lines = execute_on_latest_snapshot(select_line, arguments, 1) > 0;
     });
-    return PointerGetDatum(versions.back());
+    if (has_lines) {
+        throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "account " + code + " (id " + std::to_string(account.second) +
+                        ") has journal lines: its business and currency cannot change",
+                    "", "Close the account and open a new one.");
+    }
+    return PointerGetDatum(trigger->tg_newtuple);
 }
 
 // AFTER ... FOR EACH STATEMENT on account and fiscal_period: tells every backend to forget its
 // cached accounts and periods when this transaction commits.
 CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
-    TriggerData* trigger = trigger_data(fcinfo);
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     invalidate_reference_caches(RelationGetRelid(trigger->tg_relation));
     return PointerGetDatum(nullptr);
 }
@@ -721,7 +733,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
 // only the ledger (running as the extension owner) or a superuser (a restore) writes the kept
 // balances; a non-superuser owner of the table would otherwise make account_balance() lie.
 CRM_CORE_FUNCTION(crm_core_ledger_slots_guard) {
-    trigger_data(fcinfo);
+    trigger_data(fcinfo, "crm_core ledger trigger");
     Oid writer = guard([] { return GetUserId(); });
     if (writer != extension_owner() && !guard([&] { return superuser_arg(writer); })) {
         throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,

@@ -140,6 +140,8 @@ COMMENT ON TABLE crm_core.account_balance_slot IS
 
 CREATE FUNCTION crm_core.ledger_entry_before_write() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_entry_before_write' LANGUAGE C;
+CREATE FUNCTION crm_core.ledger_entries_inserted() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_entries_inserted' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_entry_posted() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_entry_posted' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_lines_inserting() RETURNS trigger
@@ -148,21 +150,37 @@ CREATE FUNCTION crm_core.ledger_lines_inserted() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_lines_inserted' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_check_entry() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_check_entry' LANGUAGE C;
-CREATE FUNCTION crm_core.ledger_line_before_change() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'crm_core_ledger_line_before_change' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_reference_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_reference_changed' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_slots_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_slots_guard' LANGUAGE C;
 REVOKE EXECUTE ON FUNCTION crm_core.ledger_slots_guard() FROM PUBLIC;
+CREATE FUNCTION crm_core.ledger_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_guard' LANGUAGE C;
+COMMENT ON FUNCTION crm_core.ledger_guard() IS
+    'Trigger: refuses changes to posted journal entries and their lines (argument entry or line).';
 REVOKE EXECUTE ON FUNCTION crm_core.ledger_entry_before_write(), crm_core.ledger_entry_posted(),
-    crm_core.ledger_lines_inserting(), crm_core.ledger_lines_inserted(), crm_core.ledger_check_entry(),
-    crm_core.ledger_line_before_change(), crm_core.ledger_reference_changed() FROM PUBLIC;
+    crm_core.ledger_entries_inserted(), crm_core.ledger_lines_inserting(),
+    crm_core.ledger_lines_inserted(), crm_core.ledger_check_entry(),
+    crm_core.ledger_reference_changed(), crm_core.ledger_guard() FROM PUBLIC;
 
--- Stamps posted_at / posted_txid, refuses closed periods and edits of posted entries.
+-- Posted entries and their lines never change; drafts stay editable. ENABLE ALWAYS (set with
+-- the append-only guards in 20_immutable.sql): replica mode does not skip them. A line added
+-- to an entry posted by an earlier transaction is refused where lines are counted
+-- (journal_line_inserted).
+CREATE TRIGGER crm_core_guard_posted BEFORE UPDATE OR DELETE ON crm_core.journal_entry
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('entry');
+CREATE TRIGGER crm_core_guard_posted BEFORE UPDATE OR DELETE ON crm_core.journal_line
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('line');
+-- Stamps posted_at / posted_txid, refuses postings dated in closed periods.
 CREATE TRIGGER journal_entry_before_write
     BEFORE INSERT OR UPDATE OR DELETE ON crm_core.journal_entry
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_entry_before_write();
+-- The entries a statement really inserted (not those ON CONFLICT DO NOTHING skipped).
+CREATE TRIGGER journal_entry_inserted
+    AFTER INSERT ON crm_core.journal_entry
+    REFERENCING NEW TABLE AS new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_entries_inserted();
 -- A draft that becomes posted: its lines are validated and counted (named to fire before
 -- journal_entry_balanced when that one is IMMEDIATE).
 CREATE TRIGGER journal_entry_apply_posting
@@ -188,9 +206,6 @@ CREATE CONSTRAINT TRIGGER journal_line_balanced
     AFTER INSERT ON crm_core.journal_line
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_check_entry();
-CREATE TRIGGER journal_line_before_change
-    BEFORE UPDATE OR DELETE ON crm_core.journal_line
-    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_line_before_change();
 -- Accounts and periods are cached per backend: a change invalidates every backend's cache at
 -- commit.
 CREATE TRIGGER account_balance_slot_kept_by_ledger
@@ -227,22 +242,10 @@ CREATE TRIGGER fiscal_period_tightened
     FOR EACH ROW WHEN (NEW.closed_at IS NOT NULL)
     EXECUTE FUNCTION crm_core.ledger_wait_for_postings();
 
--- An account that has lines keeps its business and currency.
+-- An account that has lines keeps its business and currency (looked for on the latest
+-- snapshot, after the postings in flight).
 CREATE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    -- Wait for postings in flight: a line committed meanwhile must be seen below.
-    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
-    IF EXISTS (SELECT 1 FROM crm_core.journal_line l
-               WHERE l.business_id = OLD.business_id AND l.account_id = OLD.id) THEN
-        RAISE EXCEPTION 'account % (id %) has journal lines: its business and currency cannot change',
-            OLD.code, OLD.id
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Close the account and open a new one.';
-    END IF;
-    RETURN NEW;
-END;
-$$;
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_account_before_update' LANGUAGE C;
 REVOKE EXECUTE ON FUNCTION crm_core.ledger_account_before_update() FROM PUBLIC;
 CREATE TRIGGER account_before_update
     BEFORE UPDATE ON crm_core.account

@@ -44,24 +44,40 @@ COMMENT ON FUNCTION crm_core.account_balance(bigint, timestamptz) IS
     'Balance of an account at a past moment, from the lines of entries posted by then.';
 
 -- The balance of an account and all its descendants (parent_id), in the root's normal side.
+-- One currency only: a tree holding two is refused, never added up.
 CREATE OR REPLACE FUNCTION crm_core.account_rollup_balance(account_id bigint) RETURNS numeric
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    root crm_core.account;
+    currencies text[];
+    balance numeric;
+BEGIN
+    -- A scalar subquery: an id two businesses share is refused (cardinality_violation).
+    root := (SELECT a FROM crm_core.account a WHERE a.id = account_rollup_balance.account_id);
+    IF root.id IS NULL THEN
+        RETURN NULL;
+    END IF;
     WITH RECURSIVE tree AS (
-        SELECT a.business_id, a.id, a.normal_side AS root_side
-        FROM crm_core.account a
-        WHERE a.id = account_rollup_balance.account_id
-          -- scalar: an id two businesses share is refused, not summed over both
-          AND a.business_id = (SELECT x.business_id FROM crm_core.account x
-                               WHERE x.id = account_rollup_balance.account_id)
-        UNION ALL
-        SELECT c.business_id, c.id, t.root_side
+        SELECT root.business_id AS business_id, root.id AS id, root.currency AS currency
+        UNION  -- not ALL: a cycle of parents ends
+        SELECT c.business_id, c.id, c.currency
         FROM crm_core.account c JOIN tree t ON c.business_id = t.business_id AND c.parent_id = t.id
     )
-    SELECT CASE min(t.root_side) WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
-                                 ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
-    FROM tree t
-    LEFT JOIN crm_core.account_balance_slot s ON s.business_id = t.business_id AND s.account_id = t.id
-    HAVING count(*) > 0
+    SELECT (SELECT array_agg(DISTINCT t.currency ORDER BY t.currency) FROM tree t),
+           (SELECT CASE root.normal_side
+                       WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
+                       ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
+            FROM tree t
+            JOIN crm_core.account_balance_slot s ON s.business_id = t.business_id AND s.account_id = t.id)
+    INTO currencies, balance;
+    IF cardinality(currencies) > 1 THEN
+        RAISE EXCEPTION 'account % (id %) and its descendants hold more than one currency (%)',
+            root.code, root.id, array_to_string(currencies, ', ')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Roll up a subtree of one currency, or read each account with account_balance().';
+    END IF;
+    RETURN balance;
+END;
 $$;
 COMMENT ON FUNCTION crm_core.account_rollup_balance(bigint) IS
     'Balance of an account and its descendants, in the normal side of the account asked for.';

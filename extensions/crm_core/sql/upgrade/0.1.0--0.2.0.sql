@@ -18,6 +18,30 @@ CREATE INDEX journal_line_account_idx ON crm_core.journal_line (business_id, acc
 DROP FUNCTION crm_core.check_balances();
 -- ---- end subledgers ----
 
+-- ---- Ledger hardening (ledger) ----
+-- The entries a transaction inserted are recorded from the rows themselves, after the insert
+-- (a BEFORE trigger also sees rows that ON CONFLICT DO NOTHING never writes).
+CREATE FUNCTION crm_core.ledger_entries_inserted() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_entries_inserted' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_entries_inserted() FROM PUBLIC;
+CREATE TRIGGER journal_entry_inserted
+    AFTER INSERT ON crm_core.journal_entry
+    REFERENCING NEW TABLE AS new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_entries_inserted();
+-- One trigger per rule: the ledger guard alone refuses changes to posted lines (it now also
+-- refuses moving a line into a posted entry and locks the entry), and a line inserted into an
+-- entry posted earlier is refused where lines are counted, so the guard leaves INSERT.
+DROP TRIGGER journal_line_before_change ON crm_core.journal_line;
+DROP FUNCTION crm_core.ledger_line_before_change();
+DROP TRIGGER crm_core_guard_posted ON crm_core.journal_line;
+CREATE TRIGGER crm_core_guard_posted BEFORE UPDATE OR DELETE ON crm_core.journal_line
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('line');
+ALTER TABLE crm_core.journal_line ENABLE ALWAYS TRIGGER crm_core_guard_posted;
+-- An account's currency change looks for lines on the latest snapshot (C, was PL/pgSQL).
+CREATE OR REPLACE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_account_before_update' LANGUAGE C;
+-- ---- end ledger hardening ----
+
 -- ---- Ledger functions (ledger) ----
 -- The ledger's SQL functions (balances, checks, posting helpers), all CREATE OR REPLACE. Keep
 -- this include after every block that changes what they read (columns, tables, dropped forms).

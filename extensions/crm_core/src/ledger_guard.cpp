@@ -1,0 +1,93 @@
+// The ledger's append-only guard: a posted entry and its lines never change. ENABLE ALWAYS, so
+// that session_replication_role = replica does not skip it. Inserting a line into an entry
+// posted by an earlier transaction is refused by the statement trigger that counts the lines
+// (crm_core_ledger_lines_inserted), the one place every inserted line passes through.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datum.hpp"
+#include "function.hpp"
+#include "immutable_trigger.hpp"
+#include "ledger_state.hpp"
+#include "spi.hpp"
+
+namespace {
+
+using crm_core::pg::ledger::RowKey;
+
+// The (business_id, entry_id) a journal line points at; std::nullopt when either is NULL.
+std::optional<RowKey> line_entry(HeapTuple line, TupleDesc descriptor) {
+    bool business_null = false, entry_null = false;
+    Datum business = 0, entry = 0;
+    crm_core::pg::guard([&] {
+        business =
+            heap_getattr(line, SPI_fnumber(descriptor, "business_id"), descriptor, &business_null);
+        entry = heap_getattr(line, SPI_fnumber(descriptor, "entry_id"), descriptor, &entry_null);
+    });
+    if (business_null || entry_null) {
+        return std::nullopt;
+    }
+    return RowKey{DatumGetInt64(business), DatumGetInt64(entry)};
+}
+
+// Whether the entry is posted, locking it (FOR SHARE) so that nobody posts a draft while one
+// of its lines changes. Reads as the extension owner: the guard must see the entry whatever
+// the writer may see.
+bool entry_posted(const RowKey& entry) {
+    bool posted = false;
+    crm_core::pg::ledger::as_extension_owner([&] {
+        crm_core::pg::SpiConnection spi;
+        static crm_core::pg::CachedPlan lock_entry(
+            "SELECT status = 'posted' FROM crm_core.journal_entry "
+            "WHERE business_id = $1 AND id = $2 FOR SHARE",
+            {INT8OID, INT8OID});
+        Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
+        posted = lock_entry.execute(arguments, nullptr, false, 1) > 0 &&
+                 DatumGetBool(*crm_core::pg::result_value(0, 1));
+    });
+    return posted;
+}
+
+}  // namespace
+
+// Trigger on journal_entry (argument 'entry') and journal_line ('line'), BEFORE UPDATE OR
+// DELETE: drafts stay editable and a draft may be posted; a posted entry never changes, a line
+// of a posted entry never changes, and no line moves into a posted entry.
+CRM_CORE_FUNCTION(crm_core_ledger_guard) {
+    TriggerData* data = crm_core::pg::trigger_data(fcinfo, "crm_core.ledger_guard()");
+    if (TRIGGER_FIRED_BY_INSERT(data->tg_event)) {
+        // crm_core 0.1.0 fired this on INSERT too, until ALTER EXTENSION crm_core UPDATE; that
+        // rule belongs to crm_core_ledger_lines_inserted.
+        return PointerGetDatum(data->tg_trigtuple);
+    }
+    const Trigger* trigger = data->tg_trigger;
+    bool for_lines = trigger->tgnargs == 1 && strcmp(trigger->tgargs[0], "line") == 0;
+    TupleDesc descriptor = RelationGetDescr(data->tg_relation);
+    bool updating = TRIGGER_FIRED_BY_UPDATE(data->tg_event);
+    HeapTuple result = updating ? data->tg_newtuple : data->tg_trigtuple;
+    auto refuse = [&](const char* what) {
+        return crm_core::pg::append_only_error(crm_core::pg::qualified_name(data->tg_relation),
+                                               crm_core::pg::trigger_operation(data), what);
+    };
+    if (!for_lines) {
+        std::optional<std::string> status = crm_core::pg::column_text(
+            data->tg_trigtuple, descriptor,
+            crm_core::pg::guard([&] { return SPI_fnumber(descriptor, "status"); }));
+        if (status == std::string("posted")) {
+            throw refuse("posted journal entries");
+        }
+        return PointerGetDatum(result);
+    }
+    std::vector<HeapTuple> versions{data->tg_trigtuple};
+    if (updating) {
+        versions.push_back(data->tg_newtuple);
+    }
+    for (HeapTuple version : versions) {
+        std::optional<RowKey> entry = line_entry(version, descriptor);
+        if (entry && entry_posted(*entry)) {
+            throw refuse("lines of posted journal entries");
+        }
+    }
+    return PointerGetDatum(result);
+}
