@@ -20,6 +20,5 @@ CRM_CORE_FUNCTION(crm_core_append_only_guard) {
 // crm_core.invoked_by_superuser(): whether the role running the statement (SET ROLE
 // included, SECURITY DEFINER excluded) is a superuser; event triggers run as definer.
 CRM_CORE_FUNCTION(crm_core_invoked_by_superuser) {
-    Oid outer_user = GetOuterUserId();
-    return BoolGetDatum(crm_core::pg::guard([&] { return superuser_arg(outer_user); }));
+    return BoolGetDatum(crm_core::pg::invoked_by_superuser());
 }

@@ -55,4 +55,9 @@ Error append_only_error(const std::string& table, const char* operation, const c
         "Record a correction as a new row (for the ledger: a reversing entry).");
 }
 
+bool invoked_by_superuser() {
+    Oid outer_user = GetOuterUserId();
+    return guard([&] { return superuser_arg(outer_user); });
+}
+
 }  // namespace crm_core::pg

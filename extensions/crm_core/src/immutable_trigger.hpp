@@ -29,4 +29,8 @@ const char* trigger_operation(const TriggerData* data);
 // instead ("UPDATE on t is refused: <what> are append-only").
 Error append_only_error(const std::string& table, const char* operation, const char* what);
 
+// Whether the role running the statement (SET ROLE included, SECURITY DEFINER excluded) is a
+// superuser: the role crm_core's guards decide on.
+bool invoked_by_superuser();
+
 }  // namespace crm_core::pg
