@@ -33,13 +33,14 @@ ErrorReport report_for(int sqlstate, const char* message) noexcept;
 // ereports the copied error at level ERROR; called only outside any catch block.
 [[noreturn]] void raise(const ErrorReport& report);
 
-// Runs body(fcinfo) and turns every C++ exception into an ordinary PostgreSQL error.
+// Runs body() and turns every C++ exception into an ordinary PostgreSQL error: the boundary of
+// every entry point PostgreSQL calls (SQL functions, triggers, transaction callbacks).
 template <typename Body>
-Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
+auto report_errors(Body body) -> decltype(body()) {
     MemoryContext call_context = CurrentMemoryContext;
     ErrorReport report{};
     try {
-        return body(fcinfo);
+        return body();
     } catch (const Error& error) {
         MemoryContextSwitchTo(call_context);
         report = report_for(error);
@@ -52,6 +53,12 @@ Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
         report = report_for(ERRCODE_INTERNAL_ERROR, "unknown C++ exception in crm_core");
     }
     raise(report);
+}
+
+// Runs body(fcinfo) and turns every C++ exception into an ordinary PostgreSQL error.
+template <typename Body>
+Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
+    return report_errors([&] { return body(fcinfo); });
 }
 
 }  // namespace crm_core::pg

@@ -1,6 +1,9 @@
 #include "ledger_state.hpp"
 
+#include <optional>
+
 #include "datum.hpp"
+#include "function.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -39,6 +42,7 @@ void reset_state() noexcept {
     state.entries_counted_untallied.clear();
     state.tallies.clear();
     state.lines_counted_after_posting.clear();
+    state.touched_entries.clear();
     state.verified_entries.clear();
     state.ruled_accounts_touched.clear();
     state.ruled_accounts_pending.clear();
@@ -46,8 +50,16 @@ void reset_state() noexcept {
     state.checks_waiting.clear();
 }
 
-// Transaction end: the numeric Datums die with TopTransactionContext, so forget them now.
+// Before COMMIT or PREPARE: what the deferred checks left (lines added to an entry after its
+// check). At transaction end: the numeric Datums die with TopTransactionContext, so forget
+// them now.
 void on_transaction_event(XactEvent event, void*) {
+    if ((event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) &&
+        state_transaction == MyProc->lxid &&
+        (!state.touched_entries.empty() || !state.ruled_accounts_pending.empty() || state.lost)) {
+        report_errors([] { check_before_commit(state); });
+        return;
+    }
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
         event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
         reset_state();
@@ -121,24 +133,33 @@ const AccountInfo* find_account(const RowKey& account) {
         return &cached->second;
     }
     remember_reference_tables();
-    static CachedPlan select_account(
-        "SELECT code, currency, closed_at IS NOT NULL, overdraft FROM crm_core.account "
-        "WHERE business_id = $1 AND id = $2",
-        {INT8OID, INT8OID});
-    Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
-    if (execute_on_latest_snapshot(select_account, arguments, 1) == 0) {
+    std::optional<AccountInfo> loaded;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan select_account(
+            "SELECT code, currency, closed_at IS NOT NULL, overdraft FROM crm_core.account "
+            "WHERE business_id = $1 AND id = $2",
+            {INT8OID, INT8OID});
+        Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
+        if (execute_on_latest_snapshot(select_account, arguments, 1) == 0) {
+            return;
+        }
+        AccountInfo info;
+        info.code = text_to_string(*result_value(0, 1));
+        info.currency = text_to_string(*result_value(0, 2));
+        info.closed = DatumGetBool(*result_value(0, 3));
+        info.overdraft = crm_core::ledger::parse_overdraft_rule(text_to_string(*result_value(0, 4)))
+                             .value_or(crm_core::ledger::OverdraftRule::none);
+        loaded = std::move(info);
+    });
+    if (!loaded) {
         return nullptr;
     }
-    AccountInfo info;
-    info.code = text_to_string(*result_value(0, 1));
-    info.currency = text_to_string(*result_value(0, 2));
-    info.closed = DatumGetBool(*result_value(0, 3));
-    info.overdraft = crm_core::ledger::parse_overdraft_rule(text_to_string(*result_value(0, 4)))
-                         .value_or(crm_core::ledger::OverdraftRule::none);
-    return &account_cache.insert_or_assign(account, std::move(info)).first->second;
+    return &account_cache.insert_or_assign(account, std::move(*loaded)).first->second;
 }
 
-const ClosedRanges* cached_closed_periods(int64 business_id) {
+// The business's closed fiscal periods if cached, else nullptr.
+static const ClosedRanges* cached_closed_periods(int64 business_id) {
     auto cached = period_cache.find(business_id);
     return cached == period_cache.end() ? nullptr : &cached->second;
 }
@@ -148,16 +169,20 @@ const ClosedRanges& closed_periods(int64 business_id) {
         return *cached;
     }
     remember_reference_tables();
-    static CachedPlan select_periods(
-        "SELECT starts_on, ends_on FROM crm_core.fiscal_period "
-        "WHERE business_id = $1 AND closed_at IS NOT NULL",
-        {INT8OID});
-    Datum arguments[1] = {Int64GetDatum(business_id)};
-    uint64 rows = execute_on_latest_snapshot(select_periods, arguments);
     ClosedRanges ranges;
-    for (uint64 row = 0; row < rows; ++row) {
-        ranges.add(DatumGetDateADT(*result_value(row, 1)), DatumGetDateADT(*result_value(row, 2)));
-    }
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan select_periods(
+            "SELECT starts_on, ends_on FROM crm_core.fiscal_period "
+            "WHERE business_id = $1 AND closed_at IS NOT NULL",
+            {INT8OID});
+        Datum arguments[1] = {Int64GetDatum(business_id)};
+        uint64 rows = execute_on_latest_snapshot(select_periods, arguments);
+        for (uint64 row = 0; row < rows; ++row) {
+            ranges.add(DatumGetDateADT(*result_value(row, 1)),
+                       DatumGetDateADT(*result_value(row, 2)));
+        }
+    });
     return period_cache.insert_or_assign(business_id, std::move(ranges)).first->second;
 }
 

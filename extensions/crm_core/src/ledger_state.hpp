@@ -62,6 +62,9 @@ struct TransactionState {
     // fresh afterwards, their check reads the table.
     std::unordered_set<RowKey, RowKeyHash> entries_counted_untallied;
     std::unordered_map<RowKey, EntryTally, RowKeyHash> tallies;
+    // Posted entries this transaction touched (inserted, posted, or given counted lines): each
+    // is checked before commit unless it was checked since its last change.
+    std::unordered_set<RowKey, RowKeyHash> touched_entries;
     // Entries checked since their last change (an entry is checked once per commit).
     std::unordered_set<RowKey, RowKeyHash> verified_entries;
     // Accounts with an overdraft rule written by this transaction, and those not yet checked.
@@ -82,15 +85,17 @@ struct TransactionState {
 // The current transaction's state (registers the transaction callbacks on first use).
 TransactionState& transaction_state();
 
-// The account, loading it through SPI on a cache miss; std::nullopt when it does not exist.
-// Needs an open SPI connection.
+// Checks what the transaction's deferred checks have not (ledger_triggers.cpp): every touched
+// entry not checked since its last change and every pending overdraft account. Runs just
+// before COMMIT and PREPARE TRANSACTION, after the deferred triggers.
+void check_before_commit(TransactionState& state);
+
+// The account, loaded (as the extension owner, on the latest snapshot) on a cache miss; nullptr
+// when it does not exist.
 const AccountInfo* find_account(const RowKey& account);
 
-// The business's closed fiscal periods if cached, else nullptr.
-const crm_core::ledger::ClosedRanges* cached_closed_periods(int64 business_id);
-
-// The business's closed fiscal periods, loaded through SPI on a cache miss.
-// Needs an open SPI connection.
+// The business's closed fiscal periods, loaded (as the extension owner, on the latest
+// snapshot) on a cache miss.
 const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
 
 // Runs a read-only plan on the latest committed snapshot, as foreign key checks do. A

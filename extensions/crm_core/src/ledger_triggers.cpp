@@ -1,6 +1,7 @@
 // The ledger's triggers: validation of lines as they are written, balances kept in the same
 // transaction, and the deferred check that every touched posted entry balances at commit.
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "datum.hpp"
 #include "function.hpp"
 #include "immutable_trigger.hpp"
+#include "ledger_balances.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
 
@@ -220,9 +222,9 @@ void tally_line(EntryTally& tally, const LineData& line, const std::string& curr
     tally.totals.push_back(std::move(totals));
 }
 
-// The lines of posted entries written by one statement, summed per account, then added to
-// this backend's balance slots in one statement (accounts in key order).
-class BalanceDeltas {
+// The lines of posted entries one statement counted, summed per account, then added to this
+// backend's balance slots (ledger_balances.cpp).
+class StatementBalances {
   public:
     // Counts a validated line of a posted entry.
     void add(const LineData& line) {
@@ -234,37 +236,16 @@ class BalanceDeltas {
         add_amounts(line, found->second.first, found->second.second, CurrentMemoryContext);
     }
 
-    // Adds the sums to the balance slots; needs an open SPI connection. The backend's slot rows
-    // usually exist: a plain UPDATE by key adds to each; only an account this slot has never
-    // seen is inserted (an upsert, in case a prepared transaction of a former backend holds it).
-    void apply() {
-        static CachedPlan update(
-            "UPDATE crm_core.account_balance_slot "
-            "SET debits = debits + $4, credits = credits + $5 "
-            "WHERE business_id = $1 AND account_id = $2 AND slot = $3",
-            {INT8OID, INT8OID, INT4OID, NUMERICOID, NUMERICOID});
-        static CachedPlan upsert(
-            "INSERT INTO crm_core.account_balance_slot AS s "
-            "(business_id, account_id, slot, debits, credits) VALUES ($1, $2, $3, $4, $5) "
-            "ON CONFLICT (business_id, account_id, slot) DO UPDATE "
-            "SET debits = s.debits + excluded.debits, credits = s.credits + excluded.credits",
-            {INT8OID, INT8OID, INT4OID, NUMERICOID, NUMERICOID});
-        Datum slot = Int32GetDatum(crm_core::ledger::balance_slot(MyBackendId));
-        for (const auto& [account, sums] : deltas_) {
-            Datum arguments[5] = {Int64GetDatum(account.first), Int64GetDatum(account.second), slot,
-                                  sums.first, sums.second};
-            if (update.execute(arguments, nullptr, false) == 0) {
-                upsert.execute(arguments, nullptr, false);
-            }
-        }
-    }
+    // Writes the sums to the balance slots.
+    void apply() const { add_to_balance_slots(deltas_); }
 
   private:
-    std::map<RowKey, std::pair<Datum, Datum>> deltas_;
+    BalanceDeltas deltas_;
 };
 
 // Remembers that a counted line touched its entry and account (checks re-armed).
 void note_counted_line(TransactionState& state, const LineData& line, const AccountInfo& account) {
+    state.touched_entries.insert(line.entry);
     state.verified_entries.erase(line.entry);
     if (account.overdraft != OverdraftRule::none) {
         state.ruled_accounts_touched.insert(line.account);
@@ -283,19 +264,25 @@ bool first_count_after_posting(TransactionState& state, const LineData& line) {
 // entry posted by this transaction, no for a draft; refused for an entry posted by another.
 // Locks the entry (FOR SHARE) so that nobody posts a draft under lines being added.
 bool existing_entry_counts(const RowKey& entry) {
-    static CachedPlan lock_entry(
-        "SELECT status = 'posted', xmin FROM crm_core.journal_entry "
-        "WHERE business_id = $1 AND id = $2 FOR SHARE",
-        {INT8OID, INT8OID});
-    Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
-    if (lock_entry.execute(arguments, nullptr, false, 1) == 0) {
+    bool found = false, posted = false, posted_here = false;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan lock_entry(
+            "SELECT status = 'posted', xmin FROM crm_core.journal_entry "
+            "WHERE business_id = $1 AND id = $2 FOR SHARE",
+            {INT8OID, INT8OID});
+        Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
+        found = lock_entry.execute(arguments, nullptr, false, 1) > 0;
+        if (found) {
+            posted = DatumGetBool(*result_value(0, 1));
+            TransactionId writer = DatumGetTransactionId(*result_value(0, 2));
+            posted_here = guard([&] { return TransactionIdIsCurrentTransactionId(writer); });
+        }
+    });
+    if (!found || !posted) {
         return false;
     }
-    if (!DatumGetBool(*result_value(0, 1))) {
-        return false;
-    }
-    TransactionId writer = DatumGetTransactionId(*result_value(0, 2));
-    if (guard([&] { return TransactionIdIsCurrentTransactionId(writer); })) {
+    if (posted_here) {
         return true;
     }
     throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -404,6 +391,21 @@ void check_ruled_accounts(TransactionState& state) {
     state.ruled_accounts_pending.clear();
 }
 
+// Checks the pending overdraft accounts, if any.
+void verify_ruled_accounts(TransactionState& state) {
+    if (state.lost) {
+        throw Error(ERRCODE_OUT_OF_MEMORY,
+                    "crm_core lost track of this transaction's ledger checks", "",
+                    "Roll back and retry the transaction.");
+    }
+    if (!state.ruled_accounts_pending.empty()) {
+        as_extension_owner([&] {
+            SpiConnection spi;
+            check_ruled_accounts(state);
+        });
+    }
+}
+
 // The deferred check for one entry: once per commit unless it changes again. Entries this
 // transaction created are checked from their running tallies, others from the table.
 void verify_entry(TransactionState& state, const RowKey& entry) {
@@ -430,24 +432,32 @@ void verify_entry(TransactionState& state, const RowKey& entry) {
         }
         state.verified_entries.insert(entry);
     }
-    if (!state.ruled_accounts_pending.empty()) {
-        as_extension_owner([&] {
-            SpiConnection spi;
-            check_ruled_accounts(state);
-        });
+    verify_ruled_accounts(state);
+}
+
+}  // namespace
+
+void check_before_commit(TransactionState& state) {
+    // In key order: whatever the hash order, the same entry is named when several fail.
+    std::set<RowKey> unchecked;
+    for (const RowKey& entry : state.touched_entries) {
+        if (state.verified_entries.count(entry) == 0) {
+            unchecked.insert(entry);
+        }
+    }
+    for (const RowKey& entry : unchecked) {
+        verify_entry(state, entry);
+    }
+    if (unchecked.empty() && (!state.ruled_accounts_pending.empty() || state.lost)) {
+        verify_ruled_accounts(state);
     }
 }
 
+namespace {
+
 // Refuses posting an entry dated inside a closed fiscal period (cache loaded on a miss).
 void check_period_open(const RowKey& entry, DateADT effective_date) {
-    const crm_core::ledger::ClosedRanges* periods = cached_closed_periods(entry.first);
-    if (periods == nullptr) {
-        as_extension_owner([&] {
-            SpiConnection spi;
-            periods = &closed_periods(entry.first);
-        });
-    }
-    auto closed = periods->find(effective_date);
+    auto closed = closed_periods(entry.first).find(effective_date);
     if (closed) {
         throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "journal entry " + std::to_string(entry.second) + " is dated " +
@@ -558,6 +568,9 @@ CRM_CORE_FUNCTION(crm_core_ledger_entries_inserted) {
         state.fresh_entries.insert_or_assign(entry.key, entry.posted);
         state.tallies.erase(entry.key);
         state.verified_entries.erase(entry.key);
+        if (entry.posted) {
+            state.touched_entries.insert(entry.key);
+        }
     });
     return PointerGetDatum(nullptr);
 }
@@ -569,6 +582,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryRow entry = read_entry(trigger->tg_newtuple, descriptor, EntryColumns(descriptor));
+    state.touched_entries.insert(entry.key);
     as_extension_owner([&] {
         SpiConnection spi;
         static crm_core::pg::CachedPlan select_lines(
@@ -588,7 +602,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
                 result_value(row, 3),
                 currency ? std::optional<std::string>(text_to_string(*currency)) : std::nullopt});
         }
-        BalanceDeltas deltas;
+        StatementBalances deltas;
         for (const LineData& line : lines) {
             const AccountInfo& account = check_line_account(line, true);
             if (!first_count_after_posting(state, line)) {
@@ -609,9 +623,8 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
     TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     LineColumns columns(RelationGetDescr(trigger->tg_relation));
-    as_extension_owner([&] {
-        SpiConnection spi;
-        BalanceDeltas deltas;
+    {
+        StatementBalances deltas;
         std::unordered_map<RowKey, bool, RowKeyHash> existing_entries;
         for_each_new_row(trigger, [&](TupleTableSlot* slot) {
             LineData line = read_line(slot, columns);
@@ -641,7 +654,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
             }
         });
         deltas.apply();
-    });
+    }
     if (state.open_line_statements > 0) {
         --state.open_line_statements;
     }
@@ -663,20 +676,16 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserting) {
     return PointerGetDatum(nullptr);
 }
 
-// Deferred constraint trigger on journal_line (AFTER INSERT) and journal_entry (AFTER INSERT
-// OR UPDATE): at commit, or at SET CONSTRAINTS ... IMMEDIATE, checks the row's entry once
-// and every overdraft account the transaction wrote.
+// Deferred constraint trigger on journal_entry (AFTER INSERT OR UPDATE, posted rows): at
+// commit, or at SET CONSTRAINTS ... IMMEDIATE, checks the entry once and every overdraft
+// account the transaction wrote.
 CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
     TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     HeapTuple tuple =
         TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
-    bool is_line = guard([&] { return SPI_fnumber(descriptor, "entry_id"); }) > 0;
-    int entry_column = column_number(descriptor, is_line ? "entry_id" : "id");
-    int business_column = column_number(descriptor, "business_id");
-    RowKey entry{DatumGetInt64(*tuple_value(tuple, descriptor, business_column)),
-                 DatumGetInt64(*tuple_value(tuple, descriptor, entry_column))};
+    RowKey entry = read_entry(tuple, descriptor, EntryColumns(descriptor)).key;
     if (state.open_line_statements > 0) {
         state.checks_waiting.insert(entry);
     } else {

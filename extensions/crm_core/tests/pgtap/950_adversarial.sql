@@ -220,7 +220,7 @@ SELECT throws_ok('ALTER TABLE crm_core.journal_line DISABLE TRIGGER journal_line
                  'owner: disabling the balance-keeping trigger is refused');
 SELECT throws_ok('ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_entry_balanced', '42501', 'changing ledger table crm_core.journal_entry is refused',
                  'owner: disabling the commit check is refused');
-SELECT throws_ok('DROP TRIGGER journal_line_balanced ON crm_core.journal_line', '42501', 'dropping journal_line_balanced on crm_core.journal_line is refused',
+SELECT throws_ok('DROP TRIGGER journal_entry_balanced ON crm_core.journal_entry', '42501', 'dropping journal_entry_balanced on crm_core.journal_entry is refused',
                  'owner: dropping the commit check is refused');
 SELECT throws_ok('ALTER TABLE crm_core.journal_line DROP CONSTRAINT journal_line_one_side', '42501', 'dropping journal_line_one_side on crm_core.journal_line is refused',
                  'owner: dropping a line constraint is refused');

@@ -1,0 +1,22 @@
+// The kept balances: what one statement adds to this backend's balance slots.
+#pragma once
+
+#include <map>
+#include <utility>
+
+#include "ledger_state.hpp"
+
+namespace crm_core::pg::ledger {
+
+// Debit and credit totals per account (numeric Datums in the statement's memory context).
+using BalanceDeltas = std::map<RowKey, std::pair<Datum, Datum>>;
+
+// Adds each account's totals to this backend's balance slot of that account (slot = backend
+// number: no two running transactions write the same row), inserting the slot the first time
+// this backend number meets the account. Direct index and heap access, as logical replication
+// applies rows: no SQL, no plan, no permission or policy check on the way (crm_core alone
+// writes these rows). Waits for a prepared transaction of a former backend with the same
+// number that holds the row.
+void add_to_balance_slots(const BalanceDeltas& deltas);
+
+}  // namespace crm_core::pg::ledger
