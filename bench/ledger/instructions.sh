@@ -79,7 +79,7 @@ make_workloads() {
         if [ $family = crm ]; then
             table_entry="crm_core.journal_entry (business_id) VALUES (1)"
             table_line="crm_core.journal_line (business_id, entry_id, account_id, debit, credit, subledger)"
-            columns="1, currval(pg_get_serial_sequence(\$\$crm_core.journal_entry\$\$, \$\$id\$\$)),"
+            columns="1, currval(\$\$crm_core.journal_entry_id_seq\$\$),"
         else
             table_entry="bench.entry DEFAULT VALUES"
             table_line="bench.line (entry_id, account_id, debit, credit)"
@@ -96,7 +96,7 @@ make_workloads() {
                 # Warm-up, in the empty run too: every account in the backend caches and with a
                 # balance slot of this backend, as in a session that has been posting.
                 if (fam == "crm")
-                    print "BEGIN; INSERT INTO crm_core.journal_entry (business_id) VALUES (1); INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) SELECT 1, currval(pg_get_serial_sequence($$crm_core.journal_entry$$, $$id$$)), a, CASE WHEN a < 1000 THEN 1 END, CASE WHEN a = 1000 THEN 999 END FROM generate_series(1, 1000) AS a; COMMIT;"
+                    print "BEGIN; INSERT INTO crm_core.journal_entry (business_id) VALUES (1); INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) SELECT 1, currval($$crm_core.journal_entry_id_seq$$), a, CASE WHEN a < 1000 THEN 1 END, CASE WHEN a = 1000 THEN 999 END FROM generate_series(1, 1000) AS a; COMMIT;"
                 else
                     print "BEGIN; INSERT INTO bench.entry DEFAULT VALUES; INSERT INTO bench.line (entry_id, account_id, debit, credit) SELECT currval($$bench.entry_id_seq$$), a, CASE WHEN a < 1000 THEN 1 END, CASE WHEN a = 1000 THEN 999 END FROM generate_series(1, 1000) AS a; COMMIT;"
                 for (i = 0; i < n; i++) {
@@ -113,7 +113,7 @@ make_workloads "$postings"
 # big and copy: as one transaction on one line; the empty run is the transaction without rows.
 for rows in 0 1; do
     n=$((rows * 20000))
-    echo "BEGIN; INSERT INTO crm_core.journal_entry (business_id) VALUES (1); INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) SELECT 1, currval(pg_get_serial_sequence('crm_core.journal_entry', 'id')), i % 1000 + 1, CASE WHEN i % 2 = 0 THEN 10 END, CASE WHEN i % 2 = 1 THEN 10 END FROM generate_series(1, $n) AS i; COMMIT;" > "$work/crm.big.$rows.sql"
+    echo "BEGIN; INSERT INTO crm_core.journal_entry (business_id) VALUES (1); INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) SELECT 1, currval('crm_core.journal_entry_id_seq'), i % 1000 + 1, CASE WHEN i % 2 = 0 THEN 10 END, CASE WHEN i % 2 = 1 THEN 10 END FROM generate_series(1, $n) AS i; COMMIT;" > "$work/crm.big.$rows.sql"
     echo "BEGIN; INSERT INTO bench.entry DEFAULT VALUES; INSERT INTO bench.line (entry_id, account_id, debit, credit) SELECT currval('bench.entry_id_seq'), i % 1000 + 1, CASE WHEN i % 2 = 0 THEN 10 END, CASE WHEN i % 2 = 1 THEN 10 END FROM generate_series(1, $n) AS i; COMMIT;" > "$work/minimal.big.$rows.sql"
     awk -v n="$n" 'BEGIN { for (k = 1; k <= n; k++) printf "%d,1\n", 5000000 + k }' > "$work/entries_crm.$rows.csv"
     awk -v n="$n" 'BEGIN { srand(7); for (k = 1; k <= n; k++) { a = int(rand() * 1000) + 1; b = int(rand() * 1000) + 1; m = int(rand() * 100000) + 1;

@@ -31,11 +31,11 @@ std::optional<RowKey> line_entry(HeapTuple line, TupleDesc descriptor) {
     return RowKey{DatumGetInt64(business), DatumGetInt64(entry)};
 }
 
-// Whether the entry is posted, locking it (FOR SHARE) so that nobody posts a draft while one
-// of its lines changes. Reads as the extension owner: the guard must see the entry whatever
-// the writer may see.
-bool entry_posted(const RowKey& entry) {
-    bool posted = false;
+// Whether the entry is posted (std::nullopt when it does not exist), locking it (FOR SHARE) so
+// that nobody posts a draft while one of its lines changes. Reads as the extension owner: the
+// guard must see the entry whatever the writer may see.
+std::optional<bool> entry_posted(const RowKey& entry) {
+    std::optional<bool> posted;
     crm_core::pg::ledger::as_extension_owner([&] {
         crm_core::pg::SpiConnection spi;
         static crm_core::pg::CachedPlan lock_entry(
@@ -43,17 +43,45 @@ bool entry_posted(const RowKey& entry) {
             "WHERE business_id = $1 AND id = $2 FOR SHARE",
             {INT8OID, INT8OID});
         Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
-        posted = lock_entry.execute(arguments, nullptr, false, 1) > 0 &&
-                 DatumGetBool(*crm_core::pg::result_value(0, 1));
+        if (lock_entry.execute(arguments, nullptr, false, 1) > 0) {
+            posted = DatumGetBool(*crm_core::pg::result_value(0, 1));
+        }
     });
     return posted;
+}
+
+// The (business_id, account_id) a journal line names; std::nullopt when either is NULL.
+std::optional<RowKey> line_account(HeapTuple line, TupleDesc descriptor) {
+    bool business_null = false, account_null = false;
+    Datum business = 0, account = 0;
+    crm_core::pg::guard([&] {
+        business =
+            heap_getattr(line, SPI_fnumber(descriptor, "business_id"), descriptor, &business_null);
+        account =
+            heap_getattr(line, SPI_fnumber(descriptor, "account_id"), descriptor, &account_null);
+    });
+    if (business_null || account_null) {
+        return std::nullopt;
+    }
+    return RowKey{DatumGetInt64(business), DatumGetInt64(account)};
+}
+
+// The error for a line that names what does not exist in its business.
+crm_core::pg::Error missing(const std::string& what, const RowKey& key) {
+    crm_core::pg::Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                              what + " " + std::to_string(key.second) +
+                                  " does not exist in business " + std::to_string(key.first),
+                              "", "A line names an entry and an account of its own business.");
+    error.table_name = "journal_line";
+    return error;
 }
 
 }  // namespace
 
 // Trigger on journal_entry (argument 'entry') and journal_line ('line'), BEFORE UPDATE OR
 // DELETE: drafts stay editable and a draft may be posted; a posted entry never changes, a line
-// of a posted entry never changes, and no line moves into a posted entry.
+// of a posted entry never changes, and no line moves into a posted entry, or into an entry or
+// onto an account that does not exist.
 CRM_CORE_FUNCTION(crm_core_ledger_guard) {
     TriggerData* data = crm_core::pg::trigger_data(fcinfo, "crm_core.ledger_guard()");
     if (TRIGGER_FIRED_BY_INSERT(data->tg_event)) {
@@ -85,8 +113,19 @@ CRM_CORE_FUNCTION(crm_core_ledger_guard) {
     }
     for (HeapTuple version : versions) {
         std::optional<RowKey> entry = line_entry(version, descriptor);
-        if (entry && entry_posted(*entry)) {
+        std::optional<bool> posted = entry ? entry_posted(*entry) : std::nullopt;
+        if (posted && *posted) {
             throw refuse("lines of posted journal entries");
+        }
+        if (entry && !posted && version == data->tg_newtuple) {
+            throw missing("journal entry", *entry);
+        }
+    }
+    if (updating) {
+        std::optional<RowKey> account = line_account(data->tg_newtuple, descriptor);
+        if (account && account != line_account(data->tg_trigtuple, descriptor) &&
+            crm_core::pg::ledger::find_account(*account) == nullptr) {
+            throw missing("account", *account);
         }
     }
     return PointerGetDatum(result);

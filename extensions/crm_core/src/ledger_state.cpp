@@ -30,9 +30,11 @@ bool callbacks_registered = false;
 
 std::unordered_map<RowKey, AccountInfo, RowKeyHash> account_cache;
 std::unordered_map<int64, ClosedRanges> period_cache;
+std::unordered_set<int64> business_cache;
 // The tables whose invalidation empties the caches (looked up when the caches load).
 Oid account_table = InvalidOid;
 Oid period_table = InvalidOid;
+Oid business_table = InvalidOid;
 
 // Drops everything the finished transaction remembered; never throws.
 void reset_state() noexcept {
@@ -98,6 +100,9 @@ void on_relcache_invalidation(Datum, Oid relation) {
     if (relation == InvalidOid || relation == period_table) {
         period_cache.clear();
     }
+    if (relation == InvalidOid || relation == business_table) {
+        business_cache.clear();
+    }
 }
 
 // Remembers the OIDs of the ledger's reference tables for the invalidation callback.
@@ -106,6 +111,7 @@ void remember_reference_tables() {
         Oid schema = get_namespace_oid("crm_core", false);
         account_table = get_relname_relid("account", schema);
         period_table = get_relname_relid("fiscal_period", schema);
+        business_table = get_relname_relid("business", schema);
     });
 }
 
@@ -156,6 +162,25 @@ const AccountInfo* find_account(const RowKey& account) {
         return nullptr;
     }
     return &account_cache.insert_or_assign(account, std::move(*loaded)).first->second;
+}
+
+bool business_exists(int64 business_id) {
+    if (business_cache.count(business_id) > 0) {
+        return true;
+    }
+    remember_reference_tables();
+    bool found = false;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan select_business("SELECT 1 FROM crm_core.business WHERE id = $1",
+                                          {INT8OID});
+        Datum arguments[1] = {Int64GetDatum(business_id)};
+        found = execute_on_latest_snapshot(select_business, arguments, 1) > 0;
+    });
+    if (found) {
+        business_cache.insert(business_id);
+    }
+    return found;
 }
 
 // The business's closed fiscal periods if cached, else nullptr.

@@ -94,6 +94,10 @@ void check_before_commit(TransactionState& state);
 // when it does not exist.
 const AccountInfo* find_account(const RowKey& account);
 
+// Whether the business exists (cached; looked up as the extension owner, on the latest
+// snapshot, on a miss).
+bool business_exists(int64 business_id);
+
 // The business's closed fiscal periods, loaded (as the extension owner, on the latest
 // snapshot) on a cache miss.
 const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
@@ -106,7 +110,8 @@ const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
 // snapshot. Needs an open SPI connection.
 uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit = 0);
 
-// Forgets the cached accounts and periods in every backend once this transaction commits.
+// Forgets the cached businesses, accounts and periods in every backend once this transaction
+// commits.
 void invalidate_reference_caches(Oid changed_table);
 
 // The owner of schema crm_core (the role the ledger's own statements run as).

@@ -169,15 +169,106 @@ LineData read_line(TupleTableSlot* slot, const LineColumns& columns) {
     return line;
 }
 
-// Refuses a line whose account is closed (for counted lines) or in another currency. (The
-// line's foreign key, checked before this statement trigger runs, has found the account and
-// keeps it locked.)
+// The error for a line whose account does not exist in its business.
+Error missing_account(const RowKey& account) {
+    Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                "account " + std::to_string(account.second) + " does not exist in business " +
+                    std::to_string(account.first),
+                "", "Use an account of the entry's business.");
+    error.table_name = "journal_line";
+    return error;
+}
+
+// The error for a row that names an entry that does not exist in its business.
+Error missing_entry(const RowKey& entry, const char* table) {
+    Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                "journal entry " + std::to_string(entry.second) + " does not exist in business " +
+                    std::to_string(entry.first),
+                "", "Insert the entry first (in the same transaction, or earlier).");
+    error.table_name = table;
+    return error;
+}
+
+// Whether a query on the latest snapshot, as the extension owner, returns a row; the first
+// column of that row (a bigint) when there is one.
+std::optional<int64> first_row_on_latest_snapshot(CachedPlan& plan, const Datum* arguments) {
+    std::optional<int64> found;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        if (execute_on_latest_snapshot(plan, arguments, 1) > 0) {
+            found = DatumGetInt64(*result_value(0, 1));
+        }
+    });
+    return found;
+}
+
+// Refuses removing (or renumbering) an entry that lines or a reversal still name.
+void check_entry_unreferenced(const RowKey& entry, const char* operation) {
+    static CachedPlan select_line(
+        "SELECT id FROM crm_core.journal_line WHERE business_id = $1 AND entry_id = $2",
+        {INT8OID, INT8OID});
+    static CachedPlan select_reversal(
+        "SELECT id FROM crm_core.journal_entry WHERE business_id = $1 AND reverses_entry_id = $2",
+        {INT8OID, INT8OID});
+    Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
+    std::string subject = "journal entry " + std::to_string(entry.second);
+    if (first_row_on_latest_snapshot(select_line, arguments)) {
+        Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                    subject + " has journal lines: it cannot be " + operation, "",
+                    "Delete its lines first (it is a draft).");
+        error.table_name = "journal_entry";
+        throw error;
+    }
+    if (std::optional<int64> reversal = first_row_on_latest_snapshot(select_reversal, arguments)) {
+        Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                    subject + " is reversed by entry " + std::to_string(*reversal) +
+                        ": it cannot be " + operation,
+                    "", "Delete the reversing entry first (if it is a draft).");
+        error.table_name = "journal_entry";
+        throw error;
+    }
+}
+
+// Whether rows the query finds exist, after waiting for the postings in flight (SHARE lock on
+// the journal tables) and looking on the latest snapshot, so that a REPEATABLE READ
+// transaction sees what was committed after it began.
+bool referenced_after_postings(CachedPlan& plan, const Datum* arguments) {
+    bool referenced = false;
+    as_extension_owner([&] {
+        guard([] {
+            Oid schema = get_namespace_oid("crm_core", false);
+            LockRelationOid(get_relname_relid("journal_entry", schema), ShareLock);
+            LockRelationOid(get_relname_relid("journal_line", schema), ShareLock);
+        });
+        SpiConnection spi;
+        referenced = execute_on_latest_snapshot(plan, arguments, 1) > 0;
+    });
+    return referenced;
+}
+
+// Refuses a reference to an entry that does not exist; locks it (FOR KEY SHARE) so that it is
+// not deleted before this transaction ends.
+void check_entry_exists(const RowKey& entry) {
+    static CachedPlan lock_entry(
+        "SELECT id FROM crm_core.journal_entry WHERE business_id = $1 AND id = $2 FOR KEY SHARE",
+        {INT8OID, INT8OID});
+    Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
+    bool found = false;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        found = lock_entry.execute(arguments, nullptr, false, 1) > 0;
+    });
+    if (!found) {
+        throw missing_entry(entry, "journal_entry");
+    }
+}
+
+// Refuses a line whose account does not exist in the line's business, is closed (for counted
+// lines) or has another currency.
 const AccountInfo& check_line_account(const LineData& line, bool counted) {
     const AccountInfo* account = find_account(line.account);
     if (account == nullptr) {
-        throw Error(ERRCODE_INTERNAL_ERROR, "crm_core: account " +
-                                                std::to_string(line.account.second) +
-                                                " of a checked journal line was not found");
+        throw missing_account(line.account);
     }
     if (line.currency && *line.currency != account->currency) {
         Error error(ERRCODE_CHECK_VIOLATION,
@@ -279,7 +370,10 @@ bool existing_entry_counts(const RowKey& entry) {
             posted_here = guard([&] { return TransactionIdIsCurrentTransactionId(writer); });
         }
     });
-    if (!found || !posted) {
+    if (!found) {
+        throw missing_entry(entry, "journal_line");
+    }
+    if (!posted) {
         return false;
     }
     if (posted_here) {
@@ -529,19 +623,35 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryColumns columns(descriptor);
     if (TRIGGER_FIRED_BY_DELETE(trigger->tg_event)) {
-        // A deleted entry has no lines (their foreign key): its pending check reads the table.
-        state.fresh_entries.erase(read_entry(trigger->tg_trigtuple, descriptor, columns).key);
+        RowKey entry = read_entry(trigger->tg_trigtuple, descriptor, columns).key;
+        check_entry_unreferenced(entry, "deleted");
+        state.fresh_entries.erase(entry);
         return PointerGetDatum(trigger->tg_trigtuple);
     }
     bool inserting = TRIGGER_FIRED_BY_INSERT(trigger->tg_event);
     HeapTuple tuple = inserting ? trigger->tg_trigtuple : trigger->tg_newtuple;
     EntryRow entry = read_entry(tuple, descriptor, columns);
+    std::optional<int64> reversed_before;
     if (!inserting) {
-        RowKey before = read_entry(trigger->tg_trigtuple, descriptor, columns).key;
-        for (const RowKey& key : {before, entry.key}) {
+        EntryRow before = read_entry(trigger->tg_trigtuple, descriptor, columns);
+        if (before.key != entry.key) {
+            check_entry_unreferenced(before.key, "renumbered");
+        }
+        reversed_before = before.reverses_entry_id;
+        for (const RowKey& key : {before.key, entry.key}) {
             state.fresh_entries.erase(key);
             state.verified_entries.erase(key);
         }
+    }
+    if (!business_exists(entry.key.first)) {
+        Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                    "business " + std::to_string(entry.key.first) + " does not exist", "",
+                    "Insert the business first.");
+        error.table_name = "journal_entry";
+        throw error;
+    }
+    if (entry.reverses_entry_id && entry.reverses_entry_id != reversed_before) {
+        check_entry_exists(RowKey{entry.key.first, *entry.reverses_entry_id});
     }
     if (entry.posted) {
         check_period_open(entry.key, entry.effective_date);
@@ -694,10 +804,8 @@ CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
     return PointerGetDatum(nullptr);
 }
 
-// BEFORE UPDATE ON account, per row, when its business or currency changes: refused once the
-// account has lines (their entries balance per currency, their keys name the business). First
-// waits for the postings in flight (SHARE lock on the journal tables), then looks on the
-// latest snapshot, so that a REPEATABLE READ transaction sees lines committed after it began.
+// BEFORE UPDATE (of its business, id or currency) OR DELETE ON account, per row: refused once
+// the account has lines (their entries balance per currency, their keys name the account).
 CRM_CORE_FUNCTION(crm_core_ledger_account_before_update) {
     TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
@@ -705,29 +813,53 @@ CRM_CORE_FUNCTION(crm_core_ledger_account_before_update) {
     RowKey account{
         DatumGetInt64(*tuple_value(before, descriptor, column_number(descriptor, "business_id"))),
         DatumGetInt64(*tuple_value(before, descriptor, column_number(descriptor, "id")))};
-    std::string code =
-        text_to_string(*tuple_value(before, descriptor, column_number(descriptor, "code")));
-    bool has_lines = false;
-    as_extension_owner([&] {
-        guard([] {
-            Oid schema = get_namespace_oid("crm_core", false);
-            LockRelationOid(get_relname_relid("journal_entry", schema), ShareLock);
-            LockRelationOid(get_relname_relid("journal_line", schema), ShareLock);
-        });
-        SpiConnection spi;
-        static crm_core::pg::CachedPlan select_line(
-            "SELECT 1 FROM crm_core.journal_line WHERE business_id = $1 AND account_id = $2",
-            {INT8OID, INT8OID});
-        Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
-        has_lines = execute_on_latest_snapshot(select_line, arguments, 1) > 0;
-    });
-    if (has_lines) {
-        throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                    "account " + code + " (id " + std::to_string(account.second) +
-                        ") has journal lines: its business and currency cannot change",
-                    "", "Close the account and open a new one.");
+    static crm_core::pg::CachedPlan select_line(
+        "SELECT 1 FROM crm_core.journal_line WHERE business_id = $1 AND account_id = $2",
+        {INT8OID, INT8OID});
+    Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
+    if (referenced_after_postings(select_line, arguments)) {
+        bool deleting = TRIGGER_FIRED_BY_DELETE(trigger->tg_event);
+        std::string code =
+            text_to_string(*tuple_value(before, descriptor, column_number(descriptor, "code")));
+        throw Error(
+            deleting ? ERRCODE_FOREIGN_KEY_VIOLATION : ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "account " + code + " (id " + std::to_string(account.second) + ") has journal lines: " +
+                (deleting ? "it cannot be deleted" : "its business, id and currency cannot change"),
+            "", "Close the account and open a new one.");
     }
-    return PointerGetDatum(trigger->tg_newtuple);
+    return PointerGetDatum(TRIGGER_FIRED_BY_DELETE(trigger->tg_event) ? before
+                                                                      : trigger->tg_newtuple);
+}
+
+// BEFORE UPDATE (of its id) OR DELETE ON business, per row: refused once the business has
+// journal entries.
+CRM_CORE_FUNCTION(crm_core_ledger_business_before_change) {
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
+    TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
+    HeapTuple before = trigger->tg_trigtuple;
+    int64 business =
+        DatumGetInt64(*tuple_value(before, descriptor, column_number(descriptor, "id")));
+    static crm_core::pg::CachedPlan select_entry(
+        "SELECT 1 FROM crm_core.journal_entry WHERE business_id = $1", {INT8OID});
+    Datum arguments[1] = {Int64GetDatum(business)};
+    bool deleting = TRIGGER_FIRED_BY_DELETE(trigger->tg_event);
+    if (referenced_after_postings(select_entry, arguments)) {
+        throw Error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                    "business " + std::to_string(business) + " has journal entries: " +
+                        (deleting ? "it cannot be deleted" : "its id cannot change"),
+                    "", "A business with a ledger stays; stop using it instead.");
+    }
+    return PointerGetDatum(deleting ? before : trigger->tg_newtuple);
+}
+
+// BEFORE TRUNCATE ON business and account: refused; journal entries and lines name their rows
+// (TRUNCATE would skip the row checks above).
+CRM_CORE_FUNCTION(crm_core_ledger_reference_truncate) {
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
+    throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "TRUNCATE on " + qualified_name(trigger->tg_relation) +
+                    " is refused: journal entries and lines name its rows",
+                "", "Delete the rows you mean to remove; those the ledger names stay.");
 }
 
 // AFTER ... FOR EACH STATEMENT on account and fiscal_period: tells every backend to forget its

@@ -73,6 +73,47 @@ ALTER TABLE crm_core.journal_line
     ADD CONSTRAINT journal_line_amount_present CHECK (crm_core.amount_present(debit, credit)),
     ADD CONSTRAINT journal_line_amount_finite CHECK (crm_core.amounts_finite(debit, credit)),
     ADD CONSTRAINT journal_line_one_side CHECK (crm_core.amount_on_one_side(debit, credit));
+-- No foreign keys on the journal tables: the ledger's triggers check each reference where
+-- they read it anyway (PostgreSQL's checks ran one query per row on top) and refuse deleting,
+-- renumbering or truncating what a journal row names.
+ALTER TABLE crm_core.journal_line
+    DROP CONSTRAINT journal_line_business_id_entry_id_fkey,
+    DROP CONSTRAINT journal_line_business_id_account_id_fkey;
+ALTER TABLE crm_core.journal_entry
+    DROP CONSTRAINT journal_entry_business_id_fkey,
+    DROP CONSTRAINT journal_entry_business_id_reverses_entry_id_fkey;
+DROP TRIGGER account_before_update ON crm_core.account;
+CREATE TRIGGER account_before_update
+    BEFORE UPDATE ON crm_core.account
+    FOR EACH ROW WHEN (OLD.currency IS DISTINCT FROM NEW.currency
+                       OR OLD.business_id IS DISTINCT FROM NEW.business_id
+                       OR OLD.id IS DISTINCT FROM NEW.id)
+    EXECUTE FUNCTION crm_core.ledger_account_before_update();
+CREATE FUNCTION crm_core.ledger_business_before_change() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_business_before_change' LANGUAGE C;
+CREATE FUNCTION crm_core.ledger_reference_truncate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_reference_truncate' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_business_before_change(),
+    crm_core.ledger_reference_truncate() FROM PUBLIC;
+CREATE TRIGGER account_before_delete
+    BEFORE DELETE ON crm_core.account
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_account_before_update();
+CREATE TRIGGER business_before_update
+    BEFORE UPDATE ON crm_core.business
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id)
+    EXECUTE FUNCTION crm_core.ledger_business_before_change();
+CREATE TRIGGER business_before_delete
+    BEFORE DELETE ON crm_core.business
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_business_before_change();
+CREATE TRIGGER account_not_truncated
+    BEFORE TRUNCATE ON crm_core.account
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_truncate();
+CREATE TRIGGER business_not_truncated
+    BEFORE TRUNCATE ON crm_core.business
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_truncate();
+CREATE TRIGGER business_changed
+    AFTER UPDATE OR DELETE ON crm_core.business
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 -- ---- end ledger speed ----
 
 -- ---- Ledger functions (ledger) ----

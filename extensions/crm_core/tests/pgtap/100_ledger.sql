@@ -83,9 +83,9 @@ SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5,"credit":5
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5,"currency":"USD"},{"account_id":9102,"credit":5}]')$$,
                  '23514', 'journal line currency USD differs from account 1000''s currency EUR', 'a line currency other than the account''s refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9999,"credit":5}]')$$,
-                 '23503', 'insert or update on table "journal_line" violates foreign key constraint "journal_line_business_id_account_id_fkey"', 'an unknown account refused');
+                 '23503', 'account 9999 does not exist in business 9001', 'an unknown account refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9201,"credit":5}]')$$,
-                 '23503', 'insert or update on table "journal_line" violates foreign key constraint "journal_line_business_id_account_id_fkey"', 'another business''s account refused');
+                 '23503', 'account 9201 does not exist in business 9001', 'another business''s account refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9105,"debit":5},{"account_id":9102,"credit":5}]')$$,
                  '55000', 'account 1900 (id 9105) is closed', 'a closed account refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9104,"credit":5}]')$$,
@@ -166,7 +166,7 @@ SELECT throws_ok($$UPDATE crm_core.journal_entry SET status = 'draft' WHERE id =
 SELECT throws_ok($$UPDATE crm_core.journal_entry SET effective_date = '2021-01-01' WHERE id = 9601$$,
                  '55000', 'UPDATE on crm_core.journal_entry is refused: posted journal entries are append-only', 'a posted entry cannot be redated');
 SELECT throws_ok($$UPDATE crm_core.account SET currency = 'USD' WHERE id = 9101$$,
-                 '55000', 'account 1000 (id 9101) has journal lines: its business and currency cannot change', 'an account with lines keeps its currency');
+                 '55000', 'account 1000 (id 9101) has journal lines: its business, id and currency cannot change', 'an account with lines keeps its currency');
 
 -- No line moves into a posted entry, not even one this transaction posted (no trigger would
 -- count it).

@@ -68,7 +68,7 @@ SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_i
 SELECT dblink_send_query('closer', $$UPDATE crm_core.account SET currency = 'USD' WHERE id = 4$$);
 SELECT pg_sleep(0.3);
 SELECT dblink_exec('poster', 'COMMIT');
-SELECT throws_ok($$SELECT * FROM dblink_get_result('closer') AS t(x text)$$, '55000', 'account misc (id 4) has journal lines: its business and currency cannot change',
+SELECT throws_ok($$SELECT * FROM dblink_get_result('closer') AS t(x text)$$, '55000', 'account misc (id 4) has journal lines: its business, id and currency cannot change',
                    'a currency change waits for the posting in flight and is refused');
 SELECT * FROM dblink_get_result('closer') AS t(x text);
 SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbalanced_entries()$$) AS t(n bigint)),
@@ -82,7 +82,7 @@ SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_i
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
     VALUES (1, 5, 1, 5, NULL), (1, 5, 5, NULL, 5)');
 SELECT throws_ok($$SELECT dblink_exec('closer', $q$UPDATE crm_core.account SET currency = 'USD' WHERE id = 5$q$)$$,
-                 '55000', 'account other (id 5) has journal lines: its business and currency cannot change',
+                 '55000', 'account other (id 5) has journal lines: its business, id and currency cannot change',
                  'REPEATABLE READ: a currency change sees lines committed after its snapshot');
 SELECT dblink_exec('closer', 'ROLLBACK');
 
