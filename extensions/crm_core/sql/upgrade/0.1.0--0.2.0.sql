@@ -73,6 +73,9 @@ ALTER TABLE crm_core.journal_line
     ADD CONSTRAINT journal_line_amount_present CHECK (crm_core.amount_present(debit, credit)),
     ADD CONSTRAINT journal_line_amount_finite CHECK (crm_core.amounts_finite(debit, credit)),
     ADD CONSTRAINT journal_line_one_side CHECK (crm_core.amount_on_one_side(debit, credit));
+-- Room on each page for new versions of the slot rows (new pages; VACUUM FULL
+-- crm_core.account_balance_slot repacks the old ones, see docs/ledger.md).
+ALTER TABLE crm_core.account_balance_slot SET (fillfactor = 70);
 -- No foreign keys on the journal tables: the ledger's triggers check each reference where
 -- they read it anyway (PostgreSQL's checks ran one query per row on top) and refuse deleting,
 -- renumbering or truncating what a journal row names.
