@@ -367,3 +367,75 @@ END;
 $$;
 COMMENT ON FUNCTION crm_core.post_entry(bigint, jsonb, text, date, text, text, jsonb) IS
     'Posts an entry from JSON lines; idempotent per (business, idempotency_key).';
+
+-- Posts many entries of one business in one call: a JSON array of
+-- {"lines": [...as post_entry...], "memo", "effective_date", "source_ref", "metadata",
+--  "idempotency_key"}. Returns each entry's position in the array (from 1) and its id. Entries
+-- without an idempotency key are inserted by two statements, whatever their number (the
+-- ledger's triggers count and check them per statement, not per row); an entry with a key
+-- goes through post_entry(), so that a retry returns the entry already posted. All or
+-- nothing: one refused entry refuses the call (and, at commit, the transaction).
+CREATE OR REPLACE FUNCTION crm_core.post_entries(business_id bigint, entries jsonb)
+    RETURNS TABLE ("position" bigint, entry_id bigint)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    keyed record;
+BEGIN
+    IF jsonb_typeof(entries) IS DISTINCT FROM 'array'
+       OR EXISTS (SELECT FROM jsonb_array_elements(entries) AS e(doc)
+                  WHERE jsonb_typeof(e.doc) IS DISTINCT FROM 'object'
+                     OR jsonb_typeof(e.doc->'lines') IS DISTINCT FROM 'array') THEN
+        RAISE EXCEPTION 'entries must be a JSON array of {"lines": [...]} objects'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Each entry is {"lines": [{"account_id", "debit" or "credit"}, ...], "memo", ...}.';
+    END IF;
+    -- The new entries' ids follow their order of insertion (one statement, one sequence),
+    -- which is the order of their positions: the n-th smallest id is the n-th entry.
+    RETURN QUERY
+    WITH input AS MATERIALIZED (
+        SELECT e.ordinality AS position, e.doc
+        FROM jsonb_array_elements(entries) WITH ORDINALITY AS e(doc, ordinality)
+        WHERE e.doc->>'idempotency_key' IS NULL
+    ), inserted AS (
+        INSERT INTO crm_core.journal_entry AS j (business_id, effective_date, memo, source_ref, metadata)
+        SELECT post_entries.business_id, COALESCE((i.doc->>'effective_date')::date, CURRENT_DATE),
+               i.doc->>'memo', i.doc->>'source_ref', COALESCE(i.doc->'metadata', '{}')
+        FROM input i ORDER BY i.position
+        RETURNING j.id
+    ), numbered AS MATERIALIZED (
+        SELECT i.position, i.doc, n.id
+        FROM (SELECT input.position, input.doc, row_number() OVER (ORDER BY input.position) AS rank
+              FROM input) i
+        JOIN (SELECT inserted.id, row_number() OVER (ORDER BY inserted.id) AS rank FROM inserted) n
+          ON n.rank = i.rank
+    ), lines AS (
+        INSERT INTO crm_core.journal_line
+            (business_id, entry_id, account_id, debit, credit, currency, memo, subledger)
+        SELECT post_entries.business_id, n.id, l.account_id, l.debit, l.credit, l.currency, l.memo,
+               l.subledger
+        FROM numbered n
+        CROSS JOIN LATERAL jsonb_to_recordset(n.doc->'lines')
+            AS l(account_id bigint, debit numeric, credit numeric, currency text, memo text,
+                 subledger bigint)
+        ORDER BY n.position
+    )
+    SELECT n.position, n.id FROM numbered n;
+    FOR keyed IN
+        SELECT e.ordinality AS position, e.doc
+        FROM jsonb_array_elements(entries) WITH ORDINALITY AS e(doc, ordinality)
+        WHERE e.doc->>'idempotency_key' IS NOT NULL
+        ORDER BY e.ordinality
+    LOOP
+        position := keyed.position;
+        entry_id := crm_core.post_entry(post_entries.business_id, keyed.doc->'lines',
+                                        memo => keyed.doc->>'memo',
+                                        effective_date => COALESCE((keyed.doc->>'effective_date')::date, CURRENT_DATE),
+                                        idempotency_key => keyed.doc->>'idempotency_key',
+                                        source_ref => keyed.doc->>'source_ref',
+                                        metadata => COALESCE(keyed.doc->'metadata', '{}'));
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION crm_core.post_entries(bigint, jsonb) IS
+    'Posts a JSON array of entries of one business in one call; returns (position, entry_id) per entry.';
