@@ -105,7 +105,7 @@ std::string render_metrics(const MetricsSnapshot& s) {
     family(out, "crm_core_job_runs_total", "counter", "Job runs by result.");
     for (const auto& [job, metrics] : s.jobs) {
         const JobRecord& r = metrics.record;
-        std::string name = label("job", job_name(job));
+        std::string name = label("job", job);
         sample(out, "crm_core_job_runs_total", name + ",result=\"success\"",
                static_cast<double>(r.successes));
         sample(out, "crm_core_job_runs_total", name + ",result=\"failure\"",
@@ -115,26 +115,26 @@ std::string render_metrics(const MetricsSnapshot& s) {
     }
     family(out, "crm_core_job_failures_total", "counter", "Failed job runs.");
     for (const auto& [job, metrics] : s.jobs) {
-        sample(out, "crm_core_job_failures_total", label("job", job_name(job)),
+        sample(out, "crm_core_job_failures_total", label("job", job),
                static_cast<double>(metrics.record.failures));
     }
     family(out, "crm_core_job_consecutive_failures", "gauge",
            "Failures since the job last succeeded.");
     for (const auto& [job, metrics] : s.jobs) {
-        sample(out, "crm_core_job_consecutive_failures", label("job", job_name(job)),
+        sample(out, "crm_core_job_consecutive_failures", label("job", job),
                metrics.record.consecutive_failures);
     }
     family(out, "crm_core_job_last_success_timestamp_seconds", "gauge",
            "When the job last succeeded, Unix seconds (absent: never).");
     for (const auto& [job, metrics] : s.jobs) {
         if (metrics.record.last_success_unix) {
-            sample(out, "crm_core_job_last_success_timestamp_seconds", label("job", job_name(job)),
+            sample(out, "crm_core_job_last_success_timestamp_seconds", label("job", job),
                    *metrics.record.last_success_unix);
         }
     }
     family(out, "crm_core_job_duration_seconds", "histogram", "Job run time.");
     for (const auto& [job, metrics] : s.jobs) {
-        std::string name = label("job", job_name(job));
+        std::string name = label("job", job);
         for (std::size_t i = 0; i < Histogram::kBounds.size(); ++i) {
             sample(out, "crm_core_job_duration_seconds_bucket",
                    name + ",le=\"" + prometheus_number(Histogram::kBounds[i]) + '"',
@@ -188,12 +188,45 @@ std::string render_metrics(const MetricsSnapshot& s) {
         sample(out, "crm_core_balance_mismatches", "",
                static_cast<double>(p.balance_mismatches.value));
     }
+    if (p.position_mismatches.state == Probed<std::int64_t>::State::ok) {
+        family(out, "crm_collections_position_mismatches", "gauge",
+               "Debts whose position disagrees with their allocations or the ledger.");
+        sample(out, "crm_collections_position_mismatches", "",
+               static_cast<double>(p.position_mismatches.value));
+    }
     if (p.seal.state == Probed<SealSummary>::State::ok) {
         family(out, "crm_core_unsealed_rows", "gauge", "Ledger rows not sealed yet.");
         sample(out, "crm_core_unsealed_rows", "", static_cast<double>(p.seal.value.unsealed_rows));
         family(out, "crm_core_seal_lag_seconds", "gauge", "Age of the oldest unsealed row.");
         sample(out, "crm_core_seal_lag_seconds", "",
                p.seal.value.oldest_unsealed_age_seconds.value_or(0));
+    }
+    using PreparedState = Probed<std::vector<PreparedRow>>::State;
+    if (p.prepared.state == PreparedState::ok) {
+        family(out, "crm_core_prepared_ledger_transactions", "gauge",
+               "Prepared transactions holding ledger postings.");
+        sample(out, "crm_core_prepared_ledger_transactions", "",
+               static_cast<double>(p.prepared.value.size()));
+        family(out, "crm_core_prepared_ledger_oldest_seconds", "gauge",
+               "Age of the oldest prepared transaction holding ledger postings (0: none).");
+        sample(out, "crm_core_prepared_ledger_oldest_seconds", "",
+               p.prepared.value.empty() ? 0 : p.prepared.value.front().age_seconds);
+    }
+    if (p.leader.state == Probed<LeaderInfo>::State::ok && p.leader.value.last_job_age_seconds) {
+        family(out, "crm_core_leader_last_job_age_seconds", "gauge",
+               "Seconds since a leader (any instance) last ran a job.");
+        sample(out, "crm_core_leader_last_job_age_seconds", "",
+               *p.leader.value.last_job_age_seconds);
+    }
+    auto failures = probe_failures(p);
+    if (!failures.empty()) {
+        family(out, "crm_core_probe_failed", "gauge",
+               "1 when a health check's query could not run (its check fails), per check.");
+        for (const auto& [check, failed] : failures) {
+            if (failed) {
+                sample(out, "crm_core_probe_failed", label("check", check), *failed ? 1 : 0);
+            }
+        }
     }
     if (p.taken) {
         family(out, "crm_core_probe_timestamp_seconds", "gauge",

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -42,9 +43,12 @@ double seconds(Clock::duration duration) {
 
 // What a lane task tells the main loop when it is done.
 struct TaskResult {
-    std::optional<Job> job;  // the job it ran, if any
+    std::optional<Job> job;  // the built-in job it ran, if any
     Outcome outcome = Outcome::success;
     bool became_leader = false;
+    bool registry_round = false;       // it looked for due registered jobs
+    bool registry_failed = false;      // and could not (e.g. no privilege on crm_core.jobs)
+    bool more_registered_due = false;  // and another one is due right away
 };
 
 // One worker thread that runs one task at a time; the main loop posts a task only when the
@@ -125,7 +129,7 @@ class Lane {
 // What the HTTP thread reads and the lanes write.
 struct SharedState {
     std::mutex mutex;
-    std::map<Job, JobMetrics> jobs;
+    std::map<std::string, JobMetrics> jobs;  // by job name: built-in and registered
     ProbeData probe;
     bool database_ready = false;
     Clock::time_point last_ping_ok{};
@@ -141,24 +145,22 @@ struct SharedState {
     // Copies what the HTTP thread reads from a (re)loaded configuration.
     void configure(const Config& config) {
         std::lock_guard<std::mutex> lock(mutex);
-        thresholds = Thresholds{config.staleness_factor,
-                                std::chrono::duration<double>(config.seal_lag_warn).count(),
-                                config.failures_warn};
+        thresholds = thresholds_of(config);
         liveness_timeout = config.liveness_timeout;
         // A ping every tick; a hung ping or probe stops counting after this long.
         readiness_window = 3 * config.tick + config.probe_timeout;
     }
 
-    // Records a job's run for metrics and health.
-    void record(Job job, Outcome outcome, double duration_seconds, const std::string& detail,
-                int consecutive_failures) {
+    // Records a job's run for metrics and health; `detail` says why a skipped run was skipped.
+    void record(const std::string& job, Outcome outcome, double duration_seconds,
+                const std::string& detail, int consecutive_failures) {
         std::lock_guard<std::mutex> lock(mutex);
         JobMetrics& metrics = jobs[job];
         JobRecord& r = metrics.record;
         r.consecutive_failures = consecutive_failures;
         if (outcome == Outcome::skipped) {
             ++r.skips;
-            r.last_result = "not installed";
+            r.last_result = detail;
             return;
         }
         metrics.duration.observe(duration_seconds);
@@ -170,6 +172,23 @@ struct SharedState {
             ++r.failures;
             r.last_failure_unix = unix_now();
             r.last_error = detail;
+        }
+    }
+
+    // Keeps one metrics entry per registered job: new jobs appear (their counters at zero),
+    // unscheduled ones go.
+    void track_registered(const std::vector<RegisteredJob>& registered) {
+        std::lock_guard<std::mutex> lock(mutex);
+        std::set<std::string> names;
+        for (const RegisteredJob& job : registered) {
+            names.insert(job.name);
+            JobRecord& r = jobs[job.name].record;
+            r.registered = true;
+            r.leader_only = true;
+        }
+        for (auto it = jobs.begin(); it != jobs.end();) {
+            it = it->second.record.registered && names.count(it->first) == 0 ? jobs.erase(it)
+                                                                             : std::next(it);
         }
     }
 };
@@ -273,7 +292,7 @@ class Daemon {
         scheduler_.configure(config_);
         shared_.configure(config_);
         for (Job job : kAllJobs) {
-            shared_.jobs[job];
+            shared_.jobs[job_name(job)].record.leader_only = needs_leadership(job);
         }
     }
 
@@ -351,6 +370,20 @@ class Daemon {
                         scheduler_.make_due(job, now);
                     }
                 }
+                next_registry_round_ = now;
+            }
+            if (result->registry_round) {
+                // The database keeps the registered jobs' schedule: look again next tick, or at
+                // once while more are due; after errors, back off as failing jobs do.
+                registry_failures_ = result->registry_failed ? registry_failures_ + 1 : 0;
+                next_registry_round_ =
+                    result->registry_failed
+                        ? now +
+                              Backoff{config_.backoff_initial, config_.backoff_max, config_.jitter}
+                                  .delay(registry_failures_,
+                                         std::uniform_real_distribution<>(0, 1)(random_))
+                    : result->more_registered_due ? now
+                                                  : now + config_.tick;
             }
         }
         if (!leader_lane_.idle()) {
@@ -366,6 +399,11 @@ class Daemon {
                     });
                     return;
                 }
+            }
+            if (now >= next_registry_round_) {
+                next_registry_round_ = now + config_.tick;  // until the round reports back
+                leader_lane_.post([this, config = config_] { return registry_round(config); });
+                return;
             }
         }
         if (now >= next_leadership_round_) {
@@ -415,15 +453,20 @@ class Daemon {
         }
         try {
             if (!shared_.leader) {
-                if (try_leader_lock(*session, config.lock_key)) {
+                if (std::optional<LeaderLock> lock = try_leader_lock(*session, config.lock_key)) {
+                    leader_lock_ = *lock;
                     leader_generation_ = leader_session_.generation();
                     shared_.leader = true;
                     result.became_leader = true;
                     log_line("leadership: acquired the leader lock (backend pid " +
                              std::to_string(session->backendpid()) + ")");
+                    record_job_as_leader(*session, config, "leadership");
                 }
-            } else {
-                ping(*session);
+            } else if (leader_lock_kind(*session) != leader_lock_) {
+                // crm_core was installed (or dropped) under us: the other instances now compete
+                // for the other kind of lock. A new session drops the one held; the next round
+                // takes the right one.
+                lose_session("the database's leader lock changed (crm_core installed or dropped)");
             }
         } catch (const std::exception& e) {
             lose_session(e.what());
@@ -447,8 +490,9 @@ class Daemon {
         auto started = Clock::now();
         std::string detail;
         try {
-            JobResult job_result = run_job(*session, job);
+            JobResult job_result = run_job(*session, job, config);
             result.outcome = job_result.installed ? Outcome::success : Outcome::skipped;
+            record_job_as_leader(*session, config, job_name(job));
             detail = job_result.summary;
             if (job_result.rows > 0 || failures_before > 0) {
                 log_line(std::string("job ") + job_name(job) + ": " + detail);
@@ -464,8 +508,72 @@ class Daemon {
                      std::to_string(failures_before + 1) + " in a row): " + detail);
         }
         int consecutive = result.outcome == Outcome::failure ? failures_before + 1 : 0;
-        shared_.record(job, result.outcome, seconds(Clock::now() - started), detail, consecutive);
+        shared_.record(job_name(job), result.outcome, seconds(Clock::now() - started), detail,
+                       consecutive);
         return result;
+    }
+
+    // Leader lane: tells every instance (through the database) that the leader ran `job`; a
+    // failure is logged and leaves the job's outcome as it was (the standbys' leadership:jobs
+    // check shows a heartbeat that stops).
+    void record_job_as_leader(pqxx::connection& session, const Config& config, const char* job) {
+        try {
+            record_leader_job(session, config.lock_key, leader_lock_, job);
+        } catch (const pqxx::broken_connection&) {
+            throw;
+        } catch (const std::exception& e) {
+            log_line(std::string("leadership: heartbeat failed: ") +
+                     LaneSession::first_line(e.what()));
+        }
+    }
+
+    // Leader lane: looks up the registered jobs (crm_core.jobs) and runs the first due one, as
+    // the role that registered it (crm_core.run_job), on the session that holds the lock.
+    TaskResult registry_round(const Config& config) {
+        TaskResult result;
+        result.registry_round = true;
+        std::string error;
+        pqxx::connection* session = leader_session_.get(config, error);
+        if (session == nullptr || !shared_.leader ||
+            leader_session_.generation() != leader_generation_) {
+            return result;  // the next leadership round sorts it out
+        }
+        try {
+            std::optional<std::vector<RegisteredJob>> jobs = registered_jobs(*session);
+            shared_.track_registered(jobs ? *jobs : std::vector<RegisteredJob>{});
+            if (!jobs || jobs->empty() || !jobs->front().due) {
+                return result;
+            }
+            result.more_registered_due = jobs->size() > 1 && (*jobs)[1].due;
+            run_registered(*session, jobs->front().name, config);
+        } catch (const pqxx::broken_connection& e) {
+            lose_session(e.what());
+        } catch (const std::exception& e) {
+            result.registry_failed = true;
+            log_line("registered jobs: " + LaneSession::first_line(e.what()));
+        }
+        return result;
+    }
+
+    // Leader lane: one run of a registered job; the database records it and schedules the next.
+    void run_registered(pqxx::connection& session, const std::string& name, const Config& config) {
+        auto started = Clock::now();
+        RegisteredRun run = run_registered_job(session, name, config, true);
+        Outcome outcome = run.result == "success"   ? Outcome::success
+                          : run.result == "failure" ? Outcome::failure
+                                                    : Outcome::skipped;
+        if (outcome == Outcome::failure) {
+            log_line("job " + name + " failed (" + std::to_string(run.consecutive_failures) +
+                     " in a row): " + run.error);
+        }
+        shared_.record(name, outcome, seconds(Clock::now() - started),
+                       outcome == Outcome::success ? "success" : run.error,
+                       run.consecutive_failures);
+        // A job can call pg_advisory_unlock on the session it runs in: then this instance no
+        // longer leads, and the session (with whatever else the job left in it) is dropped.
+        if (!holds_leader_lock(session, config.lock_key, leader_lock_)) {
+            lose_session("job " + name + " released the leader lock");
+        }
     }
 
     // Leader lane: the session broke or misbehaved; the lock is gone with it.
@@ -535,8 +643,8 @@ class Daemon {
             }
         }
         int consecutive = result.outcome == Outcome::failure ? failures_before + 1 : 0;
-        shared_.record(Job::health, result.outcome, seconds(Clock::now() - started), detail,
-                       consecutive);
+        shared_.record(job_name(Job::health), result.outcome, seconds(Clock::now() - started),
+                       detail, consecutive);
         return result;
     }
 
@@ -562,7 +670,7 @@ class Daemon {
                 try {
                     pqxx::connection* session = leader_session_.get(config, error);
                     if (session != nullptr) {
-                        release_leader_lock(*session, config.lock_key);
+                        release_leader_lock(*session, config.lock_key, leader_lock_);
                         log_line("leadership: released the leader lock");
                     }
                 } catch (const std::exception& e) {
@@ -649,7 +757,7 @@ class Daemon {
     std::vector<Check> current_checks() {
         auto [ready, error] = readiness();
         InstanceState instance{ready, shared_.leader, error, unix_now()};
-        std::map<Job, JobRecord> records;
+        JobRecords records;
         ProbeData probe;
         Thresholds thresholds;
         {
@@ -685,8 +793,11 @@ class Daemon {
     SharedState shared_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> reload_{false};
-    std::uint64_t leader_generation_ = 0;  // leader lane: the session that took the lock
+    std::uint64_t leader_generation_ = 0;            // leader lane: the session that took the lock
+    LeaderLock leader_lock_ = LeaderLock::advisory;  // leader lane: the kind of lock it holds
     Clock::time_point next_leadership_round_{};
+    Clock::time_point next_registry_round_{};
+    int registry_failures_ = 0;  // registry rounds that failed in a row
     Clock::time_point next_ping_{};
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
@@ -726,7 +837,8 @@ int run_service(const std::vector<std::string>& args,
     return daemon.run();
 }
 
-int run_once(const Config& config, Job job) {
+int run_once(const Config& config, const std::string& name) {
+    std::optional<Job> job = job_from_name(name);
     std::unique_ptr<pqxx::connection> session;
     try {
         session = open_session(config, job == Job::health ? "probe" : "leader");
@@ -738,10 +850,7 @@ int run_once(const Config& config, Job job) {
         if (job == Job::health) {
             ProbeData data = probe(*session, config.lock_key);
             InstanceState instance{true, false, "", unix_now()};
-            Thresholds thresholds{config.staleness_factor,
-                                  std::chrono::duration<double>(config.seal_lag_warn).count(),
-                                  config.failures_warn};
-            std::vector<Check> checks = health_checks(instance, data, {}, thresholds);
+            std::vector<Check> checks = health_checks(instance, data, {}, thresholds_of(config));
             // Job history belongs to a running service, not to a one-off probe.
             checks.erase(
                 std::remove_if(checks.begin(), checks.end(),
@@ -750,25 +859,40 @@ int run_once(const Config& config, Job job) {
             std::cout << render_health_json(checks, kVersion) << std::endl;
             return overall_status(checks) == Status::fail ? kExitFailed : kExitOk;
         }
-        if (!try_leader_lock(*session, config.lock_key)) {
-            log_line("another instance holds the leader lock; not running " +
-                     std::string(job_name(job)));
+        std::optional<LeaderLock> lock = try_leader_lock(*session, config.lock_key);
+        if (!lock) {
+            log_line("another instance holds the leader lock; not running " + name);
             return kExitNotLeader;
         }
-        JobResult result = run_job(*session, job);
-        release_leader_lock(*session, config.lock_key);
+        if (!job) {
+            RegisteredRun run = run_registered_job(*session, name, config, false);
+            release_leader_lock(*session, config.lock_key, *lock);
+            if (!run.scheduled) {
+                log_line("no job named " + name + " is registered in this database");
+                return kExitNotInstalled;
+            }
+            if (run.result == "skipped") {
+                log_line("job " + name + " skipped: " + run.error);
+                return kExitNotLeader;
+            }
+            std::cout << name << ": " << run.result << (run.error.empty() ? "" : ": " + run.error)
+                      << std::endl;
+            return run.result == "success" ? kExitOk : kExitFailed;
+        }
+        JobResult result = run_job(*session, *job, config);
+        record_leader_job(*session, config.lock_key, *lock, job_name(*job));
+        release_leader_lock(*session, config.lock_key, *lock);
         if (!result.installed) {
-            log_line(std::string("job ") + job_name(job) + ": not installed in this database");
+            log_line("job " + name + ": not installed in this database");
             return kExitNotInstalled;
         }
-        std::cout << job_name(job) << ": " << result.summary << std::endl;
+        std::cout << name << ": " << result.summary << std::endl;
         return kExitOk;
     } catch (const pqxx::broken_connection& e) {
         log_line(std::string("connection lost: ") + LaneSession::first_line(e.what()));
         return kExitUnavailable;
     } catch (const std::exception& e) {
-        log_line(std::string("job ") + job_name(job) +
-                 " failed: " + LaneSession::first_line(e.what()));
+        log_line("job " + name + " failed: " + LaneSession::first_line(e.what()));
         return kExitFailed;
     }
 }

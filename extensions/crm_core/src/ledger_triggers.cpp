@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "interrupts.hpp"
 #include "crm_core/ledger.hpp"
 #include "datum.hpp"
 #include "function.hpp"
@@ -107,6 +108,7 @@ void for_each_new_row(const TriggerData* trigger, Fn&& fn) {
         return made;
     });
     while (guard([&] { return tuplestore_gettupleslot(rows, true, false, slot); })) {
+        crm_core::pg::check_for_interrupts();
         fn(slot);
     }
     guard([&] {
@@ -229,18 +231,19 @@ void check_entry_unreferenced(const RowKey& entry, const char* operation) {
     }
 }
 
-// Whether rows the query finds exist, after waiting for the postings in flight (SHARE lock on
-// the journal tables) and looking on the latest snapshot, so that a REPEATABLE READ
+// Whether rows the query finds exist, after waiting for the postings in flight of the business
+// (crm_core._wait_for_postings: a SHARE lock on the journal tables, or on a Citus cluster on the
+// business's journal shards) and looking on the latest snapshot, so that a REPEATABLE READ
 // transaction sees what was committed after it began.
-bool referenced_after_postings(CachedPlan& plan, const Datum* arguments) {
+bool referenced_after_postings(Oid fired_on, int64 business_id, CachedPlan& plan,
+                               const Datum* arguments) {
+    static CachedPlan wait_for_postings("SELECT crm_core._wait_for_postings($1, $2)",
+                                        {REGCLASSOID, INT8OID});
+    Datum wait_arguments[2] = {ObjectIdGetDatum(fired_on), Int64GetDatum(business_id)};
     bool referenced = false;
     as_extension_owner([&] {
-        guard([] {
-            Oid schema = get_namespace_oid("crm_core", false);
-            LockRelationOid(get_relname_relid("journal_entry", schema), ShareLock);
-            LockRelationOid(get_relname_relid("journal_line", schema), ShareLock);
-        });
         SpiConnection spi;
+        wait_for_postings.execute(wait_arguments, nullptr, false, 0);
         referenced = execute_on_latest_snapshot(plan, arguments, 1) > 0;
     });
     return referenced;
@@ -703,6 +706,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
         uint64 count = execute_on_latest_snapshot(select_lines, arguments);
         std::vector<LineData> lines;
         for (uint64 row = 0; row < count; ++row) {
+            crm_core::pg::check_for_interrupts();
             std::optional<Datum> currency = result_value(row, 4);
             lines.push_back(LineData{
                 {entry.key.first, DatumGetInt64(*result_value(row, 5))},
@@ -714,6 +718,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
         }
         StatementBalances deltas;
         for (const LineData& line : lines) {
+            crm_core::pg::check_for_interrupts();
             const AccountInfo& account = check_line_account(line, true);
             if (!first_count_after_posting(state, line)) {
                 continue;
@@ -770,6 +775,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
     }
     if (state.open_line_statements == 0) {
         while (!state.checks_waiting.empty()) {
+            crm_core::pg::check_for_interrupts();
             RowKey entry = *state.checks_waiting.begin();
             state.checks_waiting.erase(state.checks_waiting.begin());
             verify_entry(state, entry);
@@ -817,7 +823,8 @@ CRM_CORE_FUNCTION(crm_core_ledger_account_before_update) {
         "SELECT 1 FROM crm_core.journal_line WHERE business_id = $1 AND account_id = $2",
         {INT8OID, INT8OID});
     Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
-    if (referenced_after_postings(select_line, arguments)) {
+    if (referenced_after_postings(RelationGetRelid(trigger->tg_relation), account.first,
+                                  select_line, arguments)) {
         bool deleting = TRIGGER_FIRED_BY_DELETE(trigger->tg_event);
         std::string code =
             text_to_string(*tuple_value(before, descriptor, column_number(descriptor, "code")));
@@ -843,7 +850,8 @@ CRM_CORE_FUNCTION(crm_core_ledger_business_before_change) {
         "SELECT 1 FROM crm_core.journal_entry WHERE business_id = $1", {INT8OID});
     Datum arguments[1] = {Int64GetDatum(business)};
     bool deleting = TRIGGER_FIRED_BY_DELETE(trigger->tg_event);
-    if (referenced_after_postings(select_entry, arguments)) {
+    if (referenced_after_postings(RelationGetRelid(trigger->tg_relation), business, select_entry,
+                                  arguments)) {
         throw Error(ERRCODE_FOREIGN_KEY_VIOLATION,
                     "business " + std::to_string(business) + " has journal entries: " +
                         (deleting ? "it cannot be deleted" : "its id cannot change"),
@@ -865,8 +873,8 @@ CRM_CORE_FUNCTION(crm_core_ledger_reference_truncate) {
 // AFTER ... FOR EACH STATEMENT on account and fiscal_period: tells every backend to forget its
 // cached accounts and periods when this transaction commits.
 CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
-    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
-    invalidate_reference_caches(RelationGetRelid(trigger->tg_relation));
+    trigger_data(fcinfo, "crm_core ledger trigger");
+    invalidate_reference_caches();
     return PointerGetDatum(nullptr);
 }
 

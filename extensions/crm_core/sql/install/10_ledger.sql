@@ -238,15 +238,8 @@ CREATE TRIGGER fiscal_period_changed
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 
 -- A change that tightens the rules (closing an account or a period, a new overdraft rule)
--- waits for the postings in flight, so none validated against the old rules commits after it.
-CREATE FUNCTION crm_core.ledger_wait_for_postings() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
-    RETURN NEW;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.ledger_wait_for_postings() FROM PUBLIC;
+-- waits for the postings in flight, so none validated against the old rules commits after it
+-- (crm_core.ledger_wait_for_postings, 05_ledger_locks.sql).
 CREATE TRIGGER account_tightened
     BEFORE UPDATE ON crm_core.account
     FOR EACH ROW WHEN ((OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL)
@@ -263,7 +256,9 @@ CREATE TRIGGER fiscal_period_tightened
 
 -- What journal rows name stays: an account that has lines keeps its business, id and
 -- currency and is not deleted; a business that has entries keeps its id and is not deleted;
--- neither table is truncated. Looked for on the latest snapshot, after the postings in flight.
+-- neither table is truncated. Looked for on the latest snapshot, after the postings in flight
+-- of the business (crm_core._wait_for_postings, 05_ledger_locks.sql: its journal shards on a
+-- Citus cluster).
 CREATE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_ledger_account_before_update' LANGUAGE C;
 CREATE FUNCTION crm_core.ledger_business_before_change() RETURNS trigger

@@ -14,6 +14,26 @@ $$;
 CREATE FUNCTION pg_temp.scratch() RETURNS text LANGUAGE sql AS $$
     SELECT current_setting('crm_core_test.scratch')
 $$;
+-- Runs sql in the scratch database on connection `conn` and returns the first column.
+CREATE FUNCTION pg_temp.q(conn text, sql text) RETURNS text LANGUAGE sql AS $$
+    SELECT v FROM dblink(conn, sql) AS t(v text)
+$$;
 
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE IF EXISTS %I', pg_temp.scratch()));
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('CREATE DATABASE %I', pg_temp.scratch()));
+
+-- Waits for a connection's asynchronous batch (dblink_send_query) and drains its results;
+-- returns its last error or NULL.
+CREATE FUNCTION pg_temp.finish_batch(conn text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    rows int;
+BEGIN
+    WHILE dblink_is_busy(conn) = 1 LOOP
+        PERFORM pg_sleep(0.001);
+    END LOOP;
+    FOR i IN 1 .. 10000 LOOP
+        SELECT count(*) INTO rows FROM dblink_get_result(conn, false) AS t(v text);
+        EXIT WHEN rows = 0 AND dblink_is_busy(conn) = 0;
+    END LOOP;
+    RETURN NULLIF(NULLIF(dblink_error_message(conn), 'OK'), '');
+END $$;
