@@ -1,7 +1,9 @@
 // The ledger's append-only guard: a posted entry and its lines never change. ENABLE ALWAYS, so
 // that session_replication_role = replica does not skip it. Inserting a line into an entry
 // posted by an earlier transaction is refused by the statement trigger that counts the lines
-// (crm_core_ledger_lines_inserted), the one place every inserted line passes through.
+// (crm_core_ledger_lines_inserted), the one place every inserted line passes through; in
+// replica mode that trigger does not fire, so this guard refuses what only it would have
+// checked (see crm_core_ledger_guard).
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +13,10 @@
 #include "immutable_trigger.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+}
 
 namespace {
 
@@ -32,15 +38,17 @@ std::optional<RowKey> line_entry(HeapTuple line, TupleDesc descriptor) {
 }
 
 // Whether the entry is posted (std::nullopt when it does not exist), locking it (FOR SHARE) so
-// that nobody posts a draft while one of its lines changes. Reads as the extension owner: the
-// guard must see the entry whatever the writer may see.
+// that nobody posts a draft while one of its lines changes. Reads as the extension owner with
+// search_path pinned (as_extension_owner), every name and operator qualified: the guard must
+// see the entry whatever the writer may see or define.
 std::optional<bool> entry_posted(const RowKey& entry) {
     std::optional<bool> posted;
     crm_core::pg::ledger::as_extension_owner([&] {
         crm_core::pg::SpiConnection spi;
         static crm_core::pg::CachedPlan lock_entry(
-            "SELECT status = 'posted' FROM crm_core.journal_entry "
-            "WHERE business_id = $1 AND id = $2 FOR SHARE",
+            "SELECT status OPERATOR(pg_catalog.=) 'posted' FROM crm_core.journal_entry "
+            "WHERE business_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2 "
+            "FOR SHARE",
             {INT8OID, INT8OID});
         Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
         if (lock_entry.execute(arguments, nullptr, false, 1) > 0) {
@@ -78,15 +86,28 @@ crm_core::pg::Error missing(const std::string& what, const RowKey& key) {
 
 }  // namespace
 
-// Trigger on journal_entry (argument 'entry') and journal_line ('line'), BEFORE UPDATE OR
-// DELETE: drafts stay editable and a draft may be posted; a posted entry never changes, a line
-// of a posted entry never changes, and no line moves into a posted entry, or into an entry or
-// onto an account that does not exist.
+// Trigger on journal_entry (argument 'entry', BEFORE UPDATE OR DELETE) and journal_line
+// ('line', BEFORE INSERT OR UPDATE OR DELETE): drafts stay editable and a draft may be posted;
+// a posted entry never changes, a line of a posted entry never changes, and no line moves into
+// a posted entry, or into an entry or onto an account that does not exist.
+// In replica mode (session_replication_role = replica, set by a superuser to restore a dump)
+// the ledger's counting and commit checks do not fire: a superuser loads rows verbatim, and a
+// role that is not a superuser (SET ROLE after) may neither add lines nor post a draft.
 CRM_CORE_FUNCTION(crm_core_ledger_guard) {
     TriggerData* data = crm_core::pg::trigger_data(fcinfo, "crm_core.ledger_guard()");
+    bool unchecked_replica = SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA &&
+                             !crm_core::pg::invoked_by_superuser();
     if (TRIGGER_FIRED_BY_INSERT(data->tg_event)) {
-        // crm_core 0.1.0 fired this on INSERT too, until ALTER EXTENSION crm_core UPDATE; that
-        // rule belongs to crm_core_ledger_lines_inserted.
+        // Outside replica mode, journal_line_inserted counts and checks every inserted line.
+        if (unchecked_replica) {
+            throw crm_core::pg::Error(
+                ERRCODE_INSUFFICIENT_PRIVILEGE,
+                "INSERT on " + crm_core::pg::qualified_name(data->tg_relation) +
+                    " is refused in replica mode: the ledger's checks do not run there",
+                "session_replication_role = replica skips the triggers that count and check "
+                "lines; only a superuser restoring a dump loads the journal so.",
+                "Post with session_replication_role = origin.");
+        }
         return PointerGetDatum(data->tg_trigtuple);
     }
     const Trigger* trigger = data->tg_trigger;
@@ -104,6 +125,17 @@ CRM_CORE_FUNCTION(crm_core_ledger_guard) {
             crm_core::pg::guard([&] { return SPI_fnumber(descriptor, "status"); }));
         if (status == std::string("posted")) {
             throw refuse("posted journal entries");
+        }
+        if (unchecked_replica && updating &&
+            crm_core::pg::column_text(result, descriptor, crm_core::pg::guard([&] {
+                                          return SPI_fnumber(descriptor, "status");
+                                      })) != status) {
+            throw crm_core::pg::Error(
+                ERRCODE_INSUFFICIENT_PRIVILEGE,
+                "posting on " + crm_core::pg::qualified_name(data->tg_relation) +
+                    " is refused in replica mode: the ledger's checks do not run there",
+                "session_replication_role = replica skips the commit check of the entry.",
+                "Post with session_replication_role = origin.");
         }
         return PointerGetDatum(result);
     }

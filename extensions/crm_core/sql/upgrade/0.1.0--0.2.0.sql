@@ -30,13 +30,10 @@ CREATE TRIGGER journal_entry_inserted
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_entries_inserted();
 -- One trigger per rule: the ledger guard alone refuses changes to posted lines (it now also
 -- refuses moving a line into a posted entry and locks the entry), and a line inserted into an
--- entry posted earlier is refused where lines are counted, so the guard leaves INSERT.
+-- entry posted earlier is refused where lines are counted (the guard keeps INSERT for replica
+-- mode only).
 DROP TRIGGER journal_line_before_change ON crm_core.journal_line;
 DROP FUNCTION crm_core.ledger_line_before_change();
-DROP TRIGGER crm_core_guard_posted ON crm_core.journal_line;
-CREATE TRIGGER crm_core_guard_posted BEFORE UPDATE OR DELETE ON crm_core.journal_line
-    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('line');
-ALTER TABLE crm_core.journal_line ENABLE ALWAYS TRIGGER crm_core_guard_posted;
 -- The commit check runs once per entry: no deferred event per line any more (lines added to
 -- an entry after its check are checked again just before commit).
 DROP TRIGGER journal_line_balanced ON crm_core.journal_line;

@@ -2,7 +2,7 @@
 -- the business, the account and the entry a row names exist; what a journal row names is
 -- not deleted, renumbered or truncated.
 BEGIN;
-SELECT plan(21);
+SELECT plan(25);
 
 INSERT INTO crm_core.business (id, name) VALUES (9451, 'refs'), (9452, 'refs other'), (9453, 'refs empty');
 INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
@@ -81,6 +81,28 @@ SELECT lives_ok($$DELETE FROM crm_core.journal_entry WHERE id = 9475;
                 'a draft nothing names is deleted');
 SELECT lives_ok($$DELETE FROM crm_core.account WHERE id = 9463$$, 'an account without lines is deleted');
 SELECT lives_ok($$DELETE FROM crm_core.business WHERE id = 9453$$, 'a business without entries is deleted');
+
+-- Replica mode skips the triggers that count and check lines (and the references above): a
+-- role that is not a superuser, which a superuser switched to after setting it, writes no line
+-- and posts no draft there; a superuser restoring a dump loads rows verbatim.
+SET session_replication_role = replica;
+SET ROLE crm_core_app;
+SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+                   VALUES (9451, 9471, 9461, 1)$$,
+                 '42501', 'INSERT on crm_core.journal_line is refused in replica mode: the ledger''s checks do not run there',
+                 'replica mode: no line for a posted entry from a role that is not a superuser');
+SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+                   VALUES (9451, 9472, 9461, 1)$$,
+                 '42501', 'INSERT on crm_core.journal_line is refused in replica mode: the ledger''s checks do not run there',
+                 'replica mode: nor for a draft (its lines would go unchecked)');
+SELECT throws_ok($$UPDATE crm_core.journal_entry SET status = 'posted' WHERE business_id = 9451 AND id = 9472$$,
+                 '42501', 'posting on crm_core.journal_entry is refused in replica mode: the ledger''s checks do not run there',
+                 'replica mode: a draft is not posted unchecked');
+RESET ROLE;
+SELECT lives_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+                  VALUES (9451, 9472, 9461, 1)$$,
+                'replica mode: a superuser loads lines verbatim (a restore)');
+SET session_replication_role = origin;
 
 SELECT * FROM finish();
 ROLLBACK;
