@@ -7,8 +7,9 @@
 #                 check, append-only guard)
 #   plpgsql_all   crm_core's tables with all of crm_core's rules in plain PL/pgSQL
 #                 (plpgsql_ledger.sql), crm_core's own triggers disabled
-#   crm_off       crm_core's tables with crm_core's triggers disabled (foreign keys and CHECKs
-#                 stay): what the same tables cost without the ledger
+#   crm_off       crm_core's tables with crm_core's triggers disabled (CHECKs stay; the
+#                 journal tables carry no foreign keys, the triggers check references): what
+#                 the same tables cost without the ledger
 #   crm_core      crm_core
 # Workloads (pgbench, 4 clients, synchronous_commit=off):
 #   a) 2-line postings over 1,000 accounts            -> throughput (tps)

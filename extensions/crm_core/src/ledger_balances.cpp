@@ -2,6 +2,7 @@
 
 #include "crm_core/ledger.hpp"
 #include "guard.hpp"
+#include "spi.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -15,6 +16,7 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/fmgroids.h"
+#include "catalog/pg_type.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -52,16 +54,55 @@ SlotColumns slot_columns(TupleDesc descriptor) {
     return columns;
 }
 
+// The table of balance slots the lines counted by a trigger on fired_on go to:
+// crm_core.account_balance_slot when it fired on a journal table itself; on a Citus cluster,
+// where it fires on a shard of one, the co-located shard of account_balance_slot (on the same
+// node, found by the business, which decides the shard). A slot table that cannot be found
+// fails the posting.
+Oid slot_table(Oid fired_on, int64 business_id) {
+    Oid table = guard([&] {
+        Oid schema = get_namespace_oid("crm_core", false);
+        if (fired_on == get_relname_relid("journal_line", schema) ||
+            fired_on == get_relname_relid("journal_entry", schema)) {
+            return get_relname_relid("account_balance_slot", schema);
+        }
+        return InvalidOid;
+    });
+    if (OidIsValid(table)) {
+        return table;
+    }
+    // Citus names exist only with Citus: prepared on the first call from a shard.
+    static CachedPlan select_shard(
+        "SELECT pg_catalog.to_regclass(pg_catalog.shard_name("
+        "'crm_core.account_balance_slot'::pg_catalog.regclass, "
+        "pg_catalog.get_shard_id_for_distribution_column("
+        "'crm_core.account_balance_slot'::pg_catalog.regclass, $1)))::pg_catalog.oid",
+        {INT8OID});
+    Datum arguments[1] = {Int64GetDatum(business_id)};
+    as_extension_owner([&] {
+        SpiConnection spi;
+        if (select_shard.execute(arguments, nullptr, true, 1) > 0) {
+            std::optional<Datum> found = result_value(0, 1);
+            table = found ? DatumGetObjectId(*found) : InvalidOid;
+        }
+    });
+    if (!OidIsValid(table)) {
+        throw Error(ERRCODE_UNDEFINED_TABLE,
+                    "no balance slot table for the journal shard " + std::to_string(fired_on) +
+                        " (business " + std::to_string(business_id) + ")",
+                    "", "Distribute crm_core's tables with crm_core.distribute().");
+    }
+    return table;
+}
+
 }  // namespace
 
-void add_to_balance_slots(const BalanceDeltas& deltas) {
+void add_to_balance_slots(const BalanceDeltas& deltas, Oid fired_on) {
     if (deltas.empty()) {
         return;
     }
-    Relation slots = guard([] {
-        Oid schema = get_namespace_oid("crm_core", false);
-        return table_open(get_relname_relid("account_balance_slot", schema), RowExclusiveLock);
-    });
+    Oid table = slot_table(fired_on, deltas.begin()->first.first);
+    Relation slots = guard([&] { return table_open(table, RowExclusiveLock); });
     SlotColumns columns = slot_columns(RelationGetDescr(slots));
     Datum slot_number = Int32GetDatum(crm_core::ledger::balance_slot(MyBackendId));
     guard([&] {

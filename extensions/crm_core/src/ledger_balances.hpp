@@ -16,7 +16,8 @@ using BalanceDeltas = std::map<RowKey, std::pair<Datum, Datum>>;
 // this backend number meets the account. Direct index and heap access, as logical replication
 // applies rows: no SQL, no plan, no permission or policy check on the way (crm_core alone
 // writes these rows). Waits for a prepared transaction of a former backend with the same
-// number that holds the row.
-void add_to_balance_slots(const BalanceDeltas& deltas);
+// number that holds the row. fired_on: the journal table (or, on Citus, its shard) whose
+// trigger counted the lines; the slots written are those co-located with it.
+void add_to_balance_slots(const BalanceDeltas& deltas, Oid fired_on);
 
 }  // namespace crm_core::pg::ledger

@@ -330,8 +330,8 @@ class StatementBalances {
         add_amounts(line, found->second.first, found->second.second, CurrentMemoryContext);
     }
 
-    // Writes the sums to the balance slots.
-    void apply() const { add_to_balance_slots(deltas_); }
+    // Writes the sums to the balance slots co-located with fired_on (the trigger's table).
+    void apply(Oid fired_on) const { add_to_balance_slots(deltas_, fired_on); }
 
   private:
     BalanceDeltas deltas_;
@@ -726,7 +726,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
             deltas.add(line);
             note_counted_line(state, line, account);
         }
-        deltas.apply();
+        deltas.apply(RelationGetRelid(trigger->tg_relation));
     });
     return PointerGetDatum(nullptr);
 }
@@ -768,7 +768,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
                 tally_line(state.tallies[line.entry], line, account.currency);
             }
         });
-        deltas.apply();
+        deltas.apply(RelationGetRelid(trigger->tg_relation));
     }
     if (state.open_line_statements > 0) {
         --state.open_line_statements;
