@@ -433,7 +433,8 @@ BEGIN
                   HINT = 'Each entry is {"lines": [{"account_id", "debit" or "credit"}, ...], "memo", ...}.';
     END IF;
     -- The new entries' ids follow their order of insertion (one statement, one sequence),
-    -- which is the order of their positions: the n-th smallest id is the n-th entry.
+    -- which is the order of their positions: the n-th smallest id is the n-th entry (an array
+    -- index, not a join the planner could run as a nested loop).
     RETURN QUERY
     WITH input AS MATERIALIZED (
         SELECT e.ordinality AS position, e.doc
@@ -445,12 +446,13 @@ BEGIN
                i.doc->>'memo', i.doc->>'source_ref', COALESCE(i.doc->'metadata', '{}')
         FROM input i ORDER BY i.position
         RETURNING j.id
+    ), ids AS MATERIALIZED (
+        SELECT array_agg(inserted.id ORDER BY inserted.id) AS sorted FROM inserted
     ), numbered AS MATERIALIZED (
-        SELECT i.position, i.doc, n.id
+        SELECT i.position, i.doc, ids.sorted[i.rank] AS id
         FROM (SELECT input.position, input.doc, row_number() OVER (ORDER BY input.position) AS rank
               FROM input) i
-        JOIN (SELECT inserted.id, row_number() OVER (ORDER BY inserted.id) AS rank FROM inserted) n
-          ON n.rank = i.rank
+        CROSS JOIN ids
     ), lines AS (
         INSERT INTO crm_core.journal_line
             (business_id, entry_id, account_id, debit, credit, currency, memo, subledger)
