@@ -19,6 +19,9 @@
 # and, for crm_core alone: (a) with the debit line in a random one of 1,000,000 subledgers, and batch
 # posting, crm_core.post_entries() with 1,000 entries per call against 1,000 single-entry
 # transactions (one client).
+# Tenant isolation cost, a) and b) only: crm_core again, as a login of crm_core_app granted
+# the business, with isolation off ("app": policies and tenant triggers disabled) and on
+# ("tenant": each transaction starts with SET LOCAL crm_core.business_id, as behind PgBouncer).
 # Usage: bench/ledger/run.sh [seconds per pgbench slice, default 5] [rounds, default 3]
 # The machine may be shared: slices of the variants are interleaved, medians are reported.
 set -euo pipefail
@@ -42,9 +45,10 @@ PGBENCH=/usr/lib/postgresql/$PG_MAJOR/bin/pgbench
 psql_quiet() { psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 
 variants=(minimal hand plpgsql_all crm_off crm_core)
+tenant_variants=(app tenant)
 # The directory of a variant's workload files (crm_core's tables or the minimal ones).
 workloads_of() { case $1 in minimal | hand) echo "$here/minimal" ;; *) echo "$here" ;; esac; }
-for variant in "${variants[@]}"; do
+for variant in "${variants[@]}" "${tenant_variants[@]}"; do
     psql_quiet -d postgres -c "CREATE DATABASE $variant"
     case $variant in
         minimal) psql_quiet -d "$variant" -f "$here/minimal/setup.sql" ;;
@@ -62,6 +66,17 @@ for variant in "${variants[@]}"; do
             psql_quiet -d "$variant" -f "$here/setup.sql"
             ;;
     esac
+    case "$variant" in
+        app) psql_quiet -d "$variant" -f "$here/isolation_off.sql" ;&
+        tenant) psql_quiet -d "$variant" -c "DO \$\$ BEGIN
+                        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_app') THEN
+                            CREATE ROLE bench_app LOGIN IN ROLE crm_core_app;
+                        END IF; END \$\$" -c "SELECT crm_core.grant_business('bench_app', 1)" ;;
+    esac
+done
+# The tenant variant's transactions declare their business first.
+for workload in a_postings b_hot_account; do
+    sed "s/^BEGIN;$/BEGIN;\nSET LOCAL crm_core.business_id = '1';/" "$here/$workload.sql" > "$work/tenant_$workload.sql"
 done
 
 # Workload d's files: 50,000 entries (ids from an offset per run) and their 100,000 lines.
@@ -93,8 +108,12 @@ SQL
 }
 
 tps() {  # variant script-path [clients] -> "tps failed retried"
-    local out
-    out=$("$PGBENCH" -n -M prepared -c "${3:-4}" -j 2 -T "$seconds" --max-tries=20 -f "$2" "$1" 2>&1)
+    local out script=$2 user=()
+    case "$1" in
+        app) user=(-U bench_app) ;;
+        tenant) user=(-U bench_app); script=$work/tenant_$(basename "$2") ;;
+    esac
+    out=$("$PGBENCH" -n -M prepared -c "${3:-4}" -j 2 -T "$seconds" --max-tries=20 "${user[@]}" -f "$script" "$1" 2>&1)
     local failed retried
     failed=$(printf '%s\n' "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
     retried=$(printf '%s\n' "$out" | sed -n 's/^number of transactions retried: \([0-9]*\).*/\1/p')
@@ -123,7 +142,7 @@ declare -A result samples notes
 # a and b: throughput, the variants interleaved in each round.
 for workload in a_postings b_hot_account; do
     for round in $(seq 1 "$rounds"); do
-        for variant in "${variants[@]}"; do
+        for variant in "${variants[@]}" "${tenant_variants[@]}"; do
             read -r value failed retried < <(tps "$variant" "$(workloads_of "$variant")/$workload.sql")
             samples[$variant,$workload]="${samples[$variant,$workload]:-} $value"
             notes[$variant,$workload]="failed $failed, retried $retried"
@@ -193,9 +212,11 @@ if [ -n "$(psql -X -At -d crm_core -c "SELECT to_regproc('crm_core.post_entries'
     batch_line="batch: post_entries() ${per_entry_ms} ms per entry (1,000 per call), a single-entry transaction ${single_ms} ms: $(ratio "$single_ms" "$per_entry_ms") faster per entry (target >= 5x)"
 fi
 
-problems=$(psql -X -At -d crm_core -c "SELECT count(*) FROM crm_core.check_balances()")
-unbalanced=$(psql -X -At -d crm_core -c "SELECT count(*) FROM crm_core.unbalanced_entries()")
-echo "  crm_core: check_balances() rows = $problems, unbalanced_entries() rows = $unbalanced (both must be 0)" >&2
+for variant in crm_core "${tenant_variants[@]}"; do
+    problems=$(psql -X -At -d "$variant" -c "SELECT count(*) FROM crm_core.check_balances()")
+    unbalanced=$(psql -X -At -d "$variant" -c "SELECT count(*) FROM crm_core.unbalanced_entries()")
+    echo "  $variant: check_balances() rows = $problems, unbalanced_entries() rows = $unbalanced (both must be 0)" >&2
+done
 
 echo
 echo "Ledger benchmark (4 clients, synchronous_commit=off; medians of $rounds interleaved rounds, ${seconds}s pgbench slices)"
@@ -224,3 +245,11 @@ echo "subledgers: a with the debit line in a random one of 1,000,000 subledgers:
     "($(ratio "${result[crm_core,a_subledger]}" "${result[crm_core,a_postings]}") of plain a)"
 echo "$batch_line"
 echo "hand notes: a ${notes[hand,a_postings]}; b ${notes[hand,b_hot_account]}; c/d timeout = over $slow_timeout"
+echo
+echo "Tenant isolation (crm_core as a crm_core_app login; a, b: medians of the same interleaved slices)"
+printf '%-24s %9s %9s %13s %8s\n' workload "app (off)" "tenant" tenant/app target
+for workload in a_postings b_hot_account; do
+    printf '%-24s %9.0f %9.0f %13s %8s\n' "${workload%%_*} (tps)" \
+        "${result[app,$workload]}" "${result[tenant,$workload]}" \
+        "$(ratio "${result[tenant,$workload]}" "${result[app,$workload]}")" ">=0.95x"
+done

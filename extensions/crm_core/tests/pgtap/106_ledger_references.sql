@@ -85,6 +85,8 @@ SELECT lives_ok($$DELETE FROM crm_core.business WHERE id = 9453$$, 'a business w
 -- Replica mode skips the triggers that count and check lines (and the references above): a
 -- role that is not a superuser, which a superuser switched to after setting it, writes no line
 -- and posts no draft there; a superuser restoring a dump loads rows verbatim.
+SELECT crm_core.grant_business('crm_core_app', 9451);
+SET crm_core.business_id = '9451';
 SET session_replication_role = replica;
 SET ROLE crm_core_app;
 SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
@@ -103,6 +105,7 @@ SELECT lives_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, acco
                   VALUES (9451, 9472, 9461, 1)$$,
                 'replica mode: a superuser loads lines verbatim (a restore)');
 SET session_replication_role = origin;
+RESET crm_core.business_id;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -89,6 +89,8 @@ SELECT dblink_exec('closer', 'ROLLBACK');
 -- Phantom entries (issue 10, items 1 and 2): INSERT ... ON CONFLICT DO NOTHING of an entry
 -- that exists inserts nothing, so nothing may be remembered about it; lines for it are lines
 -- for the entry already posted. As the application role.
+SELECT dblink_exec('poster', $$DO 'BEGIN PERFORM crm_core.grant_business(''crm_core_app'', 1); END'$$);
+SELECT dblink_exec('poster', $$SET crm_core.business_id = '1'$$);
 SELECT dblink_exec('poster', 'SET ROLE crm_core_app');
 SELECT throws_ok($$SELECT dblink_exec('poster', '
     BEGIN;
@@ -116,6 +118,7 @@ SELECT throws_ok($$SELECT dblink_exec('poster', '
     'app role: a phantom draft of an entry this transaction posted does not excuse it from the check');
 SELECT dblink_exec('poster', 'ROLLBACK');
 SELECT dblink_exec('poster', 'RESET ROLE');
+SELECT dblink_exec('poster', 'RESET crm_core.business_id');
 SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbalanced_entries()$$) AS t(n bigint)),
           0::bigint, 'after the phantom attempts no posted entry is unbalanced');
 SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.check_balances()$$) AS t(n bigint)),
