@@ -32,19 +32,21 @@ dump_and_restore() {
 # already built (a partition of a table that CREATE EXTENSION made gets its key from its parent
 # when the dump attaches it, and the dump's own ADD CONSTRAINT would be a second primary key).
 restore_crm_dump() (
-    set -e
+    # Each step runs only if the one before succeeded (set -e does not act in a function called
+    # from an && list, as dump_and_restore does).
     export PGOPTIONS="${PGOPTIONS:-} -c session_replication_role=replica"
+    set -o pipefail
     built=$(mktemp)
     post_data=$(mktemp)
     trap 'rm -f "$built" "$post_data"' EXIT
-    "$PGBIN/pg_restore" --exit-on-error -d "$2" --section=pre-data --section=data "$1"
-    psql -X -A -t -v ON_ERROR_STOP=1 -d "$2" -o "$built" -c \
-        "SELECT n.nspname || ' ' || c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-          WHERE c.relkind = 'i' AND c.relispartition"
-    "$PGBIN/pg_restore" -l --section=post-data "$1" | awk '
-        FILENAME == ARGV[1] { built[$0]; next }
-        $4 == "CONSTRAINT" && ($5 " " $7) in built { print ";" $0; next }
-        $4 == "INDEX" && ($5 " " $6) in built { print ";" $0; next }
-        { print }' "$built" - >"$post_data"
-    "$PGBIN/pg_restore" --exit-on-error -d "$2" -L "$post_data" "$1"
+    "$PGBIN/pg_restore" --exit-on-error -d "$2" --section=pre-data --section=data "$1" &&
+        psql -X -A -t -v ON_ERROR_STOP=1 -d "$2" -o "$built" -c \
+            "SELECT n.nspname || ' ' || c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+              WHERE c.relkind = 'i' AND c.relispartition" &&
+        "$PGBIN/pg_restore" -l --section=post-data "$1" | awk '
+            FILENAME == ARGV[1] { built[$0]; next }
+            $4 == "CONSTRAINT" && ($5 " " $7) in built { print ";" $0; next }
+            $4 == "INDEX" && ($5 " " $6) in built { print ";" $0; next }
+            { print }' "$built" - >"$post_data" &&
+        "$PGBIN/pg_restore" --exit-on-error -d "$2" -L "$post_data" "$1"
 )
