@@ -22,4 +22,8 @@ std::optional<std::string> column_text(HeapTuple tuple, TupleDesc descriptor, in
 // The operation that fired the trigger: "INSERT", "UPDATE", "DELETE" or "TRUNCATE".
 const char* trigger_operation(const TriggerData* data);
 
+// The error a guard raises for a refused change: the table, the operation, and what to do
+// instead ("UPDATE on t is refused: <what> are append-only").
+Error append_only_error(const std::string& table, const char* operation, const char* what);
+
 }  // namespace crm_core::pg
