@@ -88,6 +88,15 @@ DROP FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, inte
 DROP FUNCTION crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean);
 -- ---- end of jobs and upgrades ------------------------------------------------------------------
 
+-- ---- Tenant isolation (tenants) ----
+-- Tenant isolation (docs/tenants.md): current_business(), business grants, crm_core_service,
+-- enable/disable_tenant_isolation, and the policies on crm_core's own tables. The policies
+-- part isolates every crm_core table with a business_id column that exists when it runs:
+-- keep it after every block that adds such a table.
+-- @include install/15_tenants.sql
+-- @include install/95_tenant_policies.sql
+-- ---- end tenant isolation ----
+
 -- ---- Registrations by extensions (collections) ----
 -- Registrations made by an extension's install script (crm_collections audits its customers
 -- and registers its dashboards) are not dumped: CREATE EXTENSION makes them again on restore.
