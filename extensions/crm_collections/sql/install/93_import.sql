@@ -380,21 +380,21 @@ BEGIN
         UPDATE collections.import_batch b SET status = 'validating', started_at = now()
          WHERE b.business_id = batch.business_id AND b.id = batch.id;
     END IF;
-    WITH chunk AS (
-        SELECT r.line_no, m.*
-          FROM collections.import_row r
-         CROSS JOIN LATERAL collections._import_map(batch.source, batch.entity, r.raw,
-                                                    batch.country, batch.currency) AS m
-         WHERE r.business_id = batch.business_id AND r.batch_id = batch.id
-           AND r.line_no > batch.validated_through AND r.status = 'pending'
-         ORDER BY r.line_no
-         LIMIT max_rows
-    ), done AS (
+    -- The chunk is a range of lines: up to the max_rows-th pending line after the mark (an index
+    -- range, whatever the table's statistics say), each row mapped once.
+    SELECT r.line_no INTO last_line FROM collections.import_row r
+     WHERE r.business_id = batch.business_id AND r.batch_id = batch.id
+       AND r.line_no > batch.validated_through AND r.status = 'pending'
+     ORDER BY r.line_no OFFSET max_rows - 1 LIMIT 1;
+    WITH done AS (
         UPDATE collections.import_row r
-           SET status = CASE WHEN c.error IS NULL THEN 'valid' ELSE 'invalid' END,
-               error = c.error, key = c.key, phone_normalized = c.phone, fingerprint = c.fingerprint, data = c.data
-          FROM chunk c
-         WHERE r.business_id = batch.business_id AND r.batch_id = batch.id AND r.line_no = c.line_no
+           SET (status, error, key, phone_normalized, fingerprint, data) =
+               (SELECT CASE WHEN m.error IS NULL THEN 'valid' ELSE 'invalid' END, m.error, m.key, m.phone,
+                       m.fingerprint, m.data
+                  FROM collections._import_map(batch.source, batch.entity, r.raw, batch.country, batch.currency) AS m)
+         WHERE r.business_id = batch.business_id AND r.batch_id = batch.id
+           AND r.line_no > batch.validated_through AND r.line_no <= coalesce(last_line, 9223372036854775807)
+           AND r.status = 'pending'
         RETURNING r.line_no
     )
     SELECT max(done.line_no) INTO last_line FROM done;

@@ -424,6 +424,31 @@ MappedRow recouvrement_payment(const RawRow& raw, const Settings& settings) {
     return in.finish(id.value_or(""));
 }
 
+// Seed 001's template fields ({{client_name}}, {{montant}} ...) as crm_collections' dunning
+// placeholders; other text is kept as it is (the dunning template's own check refuses an
+// unknown placeholder when the row is applied).
+std::optional<std::string> dunning_text(std::optional<std::string> text) {
+    static const std::vector<std::pair<std::string_view, std::string_view>> kPlaceholders = {
+        {"{{client_name}}", "{{customer_name}}"},     {"{{nom_client}}", "{{customer_name}}"},
+        {"{{client}}", "{{customer_name}}"},          {"{{invoice_number}}", "{{external_ref}}"},
+        {"{{numero_facture}}", "{{external_ref}}"},   {"{{amount}}", "{{amount_due}}"},
+        {"{{montant}}", "{{amount_due}}"},            {"{{montant_du}}", "{{amount_due}}"},
+        {"{{due_date}}", "{{next_due_date}}"},        {"{{date_echeance}}", "{{next_due_date}}"},
+        {"{{days_late}}", "{{days_past_due}}"},       {"{{jours_retard}}", "{{days_past_due}}"},
+        {"{{devise}}", "{{currency}}"},
+    };
+    if (!text) {
+        return text;
+    }
+    for (const auto& [legacy, placeholder] : kPlaceholders) {
+        for (std::size_t at = text->find(legacy); at != std::string::npos;
+             at = text->find(legacy, at + placeholder.size())) {
+            text->replace(at, legacy.size(), placeholder);
+        }
+    }
+    return text;
+}
+
 MappedRow recouvrement_template(const RawRow& raw, const Settings& settings) {
     Reader in(raw, settings);
     std::optional<std::string> id = in.required("id");
@@ -441,8 +466,8 @@ MappedRow recouvrement_template(const RawRow& raw, const Settings& settings) {
         in.problem("subject", "missing (an email template needs a subject)");
     }
     in.put("channel", channel);
-    in.put("subject", subject);
-    in.put("body", in.required("content"));
+    in.put("subject", dunning_text(subject));
+    in.put("body", dunning_text(in.required("content")));
     return in.finish(id.value_or(""));
 }
 
