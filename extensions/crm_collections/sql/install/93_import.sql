@@ -465,7 +465,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF batch.status IN ('loading', 'validating') THEN
-        RAISE EXCEPTION 'import batch % is % : validate it before applying it', batch.id, batch.status
+        RAISE EXCEPTION 'import batch % is %: validate it before applying it', batch.id, batch.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = format('CALL collections.validate_import(%s);', batch.id);
     END IF;

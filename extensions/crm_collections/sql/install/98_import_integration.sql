@@ -9,7 +9,7 @@ SELECT crm_core.enable_tenant_isolation(t::regclass)
 GRANT SELECT ON collections.import_batch, collections.import_row, collections.import_key
     TO crm_core_app, crm_core_readonly;
 GRANT INSERT (business_id, source, entity, filename, file_sha256, country, currency),
-      UPDATE (status, refusal, started_at, finished_at),
+      UPDATE (status, refusal, started_at, finished_at, validated_through, applied_through),
       DELETE
     ON collections.import_batch TO crm_core_app;
 GRANT INSERT (business_id, batch_id, line_no, raw),
