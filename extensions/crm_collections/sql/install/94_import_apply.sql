@@ -235,7 +235,7 @@ BEGIN
                 jsonb_strip_nulls(jsonb_build_object(
                     'source_id', d -> 'source_id', 'lender', d -> 'lender', 'lender_ref', d -> 'lender_ref',
                     'interest_rate', d -> 'interest_rate', 'import_batch', batch.id, 'line_no', r.line_no,
-                    'draft_plan', CASE WHEN d ? 'plan_installments' OR d ? 'plan_first_due' THEN
+                    'draft_plan', CASE WHEN d ->> 'plan_installments' IS NOT NULL OR d ->> 'plan_first_due' IS NOT NULL THEN
                         jsonb_strip_nulls(jsonb_build_object(
                             'status', 'DRAFT', 'installments', (d ->> 'plan_installments')::integer,
                             'every', d -> 'plan_every', 'first_due', d -> 'plan_first_due')) END)))
