@@ -84,7 +84,7 @@ echo "   fixture loaded in $(seconds_since "$start") s"
 run_dpd() {  # day offset -> "seconds examined changed updated inserted"
     local start out
     start=$(date +%s%N)
-    out=$(psql -X -At -F ' ' -d dpd -v ON_ERROR_STOP=1 <<SQL
+    out=$(psql -X -q -At -F ' ' -d dpd -v ON_ERROR_STOP=1 <<SQL
 BEGIN;
 SELECT debts_examined, buckets_changed FROM collections.run_dpd(CURRENT_DATE + $1);
 SELECT sum(n_tup_upd), sum(n_tup_ins) FROM pg_stat_xact_user_tables

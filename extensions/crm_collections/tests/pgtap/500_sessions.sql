@@ -3,7 +3,7 @@
 -- beside them; then every position agrees with its allocations and the ledger
 -- (check_positions, crm_core.check_balances), and exactly the committed money is there.
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 \set scratch_prefix crm_collections_sessions_
 \ir ../../../crm_core/tests/pgtap/lib/scratch.sql
 
@@ -116,6 +116,12 @@ SELECT is(pg_temp.q('SELECT count(*) FROM collections.check_positions()'), '0',
 SELECT is(pg_temp.q('SELECT count(*) FROM crm_core.check_balances()'), '0',
           'crm_core.check_balances: every kept balance equals its lines');
 SELECT is(pg_temp.q('SELECT count(*) FROM crm_core.unbalanced_entries()'), '0', 'every entry balances');
+
+SELECT dblink_exec('c1', 'UPDATE collections.product SET grace_days = 3');
+SELECT is((SELECT examined FROM dblink('c5', 'CALL collections.run_dpd_in_batches(CURRENT_DATE + 400, 1)')
+                                 AS t(examined bigint, changed bigint)), 1::bigint,
+          'run_dpd_in_batches commits batch after batch (the debt, read again after its grace days changed)');
+SELECT is(pg_temp.q('SELECT count(*) FROM collections.check_positions()'), '0', 'positions agree after it');
 
 SELECT dblink_disconnect('c' || i) FROM generate_series(1, 5) AS i;
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE %I WITH (FORCE)', pg_temp.scratch()));
