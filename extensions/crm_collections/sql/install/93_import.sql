@@ -278,6 +278,12 @@ BEGIN
                               THEN format('Continue batch %s instead: the loader does it when run again with the same file, or CALL collections.apply_import(%s).', first.id, first.id)
                               ELSE format('See batch %s: SELECT * FROM collections.import_batch WHERE id = %s;', first.id, first.id) END;
     END IF;
+    IF NOT EXISTS (SELECT FROM crm_core.business b WHERE b.id = business_id) THEN
+        RAISE EXCEPTION 'business % does not exist', coalesce(business_id::text, 'NULL')
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = format('Create it first: INSERT INTO crm_core.business (id, name) VALUES (%s, ''...'');',
+                                coalesce(business_id::text, 'ID'));
+    END IF;
     SELECT * INTO settings FROM collections.business_settings s WHERE s.business_id = business_id;
     IF NOT FOUND AND (source <> 'erp_ledger' OR currency IS NULL) THEN
         RAISE EXCEPTION 'business % is not set up for collections', business_id

@@ -3,7 +3,7 @@
 -- through the application's own tables (so the ledger and the positions agree), idempotent
 -- re-imports, counters kept by the database, forward-only statuses, privileges and tenants.
 BEGIN;
-SELECT plan(48);
+SELECT plan(49);
 \ir lib/fixture.sql
 \ir lib/import.sql
 
@@ -21,6 +21,9 @@ SELECT throws_ok($$SELECT collections.begin_import(71, 'recouvrement', 'x.csv', 
 SELECT throws_ok($$SELECT collections.begin_import(71, 'voice_csv', 'x.csv', 'abc')$$,
                  '22023', 'file_sha256 must be the file''s SHA-256 in hex (64 characters), not "abc"',
                  'a hash that is not a SHA-256 is refused');
+SELECT is(pg_temp.raised($$SELECT collections.begin_import(79, 'erp_ledger', 'accounts.csv', repeat('c', 64), 'accounts', 'KES')$$),
+          '23503: business 79 does not exist | Create it first: INSERT INTO crm_core.business (id, name) VALUES (79, ''...'');',
+          'a business that does not exist is refused, with the INSERT that creates it');
 INSERT INTO crm_core.business (id, name) VALUES (73, 'not set up');
 SELECT throws_ok($$SELECT collections.begin_import(73, 'voice_csv', 'x.csv', repeat('c', 64))$$,
                  '55000', 'business 73 is not set up for collections', 'a business not set up is refused');
