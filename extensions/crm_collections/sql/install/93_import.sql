@@ -302,8 +302,8 @@ $$;
 COMMENT ON FUNCTION collections.begin_import(bigint, text, text, text, text, text, text) IS
     'Starts an import batch for a file (refused when the same file was imported before); rows then arrive by COPY into collections.import_row.';
 
--- The batch with this id as the caller sees it, locked for the step that follows.
-CREATE FUNCTION collections._import_batch_for_step(batch_id bigint) RETURNS collections.import_batch
+-- The batch with this id as the caller sees it, locked (FOR NO KEY UPDATE) for what follows.
+CREATE FUNCTION collections._import_batch_locked(batch_id bigint) RETURNS collections.import_batch
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -315,6 +315,19 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'SELECT id, filename, status FROM collections.import_batch ORDER BY id;';
     END IF;
+    RETURN batch;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION collections._import_batch_locked(bigint) FROM PUBLIC;
+
+-- The batch with this id, locked for the step that follows; a refused or cancelled batch
+-- takes no more steps.
+CREATE FUNCTION collections._import_batch_for_step(batch_id bigint) RETURNS collections.import_batch
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    batch collections.import_batch := collections._import_batch_locked(batch_id);
+BEGIN
     IF batch.status IN ('refused', 'cancelled') THEN
         RAISE EXCEPTION 'import batch % is %: %', batch.id, batch.status, coalesce(batch.refusal, 'nothing more is done with it')
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -332,13 +345,8 @@ CREATE FUNCTION collections.cancel_import(batch_id bigint, reason text DEFAULT '
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
-    batch collections.import_batch;
+    batch collections.import_batch := collections._import_batch_locked(batch_id);
 BEGIN
-    SELECT * INTO batch FROM collections.import_batch b WHERE b.id = batch_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'import batch % does not exist', coalesce(batch_id::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     IF batch.status IN ('applied', 'cancelled') THEN
         RAISE EXCEPTION 'import batch % is already %', batch.id, batch.status
             USING ERRCODE = 'object_not_in_prerequisite_state';

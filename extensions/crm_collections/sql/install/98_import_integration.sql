@@ -18,7 +18,8 @@ GRANT INSERT (business_id, batch_id, line_no, raw),
     ON collections.import_row TO crm_core_app;
 GRANT INSERT, UPDATE (target_id, digest, batch_id, line_no, updated_at) ON collections.import_key TO crm_core_app;
 GRANT EXECUTE ON FUNCTION collections._import_map(text, text, jsonb, text, text),
-    collections._import_batch_for_step(bigint), collections._import_remember(collections.import_batch, collections.import_row, bigint),
+    collections._import_batch_locked(bigint), collections._import_batch_for_step(bigint),
+    collections._import_remember(collections.import_batch, collections.import_row, bigint),
     collections._import_target(bigint, text, text, text),
     collections._import_customer(collections.import_batch, collections.import_row, bigint, boolean),
     collections._import_owed(collections.debt_account),

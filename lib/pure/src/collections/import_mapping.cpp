@@ -429,12 +429,18 @@ MappedRow recouvrement_payment(const RawRow& raw, const Settings& settings) {
 // unknown placeholder when the row is applied).
 std::optional<std::string> dunning_text(std::optional<std::string> text) {
     static const std::vector<std::pair<std::string_view, std::string_view>> kPlaceholders = {
-        {"{{client_name}}", "{{customer_name}}"},     {"{{nom_client}}", "{{customer_name}}"},
-        {"{{client}}", "{{customer_name}}"},          {"{{invoice_number}}", "{{external_ref}}"},
-        {"{{numero_facture}}", "{{external_ref}}"},   {"{{amount}}", "{{amount_due}}"},
-        {"{{montant}}", "{{amount_due}}"},            {"{{montant_du}}", "{{amount_due}}"},
-        {"{{due_date}}", "{{next_due_date}}"},        {"{{date_echeance}}", "{{next_due_date}}"},
-        {"{{days_late}}", "{{days_past_due}}"},       {"{{jours_retard}}", "{{days_past_due}}"},
+        {"{{client_name}}", "{{customer_name}}"},
+        {"{{nom_client}}", "{{customer_name}}"},
+        {"{{client}}", "{{customer_name}}"},
+        {"{{invoice_number}}", "{{external_ref}}"},
+        {"{{numero_facture}}", "{{external_ref}}"},
+        {"{{amount}}", "{{amount_due}}"},
+        {"{{montant}}", "{{amount_due}}"},
+        {"{{montant_du}}", "{{amount_due}}"},
+        {"{{due_date}}", "{{next_due_date}}"},
+        {"{{date_echeance}}", "{{next_due_date}}"},
+        {"{{days_late}}", "{{days_past_due}}"},
+        {"{{jours_retard}}", "{{days_past_due}}"},
         {"{{devise}}", "{{currency}}"},
     };
     if (!text) {
