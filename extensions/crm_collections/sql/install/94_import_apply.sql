@@ -635,19 +635,24 @@ BEGIN
         END IF;
     ELSIF batch.source <> 'erp_ledger' THEN
         -- A record repeated with other content: the first line wins, the others are invalid.
-        WITH firsts AS (
-            SELECT DISTINCT ON (x.key) x.key, x.line_no, x.data
-              FROM collections.import_row x
-             WHERE x.business_id = batch.business_id AND x.batch_id = batch.id AND x.status = 'valid'
-             ORDER BY x.key, x.line_no
+        -- One pass over the batch's rows (a window per key), then the repeats by primary key:
+        -- never a join of the batch with itself on the key, which a plan made before the
+        -- rows' statistics can turn into a nested loop over every pair.
+        WITH repeats AS (
+            SELECT r.line_no, r.key, r.first_line
+              FROM (SELECT x.line_no, x.key, first_value(x.line_no) OVER per_key AS first_line,
+                           x.data IS DISTINCT FROM first_value(x.data) OVER per_key AS differs
+                      FROM collections.import_row x
+                     WHERE x.business_id = batch.business_id AND x.batch_id = batch.id AND x.status = 'valid'
+                    WINDOW per_key AS (PARTITION BY x.key ORDER BY x.line_no)) AS r
+             WHERE r.line_no > r.first_line AND r.differs
         )
         UPDATE collections.import_row x
            SET status = 'invalid',
                error = format('%s: %s is on line %s with other content', CASE batch.entity WHEN 'loans' THEN 'loan_id'
-                              WHEN 'debt_accounts' THEN 'accountNumber' ELSE 'id' END, x.key, f.line_no)
-          FROM firsts f
-         WHERE x.business_id = batch.business_id AND x.batch_id = batch.id AND x.status = 'valid'
-           AND x.key = f.key AND x.line_no > f.line_no AND x.data <> f.data;
+                              WHEN 'debt_accounts' THEN 'accountNumber' ELSE 'id' END, f.key, f.first_line)
+          FROM repeats f
+         WHERE x.business_id = batch.business_id AND x.batch_id = batch.id AND x.line_no = f.line_no;
     END IF;
     UPDATE collections.import_batch b
        SET status = CASE WHEN refusal IS NULL THEN 'validated' ELSE 'refused' END, refusal = refusal,
