@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iomanip>
 #include <pqxx/pqxx>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include "collections/import_mapping.hpp"
@@ -32,6 +34,39 @@ extern "C" void on_interrupt(int signal) {
 }
 
 struct Interrupted {};
+
+// Cancels the statement in hand when Ctrl-C arrives, so that a long step stops at once instead
+// of at the end of its chunk (the server rolls that chunk back; what was committed stays).
+// libpq's cancel request is made for use from another thread.
+class CancelOnInterrupt {
+  public:
+    explicit CancelOnInterrupt(pqxx::connection& db) : db_(db), watcher_([this] { watch(); }) {}
+    ~CancelOnInterrupt() {
+        stop_ = true;
+        watcher_.join();
+    }
+    CancelOnInterrupt(const CancelOnInterrupt&) = delete;
+    CancelOnInterrupt& operator=(const CancelOnInterrupt&) = delete;
+
+  private:
+    void watch() {
+        while (!stop_.load()) {
+            if (interrupted.load()) {
+                try {
+                    db_.cancel_query();
+                } catch (const std::exception&) {
+                    // The connection is gone: nothing runs on it to cancel.
+                }
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+
+    pqxx::connection& db_;
+    std::atomic<bool> stop_{false};
+    std::thread watcher_;
+};
 
 void check_interrupt() {
     if (interrupted.load()) {
@@ -191,6 +226,7 @@ class FileImport {
                                path_, digest, entity_, options_.currency, options_.country);
             return read_batch(begun[0]);
         } catch (const pqxx::sql_error& error) {
+            check_interrupt();  // cancelled by Ctrl-C, not refused
             throw Refused{path_ + ": " + error_text(error)};
         }
     }
@@ -335,6 +371,12 @@ class FileImport {
     std::int64_t batch_id_ = 0;
 };
 
+int report_interrupted(std::ostream& err) {
+    err << "\ncrm-core import: interrupted; what was committed stays. Run the same command again "
+           "to continue where it stopped.\n";
+    return kExitInterrupted;
+}
+
 void print_summary(pqxx::connection& db, const ImportOptions& options, const std::string& path,
                    const Batch& batch, std::ostream& out) {
     out << "\n" << path << ": batch " << batch.id << ", " << batch.status << "\n";
@@ -417,16 +459,14 @@ int run_import(const ImportOptions& options, std::ostream& out, std::ostream& er
     std::signal(SIGTERM, on_interrupt);
     try {
         pqxx::connection db(options.conninfo);
+        CancelOnInterrupt cancel_on_interrupt(db);
         for (const auto& [order, file] : files) {
             FileImport job(db, options, *source, file.first, file.second, out, err, terminal);
             Batch batch = job.run();
             print_summary(db, options, file.second, batch, out);
         }
     } catch (const Interrupted&) {
-        err << "\ncrm-core import: interrupted; what was committed stays. Run the same command "
-               "again to "
-               "continue where it stopped.\n";
-        return kExitInterrupted;
+        return report_interrupted(err);
     } catch (const Refused& refused) {
         err << "crm-core import: refused: " << refused.message << "\n";
         return kExitRefused;
@@ -435,6 +475,9 @@ int run_import(const ImportOptions& options, std::ostream& out, std::ostream& er
             << "\nRun the same command again to continue where it stopped.\n";
         return kExitError;
     } catch (const std::exception& error) {
+        if (interrupted.load()) {  // the statement in hand was cancelled by Ctrl-C
+            return report_interrupted(err);
+        }
         err << "crm-core import: " << error_text(error) << "\n";
         return kExitError;
     }
