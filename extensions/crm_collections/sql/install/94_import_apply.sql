@@ -635,10 +635,10 @@ BEGIN
         END IF;
     ELSIF batch.source <> 'erp_ledger' THEN
         -- A record repeated with other content: the first line wins, the others are invalid.
-        -- One pass over the batch's rows (a window per key), then the repeats by primary key:
-        -- never a join of the batch with itself on the key, which a plan made before the
-        -- rows' statistics can turn into a nested loop over every pair.
-        WITH repeats AS (
+        -- One pass over the batch's rows (a window per key), computed once (MATERIALIZED),
+        -- then the repeats by primary key: never a join of the batch with itself, which a plan
+        -- made before the new rows' statistics turns into a nested loop over every pair.
+        WITH repeats AS MATERIALIZED (
             SELECT r.line_no, r.key, r.first_line
               FROM (SELECT x.line_no, x.key, first_value(x.line_no) OVER per_key AS first_line,
                            x.data IS DISTINCT FROM first_value(x.data) OVER per_key AS differs
