@@ -177,11 +177,14 @@ uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long
     return rows;
 }
 
-void invalidate_reference_caches() {
+void invalidate_reference_caches(Oid changed_table) {
     remember_reference_tables();
-    guard([] {
+    guard([&] {
         CacheInvalidateRelcacheByRelid(account_table);
         CacheInvalidateRelcacheByRelid(period_table);
+        if (changed_table != account_table && changed_table != period_table) {
+            CacheInvalidateRelcacheByRelid(changed_table);
+        }
     });
 }
 

@@ -99,8 +99,9 @@ uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long
 
 // Forgets the cached accounts and periods in every backend once this transaction commits.
 // Both caches go, by the tables' names: on a Citus cluster the change fires on a shard, whose
-// OID the caches do not know.
-void invalidate_reference_caches();
+// OID the caches do not know. changed_table (the trigger's table) is invalidated too: the
+// tenant grants (crm_core.business_grant, never distributed) have their own cache.
+void invalidate_reference_caches(Oid changed_table);
 
 // The owner of schema crm_core (the role the ledger's own statements run as).
 Oid extension_owner();

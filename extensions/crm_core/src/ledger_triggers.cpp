@@ -715,11 +715,11 @@ CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
     return PointerGetDatum(versions.back());
 }
 
-// AFTER ... FOR EACH STATEMENT on account and fiscal_period: tells every backend to forget its
-// cached accounts and periods when this transaction commits.
+// AFTER ... FOR EACH STATEMENT on account, fiscal_period and business_grant: tells every
+// backend to forget its cached accounts, periods and tenant grants when this transaction commits.
 CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
-    trigger_data(fcinfo);
-    invalidate_reference_caches();
+    TriggerData* trigger = trigger_data(fcinfo);
+    invalidate_reference_caches(RelationGetRelid(trigger->tg_relation));
     return PointerGetDatum(nullptr);
 }
 

@@ -21,4 +21,7 @@ SELECT crm_core._apply_tenant_isolation(
 
 -- Views over isolated tables read them as the querying role, so they show its business only.
 ALTER VIEW crm_core.seal_status SET (security_invoker = true);
+-- crm-core-service reads the seal status as itself now: the tables the view reads (it sees every
+-- business through its policies).
+GRANT SELECT ON crm_core.business, crm_core.ledger_block, crm_core.ledger_sealed_entry TO crm_core_service;
 GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_app, crm_core_readonly;

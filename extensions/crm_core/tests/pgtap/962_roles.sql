@@ -37,7 +37,18 @@ SELECT set_eq(
         'crm_core._partition_bounds(regclass)',
         'crm_core._partition_range(pg_node_tree)',
         'crm_core._default_rows(regclass)',
-        'crm_core._matview_next_due(timestamp with time zone,interval,timestamp with time zone)'],
+        'crm_core._matview_next_due(timestamp with time zone,interval,timestamp with time zone)',
+        -- tenant isolation (docs/tenants.md): the policies call current_business() for every
+        -- role; the guard trigger is cloned onto partitions like the append-only guard; a table's
+        -- owner isolates its own table (the functions check ownership, the event trigger
+        -- isolates the partitions it creates)
+        'crm_core.current_business()',
+        'crm_core.tenant_guard()',
+        'crm_core.tenant_partitions_ddl()',
+        'crm_core.enable_tenant_isolation(regclass)',
+        'crm_core.disable_tenant_isolation(regclass)',
+        'crm_core._check_tenant_table(regclass,name)',
+        'crm_core._apply_tenant_isolation(regclass,name,boolean)'],
     'PUBLIC may execute the ledger API and the status views'' helpers, no internal function');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'crm_core'::regnamespace AND p.prosecdef
@@ -52,6 +63,9 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
 INSERT INTO crm_core.business (id, name) VALUES (96001, 'roles test');
 INSERT INTO crm_core.account (id, business_id, code, name, kind, currency)
 VALUES (96001, 96001, 'cash', 'Cash', 'asset', 'EUR'), (96002, 96001, 'fees', 'Fees', 'income', 'EUR');
+-- The application acts for a business it is granted (docs/tenants.md).
+SELECT crm_core.grant_business('crm_core_app', 96001) IS NOT NULL AS granted;
+SELECT set_config('crm_core.business_id', '96001', true) IS NOT NULL AS acting;
 SET ROLE crm_core_app;
 SELECT throws_ok('LOCK TABLE crm_core.journal_line IN ACCESS EXCLUSIVE MODE', '42501',
                  'permission denied for table journal_line',
@@ -136,7 +150,9 @@ SELECT set_eq(
     ARRAY['crm_core.partitioned_tables SELECT', 'crm_core.matview_status SELECT',
           'crm_core.seal_status SELECT', 'crm_core.jobs SELECT', 'crm_core.account SELECT',
           'crm_core.journal_entry SELECT', 'crm_core.journal_line SELECT',
-          'crm_core.account_balance_slot SELECT'],
+          'crm_core.account_balance_slot SELECT',
+          -- what the seal status reads as its caller under tenant isolation (docs/tenants.md)
+          'crm_core.business SELECT', 'crm_core.ledger_block SELECT', 'crm_core.ledger_sealed_entry SELECT'],
     'it reads the status views and what the ledger checks read, and writes no table');
 
 CREATE ROLE svc_owner;
