@@ -53,6 +53,7 @@ SET citus.shard_count = 8;
 SELECT results_eq(
     'SELECT relation::text, placement, action FROM crm_core.distribute()',
     $$VALUES ('crm_core.business', 'reference', 'created reference table'),
+             ('crm_core.business_grant', 'reference', 'created reference table'),
              ('crm_core.account', 'business', 'distributed by business_id'),
              ('acme.payment', 'business', 'distributed by business_id'),
              ('crm_core.account_balance_slot', 'business', 'distributed by business_id'),

@@ -25,3 +25,9 @@ ALTER VIEW crm_core.seal_status SET (security_invoker = true);
 -- business through its policies).
 GRANT SELECT ON crm_core.business, crm_core.ledger_block, crm_core.ledger_sealed_entry TO crm_core_service;
 GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_app, crm_core_readonly;
+
+-- On a Citus cluster the grants go to every node with the businesses they reference
+-- (docs/scale-out.md): crm_core.distribute() makes business_grant a reference table.
+INSERT INTO crm_core.scale_out_table (relid, placement, by_extension)
+VALUES ('crm_core.business_grant', 'reference', true)
+ON CONFLICT (relid) DO NOTHING;
