@@ -72,6 +72,7 @@ SELECT results_eq(
     $$VALUES ('crm_core.account', 'h', 'business_id'),
              ('crm_core.account_balance_slot', 'h', 'business_id'),
              ('crm_core.business', 'n', NULL),
+             ('crm_core.business_grant', 'n', NULL),
              ('crm_core.fiscal_period', 'h', 'business_id'),
              ('crm_core.journal_entry', 'h', 'business_id'),
              ('crm_core.journal_line', 'h', 'business_id'),

@@ -209,8 +209,15 @@ SELECT is((SELECT string_agg(trim(line), ' ') FROM pg_temp.plan_of(format(
             WHERE line ~ 'Task Count'),
           'Task Count: 1', 'a query with the tenant in it reads one shard');
 CREATE ROLE citus_test_clerk LOGIN IN ROLE crm_core_app;
-SELECT is(pg_temp.outcome(format($$SELECT crm_core.post_entry(%1$s, '[{"account_id": 2000, "debit": 2}, {"account_id": 2001, "credit": 2}]');
-                                   SELECT balance FROM crm_core.account_balances WHERE business_id = %1$s$$, :b), 'citus_test_clerk'),
+-- The clerk acts for business b (docs/tenants.md); the setting travels to the workers, where the
+-- shards' tenant guards read it.
+SELECT crm_core.grant_business('citus_test_clerk', :b) IS NOT NULL AS granted;
+SELECT is(pg_temp.outcome(format($$BEGIN;
+                                   SET LOCAL citus.propagate_set_commands = 'local';
+                                   SET LOCAL crm_core.business_id = '%1$s';
+                                   SELECT crm_core.post_entry(%1$s, '[{"account_id": 2000, "debit": 2}, {"account_id": 2001, "credit": 2}]');
+                                   SELECT balance FROM crm_core.account_balances WHERE business_id = %1$s;
+                                   COMMIT$$, :b), 'citus_test_clerk'),
           'ok', 'a login of the application role posts and reads balances through the coordinator');
 SELECT is(pg_temp.outcome(format($$INSERT INTO crm_core.account_balance_slot (business_id, account_id, slot, debits) VALUES (%s, 2000, 99, 1000)$$, :b),
                           'citus_test_clerk'),
