@@ -11,3 +11,46 @@ ALTER TABLE crm_core.audited_table ADD COLUMN by_extension boolean NOT NULL DEFA
 SELECT pg_catalog.pg_extension_config_dump('crm_core.audited_table', 'WHERE NOT by_extension');
 ALTER TABLE crm_core.matview ADD COLUMN by_extension boolean NOT NULL DEFAULT false;
 SELECT pg_catalog.pg_extension_config_dump('crm_core.matview', 'WHERE NOT by_extension');
+
+-- ---- Subledgers (ledger) ----
+-- A journal line may name what it belongs to within its account (a loan, a customer).
+-- Adding the nullable column rewrites nothing; the account index is rebuilt once with the
+-- subledger as its last key (this blocks writes to journal_line while it builds; see
+-- docs/ledger.md, "Upgrading from 0.1.0").
+ALTER TABLE crm_core.journal_line ADD COLUMN subledger bigint;
+COMMENT ON COLUMN crm_core.journal_line.subledger IS
+    'What the line belongs to within its account (e.g. a loan id); NULL for none.';
+DROP INDEX crm_core.journal_line_account_idx;
+CREATE INDEX journal_line_account_idx ON crm_core.journal_line (business_id, account_id, subledger);
+-- check_balances() gains a last column (subledger): its result type changes.
+DROP FUNCTION crm_core.check_balances();
+-- ---- end subledgers ----
+
+-- ---- Ledger functions (ledger) ----
+-- The ledger's SQL functions (balances, checks, posting helpers), all CREATE OR REPLACE. Keep
+-- this include after every block that changes what they read (columns, tables, dropped forms).
+-- @include install/11_ledger_functions.sql
+-- ---- end ledger functions ----
+
+-- ---- Guards of immutable history, seals and audit (harden-guards; issue 10: 3, 4, 7, 9, 14, 15, 17, 23) ----
+-- The guard functions, all CREATE OR REPLACE: recognised by the function they call, refusals
+-- before a statement runs, pinned search_path for the C functions that run SQL for others.
+DROP FUNCTION crm_core._replace_restored_guard(regclass, text, text);
+-- @include install/19_guard_functions.sql
+DROP FUNCTION crm_core.guard_trigger_names();
+-- The ddl_command_start event trigger now also reads ALTER TABLE and ALTER TYPE.
+DROP EVENT TRIGGER crm_core_guard_ddl_command_start;
+CREATE EVENT TRIGGER crm_core_guard_ddl_command_start ON ddl_command_start
+    WHEN TAG IN ('CREATE TRIGGER', 'ALTER TABLE', 'ALTER TYPE')
+    EXECUTE FUNCTION crm_core.guard_ddl_command_start();
+-- PostgreSQL checks EXECUTE on a row trigger's function when it clones the trigger onto a new
+-- partition: the owner of an audited partitioned table must be able to create partitions.
+GRANT EXECUTE ON FUNCTION crm_core.audit_trigger() TO PUBLIC;
+COMMENT ON FUNCTION crm_core.audit_trigger() IS
+    'Trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW writes crm_core.audit_log (arguments: watched columns); BEFORE TRUNCATE refuses non-superusers.';
+-- An auditor (crm_core_readonly) runs verify_ledger(), which reads the per-entry hashes.
+GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_readonly;
+-- Tables audited under 0.1.0 get the TRUNCATE guard on every partition.
+SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
+ WHERE EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = relid);
+-- ---- end guards ----
