@@ -54,3 +54,12 @@ GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_readonly;
 SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
  WHERE EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = relid);
 -- ---- end guards ----
+
+-- ---- Tenant isolation (tenants) ----
+-- Tenant isolation (docs/tenants.md): current_business(), business grants, crm_core_service,
+-- enable/disable_tenant_isolation, and the policies on crm_core's own tables. The policies
+-- part isolates every crm_core table with a business_id column that exists when it runs:
+-- keep it after every block that adds such a table.
+-- @include install/15_tenants.sql
+-- @include install/95_tenant_policies.sql
+-- ---- end tenant isolation ----
