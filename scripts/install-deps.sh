@@ -14,6 +14,7 @@ PACKAGES=(
     libphonenumber-dev                      # E.164 phone numbers (crm_collections only)
     libicu-dev                              # currency decimals (crm_collections only)
     cmake g++ make pkg-config
+    git                                     # tests/upgrade builds released versions from history
     ca-certificates
 )
 PACKAGES+=("$@")  # extra packages, e.g. the benchmarks' postgresql-15-partman
