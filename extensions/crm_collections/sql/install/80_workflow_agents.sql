@@ -61,6 +61,12 @@ BEGIN
                   HINT = 'SELECT collections.unassign(debt_account_id) ends the current assignment.';
     END IF;
     IF TG_OP = 'UPDATE' THEN
+        IF isempty(NEW.valid) OR upper(NEW.valid) <= lower(OLD.valid) THEN
+            RAISE EXCEPTION 'assignment % starts at %: it cannot end at %', OLD.id, lower(OLD.valid),
+                            coalesce(upper(NEW.valid), lower(OLD.valid))
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'End it after it starts.';
+        END IF;
         IF (NEW.business_id, NEW.id, NEW.debt_account_id, NEW.agent_id, lower(NEW.valid),
             NEW.reason, NEW.assigned_by, NEW.created_at)
            IS DISTINCT FROM
@@ -70,11 +76,6 @@ BEGIN
             RAISE EXCEPTION 'assignment % is history: only the end of an open assignment is set, once', OLD.id
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'SELECT collections.assign(debt_account_id, agent_id) moves a debt to another agent.';
-        END IF;
-        IF upper(NEW.valid) <= lower(OLD.valid) THEN
-            RAISE EXCEPTION 'assignment % starts at %: it cannot end at %', OLD.id, lower(OLD.valid), upper(NEW.valid)
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'End it after it starts.';
         END IF;
         RETURN NEW;
     END IF;
@@ -282,7 +283,11 @@ BEGIN
                AND (from_agent_id IS NULL OR s.agent_id = from_agent_id)
                AND (NOT unassigned_only OR s.agent_id IS NULL)
                AND (s.agent_id IS NULL OR s.agent_id <> ALL (target_ids))
-               AND (s.id IS NULL OR lower(s.valid) < at)
+               -- nothing of its history reaches past at but an open assignment from before
+               AND NOT EXISTS (SELECT FROM collections.assignment h
+                                WHERE h.business_id = d.business_id AND h.debt_account_id = d.id
+                                  AND h.valid && tstzrange(at, NULL)
+                                  AND NOT (upper_inf(h.valid) AND lower(h.valid) < at))
                FOR NO KEY UPDATE OF d) x;
     IF selected IS NULL THEN
         RETURN;

@@ -13,7 +13,7 @@ CREATE FUNCTION collections._check_template(text text, what text) RETURNS void
     AS 'MODULE_PATHNAME', 'crm_collections_check_template' LANGUAGE C IMMUTABLE;
 -- The template with its placeholders replaced by values, given in the order above.
 CREATE FUNCTION collections._render_template(text text, vals text[]) RETURNS text
-    AS 'MODULE_PATHNAME', 'crm_collections_render_template' LANGUAGE C IMMUTABLE;
+    AS 'MODULE_PATHNAME', 'crm_collections_render_template' LANGUAGE C STRICT IMMUTABLE;
 -- The placeholders a template may use (for documentation and applications).
 CREATE FUNCTION collections.template_placeholders() RETURNS text[]
     AS 'MODULE_PATHNAME', 'crm_collections_template_placeholders' LANGUAGE C IMMUTABLE;
@@ -182,7 +182,7 @@ BEGIN
         RAISE EXCEPTION 'outbox message % is what was queued: its content does not change', OLD.id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    IF NOT ((OLD.status, NEW.status) IN (('pending', 'sending'), ('sending', 'sending'), ('sending', 'sent'),
+    IF NOT ((OLD.status, NEW.status) IN (('pending', 'sending'), ('pending', 'pending'), ('sending', 'sending'), ('sending', 'sent'),
                                          ('sending', 'pending'), ('sending', 'dead'))
             OR (OLD.status = NEW.status AND OLD.status IN ('sent', 'dead')
                 AND (NEW.attempts, NEW.sent_at, NEW.result) IS NOT DISTINCT FROM (OLD.attempts, OLD.sent_at, OLD.result))) THEN
