@@ -33,19 +33,19 @@ CREATE FUNCTION collections.daily_dpd() RETURNS jsonb
     LANGUAGE sql SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT collections._job_ran('run_dpd', CURRENT_DATE, clock_timestamp(), to_jsonb(r))
-      FROM collections.run_dpd(CURRENT_DATE) r;
+      FROM (SELECT * FROM collections.run_dpd(CURRENT_DATE)) r;
 END;
 CREATE FUNCTION collections.daily_promises() RETURNS jsonb
     LANGUAGE sql SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT collections._job_ran('run_promises', CURRENT_DATE, clock_timestamp(), to_jsonb(r))
-      FROM collections.run_promises(CURRENT_DATE) r;
+      FROM (SELECT * FROM collections.run_promises(CURRENT_DATE)) r;
 END;
 CREATE FUNCTION collections.daily_dunning() RETURNS jsonb
     LANGUAGE sql SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT collections._job_ran('run_dunning', CURRENT_DATE, clock_timestamp(), to_jsonb(r))
-      FROM collections.run_dunning(CURRENT_DATE) r;
+      FROM (SELECT * FROM collections.run_dunning(CURRENT_DATE)) r;
 END;
 REVOKE EXECUTE ON FUNCTION collections.daily_dpd(), collections.daily_promises(),
     collections.daily_dunning() FROM PUBLIC;
