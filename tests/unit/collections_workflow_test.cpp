@@ -35,9 +35,11 @@ std::int64_t sum(const std::vector<std::int64_t>& values) {
 BOOST_AUTO_TEST_SUITE(collections_workflow)
 
 BOOST_AUTO_TEST_CASE(placeholders_are_filled_in_order_and_braces_alone_are_text) {
-    std::vector<std::optional<std::string>> values = {
-        "Jeanne Martin", "LOAN-1", "1250.00", "250.00", "12", "2024-03-01", "125.00", "EUR", "1-30"};
-    BOOST_TEST(render("Dear {{customer_name}}, {{ amount_overdue }} {{currency}} is {{days_past_due}} days late.",
+    std::vector<std::optional<std::string>> values = {"Jeanne Martin", "LOAN-1", "1250.00",
+                                                      "250.00",        "12",     "2024-03-01",
+                                                      "125.00",        "EUR",    "1-30"};
+    BOOST_TEST(render("Dear {{customer_name}}, {{ amount_overdue }} {{currency}} is "
+                      "{{days_past_due}} days late.",
                       values) == "Dear Jeanne Martin, 250.00 EUR is 12 days late.");
     BOOST_TEST(render("{{external_ref}}{{bucket}}", values) == "LOAN-11-30");
     BOOST_TEST(render("no fields {here} }}", values) == "no fields {here} }}");
@@ -45,13 +47,17 @@ BOOST_AUTO_TEST_CASE(placeholders_are_filled_in_order_and_braces_alone_are_text)
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_value_renders_empty) {
-    BOOST_TEST(render("next: {{next_due_date}}.", {"A", "B", "1", "2", "3", std::nullopt}) == "next: .");
+    BOOST_TEST(render("next: {{next_due_date}}.", {"A", "B", "1", "2", "3", std::nullopt}) ==
+               "next: .");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_empty_and_unclosed_placeholders_are_refused_saying_where) {
-    BOOST_TEST(problem_of("Hi {{name}}").rfind("unknown placeholder {{name}} at character 4; known: {{customer_name}}", 0) == 0);
+    BOOST_TEST(problem_of("Hi {{name}}")
+                   .rfind("unknown placeholder {{name}} at character 4; known: {{customer_name}}",
+                          0) == 0);
     BOOST_TEST(problem_of("{{ }} x").rfind("empty placeholder {{}} at character 1", 0) == 0);
-    BOOST_TEST(problem_of("pay {{amount_due") == "placeholder at character 5 is not closed with }}");
+    BOOST_TEST(problem_of("pay {{amount_due") ==
+               "placeholder at character 5 is not closed with }}");
     BOOST_TEST(template_placeholders().size() == 9u);
 }
 
@@ -67,7 +73,8 @@ BOOST_AUTO_TEST_CASE(quotas_respect_capacities_and_never_exceed_n) {
     auto capped = balanced_quotas({0, 0}, {std::int64_t{1}, std::nullopt}, 5);
     BOOST_TEST(capped == (std::vector<std::int64_t>{1, 4}), boost::test_tools::per_element());
     auto short_of_room = balanced_quotas({3, 1}, {std::int64_t{4}, std::int64_t{2}}, 10);
-    BOOST_TEST(short_of_room == (std::vector<std::int64_t>{1, 1}), boost::test_tools::per_element());
+    BOOST_TEST(short_of_room == (std::vector<std::int64_t>{1, 1}),
+               boost::test_tools::per_element());
     BOOST_TEST(balanced_quotas({}, {}, 3).empty());
     BOOST_TEST(sum(balanced_quotas({1, 2}, {std::nullopt, std::nullopt}, 0)) == 0);
 }

@@ -83,8 +83,9 @@ CRM_CORE_FUNCTION(crm_collections_render_template) {
     std::vector<std::optional<std::string>> values;
     for (const std::optional<Datum>& element :
          array_elements(PG_GETARG_DATUM(1), TEXTOID, -1, false, TYPALIGN_INT)) {
-        values.push_back(element ? std::optional<std::string>(crm_core::pg::text_to_string(*element))
-                                 : std::nullopt);
+        values.push_back(element
+                             ? std::optional<std::string>(crm_core::pg::text_to_string(*element))
+                             : std::nullopt);
     }
     return crm_core::pg::string_to_text(render_template(parsed, values));
 }
@@ -113,7 +114,8 @@ CRM_CORE_FUNCTION(crm_collections_balance_quotas) {
     }
     std::vector<std::optional<std::int64_t>> capacities = bigint_array(PG_GETARG_DATUM(1));
     if (capacities.size() != loads.size()) {
-        throw Error(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "loads and capacities must have one entry per agent");
+        throw Error(ERRCODE_ARRAY_SUBSCRIPT_ERROR,
+                    "loads and capacities must have one entry per agent");
     }
     std::vector<std::int64_t> quotas = balanced_quotas(loads, capacities, PG_GETARG_INT64(2));
     std::vector<Datum> datums;
@@ -139,6 +141,6 @@ CRM_CORE_FUNCTION(crm_collections_retry_delay_ms) {
                     "retry delay needs attempt >= 1, 1 <= initial_ms <= max_ms, jitter from 0 to "
                     "0.5 and random01 in [0, 1)");
     }
-    return Int64GetDatum(
-        crm_core::backoff_delay_ms(crm_core::RetryPolicy{initial_ms, max_ms, jitter}, attempt, random01));
+    return Int64GetDatum(crm_core::backoff_delay_ms(
+        crm_core::RetryPolicy{initial_ms, max_ms, jitter}, attempt, random01));
 }

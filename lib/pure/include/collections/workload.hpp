@@ -13,8 +13,8 @@ namespace crm_core::collections {
 // first, one level at a time; ties go to the lower index. When the capacities leave less
 // room than n, every agent takes all its room (the quotas add up to less than n). loads and
 // capacities have one entry per agent; negative loads count as 0.
-std::vector<std::int64_t> balanced_quotas(const std::vector<std::int64_t>& loads,
-                                          const std::vector<std::optional<std::int64_t>>& capacities,
-                                          std::int64_t n);
+std::vector<std::int64_t> balanced_quotas(
+    const std::vector<std::int64_t>& loads,
+    const std::vector<std::optional<std::int64_t>>& capacities, std::int64_t n);
 
 }  // namespace crm_core::collections

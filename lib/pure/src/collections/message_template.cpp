@@ -46,8 +46,8 @@ bool parse_template(std::string_view text, ParsedTemplate& parsed, std::string& 
         literal.append(text.substr(position, open - position));
         size_t close = text.find("}}", open + 2);
         if (close == std::string_view::npos) {
-            problem = "placeholder at character " + std::to_string(open + 1) +
-                      " is not closed with }}";
+            problem =
+                "placeholder at character " + std::to_string(open + 1) + " is not closed with }}";
             return false;
         }
         std::string_view name = trimmed(text.substr(open + 2, close - open - 2));

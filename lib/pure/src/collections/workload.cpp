@@ -5,9 +5,9 @@
 
 namespace crm_core::collections {
 
-std::vector<std::int64_t> balanced_quotas(const std::vector<std::int64_t>& loads,
-                                          const std::vector<std::optional<std::int64_t>>& capacities,
-                                          std::int64_t n) {
+std::vector<std::int64_t> balanced_quotas(
+    const std::vector<std::int64_t>& loads,
+    const std::vector<std::optional<std::int64_t>>& capacities, std::int64_t n) {
     const size_t agents = loads.size();
     std::vector<std::int64_t> quotas(agents, 0);
     if (agents == 0 || n <= 0) {
