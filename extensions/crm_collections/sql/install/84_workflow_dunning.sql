@@ -247,8 +247,10 @@ BEGIN
                             WHERE o.business_id = d.business_id AND o.debt_account_id = d.id
                               AND o.rule_id = r.id AND o.as_of > r.quiet_after AND o.as_of <= as_of)
            AND NOT EXISTS (SELECT FROM collections.dunning_block k
-                            WHERE k.business_id = d.business_id AND k.lifted_at IS NULL
-                              AND (k.debt_account_id = d.id OR k.customer_id = d.customer_id)
+                            WHERE k.business_id = d.business_id AND k.debt_account_id = d.id AND k.lifted_at IS NULL
+                              AND k.blocked_from <= as_of AND (k.blocked_until IS NULL OR as_of < k.blocked_until))
+           AND NOT EXISTS (SELECT FROM collections.dunning_block k
+                            WHERE k.business_id = d.business_id AND k.customer_id = d.customer_id AND k.lifted_at IS NULL
                               AND k.blocked_from <= as_of AND (k.blocked_until IS NULL OR as_of < k.blocked_until))
            AND NOT (r.stop_on_open_promise AND EXISTS (
                         SELECT FROM collections.promise pr
