@@ -33,7 +33,6 @@ psql_quiet() { psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 
 variants=(raw plpgsql crm_core)
 tenant_variants=(app tenant)
-psql_quiet -d postgres -c "CREATE ROLE bench_app LOGIN IN ROLE crm_core_app"
 for variant in "${variants[@]}" "${tenant_variants[@]}"; do
     psql_quiet -d postgres -c "CREATE DATABASE $variant"
     psql_quiet -d "$variant" -c "CREATE EXTENSION crm_core"
@@ -48,7 +47,10 @@ for variant in "${variants[@]}" "${tenant_variants[@]}"; do
     psql_quiet -d "$variant" -f "$here/setup.sql"
     case "$variant" in
         app) psql_quiet -d "$variant" -f "$here/isolation_off.sql" ;&
-        tenant) psql_quiet -d "$variant" -c "SELECT crm_core.grant_business('bench_app', 1)" ;;
+        tenant) psql_quiet -d "$variant" -c "DO \$\$ BEGIN
+                        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_app') THEN
+                            CREATE ROLE bench_app LOGIN IN ROLE crm_core_app;
+                        END IF; END \$\$" -c "SELECT crm_core.grant_business('bench_app', 1)" ;;
     esac
 done
 # The tenant variant's transactions declare their business first.

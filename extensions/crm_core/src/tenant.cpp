@@ -1,17 +1,16 @@
 // Tenant isolation: the business a session declares (crm_core.business_id), checked against
-// the grants of the login and of the role it SET ROLE to; the trigger that refuses writes
+// the grants of the session's role (the login, or the role it SET ROLE to); the trigger that
+// refuses writes
 // without a business, rows of another business (before any other trigger reads them) and
 // TRUNCATE. Row visibility itself is the tables' row-level security policy (see
 // sql/install/15_tenants.sql and docs/tenants.md).
-#include <algorithm>
-#include <cstring>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "crm_core/tenant.hpp"
-#include "datum.hpp"
 #include "function.hpp"
 #include "immutable_trigger.hpp"
 #include "ledger_state.hpp"
@@ -66,9 +65,13 @@ LastAnswer last_answer;
 // crm_core.business_grant, whose changes empty the caches (looked up when they load).
 Oid grant_table = InvalidOid;
 bool callbacks_registered = false;
+// Counts the invalidations: an answer computed while one arrived (catalog lookups process
+// them) may rest on what it invalidated, so it is used but not cached.
+std::uint64_t invalidations = 0;
 
 // Forgets everything cached; never throws.
 void forget_all() noexcept {
+    ++invalidations;
     last_answer.valid = false;
     grantees_by_business.clear();
     global_roles.clear();
@@ -100,11 +103,12 @@ void register_callbacks() {
 
 // The roles granted this business or every business, read from crm_core.business_grant as the
 // extension owner (the table has no policy; app roles have no privilege on it).
-const std::vector<Oid>& grantees(int64 business_id) {
+std::vector<Oid> grantees(int64 business_id) {
     auto cached = grantees_by_business.find(business_id);
     if (cached != grantees_by_business.end()) {
         return cached->second;
     }
+    std::uint64_t seen = invalidations;
     std::vector<Oid> roles;
     ledger::as_extension_owner([&] {
         SpiConnection spi;
@@ -121,15 +125,20 @@ const std::vector<Oid>& grantees(int64 business_id) {
             roles.push_back(DatumGetObjectId(*result_value(row, 1)));
         }
     });
-    return grantees_by_business.insert_or_assign(business_id, std::move(roles)).first->second;
+    if (seen == invalidations) {
+        grantees_by_business.insert_or_assign(business_id, roles);
+    }
+    return roles;
 }
 
 // Whether role was granted the business, itself or through a role whose privileges it has.
 bool granted(Oid role, int64 business_id) {
-    const std::vector<Oid>& roles = grantees(business_id);
-    return std::any_of(roles.begin(), roles.end(), [&](Oid grantee) {
-        return guard([&] { return has_privs_of_role(role, grantee); });
-    });
+    for (Oid grantee : grantees(business_id)) {
+        if (guard([&] { return has_privs_of_role(role, grantee); })) {
+            return true;
+        }
+    }
+    return false;
 }
 
 // The role's name, for messages.
@@ -217,6 +226,7 @@ bool has_global_view(Oid role) {
     if (cached != global_roles.end()) {
         return cached->second;
     }
+    std::uint64_t seen = invalidations;
     bool global = guard([&] {
         if (superuser_arg(role) || has_bypassrls_privilege(role)) {
             return true;
@@ -224,7 +234,9 @@ bool has_global_view(Oid role) {
         Oid service = get_role_oid(kServiceRole, true);
         return OidIsValid(service) && has_privs_of_role(role, service);
     });
-    global_roles.emplace(role, global);
+    if (seen == invalidations) {
+        global_roles.emplace(role, global);
+    }
     return global;
 }
 
@@ -248,6 +260,7 @@ std::optional<int64> current_business() {
         return last_answer.business_id;
     }
     register_callbacks();
+    std::uint64_t seen = invalidations;
     // The check hook refused invalid values when they were set; one that slipped in anyway
     // (set before the library loaded) was dropped with a warning when it loaded. Either way
     // an invalid value reads as no business: nothing visible, every write refused.
@@ -255,11 +268,13 @@ std::optional<int64> current_business() {
     if (business && !has_global_view(role) && !granted(role, *business)) {
         refuse_ungranted(role, *business);
     }
-    last_answer.valid = false;
-    last_answer.setting = setting;
-    last_answer.role = role;
-    last_answer.business_id = business;
-    last_answer.valid = true;
+    if (seen == invalidations) {
+        last_answer.valid = false;
+        last_answer.setting = setting;
+        last_answer.role = role;
+        last_answer.business_id = business;
+        last_answer.valid = true;
+    }
     return business;
 }
 

@@ -2,7 +2,7 @@
 -- connection): what each role sees and may write in every crm_core table, the ledger
 -- functions under isolation, business grants, and applications' own tables.
 BEGIN;
-SELECT plan(104);
+SELECT plan(109);
 
 -- Two businesses with the same shape of data, written as the superuser (global view).
 INSERT INTO crm_core.business (id, name) VALUES (7101, 'tenant A'), (7102, 'tenant B');
@@ -67,7 +67,8 @@ DECLARE
 BEGIN
     FOR t IN SELECT p.polrelid::regclass AS rel,
                     CASE WHEN p.polrelid = 'crm_core.business'::regclass THEN 'id' ELSE 'business_id' END AS key
-               FROM pg_policy AS p WHERE p.polname = 'crm_core_tenant'
+               FROM pg_policy AS p JOIN pg_class AS c ON c.oid = p.polrelid
+              WHERE p.polname = 'crm_core_tenant' AND NOT c.relispartition
                 AND p.polrelid::regclass::text LIKE 'crm_core.%' ORDER BY 1 LOOP
         relation := t.rel;
         EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS DISTINCT FROM %s) FROM %s',
@@ -91,16 +92,17 @@ GRANT EXECUTE ON FUNCTION pg_temp.affected(text) TO PUBLIC;
 
 -- ---------------------------------------------------------------------------------------
 -- Catalog: every crm_core table keyed by business is isolated (forced, so its owner too).
+SELECT lives_ok($$SELECT crm_core.audit_log_premake(2)$$, 'monthly audit partitions are made');
 SELECT is(ARRAY(SELECT c.oid::regclass::text FROM pg_class c
                  WHERE c.relnamespace = 'crm_core'::regnamespace AND c.relkind IN ('r', 'p')
-                   AND NOT c.relispartition AND c.relname <> 'business_grant'
+                   AND c.relname <> 'business_grant'
                    AND (c.relname = 'business' OR EXISTS (SELECT FROM pg_attribute a
                             WHERE a.attrelid = c.oid AND a.attname = 'business_id' AND NOT a.attisdropped))
                    AND NOT (c.relrowsecurity AND c.relforcerowsecurity
                             AND EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'crm_core_tenant')
                             AND EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'crm_core_global_view'
                                           AND p.polroles = ARRAY['crm_core_service'::regrole::oid]))),
-          '{}'::text[], 'every crm_core table keyed by business has forced row security and both policies');
+          '{}'::text[], 'every crm_core table keyed by business, and each partition, has forced row security and both policies');
 SELECT cmp_ok((SELECT count(*) FROM pg_policy WHERE polname = 'crm_core_tenant'
                 AND polrelid::regclass::text LIKE 'crm_core.%'), '>=', 10::bigint,
               'at least the ten ledger, seal and audit tables are isolated');
@@ -433,6 +435,31 @@ RESET ROLE;
 SELECT throws_ok($$SELECT crm_core.disable_tenant_isolation('crm_core.journal_line')$$, '42501',
                  'crm_core.journal_line is a table of crm_core: it stays isolated',
                  'crm_core''s own tables stay isolated');
+-- A partitioned table: its partitions, present, created or attached later, read directly,
+-- show the current business only.
+CREATE TABLE tn_app.payment (business_id bigint NOT NULL, id bigint, paid_on date NOT NULL)
+    PARTITION BY RANGE (paid_on);
+CREATE TABLE tn_app.payment_2024 PARTITION OF tn_app.payment FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+SELECT crm_core.enable_tenant_isolation('tn_app.payment');
+CREATE TABLE tn_app.payment_2025 PARTITION OF tn_app.payment FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE tn_app.payment_2026 (business_id bigint NOT NULL, id bigint, paid_on date NOT NULL);
+ALTER TABLE tn_app.payment ATTACH PARTITION tn_app.payment_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO tn_app.payment VALUES (7101, 1, '2024-05-01'), (7102, 2, '2024-05-01'),
+    (7101, 3, '2025-05-01'), (7102, 4, '2025-05-01'), (7101, 5, '2026-05-01'), (7102, 6, '2026-05-01');
+GRANT SELECT, INSERT ON tn_app.payment, tn_app.payment_2024, tn_app.payment_2025, tn_app.payment_2026 TO tn_a;
+SET ROLE tn_a;
+SELECT is(ARRAY(SELECT id FROM tn_app.payment_2024 UNION ALL SELECT id FROM tn_app.payment_2025
+                UNION ALL SELECT id FROM tn_app.payment_2026 ORDER BY 1), ARRAY[1, 3, 5]::bigint[],
+          'partitions read directly, old, created and attached, show A''s rows only');
+SELECT throws_ok($$INSERT INTO tn_app.payment_2025 VALUES (7102, 7, '2025-06-01')$$, '42501',
+                 'INSERT on tn_app.payment_2025 is refused: the row belongs to business 7102, this transaction acts for business 7101',
+                 'a partition written directly refuses another business''s row');
+RESET ROLE;
+SELECT lives_ok($$SELECT crm_core.disable_tenant_isolation('tn_app.payment')$$, 'disabling covers the partitions');
+SELECT is((SELECT count(*) FROM pg_policy WHERE polrelid IN ('tn_app.payment_2024'::regclass,
+              'tn_app.payment_2025'::regclass, 'tn_app.payment_2026'::regclass)), 0::bigint,
+          'no policy is left on any partition');
+
 -- The guard trigger used where it does not belong, or left behind without its column.
 CREATE TRIGGER tn_misplaced AFTER INSERT ON tn_app.note FOR EACH ROW EXECUTE FUNCTION crm_core.tenant_guard();
 SELECT throws_ok($$INSERT INTO tn_app.note VALUES (1, 'x')$$, '39P01',

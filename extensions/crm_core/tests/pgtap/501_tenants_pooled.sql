@@ -45,7 +45,8 @@ SELECT dblink_exec('admin', $$
         foreign_rows := 0;
         FOR t IN SELECT p.polrelid::regclass AS rel,
                         CASE WHEN p.polrelid = 'crm_core.business'::regclass THEN 'id' ELSE 'business_id' END AS key
-                   FROM pg_policy AS p WHERE p.polname = 'crm_core_tenant' LOOP
+                   FROM pg_policy AS p JOIN pg_class AS c ON c.oid = p.polrelid
+                  WHERE p.polname = 'crm_core_tenant' AND NOT c.relispartition LOOP
             EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS DISTINCT FROM %s) FROM %s',
                            t.key, coalesce(b::text, 'NULL'), t.rel) INTO v, f;
             visible := visible + v;
