@@ -3,8 +3,9 @@
 // (crm-core-service or a cron role), so:
 //  - registration records the role calling crm_core.schedule_job(), which only C can see (a
 //    SECURITY DEFINER function would see its owner), and writes crm_core.job as its owner;
-//  - a run switches to that role as a security-restricted operation with a pinned search_path,
-//    reverts every setting the job changed, and bounds the job with its statement_timeout.
+//  - a run switches to that role as a security-restricted operation (crm_core.run_job pins the
+//    search_path), reverts every setting the job changed, and bounds the job with its
+//    statement_timeout.
 #include <string>
 
 #include "acting_as.hpp"
@@ -139,14 +140,9 @@ CRM_CORE_FUNCTION(crm_core_job_call) {
     });
     crm_core::pg::SpiConnection spi;
     crm_core::pg::ActingAs as_role(role, true);
-    // The job sees only pg_catalog (and the session's temporary schema, last): it cannot be
-    // steered by objects placed on a search_path, and whatever it sets is reverted afterwards.
-    int guc_level = crm_core::pg::guard([] {
-        int level = NewGUCNestLevel();
-        set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-                          GUC_ACTION_SAVE, true, 0, false);
-        return level;
-    });
+    // Whatever the job sets (even with SET, not SET LOCAL) is reverted afterwards. Its
+    // search_path is crm_core.run_job's: pg_catalog, pg_temp.
+    int guc_level = crm_core::pg::guard([] { return NewGUCNestLevel(); });
     int64 rows = 0;
     {
         JobTimeout timeout(timeout_ms);

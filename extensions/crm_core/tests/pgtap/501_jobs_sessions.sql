@@ -59,6 +59,8 @@ SELECT is((SELECT count(*) FROM dblink('other', $$SELECT 1 FROM crm_core.jobs
            AS t(x int)), 1::bigint, 'the failed job is retried after the default backoff (5 s, less jitter)');
 
 -- ---- two runners ---------------------------------------------------------------------------------
+-- (A bounded wait: were the second runner to run the job too, it would queue on the first's row.)
+SELECT dblink_exec('other', 'SET lock_timeout = ''5s''');
 SELECT dblink_exec('cron', 'BEGIN');
 SELECT is((SELECT result FROM dblink('cron', $$SELECT result FROM crm_core.run_job('a')$$) AS t(result text)),
           'success', 'a runner runs job a; its transaction is still open');
