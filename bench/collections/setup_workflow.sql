@@ -1,6 +1,6 @@
 -- Fixture of the run_dunning benchmark (variable: debts): :debts debts of business 1, one
 -- customer each (E.164 phone, every other one an email), no plan, unpaid since
--- (g * 7919) % 150 - 20 days (0 to 129 days past due, or not yet due), each owing 500 to 1,499
+-- (g::bigint * 7919) % 150 - 20 days (0 to 129 days past due, or not yet due), each owing 500 to 1,499
 -- in the ledger (its opening entry in the debt's subledger). Loaded in bulk with triggers off
 -- (session_replication_role = replica): run_dunning reads debts, products, buckets, customers,
 -- blocks, promises, the outbox and the subledger balances. Ten rules over four templates; 1%
@@ -17,8 +17,8 @@ SELECT 1, g, 'Customer ' || g, '+336' || lpad(g::text, 8, '0'),
 INSERT INTO collections.debt_account (business_id, id, customer_id, external_ref, product_id, currency,
                                       principal, opened_on, due_on, status, unpaid_since, opening_entry_id)
 SELECT 1, g, g, 'L-' || g, (SELECT id FROM collections.product WHERE business_id = 1 AND code = 'standard'),
-       'EUR', 500 + g % 1000, CURRENT_DATE - 400, CURRENT_DATE - ((g * 7919) % 150 - 20), 'active',
-       CURRENT_DATE - ((g * 7919) % 150 - 20), g
+       'EUR', 500 + g % 1000, CURRENT_DATE - 400, CURRENT_DATE - ((g::bigint * 7919) % 150 - 20), 'active',
+       CURRENT_DATE - ((g::bigint * 7919) % 150 - 20), g
   FROM generate_series(1, :debts) AS g;
 INSERT INTO crm_core.journal_entry (business_id, id, status, effective_date, memo, source_ref)
 SELECT 1, g, 'posted', CURRENT_DATE - 400, 'opening', 'collections.debt_account:' || g
