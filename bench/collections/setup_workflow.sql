@@ -17,8 +17,8 @@ SELECT 1, g, 'Customer ' || g, '+336' || lpad(g::text, 8, '0'),
 INSERT INTO collections.debt_account (business_id, id, customer_id, external_ref, product_id, currency,
                                       principal, opened_on, due_on, status, unpaid_since, opening_entry_id)
 SELECT 1, g, g, 'L-' || g, (SELECT id FROM collections.product WHERE business_id = 1 AND code = 'standard'),
-       'EUR', 500 + g % 1000, CURRENT_DATE - 400, CURRENT_DATE - ((g::bigint * 7919) % 150 - 20), 'active',
-       CURRENT_DATE - ((g::bigint * 7919) % 150 - 20), g
+       'EUR', 500 + g % 1000, CURRENT_DATE - 400, CURRENT_DATE - ((g::bigint * 7919) % 150 - 20)::int, 'active',
+       CURRENT_DATE - ((g::bigint * 7919) % 150 - 20)::int, g
   FROM generate_series(1, :debts) AS g;
 INSERT INTO crm_core.journal_entry (business_id, id, status, effective_date, memo, source_ref)
 SELECT 1, g, 'posted', CURRENT_DATE - 400, 'opening', 'collections.debt_account:' || g
