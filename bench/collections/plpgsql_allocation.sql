@@ -9,12 +9,14 @@ CREATE SCHEMA plain;
 CREATE TABLE plain.debt_account (LIKE collections.debt_account INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE plain.debt_account ADD PRIMARY KEY (business_id, id);
 CREATE TABLE plain.installment (LIKE collections.installment INCLUDING ALL);
-CREATE TABLE plain.payment (LIKE collections.payment INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+CREATE TABLE plain.payment (LIKE collections.payment INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY);
 ALTER TABLE plain.payment ADD PRIMARY KEY (business_id, id), ADD UNIQUE (business_id, reference);
-CREATE TABLE plain.payment_allocation (LIKE collections.payment_allocation INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+CREATE TABLE plain.payment_allocation (LIKE collections.payment_allocation INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY);
 CREATE INDEX ON plain.payment_allocation (business_id, payment_id);
 INSERT INTO plain.debt_account SELECT * FROM collections.debt_account WHERE id > :debts;
-INSERT INTO plain.installment SELECT * FROM collections.installment WHERE debt_account_id > :debts;
+INSERT INTO plain.installment (business_id, id, plan_id, debt_account_id, seq, due_on, principal_due, interest_due, fee_due, penalty_due, principal_paid, interest_paid, fee_paid, penalty_paid, principal_written_off, interest_written_off, fee_written_off, penalty_written_off)
+SELECT business_id, id, plan_id, debt_account_id, seq, due_on, principal_due, interest_due, fee_due, penalty_due, principal_paid, interest_paid, fee_paid, penalty_paid, principal_written_off, interest_written_off, fee_written_off, penalty_written_off
+  FROM collections.installment WHERE debt_account_id > :debts;
 ANALYZE plain.debt_account, plain.installment;
 
 CREATE FUNCTION plain.record_payment(p_business bigint, p_debt bigint, p_reference text, p_amount numeric)
@@ -24,7 +26,7 @@ DECLARE
     product collections.product;
     installment plain.installment;
     payment_id bigint;
-    entry_id bigint;
+    posted_entry bigint;
     left_to_pay numeric := p_amount;
     component text;
     owed numeric;
@@ -62,28 +64,29 @@ BEGIN
                         ELSE installment.penalty_due - installment.penalty_paid - installment.penalty_written_off END;
             paid := least(owed, left_to_pay);
             IF paid > 0 THEN
-                INSERT INTO plain.payment_allocation (business_id, payment_id, paid_at, debt_account_id,
-                                                      installment_id, component, amount)
-                VALUES (p_business, payment_id, now(), p_debt, installment.id, component, paid);
                 left_to_pay := left_to_pay - paid;
                 by_component := jsonb_set(by_component, ARRAY[component],
                                           to_jsonb((by_component->>component)::numeric + paid));
                 paid_here[array_position(ARRAY['principal', 'interest', 'fee', 'penalty'], component)] := paid;
             END IF;
         END LOOP;
+        INSERT INTO plain.payment_allocation (business_id, payment_id, paid_at, debt_account_id, installment_id,
+                                              principal, interest, fee, penalty)
+        VALUES (p_business, payment_id, now(), p_debt, installment.id,
+                paid_here[1], paid_here[2], paid_here[3], paid_here[4]);
         UPDATE plain.installment i
            SET principal_paid = principal_paid + paid_here[1], interest_paid = interest_paid + paid_here[2],
                fee_paid = fee_paid + paid_here[3], penalty_paid = penalty_paid + paid_here[4]
          WHERE i.business_id = p_business AND i.id = installment.id;
     END LOOP;
     IF left_to_pay > 0 THEN
-        INSERT INTO plain.payment_allocation (business_id, payment_id, paid_at, debt_account_id, component, amount)
-        VALUES (p_business, payment_id, now(), p_debt, 'credit', left_to_pay);
+        INSERT INTO plain.payment_allocation (business_id, payment_id, paid_at, debt_account_id, credit)
+        VALUES (p_business, payment_id, now(), p_debt, left_to_pay);
     END IF;
     INSERT INTO crm_core.journal_entry (business_id, memo, source_ref)
-    VALUES (p_business, 'Payment ' || p_reference, 'plain.payment:' || payment_id) RETURNING id INTO entry_id;
+    VALUES (p_business, 'Payment ' || p_reference, 'plain.payment:' || payment_id) RETURNING id INTO posted_entry;
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit, subledger)
-    SELECT p_business, entry_id, l.account, l.debit, l.credit, p_debt
+    SELECT p_business, posted_entry, l.account, l.debit, l.credit, p_debt
       FROM (VALUES (product.cash_account_id, p_amount, NULL::numeric),
                    (product.principal_account_id, NULL, (by_component->>'principal')::numeric),
                    (product.interest_account_id, NULL, (by_component->>'interest')::numeric),
@@ -91,7 +94,7 @@ BEGIN
                    (product.penalty_account_id, NULL, (by_component->>'penalty')::numeric),
                    (product.credit_balance_account_id, NULL, left_to_pay)) AS l(account, debit, credit)
      WHERE coalesce(l.debit, l.credit) > 0;
-    UPDATE plain.payment p SET entry_id = record_payment.entry_id WHERE p.business_id = p_business AND p.id = payment_id;
+    UPDATE plain.payment p SET entry_id = posted_entry WHERE p.business_id = p_business AND p.id = payment_id;
     SELECT min(i.due_on) INTO since FROM plain.installment i
      WHERE i.business_id = p_business AND i.plan_id = debt.active_plan_id AND i.remaining > 0;
     dpd := greatest(0, CURRENT_DATE - since - product.grace_days);

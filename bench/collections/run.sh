@@ -108,7 +108,7 @@ VALUES (1, :debt, 'R-' || txid_current(), 10);
 SQL
 pay() { "$PGBENCH" -n -M prepared -c 4 -j 2 -T "$seconds" -D debts="$dpd_debts" -r -f "$work/pay.sql" dpd 2>&1; }
 alone=$(pay)
-psql_quiet -d dpd -c "UPDATE collections.debt_account SET bucket_changes_on = CURRENT_DATE + 2"
+psql_quiet -d dpd -c "UPDATE collections.dpd_due SET changes_on = CURRENT_DATE + 2"
 pay > "$work/beside.log" &
 payer=$!
 sleep 1

@@ -15,11 +15,13 @@ ALTER TABLE collections.installment DISABLE TRIGGER USER;
 INSERT INTO collections.customer (business_id, id, full_name)
 SELECT 1, g, 'Customer ' || g FROM generate_series(1, :debts) AS g;
 INSERT INTO collections.debt_account (business_id, id, customer_id, external_ref, product_id, currency,
-                                      principal, opened_on, due_on, status, unpaid_since, bucket_changes_on)
+                                      principal, opened_on, due_on, status, unpaid_since)
 SELECT 1, g, g, 'L-' || g, (SELECT id FROM collections.product WHERE business_id = 1 AND code = 'standard'),
        'EUR', 1200, CURRENT_DATE - 400, NULL, 'active',
-       CURRENT_DATE - ((g * 7919) % 140 - 20), CURRENT_DATE
+       CURRENT_DATE - ((g * 7919) % 140 - 20)
   FROM generate_series(1, :debts) AS g;
+INSERT INTO collections.dpd_due (business_id, debt_account_id, changes_on)
+SELECT 1, g, CURRENT_DATE FROM generate_series(1, :debts) AS g;
 INSERT INTO collections.repayment_plan (business_id, id, debt_account_id, first_due, installments)
 SELECT 1, g, g, CURRENT_DATE - ((g * 7919) % 140 - 20) - interval '6 months', :installments
   FROM generate_series(1, :debts) AS g;

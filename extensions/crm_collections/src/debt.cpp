@@ -110,7 +110,6 @@ CRM_CORE_FUNCTION(crm_collections_debt_opened) {
     row.set("unpaid_since", date_datum(position.unpaid_since));
     row.set("bucket_id", int64_datum(position.bucket.bucket_id));
     row.set("bucket_as_of", DateADTGetDatum(position.as_of));
-    row.set("bucket_changes_on", date_datum(position.bucket.changes_on));
     row.set("revision", Int64GetDatum(0));
     return PointerGetDatum(row.result());
 }

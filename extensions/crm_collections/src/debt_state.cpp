@@ -37,9 +37,11 @@ Datum optional_datum(const std::optional<int64_t>& value) {
 
 Debt lock_debt(int64_t business_id, int64_t debt_id, const std::string& table) {
     static crm_core::pg::CachedPlan lock(
-        "SELECT customer_id, external_ref, status, currency, active_plan_id, due_on, "
-        "unpaid_since, bucket_id, bucket_as_of, product_id FROM collections.debt_account "
-        "WHERE business_id = $1 AND id = $2 FOR NO KEY UPDATE",
+        "SELECT d.customer_id, d.external_ref, d.status, d.currency, d.active_plan_id, d.due_on, "
+        "d.unpaid_since, d.bucket_id, d.bucket_as_of, d.product_id, x.changes_on "
+        "FROM collections.debt_account d LEFT JOIN collections.dpd_due x "
+        "ON x.business_id = d.business_id AND x.debt_account_id = d.id "
+        "WHERE d.business_id = $1 AND d.id = $2 FOR NO KEY UPDATE OF d",
         {INT8OID, INT8OID});
     Datum arguments[2] = {Int64GetDatum(business_id), Int64GetDatum(debt_id)};
     if (lock.execute(arguments, nullptr, false, 1) == 0) {
@@ -60,6 +62,7 @@ Debt lock_debt(int64_t business_id, int64_t debt_id, const std::string& table) {
     debt.unpaid_since = optional_date(0, 7);
     debt.bucket_id = optional_int64(0, 8);
     debt.bucket_as_of = optional_date(0, 9);
+    debt.bucket_changes_on = optional_date(0, 11);
     int64_t product_id = DatumGetInt64(*result_value(0, 10));
     debt.product = product(business_id, product_id);
     return debt;
@@ -174,16 +177,19 @@ int64_t post_entry(const Debt& debt, int32_t effective_date, const std::string& 
     return DatumGetInt64(*result_value(0, 1));
 }
 
+std::map<int64_t, Components> per_installment(const std::vector<AllocatedAmount>& amounts, int sign) {
+    std::map<int64_t, Components> grouped;
+    for (const AllocatedAmount& amount : amounts) {
+        grouped[amount.installment_id][static_cast<int>(amount.component)] += sign * amount.amount;
+    }
+    return grouped;
+}
+
 void add_to_installments(const Debt& debt, const std::vector<AllocatedAmount>& amounts,
                          InstallmentColumn column, int sign) {
     // Per installment, the four components' deltas: one UPDATE for all of them.
-    std::map<int64_t, Components> deltas;
-    for (const AllocatedAmount& amount : amounts) {
-        if (amount.installment_id != 0) {
-            deltas[amount.installment_id][static_cast<int>(amount.component)] +=
-                sign * amount.amount;
-        }
-    }
+    std::map<int64_t, Components> deltas = per_installment(amounts, sign);
+    deltas.erase(0);
     if (deltas.empty()) {
         return;
     }
@@ -256,6 +262,19 @@ Position position_after(const Debt& debt, const std::vector<OpenItem>& items) {
 }
 
 void record_bucket_change(const Debt& debt, const Position& position, const char* cause) {
+    if (position.bucket.changes_on != debt.bucket_changes_on) {
+        static crm_core::pg::CachedPlan schedule(
+            "INSERT INTO collections.dpd_due AS x (business_id, debt_account_id, changes_on) "
+            "VALUES ($1, $2, $3) ON CONFLICT (business_id, debt_account_id) "
+            "DO UPDATE SET changes_on = excluded.changes_on",
+            {INT8OID, INT8OID, DATEOID});
+        static crm_core::pg::CachedPlan unschedule(
+            "DELETE FROM collections.dpd_due WHERE business_id = $1 AND debt_account_id = $2",
+            {INT8OID, INT8OID});
+        Datum arguments[3] = {Int64GetDatum(debt.business_id), Int64GetDatum(debt.id),
+                              DateADTGetDatum(position.bucket.changes_on.value_or(0))};
+        (position.bucket.changes_on ? schedule : unschedule).execute(arguments, nullptr, false);
+    }
     if (position.bucket.bucket_id == debt.bucket_id && debt.bucket_as_of) {
         return;
     }
@@ -281,21 +300,17 @@ void settle_position(const Debt& debt, const std::vector<OpenItem>& items,
     Position position = position_after(debt, items);
     static crm_core::pg::CachedPlan update(
         "UPDATE collections.debt_account SET revision = revision + 1, unpaid_since = $3, "
-        "status = $4, bucket_id = $5, bucket_as_of = $6, bucket_changes_on = $7 "
-        "WHERE business_id = $1 AND id = $2",
-        {INT8OID, INT8OID, DATEOID, TEXTOID, INT8OID, DATEOID, DATEOID});
-    Datum arguments[7] = {Int64GetDatum(debt.business_id),
+        "status = $4, bucket_id = $5, bucket_as_of = $6 WHERE business_id = $1 AND id = $2",
+        {INT8OID, INT8OID, DATEOID, TEXTOID, INT8OID, DATEOID});
+    Datum arguments[6] = {Int64GetDatum(debt.business_id),
                           Int64GetDatum(debt.id),
                           position.unpaid_since ? DateADTGetDatum(*position.unpaid_since) : 0,
                           crm_core::pg::string_to_text(status),
                           optional_datum(position.bucket.bucket_id),
-                          DateADTGetDatum(position.as_of),
-                          position.bucket.changes_on ? DateADTGetDatum(*position.bucket.changes_on)
-                                                     : 0};
-    char nulls[8] = "       ";
+                          DateADTGetDatum(position.as_of)};
+    char nulls[7] = "      ";
     nulls[2] = position.unpaid_since ? ' ' : 'n';
     nulls[4] = position.bucket.bucket_id ? ' ' : 'n';
-    nulls[6] = position.bucket.changes_on ? ' ' : 'n';
     update.execute(arguments, nulls, false);
     record_bucket_change(debt, position, cause);
 }

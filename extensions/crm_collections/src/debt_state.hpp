@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ struct Debt {
     std::optional<int32_t> unpaid_since;
     std::optional<int64_t> bucket_id;
     std::optional<int32_t> bucket_as_of;
+    std::optional<int32_t> bucket_changes_on;  // its dpd_due row
     // A copy: the cache may be dropped by an invalidation while statements run.
     Product product;
 };
@@ -56,6 +58,9 @@ struct PostingLine {
 int64_t post_entry(const Debt& debt, int32_t effective_date, const std::string& memo,
                    const std::string& source_ref, const std::vector<PostingLine>& lines);
 
+// Amounts per installment (0: the unscheduled balance) and component, each times sign.
+std::map<int64_t, Components> per_installment(const std::vector<AllocatedAmount>& amounts, int sign);
+
 // Which installment column an allocation moves.
 enum class InstallmentColumn { paid, written_off, due };
 
@@ -77,7 +82,7 @@ struct Position {
 Position position_after(const Debt& debt, const std::vector<OpenItem>& items);
 
 // Writes a dpd_history row when the position's bucket differs from the debt's (or the debt
-// had none yet: it opens).
+// had none yet: it opens), and the debt's dpd_due row when the day its bucket changes moved.
 void record_bucket_change(const Debt& debt, const Position& position, const char* cause);
 
 // After an event on an existing debt: writes its unpaid_since, status and bucket, bumps its

@@ -32,41 +32,46 @@ int32_t date_of(Datum timestamp) {
     return guard([&] { return DatumGetDateADT(DirectFunctionCall1(timestamptz_date, timestamp)); });
 }
 
-// Writes allocation rows: one per slice, plus the overpayment as component 'credit'.
+// Writes the allocation: one row per installment (the unscheduled balance and the overpayment
+// on a row without installment), the amounts times sign.
 void record_allocations(const Debt& debt, int64_t payment_id, Datum paid_at,
                         const std::vector<AllocatedAmount>& amounts, Minor credit, int sign) {
-    std::vector<std::optional<int64_t>> installments;
-    std::vector<std::optional<Datum>> components;
-    std::vector<std::optional<Datum>> values;
-    for (const AllocatedAmount& amount : amounts) {
-        installments.push_back(amount.installment_id == 0 ? std::nullopt
-                                                           : std::optional<int64_t>(amount.installment_id));
-        components.push_back(crm_core::pg::string_to_text(std::string(component_name(amount.component))));
-        values.push_back(to_numeric(sign * amount.amount, debt.product.digits));
-    }
+    std::map<int64_t, Components> rows = per_installment(amounts, sign);
     if (credit != 0) {
-        installments.push_back(std::nullopt);
-        components.push_back(crm_core::pg::string_to_text("credit"));
-        values.push_back(to_numeric(sign * credit, debt.product.digits));
+        rows[0];  // the unscheduled row carries the credit
     }
-    if (values.empty()) {
+    std::vector<std::optional<int64_t>> installments;
+    std::vector<std::vector<std::optional<Datum>>> columns(kComponents + 1);
+    for (const auto& [installment, row] : rows) {
+        installments.push_back(installment == 0 ? std::nullopt : std::optional<int64_t>(installment));
+        for (int c = 0; c < kComponents; ++c) {
+            columns[static_cast<std::size_t>(c)].push_back(to_numeric(row[c], debt.product.digits));
+        }
+        columns[kComponents].push_back(
+            to_numeric(installment == 0 ? sign * credit : 0, debt.product.digits));
+    }
+    if (installments.empty()) {
         return;
     }
     static crm_core::pg::CachedPlan insert(
         "INSERT INTO collections.payment_allocation (business_id, payment_id, paid_at, "
-        "debt_account_id, installment_id, component, amount, reversal) "
-        "SELECT $1, $2, $3, $4, a.installment_id, a.component, a.amount, $8 "
-        "FROM unnest($5::bigint[], $6::text[], $7::numeric[]) AS a(installment_id, component, amount)",
-        {INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, INT8ARRAYOID, TEXTARRAYOID, NUMERICARRAYOID,
-         BOOLOID});
-    Datum arguments[8] = {Int64GetDatum(debt.business_id),
-                          Int64GetDatum(payment_id),
-                          paid_at,
-                          Int64GetDatum(debt.id),
-                          crm_core::pg::int8_array(installments),
-                          crm_core::pg::datum_array(components, TEXTOID),
-                          crm_core::pg::datum_array(values, NUMERICOID),
-                          BoolGetDatum(sign < 0)};
+        "debt_account_id, installment_id, principal, interest, fee, penalty, credit, reversal) "
+        "SELECT $1, $2, $3, $4, a.installment_id, a.p, a.i, a.f, a.n, a.c, $11 "
+        "FROM unnest($5::bigint[], $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], "
+        "$10::numeric[]) AS a(installment_id, p, i, f, n, c)",
+        {INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, INT8ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
+         NUMERICARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, BOOLOID});
+    Datum arguments[11] = {Int64GetDatum(debt.business_id),
+                           Int64GetDatum(payment_id),
+                           paid_at,
+                           Int64GetDatum(debt.id),
+                           crm_core::pg::int8_array(installments),
+                           crm_core::pg::datum_array(columns[0], NUMERICOID),
+                           crm_core::pg::datum_array(columns[1], NUMERICOID),
+                           crm_core::pg::datum_array(columns[2], NUMERICOID),
+                           crm_core::pg::datum_array(columns[3], NUMERICOID),
+                           crm_core::pg::datum_array(columns[4], NUMERICOID),
+                           BoolGetDatum(sign < 0)};
     insert.execute(arguments, nullptr, false);
 }
 
@@ -198,23 +203,24 @@ CRM_CORE_FUNCTION(crm_collections_payment_reversed) {
         require_open(debt, "payment_reversal", "a payment reversal");
         // What the payment allocated, per installment and component.
         static crm_core::pg::CachedPlan allocated(
-            "SELECT installment_id, component, sum(amount) FROM collections.payment_allocation "
-            "WHERE business_id = $1 AND payment_id = $2 AND NOT reversal "
-            "GROUP BY installment_id, component",
+            "SELECT installment_id, sum(principal), sum(interest), sum(fee), sum(penalty), "
+            "sum(credit) FROM collections.payment_allocation "
+            "WHERE business_id = $1 AND payment_id = $2 AND NOT reversal GROUP BY installment_id",
             {INT8OID, INT8OID});
         uint64 rows = allocated.execute(arguments, nullptr, false);
         std::vector<AllocatedAmount> amounts;
         Minor credit = 0;
         for (uint64 i = 0; i < rows; ++i) {
             std::optional<Datum> installment = result_value(i, 1);
-            std::string component = crm_core::pg::text_to_string(*result_value(i, 2));
-            Minor amount = to_minor_units(*result_value(i, 3), debt.product.digits, "allocation");
-            if (component == "credit") {
-                credit += amount;
-            } else {
-                amounts.push_back(AllocatedAmount{installment ? DatumGetInt64(*installment) : 0,
-                                                  *parse_component(component), amount});
+            for (int c = 0; c < kComponents; ++c) {
+                Minor amount =
+                    to_minor_units(*result_value(i, c + 2), debt.product.digits, "allocation");
+                if (amount != 0) {
+                    amounts.push_back(AllocatedAmount{installment ? DatumGetInt64(*installment) : 0,
+                                                      static_cast<Component>(c), amount});
+                }
             }
+            credit += to_minor_units(*result_value(i, 6), debt.product.digits, "allocation");
         }
         static crm_core::pg::CachedPlan reverse("SELECT crm_core.reverse_entry($1, $2)", {INT8OID, TEXTOID});
         Datum reverse_arguments[2] = {

@@ -36,16 +36,17 @@ CREATE TABLE collections.payment_reference (
     paid_at         timestamptz NOT NULL,
     debt_account_id bigint NOT NULL,
     CONSTRAINT payment_reference_unique PRIMARY KEY (business_id, reference),
-    CONSTRAINT payment_reference_payment_unique UNIQUE (business_id, payment_id)
+    -- payment_id first: also finds a payment by id alone (reverse_payment)
+    CONSTRAINT payment_reference_payment_unique UNIQUE (payment_id, business_id)
 );
-CREATE INDEX payment_reference_payment_idx ON collections.payment_reference (payment_id);
 COMMENT ON TABLE collections.payment_reference IS
     'Payment references, unique per business; written by the payment trigger. Append-only.';
 
--- How each payment was split: per installment (NULL: the unscheduled balance of a debt without
--- a plan, or the overpayment) and component ('credit': the customer's credit balance). A
--- reversed payment's rows are mirrored by negative rows (reversal = true): an installment's
--- paid amounts are always the sum of its allocations.
+-- How each payment was split: one row per installment it paid (installment_id NULL: the
+-- unscheduled balance of a debt without a plan, and the overpayment, in credit: the customer's
+-- credit balance), with the amount of each component. A reversed payment's rows are mirrored by
+-- negative rows (reversal = true): an installment's paid amounts are always the sum of its
+-- allocations.
 CREATE TABLE collections.payment_allocation (
     business_id     bigint NOT NULL,
     id              bigint GENERATED ALWAYS AS IDENTITY,
@@ -53,19 +54,24 @@ CREATE TABLE collections.payment_allocation (
     paid_at         timestamptz NOT NULL,
     debt_account_id bigint NOT NULL,
     installment_id  bigint,
-    component       text NOT NULL CONSTRAINT payment_allocation_component_known
-                    CHECK (component IN ('principal', 'interest', 'fee', 'penalty', 'credit')),
-    amount          numeric NOT NULL CONSTRAINT payment_allocation_amount_not_zero CHECK (amount <> 0),
+    principal       numeric NOT NULL DEFAULT 0,
+    interest        numeric NOT NULL DEFAULT 0,
+    fee             numeric NOT NULL DEFAULT 0,
+    penalty         numeric NOT NULL DEFAULT 0,
+    credit          numeric NOT NULL DEFAULT 0,
     reversal        boolean NOT NULL DEFAULT false,
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (business_id, id, paid_at),
-    CONSTRAINT payment_allocation_sign CHECK ((amount < 0) = reversal)
+    -- Positive, or negative in a reversal; credit only on the row without installment.
+    CONSTRAINT payment_allocation_sign CHECK ((CASE WHEN reversal
+        THEN principal <= 0 AND interest <= 0 AND fee <= 0 AND penalty <= 0 AND credit <= 0
+        ELSE principal >= 0 AND interest >= 0 AND fee >= 0 AND penalty >= 0 AND credit >= 0 END)
+        AND (credit = 0 OR installment_id IS NULL))
 ) PARTITION BY RANGE (paid_at);
 CREATE INDEX payment_allocation_payment_idx ON collections.payment_allocation (business_id, payment_id);
-CREATE INDEX payment_allocation_debt_idx ON collections.payment_allocation (business_id, debt_account_id);
 CREATE TABLE collections.payment_allocation_default PARTITION OF collections.payment_allocation DEFAULT;
 COMMENT ON TABLE collections.payment_allocation IS
-    'How payments were split over installments and components; written by crm_collections only. Append-only.';
+    'How payments were split per installment and component; written by crm_collections only. Append-only.';
 
 CREATE FUNCTION collections._payment_received() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_collections_payment_received' LANGUAGE C;

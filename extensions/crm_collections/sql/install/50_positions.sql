@@ -117,10 +117,12 @@ BEGIN ATOMIC
                ('fee', i.fee_due, i.fee_paid, i.fee_written_off),
                ('penalty', i.penalty_due, i.penalty_paid, i.penalty_written_off)) AS c(component, due, paid, written_off)
     ), allocated AS (
-        SELECT a.business_id, a.installment_id, a.component, sum(a.amount) AS amount
+        SELECT a.business_id, a.installment_id, c.component, sum(c.amount) AS amount
           FROM collections.payment_allocation a
+         CROSS JOIN LATERAL (VALUES ('principal', a.principal), ('interest', a.interest), ('fee', a.fee),
+                                    ('penalty', a.penalty)) AS c(component, amount)
          WHERE a.installment_id IS NOT NULL
-         GROUP BY a.business_id, a.installment_id, a.component
+         GROUP BY a.business_id, a.installment_id, c.component
     ), movements AS (
         SELECT d.business_id, d.id AS debt_account_id, 'principal' AS component,
                coalesce(d.opening_balance, d.principal) AS amount
@@ -135,9 +137,10 @@ BEGIN ATOMIC
                                     ('penalty', x.penalty)) AS c(component, amount)
          WHERE x.kind = 'write_off'
         UNION ALL
-        SELECT a.business_id, a.debt_account_id, a.component,
-               CASE a.component WHEN 'credit' THEN a.amount ELSE -a.amount END
+        SELECT a.business_id, a.debt_account_id, c.component, c.amount
           FROM collections.payment_allocation a
+         CROSS JOIN LATERAL (VALUES ('principal', -a.principal), ('interest', -a.interest), ('fee', -a.fee),
+                                    ('penalty', -a.penalty), ('credit', a.credit)) AS c(component, amount)
     ), expected_ledger AS (
         SELECT m.business_id, m.debt_account_id, m.component, sum(m.amount) AS amount
           FROM movements m

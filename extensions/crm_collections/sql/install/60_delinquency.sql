@@ -1,6 +1,6 @@
 -- Days past due and buckets over time. A debt keeps the date its days past due count from
 -- (unpaid_since, moved by every payment, reversal, charge, write-off and plan) and its bucket
--- with the day that bucket changes if nothing is paid (bucket_changes_on). run_dpd, the daily
+-- with the day that bucket changes if nothing is paid (in dpd_due). run_dpd, the daily
 -- close-of-business job, visits only the debts whose day has come (an index range), so a second
 -- run for the same day, or a day when nothing moves, reads and writes nothing.
 
@@ -52,7 +52,7 @@ BEGIN
       FROM collections.business_settings s WHERE s.dpd_full_run_needed;
     RETURN QUERY
     WITH due AS (
-        SELECT d.business_id, d.id FROM collections.debt_account d WHERE d.bucket_changes_on <= as_of
+        SELECT x.business_id, x.debt_account_id AS id FROM collections.dpd_due x WHERE x.changes_on <= as_of
         UNION
         SELECT d.business_id, d.id FROM collections.debt_account d
          WHERE d.business_id = ANY (coalesce(full_run, '{}'))
@@ -71,9 +71,18 @@ BEGIN
          CROSS JOIN LATERAL collections._bucket_state(l.business_id, l.unpaid_since, as_of, l.grace_days) s
     ), moved AS (
         UPDATE collections.debt_account d
-           SET bucket_id = c.new_bucket_id, bucket_as_of = as_of, bucket_changes_on = c.changes_on
+           SET bucket_id = c.new_bucket_id, bucket_as_of = as_of
           FROM computed c
          WHERE d.business_id = c.business_id AND d.id = c.id
+        RETURNING 1
+    ), rescheduled AS (
+        INSERT INTO collections.dpd_due AS x (business_id, debt_account_id, changes_on)
+        SELECT c.business_id, c.id, c.changes_on FROM computed c WHERE c.changes_on IS NOT NULL
+        ON CONFLICT (business_id, debt_account_id) DO UPDATE SET changes_on = excluded.changes_on
+        RETURNING 1
+    ), unscheduled AS (
+        DELETE FROM collections.dpd_due x USING computed c
+         WHERE x.business_id = c.business_id AND x.debt_account_id = c.id AND c.changes_on IS NULL
         RETURNING 1
     ), history AS (
         INSERT INTO collections.dpd_history (business_id, debt_account_id, as_of, days_past_due,
@@ -83,6 +92,7 @@ BEGIN
          WHERE c.new_bucket_id IS DISTINCT FROM c.old_bucket_id
         RETURNING 1
     )
+    -- (rescheduled and unscheduled run although unread: data-modifying WITH always does.)
     SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM history);
     UPDATE collections.business_settings s SET dpd_full_run_needed = false
      WHERE s.business_id = ANY (coalesce(full_run, '{}'));

@@ -22,7 +22,7 @@ SELECT crm_core.enable_tenant_isolation(t::regclass)
                     'collections.bucket', 'collections.customer', 'collections.income_expense_profile',
                     'collections.risk_flag', 'collections.debt_account', 'collections.collateral',
                     'collections.debt_collateral', 'collections.guarantor', 'collections.repayment_plan',
-                    'collections.installment', 'collections.payment', 'collections.payment_reference',
+                    'collections.installment', 'collections.dpd_due', 'collections.payment', 'collections.payment_reference',
                     'collections.payment_allocation', 'collections.payment_reversal',
                     'collections.adjustment', 'collections.dpd_history']) AS t;
 
@@ -42,6 +42,54 @@ INSERT INTO crm_core.partition_config (parent, control_column, partition_interva
 VALUES ('collections.payment', 'paid_at', interval '1 month', 3, true),
        ('collections.payment_allocation', 'paid_at', interval '1 month', 3, true),
        ('collections.dpd_history', 'as_of', interval '1 month', 3, true);
+
+-- History older than this month (an import of past payments, demo data) needs its months
+-- before it arrives: rows of a month without a partition wait in the default partition, and
+-- crm_core cannot move append-only rows out of it. Creates the missing monthly partitions of
+-- payments, allocations and days-past-due history from since's month to this one (none for a
+-- month whose rows already wait in a default partition). Returns what it created.
+CREATE FUNCTION collections.prepare_history(since date)
+    RETURNS TABLE (parent regclass, partition_name text)
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $$
+DECLARE
+    config crm_core.partition_config;
+    month timestamp;
+    slot record;
+BEGIN
+    IF since IS NULL OR since < CURRENT_DATE - interval '50 years' THEN
+        RAISE EXCEPTION 'since must be a date within the last 50 years, not %', coalesce(since::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR config IN
+        SELECT * FROM crm_core.partition_config c
+         WHERE c.parent IN ('collections.payment'::regclass, 'collections.payment_allocation'::regclass,
+                            'collections.dpd_history'::regclass)
+         ORDER BY c.parent::text
+    LOOP
+        FOR month IN SELECT generate_series(date_trunc('month', since::timestamp),
+                                            date_trunc('month', now() AT TIME ZONE 'UTC'), interval '1 month')
+        LOOP
+            SELECT * INTO slot FROM crm_core._partition_slot(
+                (SELECT c.relname::text FROM pg_catalog.pg_class c WHERE c.oid = config.parent),
+                config.partition_interval, month);
+            CONTINUE WHEN EXISTS (SELECT FROM crm_core._partition_bounds(config.parent) b
+                                   WHERE NOT b.is_default AND b.lower_bound < slot.upper_bound
+                                     AND slot.lower_bound < b.upper_bound);
+            CONTINUE WHEN crm_core._default_has_rows(
+                (SELECT b.relid::regclass FROM crm_core._partition_bounds(config.parent) b WHERE b.is_default),
+                config.control_column, slot.lower_bound, slot.upper_bound);
+            PERFORM crm_core._create_partition(config.parent, 'collections', slot.partition_name,
+                                               config.control_column, slot.lower_bound, slot.upper_bound);
+            parent := config.parent;
+            partition_name := slot.partition_name;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION collections.prepare_history(date) FROM PUBLIC;
+COMMENT ON FUNCTION collections.prepare_history(date) IS
+    'Creates the monthly partitions of payments, allocations and history from since to now, before past rows are loaded.';
 
 -- Customer PII and debt status changes go to crm_core.audit_log; risk flags entirely.
 SELECT crm_core.audit_table('collections.customer', ARRAY['full_name', 'phone', 'national_id', 'email']);
@@ -132,6 +180,7 @@ SELECT pg_catalog.pg_extension_config_dump('collections.repayment_plan', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.repayment_plan_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.installment', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.installment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('collections.dpd_due', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.payment_default', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.payment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.payment_reference', '');

@@ -11,7 +11,7 @@ SELECT has_schema('collections', 'schema collections');
 SELECT tables_are('collections', ARRAY[
     'business_settings', 'fingerprint_key', 'gl_account', 'product', 'bucket', 'customer',
     'income_expense_profile', 'risk_flag', 'debt_account', 'collateral', 'debt_collateral',
-    'guarantor', 'repayment_plan', 'installment', 'payment', 'payment_default', 'payment_reference',
+    'guarantor', 'repayment_plan', 'installment', 'dpd_due', 'payment', 'payment_default', 'payment_reference',
     'payment_allocation', 'payment_allocation_default', 'payment_reversal', 'adjustment',
     'dpd_history', 'dpd_history_default',
     -- the workflow (issue 13)

@@ -77,7 +77,7 @@ SELECT lives_ok($$UPDATE collections.debt_account SET status = 'closed' WHERE id
 SELECT throws_ok($$UPDATE collections.debt_account SET status = 'active' WHERE id = 7303$$, '55000',
                  'debt account 7303 is paid_off: only a closed debt is reopened', 'only a closed debt reopens');
 RESET ROLE;
-SELECT is((SELECT bucket_changes_on FROM collections.debt_account WHERE id = 7302), NULL,
+SELECT is((SELECT changes_on FROM collections.dpd_due WHERE debt_account_id = 7302), NULL,
           'a closed debt leaves run_dpd''s way');
 SELECT ok(EXISTS (SELECT FROM crm_core.audit_log WHERE table_name = 'collections.debt_account'
                    AND new_values->>'status' = 'closed'), 'a status change is audited');

@@ -22,13 +22,12 @@ SELECT is((SELECT array_agg(format('%s:%s/%s/%s/%s', seq, penalty_due, fee_due, 
 
 INSERT INTO collections.payment (business_id, id, debt_account_id, reference, amount)
 VALUES (71, 7501, 7401, 'TRX-7501', 700);
-SELECT is((SELECT array_agg(format('%s:%s=%s', i.seq, a.component, a.amount) ORDER BY a.id)
+SELECT is((SELECT array_agg(format('%s:%s/%s/%s/%s', i.seq, a.penalty, a.fee, a.interest, a.principal) ORDER BY i.seq)
              FROM collections.payment_allocation a JOIN collections.installment i
                ON i.business_id = a.business_id AND i.id = a.installment_id
             WHERE a.payment_id = 7501),
-          ARRAY['1:penalty=50.00', '1:fee=100.00', '1:interest=130.00', '2:interest=120.00',
-                '2:principal=160.00', '3:principal=140.00'],
-          'the payment pays the oldest installments first, penalty, fee, interest, principal');
+          ARRAY['1:50.00/100.00/130.00/0.00', '2:0.00/0.00/120.00/160.00', '3:0.00/0.00/0.00/140.00'],
+          'the payment pays the oldest installments first, penalty, fee, interest, principal (one allocation row per installment)');
 SELECT is((SELECT count(*)::int FROM crm_core.journal_entry WHERE source_ref = 'collections.payment:7501'), 1,
           'one entry per payment');
 SELECT is((SELECT array_agg(a.code || ':' || coalesce(l.debit, 0) || '/' || coalesce(l.credit, 0) || ':' || l.subledger
@@ -58,7 +57,7 @@ VALUES (71, 7502, 7401, 'TRX-7502', 800);
 SELECT is((SELECT format('%s %s %s', outstanding, credit_balance, status) FROM collections.debt_position
             WHERE debt_account_id = 7401), '0.00 100.00 paid_off',
           'an overpayment goes to the credit balance; the debt is paid off');
-SELECT is((SELECT amount FROM collections.payment_allocation WHERE payment_id = 7502 AND component = 'credit'), 100.00,
+SELECT is((SELECT credit FROM collections.payment_allocation WHERE payment_id = 7502 AND installment_id IS NULL), 100.00,
           'the overpayment is allocated as credit');
 SELECT is((SELECT min(remaining) || ' ' || max(remaining) FROM collections.installment WHERE plan_id = :plan_41),
           '0.00 0.00', 'every installment is paid, none below zero');
@@ -73,9 +72,9 @@ INSERT INTO collections.debt_account (business_id, id, customer_id, external_ref
 VALUES (71, 7402, 7101, 'INV-42', 300, CURRENT_DATE - 45);
 SELECT collections.charge(7402, 'fee', 20, 'collection fee') > 0 AS charged \gset
 SELECT pg_temp.pay(7402, 50) AS payment_42 \gset
-SELECT is((SELECT array_agg(format('%s:%s=%s', coalesce(installment_id::text, '-'), component, amount) ORDER BY id)
+SELECT is((SELECT array_agg(format('%s:%s/%s/%s/%s', coalesce(installment_id::text, '-'), penalty, fee, interest, principal))
              FROM collections.payment_allocation WHERE payment_id = :payment_42),
-          ARRAY['-:fee=20.00', '-:principal=30.00'], 'without a plan: fee first, then principal, no installment');
+          ARRAY['-:0.00/20.00/0.00/30.00'], 'without a plan: fee first, then principal, on no installment');
 SELECT is((SELECT format('%s %s', outstanding, days_past_due) FROM collections.debt_position WHERE debt_account_id = 7402),
           '270.00 45', 'still 45 days past due: its due date is not paid');
 
@@ -129,8 +128,8 @@ SELECT throws_ok($$DELETE FROM collections.payment_allocation WHERE payment_id =
                  'an allocation is never deleted');
 SELECT throws_ok($$TRUNCATE collections.payment$$, '55000', NULL, 'payments are never truncated');
 SELECT pg_temp.as_app(71);
-SELECT throws_ok($$INSERT INTO collections.payment_allocation (business_id, payment_id, paid_at, debt_account_id, component, amount)
-                   VALUES (71, 7501, now(), 7401, 'principal', 1)$$, '42501',
+SELECT throws_ok($$INSERT INTO collections.payment_allocation (business_id, payment_id, paid_at, debt_account_id, principal)
+                   VALUES (71, 7501, now(), 7401, 1)$$, '42501',
                  'permission denied for table payment_allocation', 'the application cannot write allocations');
 SELECT throws_ok($$INSERT INTO collections.payment (business_id, debt_account_id, reference, amount, entry_id)
                    VALUES (71, 7402, 'ENTRY-1', 1, 1)$$, '42501', 'permission denied for table payment',
@@ -145,7 +144,7 @@ RESET ROLE;
 SELECT collections.reverse_payment(7501, 'transfer bounced') AS reversal_entry \gset
 SELECT is((SELECT reverses_entry_id FROM crm_core.journal_entry WHERE id = :reversal_entry),
           (SELECT entry_id FROM collections.payment WHERE id = 7501), 'the reversal entry mirrors the payment''s');
-SELECT is((SELECT sum(amount) FROM collections.payment_allocation WHERE payment_id = 7501), 0.00,
+SELECT is((SELECT sum(principal + interest + fee + penalty + credit) FROM collections.payment_allocation WHERE payment_id = 7501), 0.00,
           'the allocation is mirrored by negative rows');
 SELECT is((SELECT format('%s %s %s', outstanding, credit_balance, status) FROM collections.debt_position
             WHERE debt_account_id = 7401), '700.00 105.00 active',

@@ -53,7 +53,7 @@ SELECT is((SELECT count(*)::int FROM collections.dpd_history WHERE cause = 'run_
 SELECT pg_temp.pay(7603, 100);
 SELECT is(pg_temp.buckets(), ARRAY['A:1-30', 'B:31-60', 'C:current', 'D:90+', 'E:current'],
           'a debt paid off is current at once');
-SELECT is((SELECT bucket_changes_on FROM collections.debt_account WHERE id = 7603), NULL,
+SELECT is((SELECT changes_on FROM collections.dpd_due WHERE debt_account_id = 7603), NULL,
           'and leaves run_dpd''s way');
 
 -- Grace days: a change re-reads every debt of the business at the next run.

@@ -8,11 +8,11 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
              FROM pg_proc p WHERE p.pronamespace = 'collections'::regnamespace AND p.prolang <> 13
               AND NOT EXISTS (SELECT FROM unnest(p.proconfig) AS c WHERE c LIKE 'search_path=%')),
           NULL, 'every SQL and PL/pgSQL function of the schema pins search_path');
-SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1)
+SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid)
              FROM pg_proc p WHERE p.pronamespace = 'collections'::regnamespace AND p.prosecdef
               AND has_function_privilege('crm_core_app', p.oid, 'EXECUTE')),
           NULL, 'the application executes no SECURITY DEFINER function of the schema');
-SELECT is((SELECT array_agg(p.proname::text ORDER BY 1)
+SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname::text COLLATE "C")
              FROM pg_proc p WHERE p.pronamespace = 'collections'::regnamespace AND p.proname LIKE '\_%'
               AND p.prorettype <> 'trigger'::regtype
               AND has_function_privilege('crm_core_app', p.oid, 'EXECUTE')),

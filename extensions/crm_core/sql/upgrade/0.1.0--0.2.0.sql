@@ -4,14 +4,6 @@
 -- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
 -- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
 
--- ---------------------------------------------------------------------------------------
--- Registrations made by an extension's install script (crm_collections audits its customers
--- and registers its dashboards) are not dumped: CREATE EXTENSION makes them again on restore.
-ALTER TABLE crm_core.audited_table ADD COLUMN by_extension boolean NOT NULL DEFAULT false;
-SELECT pg_catalog.pg_extension_config_dump('crm_core.audited_table', 'WHERE NOT by_extension');
-ALTER TABLE crm_core.matview ADD COLUMN by_extension boolean NOT NULL DEFAULT false;
-SELECT pg_catalog.pg_extension_config_dump('crm_core.matview', 'WHERE NOT by_extension');
-
 -- ---- Subledgers (ledger) ----
 -- A journal line may name what it belongs to within its account (a loan, a customer).
 -- Adding the nullable column rewrites nothing; the account index is rebuilt once with the
@@ -104,3 +96,12 @@ DROP FUNCTION crm_core.alter_partitioning(regclass, integer, interval, text, nam
 -- @include install/15_tenants.sql
 -- @include install/95_tenant_policies.sql
 -- ---- end tenant isolation ----
+
+-- ---- Registrations by extensions (collections) ----
+-- Registrations made by an extension's install script (crm_collections audits its customers
+-- and registers its dashboards) are not dumped: CREATE EXTENSION makes them again on restore.
+ALTER TABLE crm_core.audited_table ADD COLUMN by_extension boolean NOT NULL DEFAULT false;
+SELECT pg_catalog.pg_extension_config_dump('crm_core.audited_table', 'WHERE NOT by_extension');
+ALTER TABLE crm_core.matview ADD COLUMN by_extension boolean NOT NULL DEFAULT false;
+SELECT pg_catalog.pg_extension_config_dump('crm_core.matview', 'WHERE NOT by_extension');
+-- ---- end registrations by extensions ----
