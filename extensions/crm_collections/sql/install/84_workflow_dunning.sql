@@ -256,7 +256,17 @@ BEGIN
                         SELECT FROM collections.promise pr
                          WHERE pr.business_id = d.business_id AND pr.debt_account_id = d.id
                            AND pr.status = 'open' AND pr.due_on >= as_of))
-    ), positioned AS (
+    ), owed AS MATERIALIZED (
+        -- What each eligible debt owes, once per debt (a debt may match several rules).
+        SELECT e.business_id, e.id,
+               crm_core.subledger_balance(e.principal_account_id, e.id)
+               + crm_core.subledger_balance(e.interest_account_id, e.id)
+               + crm_core.subledger_balance(e.fee_account_id, e.id)
+               + crm_core.subledger_balance(e.penalty_account_id, e.id) AS outstanding
+          FROM (SELECT DISTINCT x.business_id, x.id, x.principal_account_id, x.interest_account_id,
+                                x.fee_account_id, x.penalty_account_id
+                  FROM eligible x) e
+    ), positioned AS MATERIALIZED (
         SELECT e.*, c.full_name,
                CASE e.channel WHEN 'email' THEN c.email WHEN 'letter' THEN c.metadata->>'postal_address'
                               ELSE c.phone END AS recipient,
@@ -266,25 +276,26 @@ BEGIN
                  WHERE b.business_id = e.business_id AND b.min_days <= e.days
                    AND (b.max_days IS NULL OR e.days <= b.max_days)) AS bucket_code
           FROM eligible e
+          JOIN owed o ON o.business_id = e.business_id AND o.id = e.id
           JOIN collections.customer c ON c.business_id = e.business_id AND c.id = e.customer_id
-         CROSS JOIN LATERAL (
-               SELECT crm_core.subledger_balance(e.principal_account_id, e.id)
-                      + crm_core.subledger_balance(e.interest_account_id, e.id)
-                      + crm_core.subledger_balance(e.fee_account_id, e.id)
-                      + crm_core.subledger_balance(e.penalty_account_id, e.id) AS outstanding) o
+          LEFT JOIN LATERAL (
+               SELECT coalesce(sum(i.remaining) FILTER (WHERE i.due_on < as_of), 0) AS overdue,
+                      min(i.due_on) FILTER (WHERE i.due_on >= as_of) AS next_due_on,
+                      (array_agg(i.remaining ORDER BY i.due_on, i.seq) FILTER (WHERE i.due_on >= as_of))[1]
+                          AS next_due_amount
+                 FROM collections.installment i
+                WHERE e.active_plan_id IS NOT NULL
+                  AND i.business_id = e.business_id AND i.plan_id = e.active_plan_id AND i.remaining > 0) plan ON true
          CROSS JOIN LATERAL (
                SELECT CASE WHEN e.active_plan_id IS NULL
                            THEN CASE WHEN e.due_on < as_of THEN o.outstanding ELSE 0 END
-                           ELSE coalesce(sum(i.remaining) FILTER (WHERE i.due_on < as_of), 0) END AS overdue,
+                           ELSE plan.overdue END AS overdue,
                       CASE WHEN e.active_plan_id IS NULL
                            THEN CASE WHEN e.due_on >= as_of THEN e.due_on END
-                           ELSE min(i.due_on) FILTER (WHERE i.due_on >= as_of) END AS next_due_on,
+                           ELSE plan.next_due_on END AS next_due_on,
                       CASE WHEN e.active_plan_id IS NULL
                            THEN CASE WHEN e.due_on >= as_of THEN o.outstanding END
-                           ELSE (array_agg(i.remaining ORDER BY i.due_on, i.seq) FILTER (WHERE i.due_on >= as_of))[1] END
-                          AS next_due_amount
-                 FROM collections.installment i
-                WHERE i.business_id = e.business_id AND i.plan_id = e.active_plan_id AND i.remaining > 0) due
+                           ELSE plan.next_due_amount END AS next_due_amount) due
          WHERE o.outstanding > 0 AND (e.min_amount IS NULL OR o.outstanding >= e.min_amount)
     ), queued AS (
         INSERT INTO collections.outbox (business_id, channel, recipient, subject, body, debt_account_id,
