@@ -18,15 +18,15 @@ INSERT INTO collections.debt_account (business_id, id, customer_id, external_ref
                                       principal, opened_on, due_on, status, unpaid_since)
 SELECT 1, g, g, 'L-' || g, (SELECT id FROM collections.product WHERE business_id = 1 AND code = 'standard'),
        'EUR', 1200, CURRENT_DATE - 400, NULL, 'active',
-       CURRENT_DATE - ((g * 7919) % 140 - 20)
+       CURRENT_DATE - (((g::bigint * 7919) % 140)::integer - 20)
   FROM generate_series(1, :debts) AS g;
 INSERT INTO collections.dpd_due (business_id, debt_account_id, changes_on)
 SELECT 1, g, CURRENT_DATE FROM generate_series(1, :debts) AS g;
 INSERT INTO collections.repayment_plan (business_id, id, debt_account_id, first_due, installments)
-SELECT 1, g, g, CURRENT_DATE - ((g * 7919) % 140 - 20) - interval '6 months', :installments
+SELECT 1, g, g, CURRENT_DATE - (((g::bigint * 7919) % 140)::integer - 20) - interval '6 months', :installments
   FROM generate_series(1, :debts) AS g;
 INSERT INTO collections.installment (business_id, plan_id, debt_account_id, seq, due_on, principal_due, principal_paid)
-SELECT 1, g, g, s, (CURRENT_DATE - ((g * 7919) % 140 - 20) + (s - 7) * interval '1 month')::date,
+SELECT 1, g, g, s, (CURRENT_DATE - (((g::bigint * 7919) % 140)::integer - 20) + (s - 7) * interval '1 month')::date,
        100, CASE WHEN s < 7 THEN 100 ELSE 0 END
   FROM generate_series(1, :debts) AS g CROSS JOIN generate_series(1, :installments) AS s;
 UPDATE collections.debt_account SET active_plan_id = id;

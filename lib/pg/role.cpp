@@ -1,5 +1,7 @@
 #include "role.hpp"
 
+#include "acting_as.hpp"
+
 extern "C" {
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
@@ -24,11 +26,8 @@ Oid schema_owner(const char* schema) {
 }
 
 void as_role(Oid role, const std::function<void()>& fn) {
-    Oid saved_user = InvalidOid;
-    int saved_context = 0;
-    int guc_level = guard([&] {
-        GetUserIdAndSecContext(&saved_user, &saved_context);
-        SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+    ActingAs acting(role, false);
+    int guc_level = guard([] {
         int level = NewGUCNestLevel();
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
@@ -37,10 +36,7 @@ void as_role(Oid role, const std::function<void()>& fn) {
         return level;
     });
     fn();
-    guard([&] {
-        AtEOXact_GUC(true, guc_level);
-        SetUserIdAndSecContext(saved_user, saved_context);
-    });
+    guard([&] { AtEOXact_GUC(true, guc_level); });
 }
 
 }  // namespace crm_core::pg

@@ -16,8 +16,9 @@ Oid schema_owner(const char* schema);
 // statements run this way are key lookups and small set-based writes), like a SECURITY DEFINER
 // function: not a security-restricted operation, since fn's statements post journal entries,
 // whose deferred balance check PostgreSQL refuses to queue inside one. fn must therefore run
-// only fixed statements on tables whose triggers only the role's peers can change. When fn
-// throws, the error aborts the (sub)transaction, which restores the role and the settings.
+// only fixed statements on tables whose triggers only the role's peers can change. The role is
+// restored on every path (ActingAs); when fn throws, the (sub)transaction's abort restores the
+// settings.
 void as_role(Oid role, const std::function<void()>& fn);
 
 }  // namespace crm_core::pg

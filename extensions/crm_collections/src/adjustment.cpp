@@ -20,14 +20,6 @@ namespace {
 using namespace crm_core::collections;
 using namespace crm_core::collections::glue;
 
-Minor owed_by(const std::vector<OpenItem>& items) {
-    Minor owed = 0;
-    for (const OpenItem& item : items) {
-        owed += total(item.remaining);
-    }
-    return owed;
-}
-
 }  // namespace
 
 // Trigger BEFORE INSERT ON adjustment.
@@ -50,9 +42,9 @@ CRM_CORE_FUNCTION(crm_collections_adjustment_made) {
         digits = debt.product.digits;
         bool writing_off = kind == "write_off";
         require_open(debt, "adjustment", writing_off ? "a write-off" : "a charge");
-        Minor amount = checked_amount(amount_numeric, digits, "adjustment",
-                                      writing_off ? "write-off" : "charge",
-                                      "adjustment_amount_positive");
+        Minor amount =
+            checked_amount(amount_numeric, digits, "adjustment",
+                           writing_off ? "write-off" : "charge", "adjustment_amount_positive");
         const ProductAccounts& accounts = debt.product.accounts;
         std::string source = "collections.adjustment:" + std::to_string(adjustment_id);
         if (!writing_off) {
@@ -60,15 +52,14 @@ CRM_CORE_FUNCTION(crm_collections_adjustment_made) {
             if (!component || *component == Component::principal) {
                 throw table_error(ERRCODE_CHECK_VIOLATION, "adjustment",
                                   "adjustment kind " + kind + " is not a charge",
-                                  "Charges are interest, fee or penalty.",
-                                  "adjustment_kind_known");
+                                  "Charges are interest, fee or penalty.", "adjustment_kind_known");
             }
             int c = static_cast<int>(*component);
             split[c] = amount;
-            entry_id = post_entry(debt, effective_on, "Charge (" + kind + ") on " +
-                                      debt.external_ref + ": " + reason,
-                                  source, {{accounts.receivable[c], true, amount},
-                                           {accounts.income[c], false, amount}});
+            entry_id = post_entry(
+                debt, effective_on, "Charge (" + kind + ") on " + debt.external_ref + ": " + reason,
+                source,
+                {{accounts.receivable[c], true, amount}, {accounts.income[c], false, amount}});
             installment = charge_target(debt);
             if (installment) {
                 add_to_installments(debt, {AllocatedAmount{*installment, *component, amount}},
@@ -82,9 +73,9 @@ CRM_CORE_FUNCTION(crm_collections_adjustment_made) {
         Minor owed = owed_by(items);
         if (amount > owed) {
             throw table_error(ERRCODE_INVALID_PARAMETER_VALUE, "adjustment",
-                              "write-off of " + from_minor(amount, digits) + " exceeds what debt account " +
-                                  std::to_string(debt_id) + " owes (" + from_minor(owed, digits) +
-                                  " " + debt.currency + ")",
+                              "write-off of " + from_minor(amount, digits) +
+                                  " exceeds what debt account " + std::to_string(debt_id) +
+                                  " owes (" + from_minor(owed, digits) + " " + debt.currency + ")",
                               "Write off at most what is owed (collections.debt_position).");
         }
         Allocation allocation = allocate(items, debt.product.order, debt.product.strategy, amount);
@@ -93,8 +84,8 @@ CRM_CORE_FUNCTION(crm_collections_adjustment_made) {
         for (int c = 0; c < kComponents; ++c) {
             lines.push_back({accounts.receivable[c], false, split[c]});
         }
-        entry_id = post_entry(debt, effective_on, "Write-off on " + debt.external_ref + ": " + reason,
-                              source, lines);
+        entry_id = post_entry(debt, effective_on,
+                              "Write-off on " + debt.external_ref + ": " + reason, source, lines);
         add_to_installments(debt, allocation.amounts, InstallmentColumn::written_off, 1);
         std::vector<OpenItem> after = after_allocation(std::move(items), allocation);
         settle_position(debt, after, owed_by(after) > 0 ? debt.status : "written_off", "write_off");

@@ -17,7 +17,6 @@ namespace crm_core::collections::glue {
 
 namespace {
 
-
 using crm_core::pg::result_value;
 
 struct Caches {
@@ -42,9 +41,8 @@ void note_tables() {
         return;
     }
     for (const char* name : {"business_settings", "product", "bucket", "fingerprint_key"}) {
-        Oid relation = guard([&] {
-            return get_relname_relid(name, get_namespace_oid("collections", false));
-        });
+        Oid relation =
+            guard([&] { return get_relname_relid(name, get_namespace_oid("collections", false)); });
         cache.tables.push_back(relation);
     }
 }
@@ -126,9 +124,9 @@ const Product& product(int64_t business_id, int64_t product_id) {
         {INT8OID, INT8OID});
     Datum arguments[2] = {Int64GetDatum(business_id), Int64GetDatum(product_id)};
     if (load.execute(arguments, nullptr, true, 1) == 0) {
-        throw Error(ERRCODE_FOREIGN_KEY_VIOLATION,
-                    "product " + std::to_string(product_id) + " does not exist in business " +
-                        std::to_string(business_id));
+        throw Error(ERRCODE_FOREIGN_KEY_VIOLATION, "product " + std::to_string(product_id) +
+                                                       " does not exist in business " +
+                                                       std::to_string(business_id));
     }
     Product loaded;
     loaded.id = product_id;
@@ -136,7 +134,8 @@ const Product& product(int64_t business_id, int64_t product_id) {
     loaded.currency = text_at(0, 2);
     loaded.digits = currency_digits(loaded.currency);
     std::string problem;
-    std::optional<AllocationOrder> order = parse_allocation_order(split_commas(text_at(0, 3)), problem);
+    std::optional<AllocationOrder> order =
+        parse_allocation_order(split_commas(text_at(0, 3)), problem);
     std::optional<AllocationStrategy> strategy = parse_allocation_strategy(text_at(0, 4));
     if (!order || !strategy) {
         throw Error(ERRCODE_DATA_CORRUPTED, "product " + loaded.code + ": " + problem);
@@ -167,8 +166,9 @@ std::optional<int64_t> product_by_code(int64_t business_id, const std::string& c
         return found->second;
     }
     note_tables();
-    static crm_core::pg::CachedPlan load("SELECT id FROM collections.product WHERE business_id = $1 AND code = $2",
-                           {INT8OID, TEXTOID});
+    static crm_core::pg::CachedPlan load(
+        "SELECT id FROM collections.product WHERE business_id = $1 AND code = $2",
+        {INT8OID, TEXTOID});
     Datum arguments[2] = {Int64GetDatum(business_id), crm_core::pg::string_to_text(code)};
     std::optional<int64_t> id;
     if (load.execute(arguments, nullptr, true, 1) > 0) {
@@ -216,21 +216,15 @@ const std::string& fingerprint_key() {
         return *cache.key;
     }
     note_tables();
-    static crm_core::pg::CachedPlan load("SELECT key FROM collections.fingerprint_key WHERE id = 1", {});
+    static crm_core::pg::CachedPlan load("SELECT key FROM collections.fingerprint_key WHERE id = 1",
+                                         {});
     if (load.execute(nullptr, nullptr, true, 1) == 0) {
         throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "this database has no customer fingerprint key yet", "",
                     "Run SELECT collections.setup_business(<business id>); it creates the key.");
     }
-    Datum key = *result_value(0, 1);
-    const char* data = nullptr;
-    int length = 0;
-    guard([&] {
-        bytea* bytes = DatumGetByteaPP(key);
-        data = VARDATA_ANY(bytes);
-        length = VARSIZE_ANY_EXHDR(bytes);
-    });
-    cache.key = std::string(data, static_cast<std::size_t>(length));
+    // bytea and text are the same varlena: its bytes as they are.
+    cache.key = crm_core::pg::text_to_string(*result_value(0, 1));
     return *cache.key;
 }
 

@@ -40,12 +40,15 @@ std::optional<std::string> trimmed(const std::optional<std::string>& text) {
 // The E.164 form of phone read in country; refuses (22023) what is not a phone number.
 std::string e164_or_refuse(const std::string& phone, const std::string& country,
                            const std::string& table) {
-    crm_core::collections::PhoneNumber number = crm_core::collections::normalize_phone(phone, country);
+    crm_core::collections::PhoneNumber number =
+        crm_core::collections::normalize_phone(phone, country);
     if (!number.e164) {
-        Error error = table_error(ERRCODE_INVALID_PARAMETER_VALUE, table,
-                                  "phone \"" + phone + "\" is not a phone number: " + number.problem,
-                                  "Write it in international form (+33 6 12 34 56 78) or as a "
-                                  "national number of " + country + ".");
+        Error error =
+            table_error(ERRCODE_INVALID_PARAMETER_VALUE, table,
+                        "phone \"" + phone + "\" is not a phone number: " + number.problem,
+                        "Write it in international form (+33 6 12 34 56 78) or as a "
+                        "national number of " +
+                            country + ".");
         error.column_name = "phone";
         throw error;
     }
@@ -94,18 +97,21 @@ CRM_CORE_FUNCTION(crm_collections_customer_identity) {
         if (existing.execute(arguments, nullptr, false, 1) > 0) {
             int64 other = DatumGetInt64(*crm_core::pg::result_value(0, 1));
             std::string name = crm_core::pg::text_to_string(*crm_core::pg::result_value(0, 2));
-            throw table_error(ERRCODE_UNIQUE_VIOLATION, "customer",
-                              "customer with this phone and national id already exists in business " +
-                                  std::to_string(business_id),
-                              "Customer " + std::to_string(other) + " (" + name +
-                                  ") has them; use that id, or collections.find_or_create_customer(), "
-                                  "which returns it.",
-                              "customer_fingerprint_unique");
+            throw table_error(
+                ERRCODE_UNIQUE_VIOLATION, "customer",
+                "customer with this phone and national id already exists in business " +
+                    std::to_string(business_id),
+                "Customer " + std::to_string(other) + " (" + name +
+                    ") has them; use that id, or collections.find_or_create_customer(), "
+                    "which returns it.",
+                "customer_fingerprint_unique");
         }
     });
-    row.set("phone", e164 ? std::optional<Datum>(crm_core::pg::string_to_text(*e164)) : std::nullopt);
-    row.set("national_id",
-            national_id ? std::optional<Datum>(crm_core::pg::string_to_text(*national_id)) : std::nullopt);
+    row.set("phone",
+            e164 ? std::optional<Datum>(crm_core::pg::string_to_text(*e164)) : std::nullopt);
+    row.set("national_id", national_id
+                               ? std::optional<Datum>(crm_core::pg::string_to_text(*national_id))
+                               : std::nullopt);
     row.set("fingerprint", print ? std::optional<Datum>(digest_to_bytea(*print)) : std::nullopt);
     return PointerGetDatum(row.result());
 }
@@ -115,9 +121,10 @@ CRM_CORE_FUNCTION(crm_collections_normalize_phone) {
     std::string phone = crm_core::pg::text_argument(fcinfo, 0);
     std::string country = crm_core::pg::text_argument(fcinfo, 1);
     if (!crm_core::collections::is_known_phone_region(country)) {
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
-                    "country \"" + country + "\" is not an ISO 3166 country code libphonenumber knows",
-                    "", "Give two upper-case letters, such as FR, IN or US.");
+        throw Error(
+            ERRCODE_INVALID_PARAMETER_VALUE,
+            "country \"" + country + "\" is not an ISO 3166 country code libphonenumber knows", "",
+            "Give two upper-case letters, such as FR, IN or US.");
     }
     std::optional<std::string> text = trimmed(phone);
     if (!text) {
@@ -129,7 +136,8 @@ CRM_CORE_FUNCTION(crm_collections_normalize_phone) {
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
                     "phone \"" + phone + "\" is not a phone number: " + number.problem, "",
                     "Write it in international form (+33 6 12 34 56 78) or as a national number "
-                    "of " + country + ".");
+                    "of " +
+                        country + ".");
     }
     return crm_core::pg::string_to_text(*number.e164);
 }

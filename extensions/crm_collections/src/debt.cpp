@@ -82,18 +82,19 @@ CRM_CORE_FUNCTION(crm_collections_debt_opened) {
         Minor principal_minor = checked_amount(principal, digits, "debt_account", "principal",
                                                "debt_account_principal_positive");
         bool migrated = opening_balance.has_value();
-        owed = migrated ? checked_amount(*opening_balance, digits, "debt_account",
-                                         "opening_balance",
-                                         "debt_account_opening_balance_not_negative", true)
-                        : principal_minor;
+        owed = migrated
+                   ? checked_amount(*opening_balance, digits, "debt_account", "opening_balance",
+                                    "debt_account_opening_balance_not_negative", true)
+                   : principal_minor;
         const ProductAccounts& accounts = debt.product.accounts;
         if (owed > 0) {
             std::vector<PostingLine> lines = {
                 {accounts.receivable[static_cast<int>(Component::principal)], true, owed},
                 {migrated ? accounts.opening_balance : accounts.cash, false, owed}};
-            entry_id = post_entry(debt, migrated ? today() : opened_on,
-                                  (migrated ? "Debt migrated: " : "Debt opened: ") + debt.external_ref,
-                                  "collections.debt_account:" + std::to_string(debt.id), lines);
+            entry_id =
+                post_entry(debt, migrated ? today() : opened_on,
+                           (migrated ? "Debt migrated: " : "Debt opened: ") + debt.external_ref,
+                           "collections.debt_account:" + std::to_string(debt.id), lines);
         }
         std::vector<OpenItem> items;
         if (owed > 0) {

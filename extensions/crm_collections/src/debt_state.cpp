@@ -16,7 +16,6 @@ namespace crm_core::collections::glue {
 
 namespace {
 
-
 using crm_core::pg::result_value;
 
 std::optional<int64_t> optional_int64(uint64 row, int column) {
@@ -46,8 +45,8 @@ Debt lock_debt(int64_t business_id, int64_t debt_id, const std::string& table) {
     Datum arguments[2] = {Int64GetDatum(business_id), Int64GetDatum(debt_id)};
     if (lock.execute(arguments, nullptr, false, 1) == 0) {
         throw table_error(ERRCODE_FOREIGN_KEY_VIOLATION, table,
-                          "debt account " + std::to_string(debt_id) + " does not exist in business " +
-                              std::to_string(business_id),
+                          "debt account " + std::to_string(debt_id) +
+                              " does not exist in business " + std::to_string(business_id),
                           "Use a debt_account_id of the same business.");
     }
     Debt debt;
@@ -126,8 +125,8 @@ std::vector<OpenItem> open_items(const Debt& debt) {
         item.installment_id = DatumGetInt64(*result_value(row, 1));
         item.due_day = DatumGetDateADT(*result_value(row, 2));
         for (int c = 0; c < kComponents; ++c) {
-            item.remaining[c] =
-                to_minor_units(*result_value(row, c + 3), debt.product.digits, "installment amount");
+            item.remaining[c] = to_minor_units(*result_value(row, c + 3), debt.product.digits,
+                                               "installment amount");
         }
         items.push_back(item);
     }
@@ -177,7 +176,8 @@ int64_t post_entry(const Debt& debt, int32_t effective_date, const std::string& 
     return DatumGetInt64(*result_value(0, 1));
 }
 
-std::map<int64_t, Components> per_installment(const std::vector<AllocatedAmount>& amounts, int sign) {
+std::map<int64_t, Components> per_installment(const std::vector<AllocatedAmount>& amounts,
+                                              int sign) {
     std::map<int64_t, Components> grouped;
     for (const AllocatedAmount& amount : amounts) {
         grouped[amount.installment_id][static_cast<int>(amount.component)] += sign * amount.amount;
@@ -194,47 +194,67 @@ void add_to_installments(const Debt& debt, const std::vector<AllocatedAmount>& a
         return;
     }
     std::vector<std::optional<int64_t>> ids;
-    std::vector<std::vector<std::optional<Datum>>> per_component(kComponents);
+    std::vector<Components> rows;
     for (const auto& [id, delta] : deltas) {
         ids.push_back(id);
-        for (int c = 0; c < kComponents; ++c) {
-            per_component[static_cast<std::size_t>(c)].push_back(
-                to_numeric(delta[c], debt.product.digits));
-        }
+        rows.push_back(delta);
     }
-    static crm_core::pg::CachedPlan update_paid(
-        "UPDATE collections.installment i SET principal_paid = principal_paid + u.p, "
-        "interest_paid = interest_paid + u.i, fee_paid = fee_paid + u.f, "
-        "penalty_paid = penalty_paid + u.n "
-        "FROM unnest($2::bigint[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[]) "
-        "AS u(id, p, i, f, n) WHERE i.business_id = $1 AND i.id = u.id",
-        {INT8OID, INT8ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
-         NUMERICARRAYOID});
-    static crm_core::pg::CachedPlan update_written_off(
-        "UPDATE collections.installment i SET principal_written_off = principal_written_off + u.p, "
-        "interest_written_off = interest_written_off + u.i, "
-        "fee_written_off = fee_written_off + u.f, penalty_written_off = penalty_written_off + u.n "
-        "FROM unnest($2::bigint[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[]) "
-        "AS u(id, p, i, f, n) WHERE i.business_id = $1 AND i.id = u.id",
-        {INT8OID, INT8ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
-         NUMERICARRAYOID});
-    static crm_core::pg::CachedPlan update_due(
-        "UPDATE collections.installment i SET principal_due = principal_due + u.p, "
-        "interest_due = interest_due + u.i, fee_due = fee_due + u.f, "
-        "penalty_due = penalty_due + u.n "
-        "FROM unnest($2::bigint[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[]) "
-        "AS u(id, p, i, f, n) WHERE i.business_id = $1 AND i.id = u.id",
-        {INT8OID, INT8ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
-         NUMERICARRAYOID});
+    // One statement per column kind: "UPDATE ... SET principal_paid = principal_paid + u.p ...".
+    static const std::array<std::string, 3> statements = [] {
+        std::array<std::string, 3> sql;
+        const char* kinds[3] = {"paid", "written_off", "due"};
+        for (int k = 0; k < 3; ++k) {
+            std::string set;
+            const char* letters[kComponents] = {"p", "i", "f", "n"};
+            for (int c = 0; c < kComponents; ++c) {
+                std::string column =
+                    std::string(component_name(static_cast<Component>(c))) + "_" + kinds[k];
+                set += (c ? ", " : "") + column + " = " + column + " + u." + letters[c];
+            }
+            sql[static_cast<std::size_t>(k)] =
+                "UPDATE collections.installment i SET " + set +
+                " FROM unnest($2::bigint[], $3::numeric[], $4::numeric[], $5::numeric[], "
+                "$6::numeric[]) AS u(id, p, i, f, n) WHERE i.business_id = $1 AND i.id = u.id";
+        }
+        return sql;
+    }();
+    static std::array<crm_core::pg::CachedPlan, 3> updates = {
+        crm_core::pg::CachedPlan(statements[0].c_str(),
+                                 {INT8OID, INT8ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
+                                  NUMERICARRAYOID, NUMERICARRAYOID}),
+        crm_core::pg::CachedPlan(statements[1].c_str(),
+                                 {INT8OID, INT8ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
+                                  NUMERICARRAYOID, NUMERICARRAYOID}),
+        crm_core::pg::CachedPlan(statements[2].c_str(),
+                                 {INT8OID, INT8ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
+                                  NUMERICARRAYOID, NUMERICARRAYOID})};
+    std::array<Datum, kComponents> amounts_by_component =
+        component_arrays(rows, debt.product.digits);
     Datum arguments[6] = {Int64GetDatum(debt.business_id), crm_core::pg::int8_array(ids),
-                          crm_core::pg::datum_array(per_component[0], NUMERICOID),
-                          crm_core::pg::datum_array(per_component[1], NUMERICOID),
-                          crm_core::pg::datum_array(per_component[2], NUMERICOID),
-                          crm_core::pg::datum_array(per_component[3], NUMERICOID)};
-    crm_core::pg::CachedPlan& update = column == InstallmentColumn::paid          ? update_paid
-                         : column == InstallmentColumn::written_off ? update_written_off
-                                                                    : update_due;
-    update.execute(arguments, nullptr, false);
+                          amounts_by_component[0],         amounts_by_component[1],
+                          amounts_by_component[2],         amounts_by_component[3]};
+    updates[static_cast<std::size_t>(column)].execute(arguments, nullptr, false);
+}
+
+std::array<Datum, kComponents> component_arrays(const std::vector<Components>& rows, int digits) {
+    std::array<Datum, kComponents> arrays{};
+    for (int c = 0; c < kComponents; ++c) {
+        std::vector<std::optional<Datum>> column;
+        column.reserve(rows.size());
+        for (const Components& row : rows) {
+            column.push_back(to_numeric(row[c], digits));
+        }
+        arrays[static_cast<std::size_t>(c)] = crm_core::pg::datum_array(column, NUMERICOID);
+    }
+    return arrays;
+}
+
+Minor owed_by(const std::vector<OpenItem>& items) {
+    Minor owed = 0;
+    for (const OpenItem& item : items) {
+        owed += total(item.remaining);
+    }
+    return owed;
 }
 
 std::optional<int64_t> charge_target(const Debt& debt) {
@@ -256,8 +276,8 @@ Position position_after(const Debt& debt, const std::vector<OpenItem>& items) {
     Position position;
     position.unpaid_since = unpaid_since(items);
     position.as_of = std::max(today(), debt.bucket_as_of.value_or(INT32_MIN));
-    position.bucket = bucket_state(buckets(debt.business_id), position.unpaid_since,
-                                   position.as_of, debt.product.grace_days);
+    position.bucket = bucket_state(buckets(debt.business_id), position.unpaid_since, position.as_of,
+                                   debt.product.grace_days);
     return position;
 }
 
@@ -282,13 +302,11 @@ void record_bucket_change(const Debt& debt, const Position& position, const char
         "INSERT INTO collections.dpd_history (business_id, debt_account_id, as_of, days_past_due, "
         "old_bucket_id, new_bucket_id, cause) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         {INT8OID, INT8OID, DATEOID, INT4OID, INT8OID, INT8OID, TEXTOID});
-    Datum values[7] = {Int64GetDatum(debt.business_id),
-                       Int64GetDatum(debt.id),
-                       DateADTGetDatum(position.as_of),
-                       Int32GetDatum(position.bucket.days_past_due),
-                       optional_datum(debt.bucket_id),
-                       optional_datum(position.bucket.bucket_id),
-                       crm_core::pg::string_to_text(cause)};
+    Datum values[7] = {
+        Int64GetDatum(debt.business_id),    Int64GetDatum(debt.id),
+        DateADTGetDatum(position.as_of),    Int32GetDatum(position.bucket.days_past_due),
+        optional_datum(debt.bucket_id),     optional_datum(position.bucket.bucket_id),
+        crm_core::pg::string_to_text(cause)};
     char nulls[8] = "       ";
     nulls[4] = debt.bucket_id ? ' ' : 'n';
     nulls[5] = position.bucket.bucket_id ? ' ' : 'n';

@@ -4,6 +4,7 @@
 // debt's position afterwards (unpaid since, bucket, status, history). Call inside as_owner().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -59,7 +60,14 @@ int64_t post_entry(const Debt& debt, int32_t effective_date, const std::string& 
                    const std::string& source_ref, const std::vector<PostingLine>& lines);
 
 // Amounts per installment (0: the unscheduled balance) and component, each times sign.
-std::map<int64_t, Components> per_installment(const std::vector<AllocatedAmount>& amounts, int sign);
+std::map<int64_t, Components> per_installment(const std::vector<AllocatedAmount>& amounts,
+                                              int sign);
+
+// Per component, a numeric[] Datum of the amounts of each row (for unnest($n::numeric[])).
+std::array<Datum, kComponents> component_arrays(const std::vector<Components>& rows, int digits);
+
+// What a list of open items owes in all.
+Minor owed_by(const std::vector<OpenItem>& items);
 
 // Which installment column an allocation moves.
 enum class InstallmentColumn { paid, written_off, due };

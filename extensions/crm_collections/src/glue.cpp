@@ -29,10 +29,11 @@ Minor checked_amount(Datum numeric, int digits, const std::string& table, const 
                    (minor && (zero_allowed ? *minor < 0 : *minor <= 0)) ||
                    (!minor && !text.empty() && text[0] == '-');
     if (refused) {
-        throw table_error(ERRCODE_CHECK_VIOLATION, table,
-                          what + (zero_allowed ? " must not be negative, not " : " must be positive, not ") +
-                              text,
-                          "", constraint);
+        throw table_error(
+            ERRCODE_CHECK_VIOLATION, table,
+            what + (zero_allowed ? " must not be negative, not " : " must be positive, not ") +
+                text,
+            "", constraint);
     }
     return to_minor_units(numeric, digits, what);
 }
@@ -47,10 +48,9 @@ Minor to_minor_units(Datum numeric, int digits, const std::string& what) {
                               ? "has more than " + std::to_string(digits) + " decimals"
                           : problem == AmountProblem::out_of_range ? "is too large"
                                                                    : "is not a number";
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, what + " " + text + " " + why,
-                    "", problem == AmountProblem::too_precise
-                            ? "Round it to the currency's minor unit."
-                            : "");
+        throw Error(
+            ERRCODE_INVALID_PARAMETER_VALUE, what + " " + text + " " + why, "",
+            problem == AmountProblem::too_precise ? "Round it to the currency's minor unit." : "");
     }
     return *minor;
 }
@@ -75,8 +75,8 @@ int currency_digits(const std::string& currency) {
 }
 
 std::string date_text(int32_t day) {
-    const char* text = guard(
-        [&] { return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))); });
+    const char* text =
+        guard([&] { return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))); });
     return text;
 }
 

@@ -41,18 +41,18 @@ void record_allocations(const Debt& debt, int64_t payment_id, Datum paid_at,
         rows[0];  // the unscheduled row carries the credit
     }
     std::vector<std::optional<int64_t>> installments;
-    std::vector<std::vector<std::optional<Datum>>> columns(kComponents + 1);
+    std::vector<Components> amounts_per_row;
+    std::vector<std::optional<Datum>> credits;
     for (const auto& [installment, row] : rows) {
-        installments.push_back(installment == 0 ? std::nullopt : std::optional<int64_t>(installment));
-        for (int c = 0; c < kComponents; ++c) {
-            columns[static_cast<std::size_t>(c)].push_back(to_numeric(row[c], debt.product.digits));
-        }
-        columns[kComponents].push_back(
-            to_numeric(installment == 0 ? sign * credit : 0, debt.product.digits));
+        installments.push_back(installment == 0 ? std::nullopt
+                                                : std::optional<int64_t>(installment));
+        amounts_per_row.push_back(row);
+        credits.push_back(to_numeric(installment == 0 ? sign * credit : 0, debt.product.digits));
     }
     if (installments.empty()) {
         return;
     }
+    std::array<Datum, kComponents> columns = component_arrays(amounts_per_row, debt.product.digits);
     static crm_core::pg::CachedPlan insert(
         "INSERT INTO collections.payment_allocation (business_id, payment_id, paid_at, "
         "debt_account_id, installment_id, principal, interest, fee, penalty, credit, reversal) "
@@ -66,11 +66,11 @@ void record_allocations(const Debt& debt, int64_t payment_id, Datum paid_at,
                            paid_at,
                            Int64GetDatum(debt.id),
                            crm_core::pg::int8_array(installments),
-                           crm_core::pg::datum_array(columns[0], NUMERICOID),
-                           crm_core::pg::datum_array(columns[1], NUMERICOID),
-                           crm_core::pg::datum_array(columns[2], NUMERICOID),
-                           crm_core::pg::datum_array(columns[3], NUMERICOID),
-                           crm_core::pg::datum_array(columns[4], NUMERICOID),
+                           columns[0],
+                           columns[1],
+                           columns[2],
+                           columns[3],
+                           crm_core::pg::datum_array(credits, NUMERICOID),
                            BoolGetDatum(sign < 0)};
     insert.execute(arguments, nullptr, false);
 }
@@ -78,14 +78,6 @@ void record_allocations(const Debt& debt, int64_t payment_id, Datum paid_at,
 // The status a debt has once it owes `owed` (closed and written-off debts take no payments).
 std::string status_owing(const Debt& debt, Minor owed) {
     return owed == 0 ? "paid_off" : debt.status == "paid_off" ? "active" : debt.status;
-}
-
-Minor owed_by(const std::vector<OpenItem>& items) {
-    Minor owed = 0;
-    for (const OpenItem& item : items) {
-        owed += total(item.remaining);
-    }
-    return owed;
 }
 
 }  // namespace
@@ -142,8 +134,7 @@ CRM_CORE_FUNCTION(crm_collections_payment_received) {
                               "payment_reference_unique");
         }
         std::vector<OpenItem> items = open_items(debt);
-        Allocation allocation =
-            allocate(items, debt.product.order, debt.product.strategy, amount);
+        Allocation allocation = allocate(items, debt.product.order, debt.product.strategy, amount);
         const ProductAccounts& accounts = debt.product.accounts;
         std::vector<PostingLine> lines = {{accounts.cash, true, amount}};
         for (int c = 0; c < kComponents; ++c) {
@@ -222,7 +213,8 @@ CRM_CORE_FUNCTION(crm_collections_payment_reversed) {
             }
             credit += to_minor_units(*result_value(i, 6), debt.product.digits, "allocation");
         }
-        static crm_core::pg::CachedPlan reverse("SELECT crm_core.reverse_entry($1, $2)", {INT8OID, TEXTOID});
+        static crm_core::pg::CachedPlan reverse("SELECT crm_core.reverse_entry($1, $2)",
+                                                {INT8OID, TEXTOID});
         Datum reverse_arguments[2] = {
             Int64GetDatum(payment_entry),
             crm_core::pg::string_to_text("Reversal of payment " + reference + ": " + reason)};

@@ -28,18 +28,20 @@ using crm_core::pg::result_value;
 int32_t check_and_supersede(const Debt& debt, std::optional<int64_t> supersedes) {
     if (debt.active_plan_id && !supersedes) {
         throw table_error(ERRCODE_UNIQUE_VIOLATION, "repayment_plan",
-                          "debt account " + std::to_string(debt.id) + " already has an active plan (" +
+                          "debt account " + std::to_string(debt.id) +
+                              " already has an active plan (" +
                               std::to_string(*debt.active_plan_id) + ")",
                           "Use collections.restructure_plan() to replace it by a new version.",
                           "repayment_plan_one_active");
     }
     if (supersedes && supersedes != debt.active_plan_id) {
-        throw table_error(ERRCODE_INVALID_PARAMETER_VALUE, "repayment_plan",
-                          "plan " + std::to_string(*supersedes) +
-                              " is not the active plan of debt account " + std::to_string(debt.id),
-                          debt.active_plan_id
-                              ? "Its active plan is " + std::to_string(*debt.active_plan_id) + "."
-                              : "It has no active plan: create one with collections.create_plan().");
+        throw table_error(
+            ERRCODE_INVALID_PARAMETER_VALUE, "repayment_plan",
+            "plan " + std::to_string(*supersedes) + " is not the active plan of debt account " +
+                std::to_string(debt.id),
+            debt.active_plan_id
+                ? "Its active plan is " + std::to_string(*debt.active_plan_id) + "."
+                : "It has no active plan: create one with collections.create_plan().");
     }
     static crm_core::pg::CachedPlan version(
         "SELECT coalesce(max(version), 0) + 1 FROM collections.repayment_plan "
@@ -69,17 +71,12 @@ void schedule(const Debt& debt, int64_t plan_id, Datum first_due, Datum every, i
         throw table_error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "repayment_plan",
                           "no plan for debt account " + std::to_string(debt.id) + ": " + problem);
     }
-    std::vector<std::vector<std::optional<Datum>>> columns(kComponents);
-    for (const Components& installment : *installments) {
-        for (int c = 0; c < kComponents; ++c) {
-            columns[static_cast<std::size_t>(c)].push_back(
-                to_numeric(installment[c], debt.product.digits));
-        }
-    }
+    std::array<Datum, kComponents> columns = component_arrays(*installments, debt.product.digits);
     static crm_core::pg::CachedPlan insert(
         "INSERT INTO collections.installment (business_id, plan_id, debt_account_id, seq, due_on, "
         "principal_due, interest_due, fee_due, penalty_due) "
-        "SELECT $1, $2, $3, s.seq, ($4::date + (s.seq - 1) * $5::interval)::date, s.p, s.i, s.f, s.n "
+        "SELECT $1, $2, $3, s.seq, ($4::date + (s.seq - 1) * $5::interval)::date, s.p, s.i, s.f, "
+        "s.n "
         "FROM unnest($6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[]) "
         "WITH ORDINALITY AS s(p, i, f, n, seq)",
         {INT8OID, INT8OID, INT8OID, DATEOID, INTERVALOID, NUMERICARRAYOID, NUMERICARRAYOID,
@@ -89,13 +86,14 @@ void schedule(const Debt& debt, int64_t plan_id, Datum first_due, Datum every, i
                           Int64GetDatum(debt.id),
                           first_due,
                           every,
-                          crm_core::pg::datum_array(columns[0], NUMERICOID),
-                          crm_core::pg::datum_array(columns[1], NUMERICOID),
-                          crm_core::pg::datum_array(columns[2], NUMERICOID),
-                          crm_core::pg::datum_array(columns[3], NUMERICOID)};
+                          columns[0],
+                          columns[1],
+                          columns[2],
+                          columns[3]};
     insert.execute(arguments, nullptr, false);
     static crm_core::pg::CachedPlan activate(
-        "UPDATE collections.debt_account SET active_plan_id = $3 WHERE business_id = $1 AND id = $2",
+        "UPDATE collections.debt_account SET active_plan_id = $3 WHERE business_id = $1 AND id = "
+        "$2",
         {INT8OID, INT8OID, INT8OID});
     Datum debt_arguments[3] = {Int64GetDatum(debt.business_id), Int64GetDatum(debt.id),
                                Int64GetDatum(plan_id)};

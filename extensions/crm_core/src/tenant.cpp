@@ -292,6 +292,15 @@ CRM_CORE_FUNCTION(crm_core_current_business) {
     return Int64GetDatum(*business);
 }
 
+// Trigger AFTER ... FOR EACH STATEMENT on crm_core.business_grant: every backend forgets its
+// cached grants (this one at its next command, the others when this transaction commits).
+CRM_CORE_FUNCTION(crm_core_business_grants_changed) {
+    TriggerData* data = trigger_data(fcinfo, "crm_core.business_grants_changed()");
+    Oid table = RelationGetRelid(data->tg_relation);
+    guard([&] { CacheInvalidateRelcacheByRelid(table); });
+    return PointerGetDatum(nullptr);
+}
+
 // Trigger crm_core.tenant_guard([key column, default business_id]) on isolated tables:
 // BEFORE UPDATE OR DELETE OR TRUNCATE FOR EACH STATEMENT refuses them when no business is set,
 // and TRUNCATE always (it would empty every business); BEFORE INSERT OR UPDATE FOR EACH ROW

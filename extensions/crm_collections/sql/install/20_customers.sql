@@ -35,6 +35,28 @@ REVOKE EXECUTE ON FUNCTION collections._customer_identity() FROM PUBLIC;
 CREATE TRIGGER customer_identity BEFORE INSERT OR UPDATE OF phone, national_id, fingerprint, business_id
     ON collections.customer FOR EACH ROW EXECUTE FUNCTION collections._customer_identity();
 
+-- A new fingerprint key (after a leak of the key or of a dump): every fingerprint is computed
+-- again under it, in one transaction (customers are locked meanwhile). Superusers only.
+CREATE FUNCTION collections.rotate_fingerprint_key() RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    customers bigint;
+BEGIN
+    UPDATE collections.fingerprint_key SET key = collections._new_fingerprint_key(), created_at = now()
+     WHERE id = 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'this database has no fingerprint key yet' USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = 'collections.setup_business() creates it.';
+    END IF;
+    UPDATE collections.customer SET fingerprint = NULL WHERE fingerprint IS NOT NULL;
+    GET DIAGNOSTICS customers = ROW_COUNT;
+    RETURN customers;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION collections.rotate_fingerprint_key() FROM PUBLIC;
+COMMENT ON FUNCTION collections.rotate_fingerprint_key() IS
+    'Replaces the fingerprint key and recomputes every customer''s fingerprint; returns how many.';
+
 -- The E.164 form of a phone number, national numbers read in country; refuses what is not a
 -- phone number (22023, saying why).
 CREATE FUNCTION collections.normalize_phone(phone text, country text) RETURNS text

@@ -1,13 +1,13 @@
--- The collection workflow's daily jobs, registered with crm_core's job registry: run by
--- crm-core-service's leader (its metrics: crm_core_job_runs_total{job="collections.run_dpd"},
--- durations, failures) or by CALL crm_core.run_due_jobs() from cron. Each run also leaves a
--- row in collections.job_run with what the job did. The three jobs do not depend on each
--- other's order: run_dunning computes days past due and buckets itself and ignores promises
--- that are past due but not yet broken.
+-- The collection workflow's daily jobs, registered with crm_core's job registry beside
+-- collections.run_dpd (60_delinquency.sql): run by crm-core-service's leader (its metrics:
+-- crm_core_job_runs_total{job="collections.run_dunning"}, durations, failures) or by CALL
+-- crm_core.run_due_jobs() from cron. Each run also leaves a row in collections.job_run with what
+-- the job did. The three jobs do not depend on each other's order: run_dunning computes days
+-- past due and buckets itself and ignores promises that are past due but not yet broken.
 
 CREATE TABLE collections.job_run (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    job         text NOT NULL CONSTRAINT job_run_job_known CHECK (job IN ('run_dpd', 'run_promises', 'run_dunning')),
+    job         text NOT NULL CONSTRAINT job_run_job_known CHECK (job IN ('run_promises', 'run_dunning')),
     as_of       date NOT NULL,
     started_at  timestamptz NOT NULL,
     finished_at timestamptz NOT NULL,
@@ -29,12 +29,6 @@ END;
 REVOKE EXECUTE ON FUNCTION collections._job_ran(text, date, timestamptz, jsonb) FROM PUBLIC;
 
 -- The jobs: today's run of each, recorded.
-CREATE FUNCTION collections.daily_dpd() RETURNS jsonb
-    LANGUAGE sql SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT collections._job_ran('run_dpd', CURRENT_DATE, clock_timestamp(), to_jsonb(r))
-      FROM (SELECT * FROM collections.run_dpd(CURRENT_DATE)) r;
-END;
 CREATE FUNCTION collections.daily_promises() RETURNS jsonb
     LANGUAGE sql SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
@@ -47,9 +41,7 @@ BEGIN ATOMIC
     SELECT collections._job_ran('run_dunning', CURRENT_DATE, clock_timestamp(), to_jsonb(r))
       FROM (SELECT * FROM collections.run_dunning(CURRENT_DATE)) r;
 END;
-REVOKE EXECUTE ON FUNCTION collections.daily_dpd(), collections.daily_promises(),
-    collections.daily_dunning() FROM PUBLIC;
-COMMENT ON FUNCTION collections.daily_dpd() IS 'Job collections.run_dpd: run_dpd(CURRENT_DATE), recorded in job_run.';
+REVOKE EXECUTE ON FUNCTION collections.daily_promises(), collections.daily_dunning() FROM PUBLIC;
 COMMENT ON FUNCTION collections.daily_promises() IS 'Job collections.run_promises: run_promises(CURRENT_DATE), recorded in job_run.';
 COMMENT ON FUNCTION collections.daily_dunning() IS 'Job collections.run_dunning: run_dunning(CURRENT_DATE), recorded in job_run.';
 
@@ -58,6 +50,5 @@ COMMENT ON FUNCTION collections.daily_dunning() IS 'Job collections.run_dunning:
 -- EXTENSION registers them again on restore.
 SELECT crm_core.schedule_job(j.name, j.job, interval '1 day', interval '1 hour',
                              ((now() AT TIME ZONE 'UTC')::date + 1 + time '01:00') AT TIME ZONE 'UTC')
-  FROM (VALUES ('collections.run_dpd', 'collections.daily_dpd()'::regprocedure),
-               ('collections.run_promises', 'collections.daily_promises()'::regprocedure),
+  FROM (VALUES ('collections.run_promises', 'collections.daily_promises()'::regprocedure),
                ('collections.run_dunning', 'collections.daily_dunning()'::regprocedure)) AS j(name, job);

@@ -1,7 +1,7 @@
 -- Installing crm_collections and setting a business up: objects, the chart of accounts, buckets,
 -- the default product, idempotence, and the refusals of bad setups.
 BEGIN;
-SELECT plan(33);
+SELECT plan(36);
 
 SELECT has_extension('crm_collections', 'crm_collections is installed');
 SELECT has_extension('crm_core', 'it requires crm_core');
@@ -86,6 +86,14 @@ SELECT ok((SELECT bool_and(by_extension) FROM crm_core.append_only_table
           AND (SELECT bool_and(by_extension) FROM crm_core.partition_config
                 WHERE parent IN (SELECT oid FROM pg_class WHERE relnamespace = 'collections'::regnamespace)),
           'the registrations the install made are the extension''s (not dumped, made again by CREATE EXTENSION)');
+
+-- Past months for history, made before it is loaded.
+SELECT is((SELECT count(*)::int FROM collections.prepare_history((date_trunc('month', CURRENT_DATE) - interval '2 months')::date)),
+          6, 'prepare_history makes the two past months of payments, allocations and history');
+SELECT is((SELECT count(*)::int FROM collections.prepare_history((date_trunc('month', CURRENT_DATE) - interval '2 months')::date)),
+          0, 'and nothing the second time');
+SELECT throws_ok($$SELECT collections.prepare_history(NULL)$$, '22023', 'since must be a date within the last 50 years, not NULL',
+                 'prepare_history needs a date');
 
 -- Who may run what.
 SELECT ok(NOT has_function_privilege('crm_core_app', 'collections.setup_business(bigint, text, text)', 'EXECUTE'),

@@ -2,7 +2,7 @@
 -- fingerprints that refuse duplicates and name the existing customer, find_or_create_customer,
 -- risk flags that are history, income and expense profiles, audit of PII.
 BEGIN;
-SELECT plan(30);
+SELECT plan(33);
 \ir lib/fixture.sql
 
 INSERT INTO collections.customer (business_id, id, full_name, phone, national_id, email)
@@ -109,6 +109,14 @@ INSERT INTO collections.income_expense_profile (business_id, customer_id, curren
 VALUES (71, 7101, 'EUR', 2100, 1650);
 SELECT is((SELECT disposable_income FROM collections.income_expense_profile WHERE customer_id = 7101), 450::numeric,
           'income and expense profile: disposable income');
+
+-- A new key: every fingerprint changes, duplicates are still found.
+SELECT fingerprint AS old_print FROM collections.customer WHERE id = 7101 \gset
+SELECT ok(collections.rotate_fingerprint_key() >= 3, 'rotate_fingerprint_key recomputes every fingerprint');
+SELECT isnt((SELECT fingerprint FROM collections.customer WHERE id = 7101), :'old_print'::bytea,
+            'under the new key');
+SELECT is(collections.find_or_create_customer(71, 'Jeanne', '0612345678', '1850578006084'), 7101::bigint,
+          'and the same person is still recognised');
 
 -- PII changes are in the audit log.
 SELECT ok(EXISTS (SELECT FROM crm_core.audit_log WHERE table_name = 'collections.customer' AND operation = 'UPDATE'

@@ -2,7 +2,7 @@
 -- outstanding (the ledger's subledger is read), status rules and their audit; repayment plans:
 -- equal installments, one active plan, restructuring keeps history, refusals.
 BEGIN;
-SELECT plan(37);
+SELECT plan(48);
 \ir lib/fixture.sql
 
 INSERT INTO collections.customer (business_id, id, full_name, phone) VALUES (71, 7101, 'Jeanne Martin', '0612345678');
@@ -85,6 +85,21 @@ SELECT pg_temp.as_app(71);
 UPDATE collections.debt_account SET status = 'active' WHERE id = 7302;
 RESET ROLE;
 
+-- What secures a debt (seed 004): collateral owned by a customer, pledged to debts; guarantors.
+INSERT INTO collections.collateral (business_id, id, owner_customer_id, kind, description, value, currency, valuation_date, source_system)
+VALUES (71, 7351, 7101, 'vehicle', 'Peugeot 208, 2019', 9500, 'EUR', CURRENT_DATE - 30, 'core-banking');
+INSERT INTO collections.debt_collateral (business_id, debt_account_id, collateral_id, pledged_amount) VALUES (71, 7301, 7351, 1200);
+INSERT INTO collections.customer (business_id, id, full_name, phone) VALUES (71, 7102, 'Paul Martin', '0611111111');
+INSERT INTO collections.guarantor (business_id, debt_account_id, customer_id, role, guaranteed_amount, relationship)
+VALUES (71, 7301, 7102, 'guarantor', 1200, 'brother');
+SELECT is((SELECT format('%s %s %s', c.kind, dc.pledged_amount, g.relationship)
+             FROM collections.debt_collateral dc
+             JOIN collections.collateral c ON c.business_id = dc.business_id AND c.id = dc.collateral_id
+             JOIN collections.guarantor g ON g.business_id = dc.business_id AND g.debt_account_id = dc.debt_account_id
+            WHERE dc.debt_account_id = 7301), 'vehicle 1200 brother', 'collateral pledged and a guarantor on a debt');
+SELECT throws_ok($$INSERT INTO collections.collateral (business_id, owner_customer_id, kind, value) VALUES (71, 7101, 'house', 1)$$,
+                 '23514', NULL, 'collateral kinds are known ones, valued in a currency');
+
 -- Plans.
 SELECT is(collections.create_plan(7301, CURRENT_DATE - 40, 6, '1 month') > 0, true, 'create_plan returns the plan');
 SELECT is((SELECT array_agg(principal_due ORDER BY seq) FROM collections.installment WHERE debt_account_id = 7301),
@@ -119,6 +134,14 @@ SELECT throws_ok($$INSERT INTO collections.installment (business_id, plan_id, de
                    VALUES (71, 1, 7301, 9, CURRENT_DATE)$$, '42501', NULL, 'the application cannot write installments');
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM collections.check_positions()), 0, 'check_positions finds nothing wrong');
+SELECT throws_ok(format($$UPDATE collections.installment SET %1$s_paid = %1$s_due + 1 WHERE debt_account_id = 7301 AND seq = 1$$, c),
+                 '23514', NULL, format('even the owner cannot record more %s paid on an installment than it owes', c))
+  FROM unnest(ARRAY['principal', 'interest', 'fee', 'penalty']) AS c;
+SELECT throws_ok(format($$UPDATE collections.installment SET %1$s_written_off = %1$s_due - %1$s_paid + 1 WHERE debt_account_id = 7301 AND seq = 1$$, c),
+                 '23514', NULL, format('nor more %s written off than is left', c))
+  FROM unnest(ARRAY['principal', 'interest', 'fee', 'penalty']) AS c;
+SELECT throws_ok($$UPDATE collections.installment SET fee_written_off = -1 WHERE debt_account_id = 7301 AND seq = 1$$,
+                 '23514', NULL, 'nor a negative amount');
 
 SELECT * FROM finish();
 ROLLBACK;

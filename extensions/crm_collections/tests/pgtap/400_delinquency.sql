@@ -2,7 +2,7 @@
 -- bucket changes, one history row per change, idempotent per day, never back in time), grace
 -- days, and a change of the rules re-reading a business's debts.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 \ir lib/fixture.sql
 
 SELECT throws_ok($$INSERT INTO collections.bucket (business_id, code, min_days, max_days) VALUES (71, 'x', 25, 40)$$,
@@ -33,8 +33,10 @@ SELECT is((SELECT array_agg(days_past_due ORDER BY external_ref) FROM collection
 
 SELECT is((SELECT row(debts_examined, buckets_changed)::text FROM collections.run_dpd(CURRENT_DATE)), '(0,0)',
           'run_dpd today: nothing due to change, nothing read');
-SELECT is((SELECT row(debts_examined, buckets_changed)::text FROM collections.run_dpd(CURRENT_DATE + 1)), '(2,2)',
-          'run_dpd tomorrow: the two debts that cross a boundary, and only them');
+SELECT is((SELECT row(debts_examined, buckets_changed)::text FROM collections.run_dpd(CURRENT_DATE + 1, 1)), '(1,1)',
+          'run_dpd tomorrow in batches of one: the first debt that crosses a boundary');
+SELECT is((SELECT row(debts_examined, buckets_changed)::text FROM collections.run_dpd(CURRENT_DATE + 1, 1)), '(1,1)',
+          'then the second, and only them');
 SELECT is(pg_temp.buckets(), ARRAY['A:1-30', 'B:31-60', 'C:31-60', 'D:90+', 'E:current'], 'they moved');
 SELECT is((SELECT array_agg(format('%s:%s:%s:%s', d.external_ref, h.as_of - CURRENT_DATE, h.days_past_due, h.cause)
                             ORDER BY d.external_ref)
@@ -78,7 +80,14 @@ SELECT is((SELECT row(debts_examined, buckets_changed)::text FROM collections.ru
 SELECT is(pg_temp.buckets(), ARRAY['A:1-30', 'B:1-30', 'C:current', 'D:90+', 'E:current'], 'into 1-30 as edited');
 
 SELECT throws_ok($$SELECT collections.run_dpd(NULL)$$, '22004', 'as_of is required', 'run_dpd needs a day');
-SELECT ok(NOT has_function_privilege('crm_core_app', 'collections.run_dpd(date)', 'EXECUTE'),
+SELECT throws_ok($$SELECT collections.run_dpd(CURRENT_DATE, 0)$$, '22023', 'batch_size must be positive, not 0',
+                 'and a positive batch size');
+SELECT is((SELECT format('%s %s %s', job, every, extension) FROM crm_core.jobs WHERE name = 'collections.run_dpd'),
+          'collections.run_dpd_job() 1 day crm_collections',
+          'run_dpd is registered in crm_core''s job registry, daily, by the extension');
+SELECT is((SELECT result FROM crm_core.run_job('collections.run_dpd')), 'success',
+          'the registry runs it');
+SELECT ok(NOT has_function_privilege('crm_core_app', 'collections.run_dpd(date, integer)', 'EXECUTE'),
           'the application does not run the close of business');
 
 SELECT * FROM finish();

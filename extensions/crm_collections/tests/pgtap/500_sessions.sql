@@ -3,28 +3,13 @@
 -- beside them; then every position agrees with its allocations and the ledger
 -- (check_positions, crm_core.check_balances), and exactly the committed money is there.
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 \set scratch_prefix crm_collections_sessions_
 \ir ../../../crm_core/tests/pgtap/lib/scratch.sql
 
 CREATE FUNCTION pg_temp.q(sql text) RETURNS text LANGUAGE sql AS $$
     SELECT v FROM dblink('c1', sql) AS t(v text)
 $$;
-
--- Waits for a connection's batch and drains its results; returns its last error or NULL.
-CREATE FUNCTION pg_temp.finish_batch(conn text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    rows int;
-BEGIN
-    WHILE dblink_is_busy(conn) = 1 LOOP
-        PERFORM pg_sleep(0.001);
-    END LOOP;
-    FOR i IN 1 .. 10000 LOOP
-        SELECT count(*) INTO rows FROM dblink_get_result(conn, false) AS t(v text);
-        EXIT WHEN rows = 0 AND dblink_is_busy(conn) = 0;
-    END LOOP;
-    RETURN NULLIF(NULLIF(dblink_error_message(conn), 'OK'), '');
-END $$;
 
 SELECT dblink_connect('c' || i, pg_temp.connstr(pg_temp.scratch())) FROM generate_series(1, 5) AS i;
 SELECT dblink_exec('c1', $setup$
@@ -131,6 +116,12 @@ SELECT is(pg_temp.q('SELECT count(*) FROM collections.check_positions()'), '0',
 SELECT is(pg_temp.q('SELECT count(*) FROM crm_core.check_balances()'), '0',
           'crm_core.check_balances: every kept balance equals its lines');
 SELECT is(pg_temp.q('SELECT count(*) FROM crm_core.unbalanced_entries()'), '0', 'every entry balances');
+
+SELECT dblink_exec('c1', 'UPDATE collections.product SET grace_days = 3');
+SELECT is((SELECT examined FROM dblink('c5', 'CALL collections.run_dpd_in_batches(CURRENT_DATE + 400, 1)')
+                                 AS t(examined bigint, changed bigint)), 1::bigint,
+          'run_dpd_in_batches commits batch after batch (the debt, read again after its grace days changed)');
+SELECT is(pg_temp.q('SELECT count(*) FROM collections.check_positions()'), '0', 'positions agree after it');
 
 SELECT dblink_disconnect('c' || i) FROM generate_series(1, 5) AS i;
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE %I WITH (FORCE)', pg_temp.scratch()));

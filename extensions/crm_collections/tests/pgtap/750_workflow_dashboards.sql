@@ -6,7 +6,7 @@ SELECT * FROM no_plan();
 
 SELECT is((SELECT array_agg(name || ' ' || job::text || ' ' || every || ' ' || extension ORDER BY name) FROM crm_core.jobs
             WHERE name LIKE 'collections.%'),
-          ARRAY['collections.run_dpd collections.daily_dpd() 1 day crm_collections',
+          ARRAY['collections.run_dpd collections.run_dpd_job() 1 day crm_collections',
                 'collections.run_dunning collections.daily_dunning() 1 day crm_collections',
                 'collections.run_promises collections.daily_promises() 1 day crm_collections'],
           'run_dpd, run_promises and run_dunning are daily crm_core jobs of the extension');

@@ -31,9 +31,12 @@ CREATE TABLE crm_core.business_grant (
 COMMENT ON TABLE crm_core.business_grant IS
     'Businesses each role (and every role that inherits from it) may act for; NULL business_id = every business. Change with crm_core.grant_business() / revoke_business().';
 -- Each backend caches the grants: a change invalidates every backend's cache at commit.
+CREATE FUNCTION crm_core.business_grants_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_business_grants_changed' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.business_grants_changed() FROM PUBLIC;
 CREATE TRIGGER business_grant_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm_core.business_grant
-    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.business_grants_changed();
 SELECT pg_catalog.pg_extension_config_dump('crm_core.business_grant', '');
 
 -- Lets role (and the roles that inherit from it) act for business_id; NULL = every business.
@@ -93,16 +96,6 @@ COMMENT ON FUNCTION crm_core.revoke_business(regrole) IS
 
 -- ---------------------------------------------------------------------------------------
 -- Isolating a table
-
--- The role whose policy shows every business (crm-core-service's maintenance, seal, verify,
--- health): grant it to the service's login. Superusers and BYPASSRLS roles see every row too.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_service') THEN
-        CREATE ROLE crm_core_service NOLOGIN;
-    END IF;
-END;
-$$;
 
 -- Refuses writes without a business, rows of another business and TRUNCATE (see tenant.cpp).
 CREATE FUNCTION crm_core.tenant_guard() RETURNS trigger
@@ -212,6 +205,7 @@ BEGIN
           FROM pg_catalog.pg_event_trigger_ddl_commands() AS cmd
           JOIN pg_catalog.pg_class AS c ON c.oid = cmd.objid
          CROSS JOIN LATERAL pg_catalog.pg_partition_tree(c.oid) AS tree
+          JOIN pg_catalog.pg_class AS member_class ON member_class.oid = tree.relid
          CROSS JOIN LATERAL (SELECT a.relid AS parent  -- the nearest isolated ancestor
                                FROM pg_catalog.pg_partition_ancestors(tree.relid)
                                     WITH ORDINALITY AS a (relid, depth)
@@ -223,6 +217,9 @@ BEGIN
          WHERE cmd.classid = 'pg_catalog.pg_class'::regclass AND c.relkind IN ('r', 'p')
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy AS p
                             WHERE p.polrelid = tree.relid AND p.polname = 'crm_core_tenant')
+           -- Row security already set up by the partition's owner, or by a restore: pg_dump
+           -- restores a partition's FORCE before attaching it, its ENABLE and policies after.
+           AND NOT member_class.relrowsecurity AND NOT member_class.relforcerowsecurity
     LOOP
         -- tgargs holds the key column followed by a NUL byte.
         PERFORM crm_core._apply_tenant_isolation(

@@ -3,7 +3,7 @@
 -- every setting it changes reverted, bounded by its statement_timeout, failures recorded and
 -- retried with backoff. Runners in other sessions and CALL run_due_jobs(): 501_jobs_sessions.sql.
 BEGIN;
-SELECT plan(59);
+SELECT plan(62);
 
 CREATE SCHEMA jobs_test;
 CREATE TABLE jobs_test.log (
@@ -254,6 +254,17 @@ ALTER FUNCTION jobs_test.own() OWNER TO other_owner;
 SELECT is((SELECT (result, error)::text FROM crm_core.run_job('test.own')),
           '(failure,"role job_member may not schedule function jobs_test.own() owned by other_owner (SQLSTATE 42501)")',
           'a job whose function changed hands to a role it does not belong to fails');
+
+-- An extension's script registers its jobs (crm_collections does): they are the extension's.
+CREATE EXTENSION crm_core_jobs_test;
+SELECT is((SELECT extension || ' ' || run_as::text || ' ' || due FROM crm_core.jobs
+           WHERE name = 'crm_core_jobs_test.nightly'), 'crm_core_jobs_test ' || current_user || ' true',
+          'a job registered by CREATE EXTENSION records the extension');
+SELECT is((SELECT count(*) FROM crm_core.job WHERE name = 'crm_core_jobs_test.nightly' AND extension IS NULL),
+          0::bigint, 'so pg_dump leaves it out (its extension registers it again on restore)');
+DROP EXTENSION crm_core_jobs_test;
+SELECT is((SELECT count(*) FROM crm_core.jobs WHERE name = 'crm_core_jobs_test.nightly'), 0::bigint,
+          'DROP EXTENSION takes its jobs with it');
 
 -- A dropped function takes its job with it.
 DROP FUNCTION jobs_test.rows();
