@@ -2,6 +2,12 @@
 -- statuses, as seed 004's workflow schema keeps its dictionaries) and the actions agents take
 -- on debts: append-only, partitioned by month.
 
+-- The kinds of action, in one place for the checks below.
+CREATE FUNCTION collections.action_kinds() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+    RETURN ARRAY['call', 'sms', 'email', 'letter', 'visit'];
+COMMENT ON FUNCTION collections.action_kinds() IS 'The kinds of action: call, sms, email, letter, visit.';
+
 -- What an action can come to, per business. is_contact: the customer was reached (a right
 -- party contact), for the agent dashboards; kinds: the kinds of action it applies to (NULL:
 -- every kind).
@@ -10,7 +16,7 @@ CREATE TABLE collections.action_outcome (
     code        text NOT NULL CONSTRAINT action_outcome_code_shape CHECK (code ~ '^[a-z0-9_]{1,40}$'),
     label       text NOT NULL CONSTRAINT action_outcome_label_present CHECK (label <> ''),
     kinds       text[] CONSTRAINT action_outcome_kinds_known
-                CHECK (kinds <@ ARRAY['call', 'sms', 'email', 'letter', 'visit']),
+                CHECK (kinds <@ collections.action_kinds()),
     is_contact  boolean NOT NULL DEFAULT false,
     active      boolean NOT NULL DEFAULT true,
     created_at  timestamptz NOT NULL DEFAULT now(),
@@ -83,7 +89,7 @@ CREATE TABLE collections.action (
     debt_account_id bigint NOT NULL,
     agent_id        bigint,
     kind            text NOT NULL CONSTRAINT action_kind_known
-                    CHECK (kind IN ('call', 'sms', 'email', 'letter', 'visit')),
+                    CHECK (kind = ANY (collections.action_kinds())),
     outcome         text NOT NULL,
     acted_at        timestamptz NOT NULL DEFAULT now(),
     note            text,
@@ -108,6 +114,12 @@ CREATE FUNCTION collections._action_recorded() RETURNS trigger
 DECLARE
     known collections.action_outcome;
 BEGIN
+    -- (the table's CHECK would name the partition, not the kinds)
+    IF NEW.kind IS NULL OR NOT NEW.kind = ANY (collections.action_kinds()) THEN
+        RAISE EXCEPTION '% is not a kind of action', coalesce(quote_literal(NEW.kind), 'NULL')
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'action_kind_known', TABLE = 'action', SCHEMA = 'collections',
+                  HINT = 'The kinds: ' || array_to_string(collections.action_kinds(), ', ') || '.';
+    END IF;
     SELECT d.customer_id INTO NEW.customer_id FROM collections.debt_account d
      WHERE d.business_id = NEW.business_id AND d.id = NEW.debt_account_id;
     IF NOT FOUND THEN

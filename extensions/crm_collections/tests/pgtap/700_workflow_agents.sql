@@ -118,7 +118,7 @@ SELECT throws_ok(format('SELECT collections.assign(%s, 8005)', :d2), '23503',
 RESET ROLE;
 SELECT pg_temp.as_app(71);
 SELECT ok(collections.assign(:d2, 8001) > 0, 'the application assigns its own debts');
-SELECT throws_ok(format('DELETE FROM collections.assignment WHERE debt_account_id = %s', :d2), '42501', NULL,
+SELECT throws_ok(format('DELETE FROM collections.assignment WHERE debt_account_id = %s', :d2), '42501', 'permission denied for table assignment',
                  'the application cannot delete assignments');
 RESET ROLE;
 

@@ -28,12 +28,14 @@ SELECT throws_ok(format('SELECT collections.record_action(%s, ''call'', ''refuse
                  'agent 999 does not exist in business 71', 'an unknown agent is refused');
 SELECT throws_ok('INSERT INTO collections.action (business_id, debt_account_id, kind, outcome) VALUES (71, 999999, ''call'', ''refused'')',
                  '23503', 'debt account 999999 does not exist in business 71', 'an unknown debt is refused');
-SELECT throws_ok(format('SELECT collections.record_action(%s, ''fax'', ''refused'')', :d1), '23514', NULL,
-                 'an unknown kind of action is refused');
+SELECT throws_ok(format('SELECT collections.record_action(%s, ''fax'', ''refused'')', :d1), '23514',
+                 '''fax'' is not a kind of action', 'an unknown kind of action is refused');
 UPDATE collections.action_outcome SET active = false WHERE business_id = 71 AND code = 'dispute';
 SELECT throws_ok(format('SELECT collections.record_action(%s, ''call'', ''dispute'')', :d1), '23503',
                  'outcome ''dispute'' is not an active outcome of business 71', 'an inactive outcome is refused');
-SELECT throws_ok(format('UPDATE collections.action SET note = ''x'' WHERE id = %s', :act), '55000', NULL,
+SELECT throws_ok(format('UPDATE collections.action SET note = ''x'' WHERE id = %s', :act), '55000',
+                 format('UPDATE on %s is refused: its rows are append-only',
+                        (SELECT tableoid::regclass FROM collections.action WHERE id = :act)),
                  'actions are append-only');
 
 -- call sessions
@@ -69,7 +71,7 @@ SELECT throws_ok(format('INSERT INTO collections.call_session (business_id, call
                  '23503', format('debt account %s is not a debt of customer %s in business 71', :d1, :c2),
                  'a session''s debt must be its customer''s');
 SELECT pg_temp.as_app(71);
-SELECT throws_ok('UPDATE collections.call_session SET status = ''failed'' WHERE id = 8201', '42501', NULL,
+SELECT throws_ok('UPDATE collections.call_session SET status = ''failed'' WHERE id = 8201', '42501', 'permission denied for table call_session',
                  'the application cannot set a session''s status');
 SELECT lives_ok('UPDATE collections.call_session SET duration_seconds = 62 WHERE id = 8201', 'it records the duration');
 RESET ROLE;
@@ -80,7 +82,9 @@ SELECT throws_ok('UPDATE collections.call_session SET status = ''failed'' WHERE 
                  'the status of call session 8201 is its latest status update: it is not set by hand',
                  'a status is never set by hand, whatever the grants');
 RESET ROLE;
-SELECT throws_ok(format('DELETE FROM collections.call_status_update WHERE id = %s', :late), '55000', NULL,
+SELECT throws_ok(format('DELETE FROM collections.call_status_update WHERE id = %s', :late), '55000',
+                 format('DELETE on %s is refused: its rows are append-only',
+                        (SELECT tableoid::regclass FROM collections.call_status_update WHERE id = :late)),
                  'status updates are append-only');
 
 SELECT * FROM finish();

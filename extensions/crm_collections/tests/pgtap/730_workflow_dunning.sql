@@ -121,7 +121,7 @@ SELECT is((SELECT count(*)::int FROM collections.claim_outbox('sms', 100)), 0, '
 SELECT is((SELECT count(*)::int FROM collections.dunning_rule), 0, 'nor sees its rules');
 RESET ROLE;
 SELECT pg_temp.as_app(71);
-SELECT throws_ok('SELECT * FROM collections.run_dunning()', '42501', NULL, 'the application does not run the job itself');
+SELECT throws_ok('SELECT * FROM collections.run_dunning()', '42501', 'permission denied for function run_dunning', 'the application does not run the job itself');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -44,16 +44,16 @@ SELECT is((SELECT format('%s %s %s %s', queued, debts_reminded, debts_paid_withi
 
 SELECT pg_temp.as_app(72);
 SELECT is((SELECT count(*)::int FROM collections.agent_performance), 0, 'a business sees its own dashboard rows only');
-SELECT throws_ok('SELECT * FROM collections.agent_performance_mv', '42501', NULL, 'not the materialized view itself');
+SELECT throws_ok('SELECT * FROM collections.agent_performance_mv', '42501', 'permission denied for materialized view agent_performance_mv', 'not the materialized view itself');
 RESET ROLE;
 SELECT pg_temp.as_app(71);
 SELECT is((SELECT count(*)::int FROM collections.agent_performance), 1, 'its own rows');
-SELECT throws_ok('SELECT * FROM collections.job_run', '42501', NULL, 'the job log is for operators');
+SELECT throws_ok('SELECT * FROM collections.job_run', '42501', 'permission denied for table job_run', 'the job log is for operators');
 SELECT throws_ok('INSERT INTO collections.promise_history (business_id, promise_id, new_status, covered_amount) VALUES (71, 1, ''kept'', 0)',
                  '42501', NULL, 'promise history is written by the database only');
 SELECT throws_ok('INSERT INTO collections.outbox (business_id, channel, recipient, body, debt_account_id, customer_id, as_of, dedup_key) VALUES (71, ''sms'', ''x'', ''x'', 1, 1, CURRENT_DATE, ''x'')',
                  '42501', NULL, 'the outbox is filled by run_dunning only');
-SELECT throws_ok('UPDATE collections.promise SET covered_amount = 0', '42501', NULL, 'covered amounts are the database''s');
+SELECT throws_ok('UPDATE collections.promise SET covered_amount = 0', '42501', 'permission denied for table promise', 'covered amounts are the database''s');
 RESET ROLE;
 
 SELECT * FROM finish();
