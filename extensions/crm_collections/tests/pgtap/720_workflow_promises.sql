@@ -11,6 +11,10 @@ SELECT pg_temp.debt(1000, 4, 30, 'P-2') AS d2 \gset
 
 SELECT collections.promise_to_pay(:d1, 300, CURRENT_DATE + 7, 8301, 'friday') AS p1 \gset
 SELECT is((SELECT status FROM collections.promise WHERE id = :p1), 'open', 'a new promise is open');
+INSERT INTO collections.payment (business_id, debt_account_id, reference, amount, paid_at)
+VALUES (71, :d1, 'P-before-promise', 50, now() - interval '1 day');
+SELECT is((SELECT status || ' ' || round(covered_amount, 2) FROM collections.promise WHERE id = :p1), 'open 0.00',
+          'a payment made before the promise (recorded late) does not count toward it');
 SELECT pg_temp.pay(:d1, 100) AS pay1 \gset
 SELECT is((SELECT status || ' ' || round(covered_amount, 2) FROM collections.promise WHERE id = :p1), 'open 100.00',
           'a payment counts toward the open promise');
