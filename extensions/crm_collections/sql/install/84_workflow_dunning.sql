@@ -225,8 +225,7 @@ BEGIN
     ), debts AS MATERIALIZED (
         -- Active debts of businesses with rules, with their days past due on as_of.
         SELECT d.business_id, d.id, d.customer_id, d.unpaid_since, d.active_plan_id,
-               d.due_on, d.currency, d.external_ref, p.principal_account_id, p.interest_account_id,
-               p.fee_account_id, p.penalty_account_id,
+               d.due_on, d.currency, d.external_ref,
                collections.days_past_due(d.unpaid_since, as_of, p.grace_days) AS days
           FROM collections.debt_account d
           JOIN collections.product p ON p.business_id = d.business_id AND p.id = d.product_id
@@ -235,8 +234,7 @@ BEGIN
     ), eligible AS MATERIALIZED (
         SELECT r.business_id, r.id AS rule_id, r.template_id, r.channel, r.subject, r.body,
                r.min_amount, d.id, d.customer_id, d.active_plan_id, d.due_on, d.currency,
-               d.external_ref, d.principal_account_id, d.interest_account_id, d.fee_account_id,
-               d.penalty_account_id, d.days
+               d.external_ref, d.days
           FROM rules r
           JOIN debts d
             ON d.business_id = r.business_id AND d.days >= r.min_dpd
@@ -257,15 +255,12 @@ BEGIN
                          WHERE pr.business_id = d.business_id AND pr.debt_account_id = d.id
                            AND pr.status = 'open' AND pr.due_on >= as_of))
     ), owed AS MATERIALIZED (
-        -- What each eligible debt owes, once per debt (a debt may match several rules).
-        SELECT e.business_id, e.id,
-               crm_core.subledger_balance(e.principal_account_id, e.id)
-               + crm_core.subledger_balance(e.interest_account_id, e.id)
-               + crm_core.subledger_balance(e.fee_account_id, e.id)
-               + crm_core.subledger_balance(e.penalty_account_id, e.id) AS outstanding
-          FROM (SELECT DISTINCT x.business_id, x.id, x.principal_account_id, x.interest_account_id,
-                                x.fee_account_id, x.penalty_account_id
-                  FROM eligible x) e
+        -- What each eligible debt owes, once per debt (a debt may match several rules): the
+        -- ledger's posted lines of its subledger, read in one pass (_ledger_position, as
+        -- check_positions reads them) rather than four balance lookups per debt.
+        SELECT e.business_id, e.id, lp.principal + lp.interest + lp.fee + lp.penalty AS outstanding
+          FROM (SELECT DISTINCT x.business_id, x.id FROM eligible x) e
+          JOIN collections._ledger_position lp ON lp.business_id = e.business_id AND lp.debt_account_id = e.id
     ), positioned AS MATERIALIZED (
         SELECT e.*, c.full_name,
                CASE e.channel WHEN 'email' THEN c.email WHEN 'letter' THEN c.metadata->>'postal_address'
