@@ -261,6 +261,7 @@ BEGIN
         SELECT e.business_id, e.id, lp.principal + lp.interest + lp.fee + lp.penalty AS outstanding
           FROM (SELECT DISTINCT x.business_id, x.id FROM eligible x) e
           JOIN collections._ledger_position lp ON lp.business_id = e.business_id AND lp.debt_account_id = e.id
+         WHERE EXISTS (SELECT FROM eligible)   -- a rerun the same day reads no ledger line
     ), positioned AS MATERIALIZED (
         SELECT e.*, c.full_name,
                CASE e.channel WHEN 'email' THEN c.email WHEN 'letter' THEN c.metadata->>'postal_address'
