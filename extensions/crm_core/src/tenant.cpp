@@ -20,7 +20,9 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "commands/trigger.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -77,6 +79,22 @@ void forget_all() noexcept {
     global_roles.clear();
 }
 
+// On a Citus node the grants are read from this node's copy of a reference table, which
+// Citus changes without telling this backend's caches: there they last one transaction.
+LocalTransactionId cache_transaction = InvalidLocalTransactionId;
+
+void forget_at_new_transaction_on_citus() {
+    if (cache_transaction == MyProc->lxid) {
+        return;
+    }
+    cache_transaction = MyProc->lxid;
+    bool citus =
+        guard([] { return OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)); });
+    if (citus) {
+        forget_all();
+    }
+}
+
 // A grant changed (or every relation was invalidated).
 void on_relcache_invalidation(Datum, Oid relation) {
     if (relation == InvalidOid || relation == grant_table) {
@@ -115,10 +133,7 @@ std::vector<Oid> grantees(int64 business_id) {
         grant_table = guard([] {
             return get_relname_relid("business_grant", get_namespace_oid("crm_core", false));
         });
-        static CachedPlan select_grantees(
-            "SELECT g.role::pg_catalog.oid FROM crm_core.business_grant AS g "
-            "WHERE g.business_id OPERATOR(pg_catalog.=) $1 OR g.business_id IS NULL",
-            {INT8OID});
+        static CachedPlan select_grantees("SELECT crm_core._business_grantees($1)", {INT8OID});
         Datum arguments[1] = {Int64GetDatum(business_id)};
         uint64 rows = select_grantees.execute(arguments, nullptr, true);
         for (uint64 row = 0; row < rows; ++row) {
@@ -222,6 +237,7 @@ std::optional<int64> row_business(HeapTuple row, TupleDesc descriptor, const Key
 // shows every row.
 bool has_global_view(Oid role) {
     register_callbacks();
+    forget_at_new_transaction_on_citus();
     auto cached = global_roles.find(role);
     if (cached != global_roles.end()) {
         return cached->second;
@@ -256,6 +272,7 @@ std::optional<int64> current_business() {
     // Neither reading the setting nor the session's role can raise an error.
     const char* setting = business_setting != nullptr ? business_setting : "";
     Oid role = GetOuterUserId();
+    forget_at_new_transaction_on_citus();
     if (last_answer.valid && last_answer.role == role && last_answer.setting == setting) {
         return last_answer.business_id;
     }

@@ -39,6 +39,30 @@ CREATE TRIGGER business_grant_changed
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.business_grants_changed();
 SELECT pg_catalog.pg_extension_config_dump('crm_core.business_grant', '');
 
+-- The roles granted business_id or every business (current_business() calls it as the
+-- extension owner). On a Citus node business_grant is a reference table: this node's copy (its
+-- shard) is read, so that a policy evaluated inside a query on a shard starts no distributed
+-- query.
+CREATE FUNCTION crm_core._business_grantees(business_id bigint) RETURNS SETOF oid
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source regclass := 'crm_core.business_grant';
+    local_copy regclass;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL THEN
+        EXECUTE $q$SELECT pg_catalog.to_regclass(pg_catalog.format('crm_core.%I', 'business_grant_' || s.shardid))
+                     FROM pg_catalog.pg_dist_shard AS s WHERE s.logicalrelid = $1$q$
+           INTO local_copy USING source;
+        source := coalesce(local_copy, source);
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT g.role::pg_catalog.oid FROM %s AS g '
+        'WHERE g.business_id OPERATOR(pg_catalog.=) $1 OR g.business_id IS NULL', source)
+        USING _business_grantees.business_id;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core._business_grantees(bigint) FROM PUBLIC;
+
 -- Lets role (and the roles that inherit from it) act for business_id; NULL = every business.
 CREATE FUNCTION crm_core.grant_business(role regrole, business_id bigint) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -228,6 +252,8 @@ BEGIN
     END LOOP;
 END;
 $$;
+-- PostgreSQL checks no EXECUTE privilege when it fires an event trigger.
+REVOKE EXECUTE ON FUNCTION crm_core.tenant_partitions_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER crm_core_tenant_partitions ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION crm_core.tenant_partitions_ddl();

@@ -48,3 +48,9 @@ GRANT USAGE ON SCHEMA crm_core TO crm_core_service;
 GRANT SELECT ON crm_core.business, crm_core.account, crm_core.account_balance_slot,
     crm_core.journal_entry, crm_core.journal_line, crm_core.ledger_block,
     crm_core.ledger_sealed_entry TO crm_core_service;
+
+-- On a Citus cluster the grants go to every node with the businesses they reference (a policy
+-- evaluated on a worker's shard reads them there).
+INSERT INTO crm_core.scale_out_table (relid, placement, by_extension)
+VALUES ('crm_core.business_grant', 'reference', true)
+ON CONFLICT (relid) DO NOTHING;

@@ -196,7 +196,10 @@ SELECT is((SELECT count(*) FROM crm_core.journal_entry WHERE memo = 'svc'), 2::b
           'both businesses'' drafts were updated by the service');
 
 -- ---------------------------------------------------------------------------------------
--- Writes as the application role.
+-- Writes as the application role. crm_core_app edits drafts column by column and deletes
+-- nothing (docs/security.md): tn_a gets the rest here, so that the tenant guard is what refuses.
+GRANT DELETE ON crm_core.journal_line TO tn_a;
+GRANT UPDATE (business_id) ON crm_core.journal_entry TO tn_a;
 SET ROLE tn_a;
 SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id) VALUES (7101)$$, '42501',
                  'INSERT on crm_core.journal_entry is refused: no business is set',
