@@ -1,10 +1,11 @@
-// Conversions between PostgreSQL Datums and C++ values, guarded where PostgreSQL may ereport.
+// Conversions between PostgreSQL Datums and C++ values, through pg_call() where PostgreSQL may
+// ereport.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 namespace crm_core::pg {
 

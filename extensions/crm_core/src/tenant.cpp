@@ -12,7 +12,8 @@
 
 #include "crm_core/tenant.hpp"
 #include "function.hpp"
-#include "immutable_trigger.hpp"
+#include "relation.hpp"
+#include "trigger.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
 #include "tenant.hpp"
@@ -20,7 +21,9 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "commands/trigger.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -77,6 +80,22 @@ void forget_all() noexcept {
     global_roles.clear();
 }
 
+// On a Citus node the grants are read from this node's copy of a reference table, which
+// Citus changes without telling this backend's caches: there they last one transaction.
+LocalTransactionId cache_transaction = InvalidLocalTransactionId;
+
+void forget_at_new_transaction_on_citus() {
+    if (cache_transaction == MyProc->lxid) {
+        return;
+    }
+    cache_transaction = MyProc->lxid;
+    bool citus = pg_call(
+        [] { return OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)); });
+    if (citus) {
+        forget_all();
+    }
+}
+
 // A grant changed (or every relation was invalidated).
 void on_relcache_invalidation(Datum, Oid relation) {
     if (relation == InvalidOid || relation == grant_table) {
@@ -93,7 +112,7 @@ void register_callbacks() {
     if (callbacks_registered) {
         return;
     }
-    guard([] {
+    pg_call([] {
         CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
         CacheRegisterSyscacheCallback(AUTHOID, on_role_invalidation, 0);
         CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, on_role_invalidation, 0);
@@ -112,13 +131,10 @@ std::vector<Oid> grantees(int64 business_id) {
     std::vector<Oid> roles;
     ledger::as_extension_owner([&] {
         SpiConnection spi;
-        grant_table = guard([] {
+        grant_table = pg_call([] {
             return get_relname_relid("business_grant", get_namespace_oid("crm_core", false));
         });
-        static CachedPlan select_grantees(
-            "SELECT g.role::pg_catalog.oid FROM crm_core.business_grant AS g "
-            "WHERE g.business_id OPERATOR(pg_catalog.=) $1 OR g.business_id IS NULL",
-            {INT8OID});
+        static CachedPlan select_grantees("SELECT crm_core._business_grantees($1)", {INT8OID});
         Datum arguments[1] = {Int64GetDatum(business_id)};
         uint64 rows = select_grantees.execute(arguments, nullptr, true);
         for (uint64 row = 0; row < rows; ++row) {
@@ -134,7 +150,7 @@ std::vector<Oid> grantees(int64 business_id) {
 // Whether role was granted the business, itself or through a role whose privileges it has.
 bool granted(Oid role, int64 business_id) {
     for (Oid grantee : grantees(business_id)) {
-        if (guard([&] { return has_privs_of_role(role, grantee); })) {
+        if (pg_call([&] { return has_privs_of_role(role, grantee); })) {
             return true;
         }
     }
@@ -143,7 +159,7 @@ bool granted(Oid role, int64 business_id) {
 
 // The role's name, for messages.
 std::string role_name(Oid role) {
-    const char* name = guard([&] { return GetUserNameFromId(role, true); });
+    const char* name = pg_call([&] { return GetUserNameFromId(role, true); });
     return name != nullptr ? name : "oid " + std::to_string(role);
 }
 
@@ -185,7 +201,7 @@ KeyColumn key_column(FunctionCallInfo fcinfo, const TriggerData* data) {
     const Trigger* trigger = data->tg_trigger;
     const char* name = trigger->tgnargs > 0 ? trigger->tgargs[0] : "business_id";
     TupleDesc descriptor = RelationGetDescr(data->tg_relation);
-    int number = guard([&] { return SPI_fnumber(descriptor, name); });
+    int number = pg_call([&] { return SPI_fnumber(descriptor, name); });
     if (number <= 0) {
         throw Error(ERRCODE_UNDEFINED_COLUMN,
                     table_of(data) + " has no column \"" + name + "\" for its business", "",
@@ -193,7 +209,7 @@ KeyColumn key_column(FunctionCallInfo fcinfo, const TriggerData* data) {
     }
     Oid type = TupleDescAttr(descriptor, number - 1)->atttypid;
     auto* cached = static_cast<KeyColumn*>(
-        guard([&] { return MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(KeyColumn)); }));
+        pg_call([&] { return MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(KeyColumn)); }));
     *cached = KeyColumn{number, type};
     fcinfo->flinfo->fn_extra = cached;
     return *cached;
@@ -202,7 +218,7 @@ KeyColumn key_column(FunctionCallInfo fcinfo, const TriggerData* data) {
 // The business a row belongs to; std::nullopt for NULL.
 std::optional<int64> row_business(HeapTuple row, TupleDesc descriptor, const KeyColumn& key) {
     bool is_null = false;
-    Datum value = guard([&] { return heap_getattr(row, key.number, descriptor, &is_null); });
+    Datum value = pg_call([&] { return heap_getattr(row, key.number, descriptor, &is_null); });
     if (is_null) {
         return std::nullopt;
     }
@@ -222,12 +238,13 @@ std::optional<int64> row_business(HeapTuple row, TupleDesc descriptor, const Key
 // shows every row.
 bool has_global_view(Oid role) {
     register_callbacks();
+    forget_at_new_transaction_on_citus();
     auto cached = global_roles.find(role);
     if (cached != global_roles.end()) {
         return cached->second;
     }
     std::uint64_t seen = invalidations;
-    bool global = guard([&] {
+    bool global = pg_call([&] {
         if (superuser_arg(role) || has_bypassrls_privilege(role)) {
             return true;
         }
@@ -256,6 +273,7 @@ std::optional<int64> current_business() {
     // Neither reading the setting nor the session's role can raise an error.
     const char* setting = business_setting != nullptr ? business_setting : "";
     Oid role = GetOuterUserId();
+    forget_at_new_transaction_on_citus();
     if (last_answer.valid && last_answer.role == role && last_answer.setting == setting) {
         return last_answer.business_id;
     }
@@ -290,6 +308,15 @@ CRM_CORE_FUNCTION(crm_core_current_business) {
         PG_RETURN_NULL();
     }
     return Int64GetDatum(*business);
+}
+
+// Trigger AFTER ... FOR EACH STATEMENT on crm_core.business_grant: every backend forgets its
+// cached grants (this one at its next command, the others when this transaction commits).
+CRM_CORE_FUNCTION(crm_core_business_grants_changed) {
+    TriggerData* data = trigger_data(fcinfo, "crm_core.business_grants_changed()");
+    Oid table = RelationGetRelid(data->tg_relation);
+    pg_call([&] { CacheInvalidateRelcacheByRelid(table); });
+    return PointerGetDatum(nullptr);
 }
 
 // Trigger crm_core.tenant_guard([key column, default business_id]) on isolated tables:

@@ -31,10 +31,37 @@ CREATE TABLE crm_core.business_grant (
 COMMENT ON TABLE crm_core.business_grant IS
     'Businesses each role (and every role that inherits from it) may act for; NULL business_id = every business. Change with crm_core.grant_business() / revoke_business().';
 -- Each backend caches the grants: a change invalidates every backend's cache at commit.
+CREATE FUNCTION crm_core.business_grants_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_business_grants_changed' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.business_grants_changed() FROM PUBLIC;
 CREATE TRIGGER business_grant_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm_core.business_grant
-    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.business_grants_changed();
 SELECT pg_catalog.pg_extension_config_dump('crm_core.business_grant', '');
+
+-- The roles granted business_id or every business (current_business() calls it as the
+-- extension owner). On a Citus node business_grant is a reference table: this node's copy (its
+-- shard) is read, so that a policy evaluated inside a query on a shard starts no distributed
+-- query.
+CREATE FUNCTION crm_core._business_grantees(business_id bigint) RETURNS SETOF oid
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source regclass := 'crm_core.business_grant';
+    local_copy regclass;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL THEN
+        EXECUTE $q$SELECT pg_catalog.to_regclass(pg_catalog.format('crm_core.%I', 'business_grant_' || s.shardid))
+                     FROM pg_catalog.pg_dist_shard AS s WHERE s.logicalrelid = $1$q$
+           INTO local_copy USING source;
+        source := coalesce(local_copy, source);
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT g.role::pg_catalog.oid FROM %s AS g '
+        'WHERE g.business_id OPERATOR(pg_catalog.=) $1 OR g.business_id IS NULL', source)
+        USING _business_grantees.business_id;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core._business_grantees(bigint) FROM PUBLIC;
 
 -- Lets role (and the roles that inherit from it) act for business_id; NULL = every business.
 CREATE FUNCTION crm_core.grant_business(role regrole, business_id bigint) RETURNS void
@@ -93,16 +120,6 @@ COMMENT ON FUNCTION crm_core.revoke_business(regrole) IS
 
 -- ---------------------------------------------------------------------------------------
 -- Isolating a table
-
--- The role whose policy shows every business (crm-core-service's maintenance, seal, verify,
--- health): grant it to the service's login. Superusers and BYPASSRLS roles see every row too.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_service') THEN
-        CREATE ROLE crm_core_service NOLOGIN;
-    END IF;
-END;
-$$;
 
 -- Refuses writes without a business, rows of another business and TRUNCATE (see tenant.cpp).
 CREATE FUNCTION crm_core.tenant_guard() RETURNS trigger
@@ -235,6 +252,8 @@ BEGIN
     END LOOP;
 END;
 $$;
+-- PostgreSQL checks no EXECUTE privilege when it fires an event trigger.
+REVOKE EXECUTE ON FUNCTION crm_core.tenant_partitions_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER crm_core_tenant_partitions ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION crm_core.tenant_partitions_ddl();

@@ -19,15 +19,38 @@ SELECT crm_core._apply_tenant_isolation(
                 WHERE a.attrelid = c.oid AND a.attname = 'business_id' AND NOT a.attisdropped)
  ORDER BY c.relname;
 
--- Views over isolated tables read them as the querying role, so they show its business only.
-ALTER VIEW crm_core.seal_status SET (security_invoker = true);
--- crm-core-service reads the seal status as itself now: the tables the view reads (it sees every
--- business through its policies).
-GRANT SELECT ON crm_core.business, crm_core.ledger_block, crm_core.ledger_sealed_entry TO crm_core_service;
+-- Every crm_core view over an isolated table (seal_status, account_balances ...) reads it as the
+-- querying role, so it shows that role's business only. After the parts that (re)create them:
+-- CREATE OR REPLACE VIEW resets a view's options.
+DO $$
+DECLARE
+    view_name regclass;
+BEGIN
+    FOR view_name IN
+        SELECT v.oid FROM pg_catalog.pg_class AS v
+         WHERE v.relnamespace = 'crm_core'::regnamespace AND v.relkind = 'v'
+           AND EXISTS (SELECT FROM pg_catalog.pg_rewrite AS r
+                         JOIN pg_catalog.pg_depend AS d
+                           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+                         JOIN pg_catalog.pg_policy AS p
+                           ON p.polrelid = d.refobjid AND p.polname = 'crm_core_tenant'
+                        WHERE r.ev_class = v.oid)
+         ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER VIEW %s SET (security_invoker = true)', view_name);
+        EXECUTE pg_catalog.format('GRANT SELECT ON %s TO crm_core_service', view_name);
+    END LOOP;
+END;
+$$;
 GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_app, crm_core_readonly;
+-- Those views now read their tables as the caller: the service reads them for every business.
+GRANT USAGE ON SCHEMA crm_core TO crm_core_service;
+GRANT SELECT ON crm_core.business, crm_core.account, crm_core.account_balance_slot,
+    crm_core.journal_entry, crm_core.journal_line, crm_core.ledger_block,
+    crm_core.ledger_sealed_entry TO crm_core_service;
 
--- On a Citus cluster the grants go to every node with the businesses they reference
--- (docs/scale-out.md): crm_core.distribute() makes business_grant a reference table.
+-- On a Citus cluster the grants go to every node with the businesses they reference (a policy
+-- evaluated on a worker's shard reads them there).
 INSERT INTO crm_core.scale_out_table (relid, placement, by_extension)
 VALUES ('crm_core.business_grant', 'reference', true)
 ON CONFLICT (relid) DO NOTHING;

@@ -2,7 +2,7 @@
 -- connection): what each role sees and may write in every crm_core table, the ledger
 -- functions under isolation, business grants, and applications' own tables.
 BEGIN;
-SELECT plan(109);
+SELECT plan(113);
 
 -- Two businesses with the same shape of data, written as the superuser (global view).
 INSERT INTO crm_core.business (id, name) VALUES (7101, 'tenant A'), (7102, 'tenant B');
@@ -41,6 +41,7 @@ CREATE ROLE tn_pool IN ROLE crm_core_app;
 CREATE ROLE tn_group_b;
 CREATE ROLE tn_member IN ROLE crm_core_app, tn_group_b;
 CREATE ROLE tn_service IN ROLE crm_core_service, crm_core_readonly;
+CREATE ROLE tn_service_only IN ROLE crm_core_service;
 CREATE ROLE tn_owner;
 CREATE ROLE tn_nobody IN ROLE crm_core_app;
 SELECT crm_core.grant_business('tn_a', 7101), crm_core.grant_business('tn_b', 7102),
@@ -112,8 +113,17 @@ SELECT is((SELECT min(tgname) FROM pg_trigger t
           format('the tenant row check fires before every other BEFORE ROW trigger on %s', r))
   FROM unnest(ARRAY['crm_core.journal_entry', 'crm_core.journal_line', 'crm_core.account',
                     'crm_core.fiscal_period', 'crm_core.business']::regclass[]) AS r;
-SELECT ok((SELECT 'security_invoker=true' = ANY (reloptions) FROM pg_class
-            WHERE oid = 'crm_core.seal_status'::regclass), 'seal_status reads as the querying role');
+SELECT is(ARRAY(SELECT v.oid::regclass::text FROM pg_class v
+                 WHERE v.relnamespace = 'crm_core'::regnamespace AND v.relkind = 'v'
+                   AND EXISTS (SELECT FROM pg_rewrite r
+                                 JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                                 JOIN pg_policy p ON p.polrelid = d.refobjid AND p.polname = 'crm_core_tenant'
+                                WHERE r.ev_class = v.oid)
+                   AND NOT coalesce('security_invoker=true' = ANY (v.reloptions), false)),
+          '{}'::text[], 'every crm_core view over an isolated table reads as the querying role');
+SELECT cmp_ok((SELECT count(*) FROM pg_class WHERE relnamespace = 'crm_core'::regnamespace
+                AND relkind = 'v' AND 'security_invoker=true' = ANY (reloptions)), '>=', 1::bigint,
+              'seal_status at least');
 
 -- ---------------------------------------------------------------------------------------
 -- Reads.
@@ -171,6 +181,12 @@ SELECT is((SELECT count(*) FROM crm_core.audit_log WHERE relid = 'public.tn_audi
           3::bigint, 'crm_core_service sees every audit row, with or without a business');
 SET crm_core.business_id = '7102';
 SELECT is(crm_core.current_business(), 7102::bigint, 'crm_core_service may set any business');
+RESET crm_core.business_id;
+SET ROLE tn_service_only;
+SELECT is(ARRAY(SELECT business_id FROM crm_core.seal_status WHERE business_id IN (7101, 7102) ORDER BY 1),
+          ARRAY[7101, 7102]::bigint[], 'crm_core_service alone reads seal_status for every business');
+SELECT is(ARRAY(SELECT DISTINCT business_id FROM crm_core.account_balances WHERE business_id IN (7101, 7102) ORDER BY 1),
+          ARRAY[7101, 7102]::bigint[], 'and account_balances');
 RESET ROLE;
 RESET crm_core.business_id;
 SELECT lives_ok($$SET LOCAL ROLE tn_service; UPDATE crm_core.journal_entry SET memo = 'svc' WHERE id IN (710112, 710212)$$,
@@ -180,7 +196,10 @@ SELECT is((SELECT count(*) FROM crm_core.journal_entry WHERE memo = 'svc'), 2::b
           'both businesses'' drafts were updated by the service');
 
 -- ---------------------------------------------------------------------------------------
--- Writes as the application role.
+-- Writes as the application role. crm_core_app edits drafts column by column and deletes
+-- nothing (docs/security.md): tn_a gets the rest here, so that the tenant guard is what refuses.
+GRANT DELETE ON crm_core.journal_line TO tn_a;
+GRANT UPDATE (business_id) ON crm_core.journal_entry TO tn_a;
 SET ROLE tn_a;
 SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id) VALUES (7101)$$, '42501',
                  'INSERT on crm_core.journal_entry is refused: no business is set',
@@ -270,6 +289,8 @@ SELECT throws_ok($$SELECT crm_core.post_entry(7102, '[{"account_id": 710201, "de
                  'post_entry in B is refused');
 SELECT is(ARRAY(SELECT DISTINCT business_id FROM crm_core.account_balance_slot), ARRAY[7101::bigint],
           'A sees its own balance slots only');
+SELECT is(ARRAY(SELECT DISTINCT business_id FROM crm_core.account_balances), ARRAY[7101::bigint],
+          'account_balances shows A''s accounts only');
 RESET ROLE;
 -- Damage both businesses (as a restore would), then audit as each.
 SET session_replication_role = replica;

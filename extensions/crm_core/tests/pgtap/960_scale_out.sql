@@ -15,7 +15,7 @@ SELECT results_eq(
              ('crm_core.journal_entry', 'business'), ('crm_core.journal_line', 'business'),
              ('crm_core.ledger_block', 'business'), ('crm_core.ledger_sealed_entry', 'business'),
              ('crm_core.seal_progress', 'business')$$,
-    'scale_out_table lists the ledger''s tables: business and the tenant grants reference tables, the rest by business');
+    'scale_out_table lists the ledger''s tables: business and its grants reference tables, the rest by business');
 SELECT ok(NOT has_function_privilege('crm_core_app', 'crm_core.distribute()', 'EXECUTE'),
           'the application role cannot call distribute()');
 

@@ -1,11 +1,4 @@
-#include <optional>
-#include <string>
-
-#include "immutable_trigger.hpp"
-
-extern "C" {
-#include "utils/lsyscache.h"
-}
+#include "trigger.hpp"
 
 namespace crm_core::pg {
 
@@ -17,17 +10,8 @@ TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function_name) {
     return reinterpret_cast<TriggerData*>(fcinfo->context);
 }
 
-std::string qualified_name(Relation relation) {
-    Oid namespace_oid = RelationGetNamespace(relation);
-    const char* relation_name = RelationGetRelationName(relation);
-    const char* qualified = guard([&] {
-        return quote_qualified_identifier(get_namespace_name(namespace_oid), relation_name);
-    });
-    return qualified;
-}
-
 std::optional<std::string> column_text(HeapTuple tuple, TupleDesc descriptor, int attnum) {
-    const char* text = guard([&] { return SPI_getvalue(tuple, descriptor, attnum); });
+    const char* text = pg_call([&] { return SPI_getvalue(tuple, descriptor, attnum); });
     if (text == nullptr) {
         return std::nullopt;
     }
@@ -47,9 +31,12 @@ const char* trigger_operation(const TriggerData* data) {
     return "TRUNCATE";
 }
 
-bool invoked_by_superuser() {
-    Oid outer_user = GetOuterUserId();
-    return guard([&] { return superuser_arg(outer_user); });
+Error append_only_error(const std::string& table, const char* operation, const char* what) {
+    return Error(
+        ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        std::string(operation) + " on " + table + " is refused: " + what + " are append-only",
+        "crm_core guards this table; history is never edited, removed or truncated.",
+        "Record a correction as a new row (for the ledger: a reversing entry).");
 }
 
 }  // namespace crm_core::pg
