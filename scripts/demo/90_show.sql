@@ -2,6 +2,10 @@
 \pset footer off
 SET crm_core.business_id = '1';
 \echo
+\echo 'Imports (collections.import_batch; every row: collections.import_row):'
+SELECT id AS batch, business_id AS business, filename, status, total, applied, duplicate, invalid, skipped
+  FROM collections.import_batch ORDER BY id;
+\echo
 \echo 'Portfolio (collections.debt_position, from the ledger):'
 SELECT status, count(*) AS debts, sum(outstanding) AS outstanding, sum(credit_balance) AS credit_balances
   FROM collections.debt_position WHERE business_id = 1 GROUP BY status ORDER BY status;
@@ -16,6 +20,9 @@ SELECT day, payments, collected, reversed_payments, net_collected FROM collectio
 SELECT external_ref, outstanding, days_past_due, bucket, amount_overdue, next_due_on, last_paid_at::date
   FROM collections.debt_position WHERE business_id = 1 AND status = 'active'
  ORDER BY days_past_due DESC, debt_account_id LIMIT 5;
+\echo 'Business 2 (seed 002''s ERP ledger): trial balance (crm_core.account_balance), top accounts:'
+SELECT a.code, a.name, crm_core.account_balance(a.id) AS balance
+  FROM crm_core.account a WHERE a.business_id = 2 ORDER BY abs(crm_core.account_balance(a.id)) DESC, a.code LIMIT 6;
 \echo 'Checks (normally 0): positions against allocations and ledger, kept balances against lines:'
 SELECT (SELECT count(*) FROM collections.check_positions()) AS check_positions,
        (SELECT count(*) FROM crm_core.check_balances()) AS check_balances;

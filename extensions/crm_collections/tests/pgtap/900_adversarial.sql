@@ -7,8 +7,9 @@ SELECT plan(13);
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text)
              FROM pg_proc p WHERE p.pronamespace = 'collections'::regnamespace AND p.prolang <> 13
               AND NOT EXISTS (SELECT FROM unnest(p.proconfig) AS c WHERE c LIKE 'search_path=%')),
-          ARRAY['collections.run_dpd_in_batches(date,integer,bigint,bigint)'],
-          'every SQL and PL/pgSQL function of the schema pins search_path (the committing procedure qualifies every name instead)');
+          ARRAY['collections.apply_import(bigint,integer)', 'collections.run_dpd_in_batches(date,integer,bigint,bigint)',
+                'collections.validate_import(bigint,integer)'],
+          'every SQL and PL/pgSQL function of the schema pins search_path (the committing procedures qualify every name instead)');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid)
              FROM pg_proc p WHERE p.pronamespace = 'collections'::regnamespace AND p.prosecdef
               AND has_function_privilege('crm_core_app', p.oid, 'EXECUTE')),
@@ -17,8 +18,13 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname::text COLLATE "C"
              FROM pg_proc p WHERE p.pronamespace = 'collections'::regnamespace AND p.proname LIKE '\_%'
               AND p.prorettype <> 'trigger'::regtype
               AND has_function_privilege('crm_core_app', p.oid, 'EXECUTE')),
-          ARRAY['_check_allocation_order', '_debt', '_is_phone_country', '_payment'],
-          'of the internal functions the application runs only harmless lookups');
+          ARRAY['_agent', '_balance_quotas', '_check_allocation_order', '_check_call_status', '_check_template', '_debt',
+                '_import_apply_row', '_import_apply_rows', '_import_batch_for_step', '_import_batch_locked', '_import_check_batch', '_import_customer',
+                '_import_debt_account', '_import_erp_ledger', '_import_finish', '_import_map', '_import_owed', '_import_prepare',
+                '_import_product', '_import_reassign', '_import_recouvrement', '_import_remember', '_import_settle', '_import_target',
+                '_import_voice_loan', '_is_owner', '_is_phone_country', '_outbox_sending', '_payment', '_render_template',
+                '_retry_delay_ms'],
+          'of the internal functions the application runs only harmless lookups, the parts of its own import steps and the workflow''s (SECURITY INVOKER: nothing beyond its own privileges)');
 
 INSERT INTO collections.customer (business_id, id, full_name, phone) VALUES (71, 7101, 'Jeanne Martin', '0612345678');
 INSERT INTO collections.debt_account (business_id, id, customer_id, external_ref, principal) VALUES (71, 7801, 7101, 'A', 100);
