@@ -11,7 +11,6 @@
 # Runs against CRM_CORE_CLUSTER (default "test"); prints TAP; exit status 1 on any failure.
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
-source "$(dirname "$0")/../lib/tap.sh"
 loader=$(realpath "${1:?usage: $0 path/to/crm-core}")
 
 eval "$("$CRM_ROOT/scripts/cluster.sh" env "${CRM_CORE_CLUSTER:-test}")"
@@ -28,7 +27,6 @@ cleanup
 data=$(mktemp -d)
 trap cleanup EXIT
 
-sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 prepare_db() {
     createdb "$1"
     psql -X -q -v ON_ERROR_STOP=1 -d "$1" >/dev/null <<'SQL'
@@ -63,7 +61,6 @@ cd "$data"
 prepare_db "$full_db"
 has_dunning=$(sql "$full_db" "SELECT to_regclass('collections.dunning_rule') IS NOT NULL")
 
-echo "1..20"
 n=0
 source_of() { case "$1" in erp_ledger/*) echo erp_ledger ;; *) echo "${1%%/*}" ;; esac; }
 business_of() { case "$1" in erp_ledger/*) echo "2 --currency EUR" ;; *) echo 1 ;; esac; }
@@ -83,7 +80,7 @@ for file in voice_csv/loans.csv voice_csv/loans-day2.csv debt_accounts_json/debt
     fi
     expected="$expected"$'\n'"new_customers"$'\t'"$(awk -F'\t' -v f="$file" '$1 == f && $2 == "new_customers" { print $3 }' expected.tsv)"
     n=$((n + 1))
-    check $n "$file: the counts per status of expected.tsv, then check_balances() and check_positions() are empty" \
+    tap_check "$file: the counts per status of expected.tsv, then check_balances() and check_positions() are empty" \
         "$got / $(checks_empty "$full_db")" "$expected / 0 0"
     if [ "$file" = voice_csv/loans.csv ]; then
         state_after_loans=$(sql "$full_db" "$state")
@@ -96,7 +93,7 @@ set +e
 refusal=$("$loader" import --dsn "dbname=$full_db" --source erp_ledger --business 2 --currency EUR erp_ledger/unbalanced/journal_lines.csv 2>&1 >/dev/null)
 rc=$?
 set -e
-check 11 "an unbalanced journal: exit 2, the batch refused, nothing posted" \
+tap_check "an unbalanced journal: exit 2, the batch refused, nothing posted" \
     "$rc $(sql "$full_db" "SELECT status FROM collections.import_batch WHERE filename = 'erp_ledger/unbalanced/journal_lines.csv'") $(sql "$full_db" "SELECT count(*) FROM crm_core.journal_entry")" \
     "2 refused $entries_before"
 [ "$rc" = 2 ] || echo "# $refusal"
@@ -108,15 +105,15 @@ refusal=$("$loader" import --dsn "dbname=$full_db" --source voice_csv --business
 rc=$?
 set -e
 first=$(sql "$full_db" "SELECT id FROM collections.import_batch WHERE filename = 'voice_csv/loans.csv'")
-check 12 "the same file imported again: exit 2" "$rc" 2
-check 13 "the refusal says it was imported and names the first batch" \
+tap_check "the same file imported again: exit 2" "$rc" 2
+tap_check "the refusal says it was imported and names the first batch" \
     "$(grep -c -e 'this file was already imported into business 1' -e "Batch $first imported voice_csv/loans.csv" <<<"$refusal")" 2
-check 14 "the refused re-import changed nothing" "$(sql "$full_db" "$state")" "$state_before"
+tap_check "the refused re-import changed nothing" "$(sql "$full_db" "$state")" "$state_before"
 # The last day's rows under another file name (a re-sent export): every row a duplicate (or the
 # same invalid rows), nothing posted.
 sed 's/$/\r/' voice_csv/loans-day2.csv >voice_csv/loans-day2-resent.csv
 "$loader" import --dsn "dbname=$full_db" --source voice_csv --business 1 voice_csv/loans-day2-resent.csv >/dev/null 2>&1 || true
-check 15 "the same rows in a new file: only duplicates and the same invalid rows; no customer, debt, payment or entry added" \
+tap_check "the same rows in a new file: only duplicates and the same invalid rows; no customer, debt, payment or entry added" \
     "$(batch_counts "$full_db" | tr '\n' ' ')/ $(sql "$full_db" "$state" | cut -d'|' -f1-7)" \
     "duplicate	$(awk -F'\t' '$1 == "voice_csv/loans-day2.csv" && ($2 == "applied" || $2 == "duplicate") { s += $3 } END { print s }' expected.tsv) invalid	$(awk -F'\t' '$1 == "voice_csv/loans-day2.csv" && $2 == "invalid" { print $3 }' expected.tsv) / $(cut -d'|' -f1-7 <<<"$state_before")"
 
@@ -126,7 +123,7 @@ set +e
 "$loader" import --dsn "dbname=$resumed_db" --source voice_csv --business 1 --dry-run voice_csv/loans.csv >/dev/null 2>&1
 rc=$?
 set -e
-check 16 "--dry-run: exit 0, the batch validated, no row applied, no debt created" \
+tap_check "--dry-run: exit 0, the batch validated, no row applied, no debt created" \
     "$rc $(sql "$resumed_db" "SELECT status || ' ' || applied || ' ' || (valid + invalid = total) FROM collections.import_batch") $(sql "$resumed_db" "SELECT count(*) FROM collections.debt_account")" \
     "0 validated 0 true 0"
 
@@ -144,16 +141,16 @@ set +e
 wait "$pid"
 rc=$?
 set -e
-check 17 "Ctrl-C while applying: exit 130 and the batch left half-applied" \
+tap_check "Ctrl-C while applying: exit 130 and the batch left half-applied" \
     "$rc $(sql "$resumed_db" "SELECT status || ' ' || (applied + duplicate > 0) || ' ' || (applied_through < (SELECT max(line_no) FROM collections.import_row))
                                 FROM collections.import_batch")" \
     "130 applying true true"
-check 18 "the interrupted import left the ledger and positions consistent" "$(checks_empty "$resumed_db")" "0 0"
+tap_check "the interrupted import left the ledger and positions consistent" "$(checks_empty "$resumed_db")" "0 0"
 # The same command again continues the same batch; the end state is an uninterrupted import's.
 "$loader" import --dsn "dbname=$resumed_db" --source voice_csv --business 1 voice_csv/loans.csv >/dev/null 2>&1 || true
-check 19 "run again: the same batch continues to applied" \
+tap_check "run again: the same batch continues to applied" \
     "$(sql "$resumed_db" "SELECT count(*) || ' ' || min(status) FROM collections.import_batch")" "1 applied"
-check 20 "resumed: customers, debts, payments, entries, outstanding and row statuses are an uninterrupted import's (nothing applied twice), checks empty" \
+tap_check "resumed: customers, debts, payments, entries, outstanding and row statuses are an uninterrupted import's (nothing applied twice), checks empty" \
     "$(sql "$resumed_db" "$state") / $(checks_empty "$resumed_db")" "$state_after_loans / 0 0"
 
-[ "$failures" -eq 0 ]
+tap_done

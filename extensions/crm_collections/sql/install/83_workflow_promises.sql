@@ -185,16 +185,21 @@ CREATE TRIGGER promise_status_changed AFTER UPDATE OF status ON collections.prom
 -- lookup per payment when the debt has no open promise.
 CREATE FUNCTION collections._payment_toward_promise() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- A value, not now() in the statement: Citus refuses non-IMMUTABLE functions in a CASE.
+    changed_at CONSTANT timestamptz := now();
 BEGIN
     WITH counted AS (
         UPDATE collections.promise p
            SET covered_amount = p.covered_amount + NEW.amount,
                status = CASE WHEN p.covered_amount + NEW.amount >= p.amount THEN 'kept' ELSE p.status END,
-               status_changed_at = CASE WHEN p.covered_amount + NEW.amount >= p.amount THEN now()
+               status_changed_at = CASE WHEN p.covered_amount + NEW.amount >= p.amount THEN changed_at
                                         ELSE p.status_changed_at END
          WHERE p.business_id = NEW.business_id AND p.debt_account_id = NEW.debt_account_id
            AND p.status = 'open' AND p.promised_at <= NEW.paid_at
-           AND NEW.paid_at < (p.due_on + 1)::timestamptz
+           -- (paid by the end of due_on; the date of the payment, not a cast of the column,
+           -- which Citus refuses in an UPDATE: a STABLE cast of a column)
+           AND p.due_on >= NEW.paid_at::date
         RETURNING p.business_id, p.id)
     INSERT INTO collections.promise_payment (business_id, promise_id, payment_id, amount)
     SELECT c.business_id, c.id, NEW.id, NEW.amount FROM counted c;
@@ -209,6 +214,11 @@ CREATE TRIGGER payment_toward_promise AFTER INSERT ON collections.payment
 -- has passed, or when the debt has another open promise by now).
 CREATE FUNCTION collections._reversal_toward_promise() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- Values, not now() and CURRENT_DATE in the statement: Citus refuses non-IMMUTABLE
+    -- functions in a CASE.
+    changed_at CONSTANT timestamptz := now();
+    today CONSTANT date := CURRENT_DATE;
 BEGIN
     WITH counted AS (
         SELECT pp.business_id, pp.promise_id, sum(pp.amount) AS amount
@@ -220,15 +230,16 @@ BEGIN
         UPDATE collections.promise p
            SET covered_amount = p.covered_amount - c.amount,
                status = CASE WHEN p.status <> 'kept' OR p.covered_amount - c.amount >= p.amount THEN p.status
-                             WHEN p.due_on < CURRENT_DATE OR EXISTS (
+                             WHEN p.due_on < today OR EXISTS (
                                   SELECT FROM collections.promise o
-                                   WHERE o.business_id = p.business_id AND o.debt_account_id = p.debt_account_id
+                                   WHERE o.business_id = NEW.business_id AND o.debt_account_id = p.debt_account_id
                                      AND o.status = 'open') THEN 'broken'
                              ELSE 'open' END,
-               status_changed_at = CASE WHEN p.status = 'kept' AND p.covered_amount - c.amount < p.amount THEN now()
+               status_changed_at = CASE WHEN p.status = 'kept' AND p.covered_amount - c.amount < p.amount THEN changed_at
                                         ELSE p.status_changed_at END
           FROM counted c
-         WHERE p.business_id = c.business_id AND p.id = c.promise_id
+         -- (every table by the reversal's business: on Citus the statement stays on its shards)
+         WHERE p.business_id = NEW.business_id AND p.business_id = c.business_id AND p.id = c.promise_id
         RETURNING p.business_id, p.id, c.amount)
     INSERT INTO collections.promise_payment (business_id, promise_id, payment_id, amount)
     SELECT u.business_id, u.id, NEW.payment_id, -u.amount FROM uncounted u;

@@ -71,7 +71,9 @@ CREATE TABLE collections.dunning_rule (
     created_at           timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (business_id, id),
     FOREIGN KEY (business_id, template_id) REFERENCES collections.dunning_template (business_id, id),
-    FOREIGN KEY (business_id, bucket) REFERENCES collections.bucket (business_id, code) ON UPDATE CASCADE,
+    -- No ON UPDATE CASCADE: Citus refuses cascading updates of keys holding business_id. A bucket
+    -- a rule names keeps its code (set the rules' bucket to NULL, rename, set it again).
+    FOREIGN KEY (business_id, bucket) REFERENCES collections.bucket (business_id, code),
     CONSTRAINT dunning_rule_dpd_range CHECK (max_dpd >= min_dpd)
 );
 COMMENT ON TABLE collections.dunning_rule IS
@@ -162,7 +164,9 @@ CREATE TABLE collections.outbox (
     FOREIGN KEY (business_id, debt_account_id) REFERENCES collections.debt_account (business_id, id),
     FOREIGN KEY (business_id, customer_id) REFERENCES collections.customer (business_id, id)
 );
-CREATE UNIQUE INDEX outbox_id_idx ON collections.outbox (id);
+-- Workers name a message by id alone (claim_outbox, outbox_done): the identity keeps ids
+-- unique; the index is not UNIQUE because Citus allows uniqueness only with business_id.
+CREATE INDEX outbox_id_idx ON collections.outbox (id);
 CREATE INDEX outbox_claim_idx ON collections.outbox (channel, next_attempt_at, id)
     WHERE status IN ('pending', 'sending');
 CREATE INDEX outbox_rule_debt_idx ON collections.outbox (business_id, debt_account_id, rule_id, as_of);

@@ -103,3 +103,15 @@ SELECT pg_catalog.pg_extension_config_dump('collections.dunning_block', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.dunning_block_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.outbox', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.outbox_id_seq', '');
+
+-- Scale-out: on a Citus cluster the workflow's tables are placed by business with the debts
+-- they name (crm_core.distribute(); docs/scale-out.md). collections.job_run, the operators'
+-- log of the daily jobs, has no business and stays on the coordinator.
+INSERT INTO crm_core.scale_out_table (relid, placement, by_extension)
+SELECT t::regclass, 'business', true
+  FROM unnest(ARRAY['collections.agent', 'collections.assignment', 'collections.action_outcome',
+                    'collections.call_status', 'collections.action', 'collections.call_session',
+                    'collections.call_session_key', 'collections.call_status_update',
+                    'collections.promise', 'collections.promise_payment', 'collections.promise_history',
+                    'collections.dunning_template', 'collections.dunning_rule',
+                    'collections.dunning_block', 'collections.outbox']) AS t;

@@ -39,3 +39,8 @@ SELECT pg_catalog.pg_extension_config_dump('collections.import_batch', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.import_batch_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.import_row', '');
 SELECT pg_catalog.pg_extension_config_dump('collections.import_key', '');
+
+-- Scale-out: an import's batch, rows and keys are placed by business (crm_core.distribute()).
+INSERT INTO crm_core.scale_out_table (relid, placement, by_extension)
+SELECT t::regclass, 'business', true
+  FROM unnest(ARRAY['collections.import_batch', 'collections.import_row', 'collections.import_key']) AS t;
