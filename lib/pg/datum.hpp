@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "guard.hpp"
 
@@ -18,5 +19,10 @@ Datum string_to_text(std::string_view value);
 inline std::string text_argument(FunctionCallInfo fcinfo, int n) {
     return text_to_string(PG_GETARG_DATUM(n));
 }
+
+// A one-dimensional array of element_type holding values (nulls[i] true: element i is NULL),
+// in the current memory context. Values of a by-reference type must stay valid until then.
+Datum make_array(Oid element_type, const std::vector<Datum>& values,
+                 const std::vector<bool>& nulls);
 
 }  // namespace crm_core::pg

@@ -9,14 +9,6 @@ extern "C" {
 
 namespace crm_core::pg {
 
-TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function_name) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    std::string(function_name) + " must be called as a trigger");
-    }
-    return reinterpret_cast<TriggerData*>(fcinfo->context);
-}
-
 std::string qualified_name(Relation relation) {
     Oid namespace_oid = RelationGetNamespace(relation);
     const char* relation_name = RelationGetRelationName(relation);

@@ -5,16 +5,13 @@
 #include <string>
 
 #include "guard.hpp"
+#include "trigger.hpp"
 
 extern "C" {
-#include "commands/trigger.h"
 #include "utils/rel.h"
 }
 
 namespace crm_core::pg {
-
-// The TriggerData of a trigger call; throws when the function was called some other way.
-TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function_name);
 
 // "schema.table" of the trigger's relation, quoted where needed, for messages.
 std::string qualified_name(Relation relation);

@@ -1,0 +1,79 @@
+#include <string>
+
+#include "trigger.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "utils/tuplestore.h"
+}
+
+namespace crm_core::pg {
+
+TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function) {
+    if (!CALLED_AS_TRIGGER(fcinfo)) {
+        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                    std::string(function) + " must be called as a trigger");
+    }
+    return reinterpret_cast<TriggerData*>(fcinfo->context);
+}
+
+int column_number(TupleDesc descriptor, const char* name, const char* table) {
+    int number = guard([&] { return SPI_fnumber(descriptor, name); });
+    if (number <= 0) {
+        throw Error(ERRCODE_UNDEFINED_COLUMN,
+                    std::string(table) + " has no column \"" + name + "\"");
+    }
+    return number;
+}
+
+std::optional<Datum> tuple_value(HeapTuple tuple, TupleDesc descriptor, int column) {
+    bool is_null = false;
+    Datum value = guard([&] { return heap_getattr(tuple, column, descriptor, &is_null); });
+    if (is_null) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<Datum> slot_value(TupleTableSlot* slot, int column) {
+    bool is_null = false;
+    Datum value = guard([&] { return slot_getattr(slot, column, &is_null); });
+    if (is_null) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+TransitionRows::TransitionRows(Tuplestorestate* rows, TupleDesc descriptor) : rows_(rows) {
+    if (rows == nullptr) {
+        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                    "the trigger needs a transition table (REFERENCING NEW TABLE)");
+    }
+    slot_ = guard([&] {
+        TupleTableSlot* made = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
+        tuplestore_select_read_pointer(rows, tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND));
+        tuplestore_rescan(rows);
+        return made;
+    });
+}
+
+bool TransitionRows::next() {
+    Tuplestorestate* rows = rows_;
+    TupleTableSlot* slot = slot_;
+    return guard([&] { return tuplestore_gettupleslot(rows, true, false, slot); });
+}
+
+void TransitionRows::finish() {
+    if (slot_ == nullptr) {
+        return;
+    }
+    Tuplestorestate* rows = rows_;
+    TupleTableSlot* slot = slot_;
+    slot_ = nullptr;
+    guard([&] {
+        ExecDropSingleTupleTableSlot(slot);
+        tuplestore_select_read_pointer(rows, 0);
+    });
+}
+
+}  // namespace crm_core::pg

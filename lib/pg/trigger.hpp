@@ -1,0 +1,43 @@
+// Trigger functions from C++: the trigger context, column numbers, and row values.
+#pragma once
+
+#include <optional>
+
+#include "guard.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+#include "executor/tuptable.h"
+}
+
+namespace crm_core::pg {
+
+// The TriggerData of a trigger call; throws when the function (its SQL name) was called some
+// other way.
+TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function);
+
+// The attribute number of a column the trigger relies on; refuses a table without it.
+int column_number(TupleDesc descriptor, const char* name, const char* table);
+
+// A column of a heap tuple, or std::nullopt for NULL.
+std::optional<Datum> tuple_value(HeapTuple tuple, TupleDesc descriptor, int column);
+
+// A column of a tuple table slot, or std::nullopt for NULL.
+std::optional<Datum> slot_value(TupleTableSlot* slot, int column);
+
+// Reads a transition table (REFERENCING NEW/OLD TABLE) row by row: start(), then next()
+// until false, then finish() (also after an exception: the slot lives in the trigger's memory
+// context, so skipping finish() only delays freeing it).
+class TransitionRows {
+  public:
+    TransitionRows(Tuplestorestate* rows, TupleDesc descriptor);
+    bool next();
+    TupleTableSlot* slot() const { return slot_; }
+    void finish();
+
+  private:
+    Tuplestorestate* rows_;
+    TupleTableSlot* slot_ = nullptr;
+};
+
+}  // namespace crm_core::pg
