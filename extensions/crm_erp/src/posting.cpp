@@ -281,7 +281,8 @@ void resolve_children(const EventTable& table, std::vector<PendingChild>& childr
         }
         Datum arguments[2] = {Int64GetDatum(business_id),
                               make_array(INT8OID, ids, std::vector<bool>(ids.size(), false))};
-        uint64 rows = table.parent_entries->execute(arguments, nullptr, true);
+        // Not read-only: a parent inserted by this same query (a writable CTE) must be seen.
+        uint64 rows = table.parent_entries->execute(arguments, nullptr, false);
         for (uint64 row = 0; row < rows; ++row) {
             std::optional<Datum> entry = result_value(row, 2);
             std::optional<Datum> posted_here = result_value(row, 3);

@@ -151,10 +151,12 @@ $$;
 CREATE TRIGGER reconciliation_match_checked BEFORE INSERT OR UPDATE OR DELETE ON erp.reconciliation_match
     FOR EACH ROW EXECUTE FUNCTION erp.reconciliation_match_check();
 
+-- A money line of a statement as read (local time, amount > 0 = money in).
+CREATE TYPE erp.statement_row AS (line_no integer, booked_at timestamp, amount numeric, reference text,
+                                  description text, balance numeric);
+
 -- Parses a statement (C++): one row per money line.
-CREATE FUNCTION erp.parse_statement(layout text, csv text)
-    RETURNS TABLE (line_no integer, booked_at timestamp, amount numeric, reference text,
-                   description text, balance numeric)
+CREATE FUNCTION erp.parse_statement(layout text, csv text) RETURNS SETOF erp.statement_row
     AS 'MODULE_PATHNAME', 'crm_erp_parse_statement' LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION erp.parse_statement(text, text) IS
     'Reads an M-Pesa (layout mpesa) or bank (layout bank) statement CSV into its money lines; amount > 0 = money in.';
@@ -190,30 +192,28 @@ $$;
 -- to the business. Lines already imported (same reference and amount) are skipped.
 CREATE FUNCTION erp.import_statement(account_id bigint, layout text, csv text, file_name text DEFAULT NULL)
     RETURNS erp.statement_import LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
 DECLARE
     business bigint := erp.business_of_account(account_id);
     zone text;
+    parsed erp.statement_row[];
     result erp.statement_import;
     imported integer;
-    total integer;
 BEGIN
+    -- Read the whole statement first: a bad file leaves nothing behind.
+    SELECT coalesce(array_agg(p), '{}') INTO parsed FROM erp.parse_statement(layout, csv) AS p;
     SELECT s.time_zone INTO zone FROM erp.business_settings s WHERE s.business_id = business;
     INSERT INTO erp.statement_import (business_id, account_id, layout, file_name)
     VALUES (business, account_id, layout, file_name) RETURNING * INTO result;
-    WITH parsed AS (
-        SELECT * FROM erp.parse_statement(layout, csv)
-    ), inserted AS (
-        INSERT INTO erp.statement_line (business_id, import_id, account_id, line_no, booked_at, booked_on,
-                                        amount, reference, description, balance)
-        SELECT business, result.id, import_statement.account_id, p.line_no,
-               p.booked_at AT TIME ZONE coalesce(zone, 'UTC'), p.booked_at::date,
-               p.amount, p.reference, p.description, p.balance
-          FROM parsed p
-        ON CONFLICT (business_id, account_id, reference, amount) WHERE reference <> '' DO NOTHING
-        RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM parsed) INTO imported, total;
-    UPDATE erp.statement_import i SET lines_imported = imported, duplicates_skipped = total - imported
+    INSERT INTO erp.statement_line (business_id, import_id, account_id, line_no, booked_at, booked_on,
+                                    amount, reference, description, balance)
+    SELECT business, result.id, import_statement.account_id, p.line_no,
+           p.booked_at AT TIME ZONE coalesce(zone, 'UTC'), p.booked_at::date,
+           p.amount, p.reference, p.description, p.balance
+      FROM unnest(parsed) AS p
+    ON CONFLICT (business_id, account_id, reference, amount) WHERE reference <> '' DO NOTHING;
+    GET DIAGNOSTICS imported = ROW_COUNT;
+    UPDATE erp.statement_import i SET lines_imported = imported, duplicates_skipped = cardinality(parsed) - imported
      WHERE i.business_id = business AND i.id = result.id
     RETURNING * INTO result;
     RETURN result;
