@@ -87,9 +87,11 @@ BEGIN
                 NEW.name, coalesce(NEW.created_at, now()))
         RETURNING id INTO new_id;
         NEW.id := new_id;
+        -- The module itself (accounts it lacks, rules) comes with erp.setup_business().
         IF NEW.business_type IS NOT NULL THEN
-            PERFORM erp.setup_business(new_id, NEW.business_type, coalesce(NEW.currency, 'KES'), 'KE',
-                                       coalesce(NEW.time_zone, 'Africa/Nairobi'));
+            INSERT INTO erp.business_settings (business_id, kind, currency, time_zone)
+            VALUES (new_id, NEW.business_type, coalesce(NEW.currency, 'KES'),
+                    coalesce(NEW.time_zone, 'Africa/Nairobi'));
         END IF;
     ELSIF TG_TABLE_NAME = 'account' THEN
         INSERT INTO crm_core.account (business_id, code, name, kind, currency, parent_id)
