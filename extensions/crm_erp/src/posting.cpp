@@ -272,8 +272,7 @@ void resolve_children(const EventTable& table, std::vector<PendingChild>& childr
     for (const PendingChild& child : children) {
         parents_by_business[child.business_id].push_back(child.parent_id);
     }
-    std::map<std::pair<int64_t, int64_t>, std::pair<std::optional<int64_t>, std::optional<bool>>>
-        parent_entries;
+    std::map<std::pair<int64_t, int64_t>, std::optional<int64_t>> parent_entries;
     for (const auto& [business_id, parent_ids] : parents_by_business) {
         std::vector<Datum> ids;
         for (int64_t parent_id : parent_ids) {
@@ -285,13 +284,11 @@ void resolve_children(const EventTable& table, std::vector<PendingChild>& childr
         uint64 rows = table.parent_entries->execute(arguments, nullptr, false);
         for (uint64 row = 0; row < rows; ++row) {
             std::optional<Datum> entry = result_value(row, 2);
-            std::optional<Datum> posted_here = result_value(row, 3);
-            parent_entries[{business_id, DatumGetInt64(*result_value(row, 1))}] = {
-                entry ? std::optional<int64_t>(DatumGetInt64(*entry)) : std::nullopt,
-                posted_here ? std::optional<bool>(DatumGetBool(*posted_here)) : std::nullopt};
+            parent_entries[{business_id, DatumGetInt64(*result_value(row, 1))}] =
+                entry ? std::optional<int64_t>(DatumGetInt64(*entry)) : std::nullopt;
         }
     }
-    std::string parent_table = table.parent_relid == InvalidOid ? "" : [&] {
+    std::string parent_table = [&] {
         const char* name = guard([&] { return get_rel_name(table.parent_relid); });
         return std::string(name != nullptr ? name : "parent");
     }();
@@ -299,27 +296,29 @@ void resolve_children(const EventTable& table, std::vector<PendingChild>& childr
         auto found = parent_entries.find({child.business_id, child.parent_id});
         std::string parent = parent_table + " " + std::to_string(child.parent_id);
         std::string prefix = event_name(table, child.event_id) + ": its " + parent;
-        if (found == parent_entries.end() || !found->second.first) {
+        if (found == parent_entries.end() || !found->second) {
             throw Error(
                 ERRCODE_FOREIGN_KEY_VIOLATION,
                 prefix + (found == parent_entries.end()
                               ? " does not exist in business " + std::to_string(child.business_id)
                               : " has no entry"));
         }
-        if (!found->second.second) {
-            throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                        prefix + " has not posted its entry yet", "",
-                        "Insert the " + parent_table + " in an earlier statement than its rows.");
-        }
-        if (!*found->second.second) {
+        // Only entries this transaction posted take more lines (the ledger refuses the others).
+        std::optional<EntryState> state = entry_state(child.business_id, *found->second);
+        if (!state) {
             throw Error(
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                 prefix + " was posted by an earlier transaction; its entry takes no more lines", "",
                 "Insert rows in the same transaction as their " + parent_table +
                     ", or record a new " + parent_table + ".");
         }
+        if (*state == EntryState::reserved) {
+            throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        prefix + " has not posted its entry yet", "",
+                        "Insert the " + parent_table + " in an earlier statement than its rows.");
+        }
         for (std::size_t line = child.first_line; line < child.end_line; ++line) {
-            batch.line_entry[line] = Int64GetDatum(*found->second.first);
+            batch.line_entry[line] = Int64GetDatum(*found->second);
         }
     }
 }
@@ -334,7 +333,8 @@ void write_batch(const Batch& batch) {
             "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
             "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
             "AS u (b, i, d, m, s, x)",
-            {INT8ARRAYOID, INT8ARRAYOID, DATEARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID});
+            {INT8ARRAYOID, INT8ARRAYOID, DATEARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID},
+            true);
         std::vector<bool> none(batch.entry_id.size(), false);
         Datum arguments[6] = {make_array(INT8OID, batch.entry_business, none),
                               make_array(INT8OID, batch.entry_id, none),
@@ -343,6 +343,10 @@ void write_batch(const Batch& batch) {
                               make_array(TEXTOID, batch.entry_source, none),
                               make_array(TEXTOID, batch.entry_metadata, none)};
         insert_entries.execute(arguments, nullptr, false);
+        for (std::size_t entry = 0; entry < batch.entry_id.size(); ++entry) {
+            note_entry(DatumGetInt64(batch.entry_business[entry]),
+                       DatumGetInt64(batch.entry_id[entry]), EntryState::posted);
+        }
     }
     if (!batch.line_entry.empty()) {
         static CachedPlan insert_lines(
@@ -352,7 +356,8 @@ void write_batch(const Batch& batch) {
             "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
             "pg_catalog.unnest($6), pg_catalog.unnest($7))",
             {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
-             INT8ARRAYOID, TEXTARRAYOID});
+             INT8ARRAYOID, TEXTARRAYOID},
+            true);
         std::vector<bool> none(batch.line_entry.size(), false);
         Datum arguments[7] = {make_array(INT8OID, batch.line_business, none),
                               make_array(INT8OID, batch.line_entry, none),
@@ -395,9 +400,15 @@ CRM_CORE_FUNCTION(crm_erp_reserve_entry) {
     }
     crm_erp::CacheUse cache_use;
     Oid sequence = crm_erp::entry_id_sequence();
+    int64 entry_id = guard([&] { return nextval_internal(sequence, false); });
+    int business_column = crm_core::pg::column_number(descriptor, "business_id", table);
+    if (std::optional<Datum> business =
+            crm_core::pg::tuple_value(tuple, descriptor, business_column)) {
+        crm_erp::note_entry(DatumGetInt64(*business), entry_id, crm_erp::EntryState::reserved);
+    }
     return guard([&] {
         int replaced[1] = {entry_column};
-        Datum values[1] = {Int64GetDatum(nextval_internal(sequence, false))};
+        Datum values[1] = {Int64GetDatum(entry_id)};
         bool nulls[1] = {false};
         return PointerGetDatum(
             heap_modify_tuple_by_cols(tuple, descriptor, 1, replaced, values, nulls));

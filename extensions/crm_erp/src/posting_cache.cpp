@@ -10,6 +10,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "storage/proc.h"
 #include "utils/lsyscache.h"
 }
 
@@ -172,6 +173,18 @@ Column rule_column(TupleDesc descriptor, const EventTable& table,
 // Triggers using the caches right now (nested ones included).
 int uses = 0;
 
+// The entries of the current transaction (local transaction id entries_of).
+std::map<std::pair<int64_t, int64_t>, EntryState> entries;
+LocalTransactionId entries_of = InvalidLocalTransactionId;
+
+std::map<std::pair<int64_t, int64_t>, EntryState>& transaction_entries() {
+    if (entries_of != MyProc->lxid) {
+        entries.clear();
+        entries_of = MyProc->lxid;
+    }
+    return entries;
+}
+
 }  // namespace
 
 CacheUse::CacheUse() {
@@ -217,15 +230,9 @@ const EventTable& event_table(Oid relid, TupleDesc descriptor) {
         table->parent_relid = DatumGetObjectId(*parent);
         table->parent =
             required_id_column(descriptor, table->qualified_name, parent_column->c_str());
-        std::string sql =
-            "SELECT p.id, p.entry_id, e.posted_txid OPERATOR(pg_catalog.=) "
-            "pg_catalog.pg_current_xact_id() FROM " +
-            quoted_name(table->parent_relid) +
-            " AS p LEFT JOIN crm_core.journal_entry AS e "
-            "ON e.business_id OPERATOR(pg_catalog.=) p.business_id "
-            "AND e.id OPERATOR(pg_catalog.=) p.entry_id "
-            "WHERE p.business_id OPERATOR(pg_catalog.=) $1 AND p.id OPERATOR(pg_catalog.=) ANY "
-            "($2)";
+        std::string sql = "SELECT p.id, p.entry_id FROM " + quoted_name(table->parent_relid) +
+                          " AS p WHERE p.business_id OPERATOR(pg_catalog.=) $1 "
+                          "AND p.id OPERATOR(pg_catalog.=) ANY ($2)";
         auto& plan = parent_plans[{table->parent_relid, sql}];
         if (!plan) {
             plan = std::make_unique<ParentPlan>(sql);
@@ -337,6 +344,19 @@ std::optional<std::pair<int64_t, int64_t>> item_accounts(int64_t business_id, in
                                          DatumGetInt64(*result_value(0, 2))};
     items.emplace(key, accounts);
     return accounts;
+}
+
+void note_entry(int64_t business_id, int64_t entry_id, EntryState state) {
+    transaction_entries()[{business_id, entry_id}] = state;
+}
+
+std::optional<EntryState> entry_state(int64_t business_id, int64_t entry_id) {
+    auto& known = transaction_entries();
+    auto found = known.find({business_id, entry_id});
+    if (found == known.end()) {
+        return std::nullopt;
+    }
+    return found->second;
 }
 
 Oid entry_id_sequence() {

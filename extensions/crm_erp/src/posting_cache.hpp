@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,7 +35,7 @@ struct EventTable {
     Column parent;    // child tables: the column naming the parent row
     Column date;      // the entry's effective date (date or timestamptz), or unused
     Oid parent_relid = InvalidOid;
-    // Child tables: (parent id, entry id, posted by this transaction) of the parents given.
+    // Child tables: (parent id, entry id) of the parents given (business, ids).
     crm_core::pg::CachedPlan* parent_entries = nullptr;
 };
 
@@ -72,6 +73,13 @@ const RuleSet& rule_set(const EventTable& table, TupleDesc descriptor, int64_t b
 
 // An item's (stock account, movement account), or std::nullopt for an unknown item. Needs SPI.
 std::optional<std::pair<int64_t, int64_t>> item_accounts(int64_t business_id, int64_t item_id);
+
+// What this transaction did with an entry id: reserved it for an event row (BEFORE trigger),
+// then posted the entry (AFTER trigger). An id it never reserved was posted by an earlier
+// transaction (or never).
+enum class EntryState { reserved, posted };
+void note_entry(int64_t business_id, int64_t entry_id, EntryState state);
+std::optional<EntryState> entry_state(int64_t business_id, int64_t entry_id);
 
 // crm_core.journal_entry's id sequence (entry ids are reserved before the entry is written).
 Oid entry_id_sequence();
