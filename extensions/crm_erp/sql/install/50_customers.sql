@@ -64,26 +64,65 @@ DECLARE
 BEGIN
     -- The hash key is derived from the key: one secret to pass, two uses kept apart.
     EXECUTE format($f$
-        CREATE FUNCTION erp.pii_hash(value text) RETURNS bytea
-            LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+        CREATE FUNCTION erp.pii_hash_with(value text, key text) RETURNS bytea
+            LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
             SELECT %1$s.hmac(pg_catalog.convert_to(value, 'UTF8'),
-                             %1$s.hmac('crm_erp customer search key', erp.pii_key(), 'sha256'), 'sha256')
+                             %1$s.hmac('crm_erp customer search key', key, 'sha256'), 'sha256')
         $$ $f$, crypto);
     EXECUTE format($f$
-        CREATE FUNCTION erp.pii_encrypt(value text) RETURNS bytea
+        CREATE FUNCTION erp.pii_encrypt_with(value text, key text) RETURNS bytea
             LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog, pg_temp AS $$
-            SELECT %1$s.pgp_sym_encrypt(value, erp.pii_key(), 'cipher-algo=aes256, compress-algo=0')
+            SELECT %1$s.pgp_sym_encrypt(value, key, 'cipher-algo=aes256, compress-algo=0')
         $$ $f$, crypto);
     EXECUTE format($f$
-        CREATE FUNCTION erp.pii_decrypt(cipher bytea) RETURNS text
-            LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
-            SELECT %1$s.pgp_sym_decrypt(cipher, erp.pii_key())
+        CREATE FUNCTION erp.pii_decrypt_with(cipher bytea, key text) RETURNS text
+            LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+            SELECT %1$s.pgp_sym_decrypt(cipher, key)
         $$ $f$, crypto);
 END;
 $install$;
-COMMENT ON FUNCTION erp.pii_hash(text) IS 'HMAC-SHA-256 of a normalised value under a key derived from erp.pii_key.';
-COMMENT ON FUNCTION erp.pii_encrypt(text) IS 'pgcrypto PGP symmetric encryption (AES-256) under erp.pii_key.';
-COMMENT ON FUNCTION erp.pii_decrypt(bytea) IS 'Decrypts what erp.pii_encrypt() wrote (needs the same erp.pii_key).';
+REVOKE EXECUTE ON FUNCTION erp.pii_hash_with(text, text), erp.pii_encrypt_with(text, text),
+    erp.pii_decrypt_with(bytea, text) FROM PUBLIC;
+COMMENT ON FUNCTION erp.pii_hash_with(text, text) IS 'HMAC-SHA-256 of a normalised value under a key derived from key.';
+COMMENT ON FUNCTION erp.pii_encrypt_with(text, text) IS 'pgcrypto PGP symmetric encryption (AES-256) under key.';
+COMMENT ON FUNCTION erp.pii_decrypt_with(bytea, text) IS 'Decrypts what erp.pii_encrypt_with() wrote under the same key.';
+
+-- The same under the session's key (erp.pii_key).
+CREATE FUNCTION erp.pii_hash(value text) RETURNS bytea
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+    RETURN erp.pii_hash_with(value, erp.pii_key());
+CREATE FUNCTION erp.pii_encrypt(value text) RETURNS bytea
+    LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+    RETURN erp.pii_encrypt_with(value, erp.pii_key());
+CREATE FUNCTION erp.pii_decrypt(cipher bytea) RETURNS text
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+    RETURN erp.pii_decrypt_with(cipher, erp.pii_key());
+REVOKE EXECUTE ON FUNCTION erp.pii_hash(text), erp.pii_encrypt(text), erp.pii_decrypt(bytea) FROM PUBLIC;
+
+-- Re-encrypts and re-hashes every customer visible to the caller under a new key (rotation;
+-- run as the extension owner, or as an application role per business). Returns the rows changed.
+CREATE FUNCTION erp.rotate_pii_key(old_key text, new_key text) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    changed bigint;
+BEGIN
+    IF length(new_key) < 32 THEN
+        RAISE EXCEPTION 'the new key is too short (% characters): give at least 32', length(new_key)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE erp.customer c
+       SET phone_cipher = erp.pii_encrypt_with(erp.pii_decrypt_with(c.phone_cipher, old_key), new_key),
+           phone_hash = erp.pii_hash_with(erp.pii_decrypt_with(c.phone_cipher, old_key), new_key),
+           national_id_cipher = erp.pii_encrypt_with(erp.pii_decrypt_with(c.national_id_cipher, old_key), new_key),
+           national_id_hash = erp.pii_hash_with(erp.pii_decrypt_with(c.national_id_cipher, old_key), new_key)
+     WHERE c.phone_cipher IS NOT NULL OR c.national_id_cipher IS NOT NULL;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION erp.rotate_pii_key(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION erp.rotate_pii_key(text, text) IS
+    'Re-encrypts and re-hashes customers'' phone numbers and national ids from old_key to new_key.';
 
 -- The customer's business country (for reading national phone numbers), 'KE' by default.
 CREATE FUNCTION erp.phone_region(business_id bigint) RETURNS text

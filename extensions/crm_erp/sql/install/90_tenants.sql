@@ -50,8 +50,11 @@ GRANT INSERT, UPDATE ON erp.business_settings, erp.till, erp.item, erp.transacti
     TO crm_core_app;
 GRANT INSERT, UPDATE, DELETE ON erp.posting_rule, erp.reconciliation_match TO crm_core_app;
 GRANT INSERT ON erp_legacy.business, erp_legacy.account, erp_legacy.transaction_type TO crm_core_app;
--- Writing through customer_pii needs the key; reading the ciphertext does not help.
-GRANT EXECUTE ON FUNCTION erp.pii_key() TO crm_core_app;
+-- Writing and reading through customer_pii needs the key and these; the read-only role sees
+-- ciphertext only.
+GRANT EXECUTE ON FUNCTION erp.pii_key(), erp.pii_hash(text), erp.pii_encrypt(text), erp.pii_decrypt(bytea),
+    erp.pii_hash_with(text, text), erp.pii_encrypt_with(text, text), erp.pii_decrypt_with(bytea, text)
+    TO crm_core_app;
 
 -- pg_dump keeps every business's rows (extension tables are skipped unless marked) and their
 -- id sequences; erp.event_table keeps the registrations users added.

@@ -1,7 +1,7 @@
 -- Customer phone numbers and national ids at rest: encrypted with pgcrypto under a key that
 -- only the session holds (erp.pii_key), found by keyed hash, never stored in clear.
 BEGIN;
-SELECT plan(17);
+SELECT plan(20);
 INSERT INTO crm_core.business (id, name) VALUES (7002, 'Clean Press Laundry');
 SELECT erp.setup_business(7002, 'laundry');
 
@@ -45,6 +45,16 @@ SELECT is_empty($$SELECT erp.find_customers(7002, phone => '+254733111222')$$,
                 'under another key the keyed hash finds nobody');
 SELECT throws_ok($$SELECT phone FROM erp.customer_pii WHERE id = 1$$, '39000', 'Wrong key or corrupt data',
                  'under another key nothing decrypts');
+
+-- Rotating the key: everything readable and findable under the new one only.
+SET LOCAL erp.pii_key = 'k3y-for-tests-0123456789abcdef-0123456789';
+SELECT is(erp.rotate_pii_key('k3y-for-tests-0123456789abcdef-0123456789', 'rotated-key-0123456789abcdef-0123456789'),
+          2::bigint, 'rotating the key re-encrypts every customer');
+SET LOCAL erp.pii_key = 'rotated-key-0123456789abcdef-0123456789';
+SELECT results_eq($$SELECT erp.find_customers(7002, phone => '0733111222')$$, $$VALUES (1::bigint)$$,
+                  'under the new key the customer is found');
+SELECT is((SELECT national_id FROM erp.customer_pii WHERE id = 1), 'AB123456', 'and decrypted');
+SELECT erp.rotate_pii_key('rotated-key-0123456789abcdef-0123456789', 'k3y-for-tests-0123456789abcdef-0123456789');
 
 -- A reader without the key or the right to use it sees ciphertext only.
 SET LOCAL erp.pii_key = 'k3y-for-tests-0123456789abcdef-0123456789';
