@@ -35,6 +35,23 @@ BOOST_AUTO_TEST_CASE(encoding_is_unambiguous) {
     BOOST_TEST(encode_row("t1", {}) != encode_row("t", {{"1", std::nullopt}}));
 }
 
+// A column added after rows were sealed changes no old hash while it is NULL, and is sealed
+// (any change shows) once set.
+BOOST_AUTO_TEST_CASE(added_columns_are_sealed_only_when_set) {
+    std::vector<Field> before{{"id", "7"}, {"memo", std::nullopt}};
+    std::vector<Field> unset{{"id", "7"}, {"memo", std::nullopt}, {"subledger", std::nullopt}};
+    std::vector<Field> set{{"id", "7"}, {"memo", std::nullopt}, {"subledger", "501"}};
+    auto sealed = [](const std::vector<Field>& fields) {
+        return encode_row("journal_line", crm_core::fields_to_seal(fields, {"subledger"}));
+    };
+    BOOST_TEST(sealed(unset) == encode_row("journal_line", before));
+    BOOST_TEST(sealed(set) != encode_row("journal_line", before));
+    BOOST_TEST(sealed(set) != sealed({{"id", "7"}, {"memo", std::nullopt}, {"subledger", "502"}}));
+    BOOST_TEST(sealed(before) == encode_row("journal_line", before),
+               "a NULL column that was always there stays encoded");
+    BOOST_TEST(crm_core::fields_to_seal(before, {"subledger"}).size() == 2U);
+}
+
 BOOST_AUTO_TEST_CASE(json_escapes_and_keeps_text) {
     BOOST_TEST(crm_core::json_object({{"amount", "10.50"}, {"note", std::nullopt}}) ==
                R"({"amount": "10.50", "note": null})");

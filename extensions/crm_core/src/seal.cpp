@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crm_core/canonical.hpp"
@@ -24,7 +25,8 @@ using crm_core::Digest;
 using crm_core::Field;
 
 // The canonical columns of each sealed table: session-independent text (epoch seconds for
-// timestamps, ISO dates). Frozen with the block format: changing them breaks sealed blocks.
+// timestamps, ISO dates). Frozen with the block format: changing them breaks sealed blocks; a
+// column added later goes last and into kAddedColumns.
 #define CRM_CORE_ENTRY_COLUMNS                                                                   \
     "e.id, e.business_id, e.status, to_char(e.effective_date, 'YYYY-MM-DD') AS effective_date, " \
     "e.memo, e.idempotency_key, e.source_ref, e.metadata::text AS metadata, "                    \
@@ -32,7 +34,9 @@ using crm_core::Field;
     "extract(epoch FROM e.posted_at)::text AS posted_at, e.posted_txid::text AS posted_txid"
 #define CRM_CORE_LINE_COLUMNS                                                                \
     "l.id, l.business_id, l.entry_id, l.account_id, l.debit, l.credit, l.currency, l.memo, " \
-    "extract(epoch FROM l.created_at)::text AS created_at"
+    "extract(epoch FROM l.created_at)::text AS created_at, l.subledger"
+// Columns added after the format froze: sealed only when set (old blocks keep verifying).
+const std::vector<std::string_view> kAddedColumns{"subledger"};
 
 constexpr const char* kEntryKind = "journal_entry";
 constexpr const char* kLineKind = "journal_line";
@@ -73,7 +77,8 @@ std::vector<SealedRow> hash_result_rows(const char* kind, int entry_column) {
                               result_text(row, column)});
         }
         rows.push_back({kind, result_int(row, 1), result_int(row, entry_column),
-                        crm_core::row_hash(crm_core::encode_row(kind, fields))});
+                        crm_core::row_hash(crm_core::encode_row(
+                            kind, crm_core::fields_to_seal(std::move(fields), kAddedColumns)))});
     }
     return rows;
 }

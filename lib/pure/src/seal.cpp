@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 namespace crm_core {
 
@@ -97,6 +99,18 @@ std::vector<ChainHead> parse_digest(std::string_view text) {
         heads.push_back(head);
     }
     return heads;
+}
+
+std::vector<Field> fields_to_seal(std::vector<Field> fields,
+                                  const std::vector<std::string_view>& added_columns) {
+    fields.erase(std::remove_if(fields.begin(), fields.end(),
+                                [&](const Field& field) {
+                                    return !field.value &&
+                                           std::find(added_columns.begin(), added_columns.end(),
+                                                     field.name) != added_columns.end();
+                                }),
+                 fields.end());
+    return fields;
 }
 
 }  // namespace crm_core

@@ -14,3 +14,23 @@ COMMENT ON TABLE crm_core.account IS
     'Chart of accounts per business: kind (normal balance), ISO currency or unit, optional parent for '
     'rollups, optional overdraft rule, closed when closed_at is set.';
 -- ---- end units as currencies ----
+
+-- ---- Subledgers (ledger) ----
+-- A journal line may name what it belongs to within its account (a loan, a customer).
+-- Adding the nullable column rewrites nothing; the account index is rebuilt once with the
+-- subledger as its last key (this blocks writes to journal_line while it builds; see
+-- docs/ledger.md, "Upgrading from 0.1.0").
+ALTER TABLE crm_core.journal_line ADD COLUMN subledger bigint;
+COMMENT ON COLUMN crm_core.journal_line.subledger IS
+    'What the line belongs to within its account (e.g. a loan id); NULL for none.';
+DROP INDEX crm_core.journal_line_account_idx;
+CREATE INDEX journal_line_account_idx ON crm_core.journal_line (business_id, account_id, subledger);
+-- check_balances() gains a last column (subledger): its result type changes.
+DROP FUNCTION crm_core.check_balances();
+-- ---- end subledgers ----
+
+-- ---- Ledger functions (ledger) ----
+-- The ledger's SQL functions (balances, checks, posting helpers), all CREATE OR REPLACE. Keep
+-- this include after every block that changes what they read (columns, tables, dropped forms).
+-- @include install/11_ledger_functions.sql
+-- ---- end ledger functions ----

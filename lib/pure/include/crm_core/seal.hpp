@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crm_core/canonical.hpp"
 #include "crm_core/sha256.hpp"
 
 namespace crm_core {
@@ -17,6 +18,12 @@ inline constexpr Digest kGenesisHash{};
 
 // Hash of one canonical row (see encode_row).
 Digest row_hash(std::string_view canonical_row);
+
+// The fields of a row to seal: a column added to a sealed table after its format was frozen
+// (added_columns, e.g. journal_line.subledger in 0.2.0) is encoded only when it is not NULL,
+// so that every row sealed before the column existed keeps its hash.
+std::vector<Field> fields_to_seal(std::vector<Field> fields,
+                                  const std::vector<std::string_view>& added_columns);
 
 // Hash of a block: domain tag, previous hash, business, block number, row count, and the
 // row hashes in block order; any change to any of them changes the result.

@@ -1,0 +1,353 @@
+-- crm_core ledger: the functions applications call to read balances, audit the ledger and
+-- post entries. Only CREATE OR REPLACE and idempotent statements, so that the upgrade script
+-- includes this part as it is (see sql/upgrade/0.1.0--0.2.0.sql); see docs/ledger.md.
+
+-- ---------------------------------------------------------------------------------------
+-- Balances and checks
+-- ---------------------------------------------------------------------------------------
+
+-- An account's balance now, in its normal side (asset/expense: debits - credits; others:
+-- credits - debits), from the kept balance slots. NULL for an unknown account.
+CREATE OR REPLACE FUNCTION crm_core.account_balance(account_id bigint) RETURNS numeric
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    -- A scalar subquery: an id two businesses share is refused (cardinality_violation), not
+    -- answered with one of them.
+    SELECT (
+    SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
+                              ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
+    FROM crm_core.account a
+    LEFT JOIN crm_core.account_balance_slot s
+           ON s.business_id = a.business_id AND s.account_id = a.id
+    WHERE a.id = account_balance.account_id
+    GROUP BY a.business_id, a.id, a.normal_side)
+$$;
+COMMENT ON FUNCTION crm_core.account_balance(bigint) IS
+    'Current balance of an account in its normal side, from the kept balance slots.';
+
+-- The balance as the ledger showed it at a past moment: lines of entries posted at or before
+-- `at` (posted_at is the posting transaction's start time).
+CREATE OR REPLACE FUNCTION crm_core.account_balance(account_id bigint, at timestamptz) RETURNS numeric
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (  -- scalar: an id two businesses share is refused, as above
+    SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(l.debit), 0) - COALESCE(sum(l.credit), 0)
+                              ELSE COALESCE(sum(l.credit), 0) - COALESCE(sum(l.debit), 0) END
+    FROM crm_core.account a
+    LEFT JOIN (crm_core.journal_line l
+               JOIN crm_core.journal_entry e
+                 ON e.business_id = l.business_id AND e.id = l.entry_id
+                AND e.status = 'posted' AND e.posted_at <= account_balance.at)
+           ON l.business_id = a.business_id AND l.account_id = a.id
+    WHERE a.id = account_balance.account_id
+    GROUP BY a.business_id, a.id, a.normal_side)
+$$;
+COMMENT ON FUNCTION crm_core.account_balance(bigint, timestamptz) IS
+    'Balance of an account at a past moment, from the lines of entries posted by then.';
+
+-- The balance of an account and all its descendants (parent_id), in the root's normal side.
+CREATE OR REPLACE FUNCTION crm_core.account_rollup_balance(account_id bigint) RETURNS numeric
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE tree AS (
+        SELECT a.business_id, a.id, a.normal_side AS root_side
+        FROM crm_core.account a
+        WHERE a.id = account_rollup_balance.account_id
+          -- scalar: an id two businesses share is refused, not summed over both
+          AND a.business_id = (SELECT x.business_id FROM crm_core.account x
+                               WHERE x.id = account_rollup_balance.account_id)
+        UNION ALL
+        SELECT c.business_id, c.id, t.root_side
+        FROM crm_core.account c JOIN tree t ON c.business_id = t.business_id AND c.parent_id = t.id
+    )
+    SELECT CASE min(t.root_side) WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
+                                 ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
+    FROM tree t
+    LEFT JOIN crm_core.account_balance_slot s ON s.business_id = t.business_id AND s.account_id = t.id
+    HAVING count(*) > 0
+$$;
+COMMENT ON FUNCTION crm_core.account_rollup_balance(bigint) IS
+    'Balance of an account and its descendants, in the normal side of the account asked for.';
+
+-- Subledgers keep no balance of their own: a posting never updates a subledger row (no hot
+-- row, no extra write). A subledger's balance is the sum of its posted lines, found through
+-- journal_line_account_idx (business_id, account_id, subledger): the cost of a read is that
+-- subledger's lines, however many subledgers the account has.
+
+-- The posted net (debits - credits) of one subledger of an account, from entries posted at or
+-- before `at`. Internal; executable by whoever may read the ledger, as themselves.
+CREATE OR REPLACE FUNCTION crm_core._subledger_net(business_id bigint, account_id bigint,
+                                                   subledger bigint, at timestamptz)
+    RETURNS numeric
+    LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+    -- The index is the path meant here, never a sequential scan of the ledger.
+    SET search_path = pg_catalog, pg_temp
+    SET enable_seqscan = off SET enable_indexscan = on SET enable_bitmapscan = on AS $$
+    SELECT COALESCE(sum(l.debit), 0) - COALESCE(sum(l.credit), 0)
+    FROM (SELECT x.entry_id, x.debit, x.credit
+          FROM crm_core.journal_line x
+          WHERE x.business_id = _subledger_net.business_id
+            AND x.account_id = _subledger_net.account_id
+            AND x.subledger = _subledger_net.subledger
+          OFFSET 0) l  -- planned alone: the index lookup, then each line's entry
+    JOIN crm_core.journal_entry e ON e.business_id = _subledger_net.business_id AND e.id = l.entry_id
+    WHERE e.status = 'posted' AND e.posted_at <= _subledger_net.at
+$$;
+
+-- A subledger's balance now, in its account's normal side: 0 for a subledger without posted
+-- lines, NULL for an unknown account.
+CREATE OR REPLACE FUNCTION crm_core.subledger_balance(account_id bigint, subledger bigint)
+    RETURNS numeric
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT crm_core.subledger_balance(subledger_balance.account_id, subledger_balance.subledger,
+                                      'infinity'::timestamptz)
+$$;
+COMMENT ON FUNCTION crm_core.subledger_balance(bigint, bigint) IS
+    'Current balance of one subledger of an account (e.g. a loan), in the account''s normal side.';
+
+-- The same at a past moment: lines of entries posted at or before `at`.
+CREATE OR REPLACE FUNCTION crm_core.subledger_balance(account_id bigint, subledger bigint,
+                                                      at timestamptz)
+    RETURNS numeric
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (  -- scalar: an id two businesses share is refused, as in account_balance
+    SELECT CASE a.normal_side WHEN 'debit' THEN 1 ELSE -1 END
+           * crm_core._subledger_net(a.business_id, a.id, subledger_balance.subledger,
+                                     subledger_balance.at)
+    FROM crm_core.account a
+    WHERE a.id = subledger_balance.account_id)
+$$;
+COMMENT ON FUNCTION crm_core.subledger_balance(bigint, bigint, timestamptz) IS
+    'Balance of one subledger of an account at a past moment, from the lines of entries posted by then.';
+
+-- How many lines with a subledger journal_line_account_idx holds, per account. Read from that
+-- index only: grouped without sorting or hashing, reading it in its order is the only path left (an
+-- index-only scan where pages are all-visible). Internal, as _subledger_net.
+CREATE OR REPLACE FUNCTION crm_core._subledger_index_totals()
+    RETURNS TABLE (business_id bigint, account_id bigint, lines bigint)
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp
+    SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off
+    SET enable_hashagg = off SET enable_indexscan = on SET enable_indexonlyscan = on AS $$
+    SELECT l.business_id, l.account_id, count(*)
+    FROM crm_core.journal_line l
+    WHERE l.subledger IS NOT NULL
+    GROUP BY l.business_id, l.account_id
+$$;
+
+-- The same for one account, per subledger: how many of its lines the index holds.
+CREATE OR REPLACE FUNCTION crm_core._subledger_index_lines(business_id bigint, account_id bigint)
+    RETURNS TABLE (subledger bigint, lines bigint)
+    LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp
+    SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off
+    SET enable_hashagg = off SET enable_indexscan = on SET enable_indexonlyscan = on AS $$
+    SELECT l.subledger, count(*)
+    FROM crm_core.journal_line l
+    WHERE l.business_id = _subledger_index_lines.business_id
+      AND l.account_id = _subledger_index_lines.account_id AND l.subledger IS NOT NULL
+    GROUP BY l.subledger
+$$;
+
+-- Kept balances that differ from the posted lines; normally empty. A row with subledger NULL
+-- is an account whose kept balance (the sum of its slots) differs from its posted lines. A
+-- row with a subledger is a subledger whose lines journal_line_account_idx does not hold
+-- exactly (a storage fault, a bug), so that subledger_balance() (stored) may differ from the
+-- lines in the table (computed). Amounts are in the account's normal side. subledger is the
+-- last column, so callers of the four-column 0.1.0 form keep working.
+-- Cost: one scan of the lines, as in 0.1.0, plus one of the index's subledger entries; an
+-- account's subledgers are compared one by one (one more scan of the lines) only when the
+-- index and the table hold a different number of its subledger lines.
+CREATE OR REPLACE FUNCTION crm_core.check_balances()
+    RETURNS TABLE (business_id bigint, account_id bigint, stored numeric, computed numeric,
+                   subledger bigint)
+    LANGUAGE sql STABLE
+    -- The lines are read from the table, never through the index being checked. No JIT: the
+    -- per-account drill-down below inflates the plan's estimated cost, and compiling would
+    -- cost more than the check itself.
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = on
+    SET enable_indexscan = off SET enable_bitmapscan = off SET enable_indexonlyscan = off
+    SET jit = off AS $$
+    SELECT x.business_id, x.id, x.side * r.stored, x.side * r.computed, r.subledger
+    FROM (
+        SELECT a.business_id, a.id, CASE a.normal_side WHEN 'debit' THEN 1 ELSE -1 END AS side,
+               COALESCE(s.net, 0) AS stored, COALESCE(c.net, 0) AS computed,
+               COALESCE(c.subledger_lines, 0) <> COALESCE(i.lines, 0) AS misindexed
+        FROM crm_core.account a
+        LEFT JOIN (SELECT s.business_id, s.account_id, sum(s.debits) - sum(s.credits) AS net
+                   FROM crm_core.account_balance_slot s
+                   GROUP BY s.business_id, s.account_id) s
+               ON s.business_id = a.business_id AND s.account_id = a.id
+        LEFT JOIN (-- every line: the index holds drafts' lines too
+                   SELECT l.business_id, l.account_id,
+                          COALESCE(sum(l.debit) FILTER (WHERE e.status = 'posted'), 0)
+                          - COALESCE(sum(l.credit) FILTER (WHERE e.status = 'posted'), 0) AS net,
+                          count(l.subledger) AS subledger_lines
+                   FROM crm_core.journal_line l
+                   JOIN crm_core.journal_entry e
+                     ON e.business_id = l.business_id AND e.id = l.entry_id
+                   GROUP BY l.business_id, l.account_id) c
+               ON c.business_id = a.business_id AND c.account_id = a.id
+        LEFT JOIN crm_core._subledger_index_totals() i
+               ON i.business_id = a.business_id AND i.account_id = a.id
+    ) x
+    CROSS JOIN LATERAL (
+        SELECT x.stored, x.computed, NULL::bigint AS subledger
+        WHERE x.stored <> x.computed
+        UNION ALL
+        SELECT crm_core._subledger_net(x.business_id, x.id, d.subledger, 'infinity'), d.net,
+               d.subledger
+        FROM (SELECT COALESCE(t.subledger, i.subledger) AS subledger, COALESCE(t.net, 0) AS net
+              FROM (SELECT l.subledger, count(*) AS lines,
+                           COALESCE(sum(l.debit) FILTER (WHERE e.status = 'posted'), 0)
+                           - COALESCE(sum(l.credit) FILTER (WHERE e.status = 'posted'), 0) AS net
+                    FROM crm_core.journal_line l
+                    JOIN crm_core.journal_entry e
+                      ON e.business_id = l.business_id AND e.id = l.entry_id
+                    WHERE l.business_id = x.business_id AND l.account_id = x.id
+                      AND l.subledger IS NOT NULL
+                    GROUP BY l.subledger) t
+              FULL JOIN crm_core._subledger_index_lines(x.business_id, x.id) i
+                     ON i.subledger = t.subledger
+              WHERE t.lines IS DISTINCT FROM i.lines) d
+        WHERE x.misindexed
+    ) r
+    ORDER BY 1, 2, 5 NULLS FIRST
+$$;
+COMMENT ON FUNCTION crm_core.check_balances() IS
+    'Accounts (subledger NULL) and subledgers whose balance as read differs from their posted lines (normally no rows).';
+
+-- Posted entries that do not balance in a currency, or have fewer than two lines
+-- (currency NULL); normally empty.
+CREATE OR REPLACE FUNCTION crm_core.unbalanced_entries()
+    RETURNS TABLE (business_id bigint, entry_id bigint, currency text, debits numeric,
+                   credits numeric)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT e.business_id, e.id, a.currency, COALESCE(sum(l.debit), 0), COALESCE(sum(l.credit), 0)
+    FROM crm_core.journal_entry e
+    JOIN crm_core.journal_line l ON l.business_id = e.business_id AND l.entry_id = e.id
+    JOIN crm_core.account a ON a.business_id = l.business_id AND a.id = l.account_id
+    WHERE e.status = 'posted'
+    GROUP BY e.business_id, e.id, a.currency
+    HAVING COALESCE(sum(l.debit), 0) <> COALESCE(sum(l.credit), 0)
+    UNION ALL
+    SELECT e.business_id, e.id, NULL, COALESCE(sum(l.debit), 0), COALESCE(sum(l.credit), 0)
+    FROM crm_core.journal_entry e
+    LEFT JOIN crm_core.journal_line l ON l.business_id = e.business_id AND l.entry_id = e.id
+    WHERE e.status = 'posted'
+    GROUP BY e.business_id, e.id
+    HAVING count(l.id) < 2
+    ORDER BY 1, 2, 3
+$$;
+COMMENT ON FUNCTION crm_core.unbalanced_entries() IS
+    'Posted entries that do not balance per currency or have fewer than two lines (normally none).';
+
+-- ---------------------------------------------------------------------------------------
+-- Posting helpers
+-- ---------------------------------------------------------------------------------------
+
+-- Posts the mirror of a posted entry (debits and credits swapped, each line in its subledger),
+-- dated today and linked by reverses_entry_id; an entry is reversed at most once. Returns the
+-- new entry's id.
+CREATE OR REPLACE FUNCTION crm_core.reverse_entry(entry_id bigint, memo text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    original crm_core.journal_entry;
+    reversal_id bigint;
+BEGIN
+    IF (SELECT count(*) FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id) > 1 THEN
+        RAISE EXCEPTION 'journal entry id % exists in more than one business', entry_id
+            USING ERRCODE = 'cardinality_violation',
+                  HINT = 'Let the identity default entry ids, so that they are unique across businesses.';
+    END IF;
+    SELECT * INTO original FROM crm_core.journal_entry e WHERE e.id = reverse_entry.entry_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'journal entry % does not exist', entry_id
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    IF original.status <> 'posted' THEN
+        RAISE EXCEPTION 'journal entry % is a draft; only posted entries are reversed', entry_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Edit or delete the draft instead.';
+    END IF;
+    SELECT e.id INTO reversal_id FROM crm_core.journal_entry e
+    WHERE e.business_id = original.business_id AND e.reverses_entry_id = original.id;
+    IF FOUND THEN
+        RAISE EXCEPTION 'journal entry % is already reversed by entry %', entry_id, reversal_id
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'journal_entry_reversed_once',
+                  TABLE = 'journal_entry', SCHEMA = 'crm_core';
+    END IF;
+    INSERT INTO crm_core.journal_entry (business_id, status, memo, source_ref, reverses_entry_id)
+    VALUES (original.business_id, 'posted',
+            COALESCE(reverse_entry.memo, 'Reversal of entry ' || original.id),
+            original.source_ref, original.id)
+    RETURNING id INTO reversal_id;
+    INSERT INTO crm_core.journal_line
+        (business_id, entry_id, account_id, debit, credit, currency, memo, subledger)
+    SELECT l.business_id, reversal_id, l.account_id, l.credit, l.debit, l.currency, l.memo,
+           l.subledger
+    FROM crm_core.journal_line l
+    WHERE l.business_id = original.business_id AND l.entry_id = original.id
+    ORDER BY l.id;
+    RETURN reversal_id;
+END;
+$$;
+COMMENT ON FUNCTION crm_core.reverse_entry(bigint, text) IS
+    'Posts the mirror entry of a posted entry, linked by reverses_entry_id; at most once.';
+
+-- Posts an entry from a JSON array of lines ({"account_id", "debit" | "credit", "currency",
+-- "memo", "subledger"}). With an idempotency key, a retry with the same content returns the existing
+-- entry and a reuse with other content is refused (unique_violation).
+CREATE OR REPLACE FUNCTION crm_core.post_entry(business_id bigint, lines jsonb, memo text DEFAULT NULL,
+                                    effective_date date DEFAULT CURRENT_DATE,
+                                    idempotency_key text DEFAULT NULL,
+                                    source_ref text DEFAULT NULL,
+                                    metadata jsonb DEFAULT '{}') RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    new_id bigint;
+    existing crm_core.journal_entry;
+BEGIN
+    IF jsonb_typeof(lines) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'lines must be a JSON array of {"account_id", "debit" or "credit"}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO crm_core.journal_entry AS e
+        (business_id, effective_date, memo, idempotency_key, source_ref, metadata)
+    VALUES (post_entry.business_id, post_entry.effective_date, post_entry.memo,
+            post_entry.idempotency_key, post_entry.source_ref, COALESCE(post_entry.metadata, '{}'))
+    ON CONFLICT ON CONSTRAINT journal_entry_idempotency_key_unique DO NOTHING
+    RETURNING e.id INTO new_id;
+    IF new_id IS NULL THEN
+        SELECT * INTO existing FROM crm_core.journal_entry e
+        WHERE e.business_id = post_entry.business_id
+          AND e.idempotency_key = post_entry.idempotency_key;
+        IF existing.status = 'posted'
+           AND existing.effective_date = post_entry.effective_date
+           AND existing.memo IS NOT DISTINCT FROM post_entry.memo
+           AND existing.source_ref IS NOT DISTINCT FROM post_entry.source_ref
+           AND (SELECT array_agg((l.account_id, l.subledger, COALESCE(l.debit, 0), COALESCE(l.credit, 0))
+                                 ORDER BY l.account_id, l.subledger, COALESCE(l.debit, 0), COALESCE(l.credit, 0))
+                FROM crm_core.journal_line l
+                WHERE l.business_id = existing.business_id AND l.entry_id = existing.id)
+               = (SELECT array_agg((j.account_id, j.subledger, COALESCE(j.debit, 0), COALESCE(j.credit, 0))
+                                   ORDER BY j.account_id, j.subledger, COALESCE(j.debit, 0), COALESCE(j.credit, 0))
+                  FROM jsonb_to_recordset(lines) AS j(account_id bigint, debit numeric, credit numeric,
+                                                      subledger bigint))
+        THEN
+            RETURN existing.id;
+        END IF;
+        RAISE EXCEPTION 'idempotency key % of business % was already used by entry % with other content',
+            idempotency_key, business_id, existing.id
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'journal_entry_idempotency_key_unique',
+                  TABLE = 'journal_entry', SCHEMA = 'crm_core',
+                  HINT = 'Use a new key for a new entry.';
+    END IF;
+    INSERT INTO crm_core.journal_line
+        (business_id, entry_id, account_id, debit, credit, currency, memo, subledger)
+    SELECT post_entry.business_id, new_id, j.account_id, j.debit, j.credit, j.currency, j.memo,
+           j.subledger
+    FROM jsonb_to_recordset(lines) AS j(account_id bigint, debit numeric, credit numeric,
+                                        currency text, memo text, subledger bigint);
+    RETURN new_id;
+END;
+$$;
+COMMENT ON FUNCTION crm_core.post_entry(bigint, jsonb, text, date, text, text, jsonb) IS
+    'Posts an entry from JSON lines; idempotent per (business, idempotency_key).';
