@@ -110,6 +110,7 @@ DateADT entry_date(TupleTableSlot* slot, const EventTable& table) {
 struct Batch {
     std::vector<Datum> entry_business, entry_id, entry_date, entry_memo, entry_source,
         entry_metadata;
+    std::vector<int64_t> entry_event;
     std::vector<Datum> line_business, line_entry, line_account, line_debit, line_credit,
         line_subledger, line_memo;
     std::vector<bool> debit_null, credit_null, subledger_null, memo_null;
@@ -201,6 +202,7 @@ void post_row(TupleTableSlot* slot, const EventTable& table, TupleDesc descripto
         entry_id = integer_value(*entry, table.entry_id.type);
         batch.entry_business.push_back(Int64GetDatum(business_id));
         batch.entry_id.push_back(Int64GetDatum(entry_id));
+        batch.entry_event.push_back(event_id);
         batch.entry_date.push_back(DateADTGetDatum(entry_date(slot, table)));
         batch.entry_memo.push_back(crm_core::pg::string_to_text(rules.name));
         batch.entry_source.push_back(
@@ -268,11 +270,17 @@ void post_row(TupleTableSlot* slot, const EventTable& table, TupleDesc descripto
 // Puts each child row's lines into its parent's entry, which this transaction must have
 // posted (a posted entry never gains lines later).
 void resolve_children(const EventTable& table, std::vector<PendingChild>& children, Batch& batch) {
+    // Parents this transaction posted are known; the others are looked up (for the message).
+    std::map<std::pair<int64_t, int64_t>, std::optional<int64_t>> parent_entries;
     std::map<int64_t, std::vector<int64_t>> parents_by_business;
     for (const PendingChild& child : children) {
-        parents_by_business[child.business_id].push_back(child.parent_id);
+        if (std::optional<int64_t> entry =
+                posted_event_entry(table.parent_relid, child.business_id, child.parent_id)) {
+            parent_entries[{child.business_id, child.parent_id}] = entry;
+        } else {
+            parents_by_business[child.business_id].push_back(child.parent_id);
+        }
     }
-    std::map<std::pair<int64_t, int64_t>, std::optional<int64_t>> parent_entries;
     for (const auto& [business_id, parent_ids] : parents_by_business) {
         std::vector<Datum> ids;
         for (int64_t parent_id : parent_ids) {
@@ -324,7 +332,7 @@ void resolve_children(const EventTable& table, std::vector<PendingChild>& childr
 }
 
 // Writes the batch: entries first (the lines' foreign key), then lines.
-void write_batch(const Batch& batch) {
+void write_batch(const Batch& batch, Oid relid) {
     if (!batch.entry_id.empty()) {
         static CachedPlan insert_entries(
             "INSERT INTO crm_core.journal_entry "
@@ -344,8 +352,10 @@ void write_batch(const Batch& batch) {
                               make_array(TEXTOID, batch.entry_metadata, none)};
         insert_entries.execute(arguments, nullptr, false);
         for (std::size_t entry = 0; entry < batch.entry_id.size(); ++entry) {
-            note_entry(DatumGetInt64(batch.entry_business[entry]),
-                       DatumGetInt64(batch.entry_id[entry]), EntryState::posted);
+            int64_t business_id = DatumGetInt64(batch.entry_business[entry]);
+            int64_t entry_id = DatumGetInt64(batch.entry_id[entry]);
+            note_entry(business_id, entry_id, EntryState::posted);
+            note_posted_event(relid, business_id, batch.entry_event[entry], entry_id);
         }
     }
     if (!batch.line_entry.empty()) {
@@ -440,7 +450,7 @@ CRM_CORE_FUNCTION(crm_erp_post_events) {
     if (!children.empty()) {
         crm_erp::resolve_children(table, children, batch);
     }
-    crm_erp::write_batch(batch);
+    crm_erp::write_batch(batch, relid);
     return PointerGetDatum(nullptr);
 }
 

@@ -1,6 +1,7 @@
 #include "posting_cache.hpp"
 
 #include <map>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -173,16 +174,21 @@ Column rule_column(TupleDesc descriptor, const EventTable& table,
 // Triggers using the caches right now (nested ones included).
 int uses = 0;
 
-// The entries of the current transaction (local transaction id entries_of).
-std::map<std::pair<int64_t, int64_t>, EntryState> entries;
-LocalTransactionId entries_of = InvalidLocalTransactionId;
+// What the current transaction (local transaction id `of`) reserved and posted.
+struct TransactionPostings {
+    LocalTransactionId of = InvalidLocalTransactionId;
+    std::map<std::pair<int64_t, int64_t>, EntryState> entries;
+    std::map<std::tuple<Oid, int64_t, int64_t>, int64_t> events;
+};
+TransactionPostings postings;
 
-std::map<std::pair<int64_t, int64_t>, EntryState>& transaction_entries() {
-    if (entries_of != MyProc->lxid) {
-        entries.clear();
-        entries_of = MyProc->lxid;
+TransactionPostings& transaction_postings() {
+    if (postings.of != MyProc->lxid) {
+        postings.entries.clear();
+        postings.events.clear();
+        postings.of = MyProc->lxid;
     }
-    return entries;
+    return postings;
 }
 
 }  // namespace
@@ -347,12 +353,25 @@ std::optional<std::pair<int64_t, int64_t>> item_accounts(int64_t business_id, in
 }
 
 void note_entry(int64_t business_id, int64_t entry_id, EntryState state) {
-    transaction_entries()[{business_id, entry_id}] = state;
+    transaction_postings().entries[{business_id, entry_id}] = state;
 }
 
 std::optional<EntryState> entry_state(int64_t business_id, int64_t entry_id) {
-    auto& known = transaction_entries();
+    auto& known = transaction_postings().entries;
     auto found = known.find({business_id, entry_id});
+    if (found == known.end()) {
+        return std::nullopt;
+    }
+    return found->second;
+}
+
+void note_posted_event(Oid relid, int64_t business_id, int64_t event_id, int64_t entry_id) {
+    transaction_postings().events[{relid, business_id, event_id}] = entry_id;
+}
+
+std::optional<int64_t> posted_event_entry(Oid relid, int64_t business_id, int64_t event_id) {
+    auto& known = transaction_postings().events;
+    auto found = known.find({relid, business_id, event_id});
     if (found == known.end()) {
         return std::nullopt;
     }

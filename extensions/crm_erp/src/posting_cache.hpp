@@ -81,6 +81,11 @@ enum class EntryState { reserved, posted };
 void note_entry(int64_t business_id, int64_t entry_id, EntryState state);
 std::optional<EntryState> entry_state(int64_t business_id, int64_t entry_id);
 
+// The entry this transaction posted for an event row of a header table (children find their
+// parent's entry here without a query); std::nullopt when it posted none.
+void note_posted_event(Oid relid, int64_t business_id, int64_t event_id, int64_t entry_id);
+std::optional<int64_t> posted_event_entry(Oid relid, int64_t business_id, int64_t event_id);
+
 // crm_core.journal_entry's id sequence (entry ids are reserved before the entry is written).
 Oid entry_id_sequence();
 

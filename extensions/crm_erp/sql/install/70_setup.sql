@@ -49,6 +49,25 @@ END;
 $$;
 REVOKE EXECUTE ON FUNCTION erp.ensure_transaction_type(bigint, text, text, jsonb) FROM PUBLIC;
 
+-- The rule lines that debit what a customer paid with, by the event's payment_method: cash,
+-- the M-Pesa till (the receipt as memo, for reconciliation) or, when credit_allowed, the
+-- receivable (the customer as subledger).
+CREATE FUNCTION erp.payment_lines(business_id bigint, amount_column text, credit_allowed boolean)
+    RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_array(
+               jsonb_build_object('side', 'debit', 'account_id', erp.account_of(business_id, 'cash'),
+                                  'amount_column', amount_column,
+                                  'when_column', 'payment_method', 'when_value', 'cash'),
+               jsonb_build_object('side', 'debit', 'account_id', erp.account_of(business_id, 'mpesa'),
+                                  'amount_column', amount_column, 'memo_column', 'mpesa_receipt',
+                                  'when_column', 'payment_method', 'when_value', 'mpesa'))
+           || CASE WHEN credit_allowed THEN jsonb_build_array(
+               jsonb_build_object('side', 'debit', 'account_id', erp.account_of(business_id, 'receivable'),
+                                  'amount_column', amount_column, 'subledger_column', 'customer_id',
+                                  'when_column', 'payment_method', 'when_value', 'credit'))
+              ELSE '[]'::jsonb END
+$$;
+
 -- Sets up a business run by crm_erp: settings, roles, its module's chart of accounts
 -- (codes follow seed 002: 1170 cash, 1180 M-Pesa ...), stock items and posting rules.
 -- Idempotent: what exists is kept, what is missing is added.
@@ -58,7 +77,6 @@ CREATE FUNCTION erp.setup_business(business_id bigint, kind text, currency text 
 DECLARE
     b bigint := setup_business.business_id;
     cash bigint;
-    mpesa bigint;
     receivable bigint;
     sales bigint;
     raw_water bigint;
@@ -86,7 +104,7 @@ BEGIN
     ON CONFLICT ON CONSTRAINT role_pkey DO NOTHING;
 
     cash := erp.ensure_account(b, '1170', 'Cash on hand', 'asset', currency, 'cash');
-    mpesa := erp.ensure_account(b, '1180', 'M-Pesa till', 'asset', currency, 'mpesa');
+    PERFORM erp.ensure_account(b, '1180', 'M-Pesa till', 'asset', currency, 'mpesa');
     receivable := erp.ensure_account(b, '1200', 'Accounts receivable', 'asset', currency, 'receivable');
     PERFORM erp.ensure_account(b, '2100', 'Accounts payable', 'liability', currency, 'payable');
     PERFORM erp.ensure_account(b, '3000', 'Owner''s equity', 'equity', currency, 'equity');
@@ -109,13 +127,8 @@ BEGIN
             jsonb_build_object('side', 'credit', 'item_column', 'product_size_id', 'item_account', 'movement', 'amount_column', 'quantity'),
             jsonb_build_object('side', 'credit', 'item_id', raw_water, 'item_account', 'stock', 'amount_column', 'raw_water_liters'),
             jsonb_build_object('side', 'debit', 'item_id', raw_water, 'item_account', 'movement', 'amount_column', 'raw_water_liters')));
-        PERFORM erp.ensure_transaction_type(b, 'water_sale', 'Water sale', jsonb_build_array(
-            jsonb_build_object('side', 'debit', 'account_id', cash, 'amount_column', 'total_amount',
-                               'when_column', 'payment_method', 'when_value', 'cash'),
-            jsonb_build_object('side', 'debit', 'account_id', mpesa, 'amount_column', 'total_amount',
-                               'memo_column', 'mpesa_receipt', 'when_column', 'payment_method', 'when_value', 'mpesa'),
-            jsonb_build_object('side', 'debit', 'account_id', receivable, 'amount_column', 'total_amount',
-                               'subledger_column', 'customer_id', 'when_column', 'payment_method', 'when_value', 'credit'),
+        PERFORM erp.ensure_transaction_type(b, 'water_sale', 'Water sale',
+            erp.payment_lines(b, 'total_amount', true) || jsonb_build_array(
             jsonb_build_object('side', 'credit', 'account_id', sales, 'amount_column', 'total_amount'),
             jsonb_build_object('side', 'credit', 'item_column', 'product_size_id', 'item_account', 'stock', 'amount_column', 'quantity'),
             jsonb_build_object('side', 'debit', 'item_column', 'product_size_id', 'item_account', 'movement', 'amount_column', 'quantity')));
@@ -126,11 +139,8 @@ BEGIN
                                'subledger_column', 'customer_id')));
         PERFORM erp.ensure_transaction_type(b, 'laundry_job_item', 'Laundry job item', jsonb_build_array(
             jsonb_build_object('side', 'credit', 'account_id', sales, 'amount_column', 'line_total')));
-        PERFORM erp.ensure_transaction_type(b, 'laundry_payment', 'Laundry payment', jsonb_build_array(
-            jsonb_build_object('side', 'debit', 'account_id', cash, 'amount_column', 'amount',
-                               'when_column', 'payment_method', 'when_value', 'cash'),
-            jsonb_build_object('side', 'debit', 'account_id', mpesa, 'amount_column', 'amount',
-                               'memo_column', 'mpesa_receipt', 'when_column', 'payment_method', 'when_value', 'mpesa'),
+        PERFORM erp.ensure_transaction_type(b, 'laundry_payment', 'Laundry payment',
+            erp.payment_lines(b, 'amount', false) || jsonb_build_array(
             jsonb_build_object('side', 'credit', 'account_id', receivable, 'amount_column', 'amount',
                                'subledger_column', 'customer_id')));
     ELSE
@@ -143,22 +153,14 @@ BEGIN
             jsonb_build_object('side', 'credit', 'item_column', 'item_id', 'item_account', 'movement', 'amount_column', 'quantity'),
             jsonb_build_object('side', 'debit', 'account_id', erp.account_of(b, 'purchases'), 'amount_column', 'cost'),
             jsonb_build_object('side', 'credit', 'account_id', cash, 'amount_column', 'cost')));
-        PERFORM erp.ensure_transaction_type(b, 'retail_sale', 'Retail sale', jsonb_build_array(
-            jsonb_build_object('side', 'debit', 'account_id', cash, 'amount_column', 'total_amount',
-                               'when_column', 'payment_method', 'when_value', 'cash'),
-            jsonb_build_object('side', 'debit', 'account_id', mpesa, 'amount_column', 'total_amount',
-                               'memo_column', 'mpesa_receipt', 'when_column', 'payment_method', 'when_value', 'mpesa'),
-            jsonb_build_object('side', 'debit', 'account_id', receivable, 'amount_column', 'total_amount',
-                               'subledger_column', 'customer_id', 'when_column', 'payment_method', 'when_value', 'credit')));
+        PERFORM erp.ensure_transaction_type(b, 'retail_sale', 'Retail sale',
+            erp.payment_lines(b, 'total_amount', true));
         PERFORM erp.ensure_transaction_type(b, 'retail_sale_item', 'Retail sale item', jsonb_build_array(
             jsonb_build_object('side', 'credit', 'account_id', sales, 'amount_column', 'line_total'),
             jsonb_build_object('side', 'credit', 'item_column', 'product_id', 'item_account', 'stock', 'amount_column', 'quantity'),
             jsonb_build_object('side', 'debit', 'item_column', 'product_id', 'item_account', 'movement', 'amount_column', 'quantity')));
-        PERFORM erp.ensure_transaction_type(b, 'lpg_exchange', 'LPG cylinder exchange', jsonb_build_array(
-            jsonb_build_object('side', 'debit', 'account_id', cash, 'amount_column', 'total_amount',
-                               'when_column', 'payment_method', 'when_value', 'cash'),
-            jsonb_build_object('side', 'debit', 'account_id', mpesa, 'amount_column', 'total_amount',
-                               'memo_column', 'mpesa_receipt', 'when_column', 'payment_method', 'when_value', 'mpesa'),
+        PERFORM erp.ensure_transaction_type(b, 'lpg_exchange', 'LPG cylinder exchange',
+            erp.payment_lines(b, 'total_amount', false) || jsonb_build_array(
             jsonb_build_object('side', 'credit', 'account_id', erp.account_of(b, 'lpg_sales'), 'amount_column', 'refill_amount'),
             jsonb_build_object('side', 'credit', 'account_id', erp.account_of(b, 'cylinder_deposits'),
                                'amount_column', 'deposit_amount', 'subledger_column', 'customer_id'),
