@@ -145,7 +145,7 @@ CREATE FUNCTION erp.revoke_access(login regrole, business_id bigint)
 BEGIN
     PERFORM crm_core.revoke_business(login, business_id);
     DELETE FROM erp.business_access a
-     WHERE a.business_id = revoke_access.business_id AND a.login = login::text;
+     WHERE a.business_id = revoke_access.business_id AND a.login = revoke_access.login::text;
 END;
 $$;
 REVOKE EXECUTE ON FUNCTION erp.revoke_access(regrole, bigint) FROM PUBLIC;

@@ -113,10 +113,12 @@ BEGIN
     IF kind = 'water' THEN
         sales := erp.ensure_account(b, '4100', 'Water sales', 'income', currency, 'sales');
         PERFORM erp.ensure_account(b, '5200', 'Raw water', 'expense', currency, 'raw_water_cost');
-        INSERT INTO erp.item (business_id, code, name, uom)
-        VALUES (b, 'raw_water', 'Treated raw water', 'l')
-        ON CONFLICT ON CONSTRAINT item_code_unique DO NOTHING;
+        -- Not INSERT ... ON CONFLICT: the item's trigger makes its accounts before the conflict shows.
         SELECT i.id INTO raw_water FROM erp.item i WHERE i.business_id = b AND i.code = 'raw_water';
+        IF raw_water IS NULL THEN
+            INSERT INTO erp.item (business_id, code, name, uom)
+            VALUES (b, 'raw_water', 'Treated raw water', 'l') RETURNING id INTO raw_water;
+        END IF;
         PERFORM erp.ensure_transaction_type(b, 'water_raw_intake', 'Raw water intake', jsonb_build_array(
             jsonb_build_object('side', 'debit', 'item_id', raw_water, 'item_account', 'stock', 'amount_column', 'liters'),
             jsonb_build_object('side', 'credit', 'item_id', raw_water, 'item_account', 'movement', 'amount_column', 'liters'),
