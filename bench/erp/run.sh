@@ -7,8 +7,10 @@
 #   plpgsql  the posting rules in plain PL/pgSQL (plpgsql_posting.sql)
 #   crm_erp  crm_erp's C++ posting rules
 # crm_core's ledger (C++) and every other trigger (tenant guard, frozen events) are the same in
-# all three. The machine is shared: the variants run interleaved, several rounds, and the median
-# of each is reported.
+# all three. Each variant first runs a warm-up of 2,000 sales and is analyzed (plans as in
+# production). The machine is shared: each round's sales run in chunks of 2,000, the variants
+# interleaved chunk by chunk; a round's rate is its sales over the summed time of its chunks,
+# and the median round of each variant is reported.
 # Usage: bench/erp/run.sh [sales per round, default 20000] [rounds, default 3]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,21 +46,33 @@ for variant in "${variants[@]}"; do
     [ "$ids" = 0 ] || { echo "bench/erp: unexpected product ids in $variant" >&2; exit 1; }
 done
 
-per_client=$((sales / clients))
-run() {  # variant -> sales per second
+chunk=2000
+chunks=$(( (sales + chunk - 1) / chunk ))
+seconds() {  # variant sales -> seconds the sales took (pgbench, excluding connection time)
     local out
-    out=$("$PGBENCH" -n -M prepared -c "$clients" -j 2 -t "$per_client" -f "$here/sale.sql" "$1" 2>&1) || {
+    out=$("$PGBENCH" -n -M prepared -c "$clients" -j 2 -t "$(($2 / clients))" -f "$here/sale.sql" "$1" 2>&1) || {
         printf '%s\n' "$out" >&2
         exit 1
     }
-    printf '%s\n' "$out" > "$work/$1.log"
-    printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1
+    printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1 | awk -v n="$2" '{ printf "%.3f", n / $1 }'
 }
+
+for variant in "${variants[@]}"; do
+    seconds "$variant" "$chunk" >/dev/null
+    psql_quiet -d "$variant" -c 'ANALYZE'
+done
 
 declare -A samples median
 for round in $(seq 1 "$rounds"); do
+    declare -A elapsed=()
+    for _ in $(seq 1 "$chunks"); do
+        for variant in "${variants[@]}"; do
+            took=$(seconds "$variant" "$chunk")
+            elapsed[$variant]=$(awk -v a="${elapsed[$variant]:-0}" -v b="$took" 'BEGIN { printf "%.3f", a + b }')
+        done
+    done
     for variant in "${variants[@]}"; do
-        value=$(run "$variant")
+        value=$(awk -v n="$((chunks * chunk))" -v t="${elapsed[$variant]}" 'BEGIN { printf "%.1f", n / t }')
         samples[$variant]="${samples[$variant]:-} $value"
         echo "  round $round $variant: $value sales/s" >&2
     done
@@ -76,7 +90,7 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 echo
-echo "crm_erp benchmark: $sales sales x 3 items per round, $clients clients, synchronous_commit=off; median of $rounds interleaved rounds (shared machine)"
+echo "crm_erp benchmark: $((chunks * chunk)) sales x 3 items per round in chunks of $chunk interleaved, $clients clients, synchronous_commit=off; median of $rounds rounds (shared machine)"
 printf '%-10s %14s %14s\n' variant "sales/s" "vs none"
 for variant in "${variants[@]}"; do
     printf '%-10s %14s %14s\n' "$variant" "${median[$variant]}" "$(ratio "${median[$variant]}" "${median[none]}")"
