@@ -97,7 +97,13 @@ config="SELECT concat_ws(' / ',
              FROM crm_core.audited_table),
           (SELECT string_agg(concat_ws('|', view, refresh_every), ',' ORDER BY view::text)
              FROM crm_core.matview))"
-guards="SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'crm\_core\_guard\_%' AND tgenabled = 'A'"
+# crm_core's guard and audit triggers (by the function they call), per name, ENABLE ALWAYS.
+guards="SELECT string_agg(tgname || ':' || n, ',' ORDER BY tgname) FROM (
+            SELECT tgname, count(*) AS n FROM pg_trigger
+             WHERE tgfoid IN ('crm_core.append_only_guard()'::regprocedure,
+                              'crm_core.ledger_guard()'::regprocedure,
+                              'crm_core.audit_trigger()'::regprocedure) AND tgenabled = 'A'
+             GROUP BY tgname) AS g"
 # Every ledger table, row by row in key order (md5 of the rows as text), the kept balances,
 # the seal state and the chain's digest.
 ledger="SELECT string_agg(t || '=' || (xpath('/row/c/text()',
@@ -137,7 +143,7 @@ check 3 "the audit log holds 2 debtors, 2 payments and the waiting row (in the d
                            FROM crm_core.audit_log")" "5/1"
 check 4 "registrations (partitions, append-only, audited, matviews) are unchanged" \
     "$(sql "$restored_db" "$config")" "$config_before"
-check 5 "every guard trigger is back, ENABLE ALWAYS" \
+check 5 "every guard and audit trigger is back, ENABLE ALWAYS" \
     "$(sql "$restored_db" "$guards")" "$guards_before"
 check 6 "restored monthly audit partitions are not extension members" \
     "$(sql "$restored_db" "SELECT count(*) FROM pg_depend d JOIN pg_class c ON c.oid = d.objid

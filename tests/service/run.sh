@@ -179,9 +179,8 @@ kill -TERM "$pid_bare"
 wait "$pid_bare" || true
 
 # ---- endpoints of a leader --------------------------------------------------------------------
-sql "UPDATE crm_core_fixture.knob SET fail = true WHERE job = 'seal'"
 port_a=$(free_port)
-echo "seal-interval = 1m" >"$work/a.conf"
+echo "seal-interval = 4s" >"$work/a.conf"
 start_service svc-a "$port_a" --config "$work/a.conf" --maintenance-interval 1s \
     --refresh-interval 300ms --health-interval 500ms --failures-warn 3 --max-connections 4
 check "/livez answers 200 alive" test "$(http "$port_a" GET /livez | tr -d '\r' | sed -n '1p;$p' | tr '\n' ' ')" = "HTTP/1.1 200 OK alive "
@@ -205,9 +204,13 @@ check "POST answers 405 with Allow" \
     bash -c "$(declare -f http); http $port_a POST /metrics 'Content-Length: 0\r\n' | grep -i '^Allow: GET, HEAD' >/dev/null"
 check "HEAD answers without a body" test -z "$(body_of "$port_a" HEAD /livez)"
 
-# Job failures back off exponentially (jitter 0, backoff-initial 500ms) and are recorded.
+# Job failures back off exponentially (jitter 0, backoff-initial 500ms) and are recorded. The
+# seal job starts failing only now, so the first gaps are the shortest (0.5, 1, 2 s) however
+# long the checks above took on a loaded machine; its 4 s interval caps none of them.
 failure_times=()
 last=$(metric "$port_a" 'crm_core_job_failures_total{job="seal"}')
+last=${last:-0}
+sql "UPDATE crm_core_fixture.knob SET fail = true WHERE job = 'seal'"
 deadline=$((SECONDS + 12))
 while [ ${#failure_times[@]} -lt 4 ] && [ "$SECONDS" -lt "$deadline" ]; do
     now=$(metric "$port_a" 'crm_core_job_failures_total{job="seal"}')

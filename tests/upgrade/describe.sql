@@ -2,7 +2,8 @@
 -- databases whose extension has the same catalog print the same lines. Used by schema_test.sh
 -- to prove that an upgraded database equals a fresh install. psql variable: extension.
 -- Columns are listed by name, not position (ALTER TABLE ... ADD COLUMN appends); what the
--- server numbers by itself (oids, constraint index names of system origin) is left out.
+-- server numbers by itself (oids, constraint index names of system origin) is left out. ACL
+-- items are sorted: a GRANT after a REVOKE lists the same rights in another order.
 \set QUIET on
 \pset tuples_only on
 \pset format unaligned
@@ -24,14 +25,14 @@ WITH ext AS (
     UNION ALL
     SELECT format('relation %s kind=%s persistence=%s rls=%s/%s options=%s acl=%s partkey=%s bound=%s comment=%s',
                   r.name, r.relkind, c.relpersistence, c.relrowsecurity, c.relforcerowsecurity,
-                  c.reloptions, c.relacl, pg_get_partkeydef(c.oid),
+                  c.reloptions, (SELECT array_agg(item ORDER BY item::text) FROM unnest(c.relacl) AS item), pg_get_partkeydef(c.oid),
                   pg_get_expr(c.relpartbound, c.oid), obj_description(c.oid, 'pg_class'))
     FROM rel r JOIN pg_class c ON c.oid = r.oid
     UNION ALL
     SELECT format('column %s.%I type=%s notnull=%s default=%s identity=%s generated=%s collation=%s acl=%s comment=%s',
                   r.name, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                   pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated,
-                  a.attcollation::regcollation, a.attacl, col_description(r.oid, a.attnum))
+                  a.attcollation::regcollation, (SELECT array_agg(item ORDER BY item::text) FROM unnest(a.attacl) AS item), col_description(r.oid, a.attnum))
     FROM rel r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
     LEFT JOIN pg_attrdef ad ON ad.adrelid = r.oid AND ad.adnum = a.attnum
     UNION ALL
@@ -58,7 +59,7 @@ WITH ext AS (
     SELECT format('view %s %s', r.name, pg_get_viewdef(r.oid))
     FROM rel r WHERE r.relkind IN ('v', 'm')
     UNION ALL
-    SELECT format('function %s acl=%s comment=%s %s', p.oid::regprocedure, p.proacl,
+    SELECT format('function %s acl=%s comment=%s %s', p.oid::regprocedure, (SELECT array_agg(item ORDER BY item::text) FROM unnest(p.proacl) AS item),
                   obj_description(p.oid, 'pg_proc'),
                   CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END)
     FROM member m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid
@@ -74,7 +75,7 @@ WITH ext AS (
                   e.evtfoid::regprocedure, e.evtenabled, e.evttags)
     FROM member m JOIN pg_event_trigger e ON m.classid = 'pg_event_trigger'::regclass AND e.oid = m.objid
     UNION ALL
-    SELECT format('schema %I acl=%s comment=%s', n.nspname, n.nspacl, obj_description(n.oid, 'pg_namespace'))
+    SELECT format('schema %I acl=%s comment=%s', n.nspname, (SELECT array_agg(item ORDER BY item::text) FROM unnest(n.nspacl) AS item), obj_description(n.oid, 'pg_namespace'))
     FROM member m JOIN pg_namespace n ON m.classid = 'pg_namespace'::regclass AND n.oid = m.objid
     UNION ALL
     SELECT format('dumped %s where %s', c.oid::regclass, x.cond)

@@ -39,7 +39,13 @@ for case in "${cases[@]}"; do
     createdb "$upgraded"
     sql -d "$fresh" -c "CREATE EXTENSION $extension CASCADE" >/dev/null
     n=$((n + 1))
+    # Between installing the new library and ALTER EXTENSION ... UPDATE, the old catalog runs
+    # the new C code: DDL its event triggers see must keep working.
     if sql -d "$upgraded" -c "CREATE EXTENSION $extension VERSION '$version' CASCADE" \
+           -c "CREATE TABLE upgrade_probe (id int); ALTER TABLE upgrade_probe ADD COLUMN note text;
+               CREATE TRIGGER upgrade_probe BEFORE UPDATE ON upgrade_probe FOR EACH ROW
+                   EXECUTE FUNCTION suppress_redundant_updates_trigger();
+               DROP TABLE upgrade_probe" \
            -c "ALTER EXTENSION $extension UPDATE" >"$work/update.log" 2>&1; then
         echo "ok $n - $extension $version updates to $current"
     else

@@ -1,5 +1,6 @@
 // The audit trail trigger: one crm_core.audit_log row per changed row, with the changed
-// columns' old and new values, written as the log's owner so writers need no grant on it.
+// columns' old and new values, written as the log's owner so writers need no grant on it; and
+// the audited table's TRUNCATE guard (rows leave an audited table only by audited DELETEs).
 #include <optional>
 #include <string>
 #include <vector>
@@ -127,13 +128,15 @@ Oid audit_log_owner() {
     });
 }
 
-// Runs as another role for its lifetime, like a SECURITY DEFINER function; an error aborts
-// the (sub)transaction, which restores the role by itself, so the destructor only restores.
+// Runs as another role for its lifetime, like a SECURITY DEFINER function, in a
+// security-restricted operation (as PostgreSQL runs maintenance as a table's owner); an error
+// aborts the (sub)transaction, which restores the role by itself, so the destructor only restores.
 class AsRole {
   public:
     explicit AsRole(Oid role) {
         GetUserIdAndSecContext(&saved_user_, &saved_context_);
-        SetUserIdAndSecContext(role, saved_context_ | SECURITY_LOCAL_USERID_CHANGE);
+        SetUserIdAndSecContext(
+            role, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
     }
     ~AsRole() { SetUserIdAndSecContext(saved_user_, saved_context_); }
     AsRole(const AsRole&) = delete;
@@ -157,12 +160,26 @@ void set_text(Datum* values, char* nulls, int index, const std::optional<std::st
 
 }  // namespace
 
-// Trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW; arguments are the watched columns.
+// Trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW (arguments: the watched columns)
+// logs the change; BEFORE TRUNCATE FOR EACH STATEMENT refuses everyone but a superuser.
 CRM_CORE_FUNCTION(crm_core_audit_trigger) {
     TriggerData* data = crm_core::pg::trigger_data(fcinfo, "crm_core.audit_trigger()");
+    if (TRIGGER_FIRED_BY_TRUNCATE(data->tg_event) && TRIGGER_FIRED_BEFORE(data->tg_event)) {
+        if (crm_core::pg::invoked_by_superuser()) {
+            return PointerGetDatum(nullptr);
+        }
+        throw crm_core::pg::Error(
+            ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "TRUNCATE on " + crm_core::pg::qualified_name(data->tg_relation) +
+                " is refused: the table is audited",
+            "crm_core.audit_log records each row a DELETE removes; TRUNCATE would remove rows "
+            "unrecorded. Only a superuser may truncate an audited table.",
+            "DELETE the rows instead.");
+    }
     if (!TRIGGER_FIRED_FOR_ROW(data->tg_event) || !TRIGGER_FIRED_AFTER(data->tg_event)) {
         throw crm_core::pg::Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                                  "crm_core.audit_trigger() must run AFTER ... FOR EACH ROW");
+                                  "crm_core.audit_trigger() must run AFTER ... FOR EACH ROW, or "
+                                  "BEFORE TRUNCATE");
     }
     RowChange change = collect_change(data);
     bool updating = TRIGGER_FIRED_BY_UPDATE(data->tg_event);
@@ -172,13 +189,17 @@ CRM_CORE_FUNCTION(crm_core_audit_trigger) {
     Oid relation = audited_relation(data->tg_relation);
     std::string actor = crm_core::pg::guard([] { return GetUserNameFromId(GetUserId(), false); });
 
+    // Runs as the log's owner under the writer's search_path: every name is schema-qualified,
+    // operators included, so nothing of the writer's can be picked instead.
     static crm_core::pg::CachedPlan insert_log(
         "INSERT INTO crm_core.audit_log (relid, table_name, operation, business_id, row_key, "
         "old_values, new_values, txid, db_user, session_user_name, application_name, "
         "client_addr) VALUES ($1, $2, $3, "
-        "CASE WHEN $4 ~ '^-?[0-9]{1,18}$' THEN $4::bigint END, $5::jsonb, $6::jsonb, $7::jsonb, "
-        "txid_current(), $8, session_user, current_setting('application_name'), "
-        "inet_client_addr())",
+        "CASE WHEN $4 OPERATOR(pg_catalog.~) '^-?[0-9]{1,18}$' "
+        "THEN CAST($4 AS pg_catalog.int8) END, CAST($5 AS pg_catalog.jsonb), "
+        "CAST($6 AS pg_catalog.jsonb), CAST($7 AS pg_catalog.jsonb), pg_catalog.txid_current(), "
+        "$8, session_user, pg_catalog.current_setting('application_name'), "
+        "pg_catalog.inet_client_addr())",
         {OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID});
     Datum values[8];
     char nulls[9] = "        ";

@@ -38,8 +38,7 @@ CRM_CORE_FUNCTION(crm_core_append_only_guard) {
 // crm_core.invoked_by_superuser(): whether the role running the statement (SET ROLE
 // included, SECURITY DEFINER excluded) is a superuser; event triggers run as definer.
 CRM_CORE_FUNCTION(crm_core_invoked_by_superuser) {
-    Oid outer_user = GetOuterUserId();
-    return BoolGetDatum(crm_core::pg::guard([&] { return superuser_arg(outer_user); }));
+    return BoolGetDatum(crm_core::pg::invoked_by_superuser());
 }
 
 namespace {
@@ -101,11 +100,8 @@ bool inserted_by_this_transaction(HeapTuple line, TupleDesc descriptor) {
 // Whether a superuser is restoring a dump (session_replication_role = replica, which only a
 // superuser can set): the lines of posted entries are loaded after their entries, verbatim.
 bool restoring_as_superuser() {
-    if (SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA) {
-        return false;
-    }
-    Oid outer_user = GetOuterUserId();
-    return crm_core::pg::guard([&] { return superuser_arg(outer_user); });
+    return SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA &&
+           crm_core::pg::invoked_by_superuser();
 }
 
 }  // namespace

@@ -39,4 +39,9 @@ const char* trigger_operation(const TriggerData* data) {
     return "TRUNCATE";
 }
 
+bool invoked_by_superuser() {
+    Oid outer_user = GetOuterUserId();
+    return guard([&] { return superuser_arg(outer_user); });
+}
+
 }  // namespace crm_core::pg

@@ -22,4 +22,8 @@ std::optional<std::string> column_text(HeapTuple tuple, TupleDesc descriptor, in
 // The operation that fired the trigger: "INSERT", "UPDATE", "DELETE" or "TRUNCATE".
 const char* trigger_operation(const TriggerData* data);
 
+// Whether the role running the statement (SET ROLE included, SECURITY DEFINER excluded) is a
+// superuser: the role crm_core's guards decide on.
+bool invoked_by_superuser();
+
 }  // namespace crm_core::pg

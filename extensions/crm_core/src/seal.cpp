@@ -40,6 +40,7 @@ const std::vector<std::string_view> kAddedColumns{"subledger"};
 
 constexpr const char* kEntryKind = "journal_entry";
 constexpr const char* kLineKind = "journal_line";
+constexpr const char* kBusinessKind = "business";
 
 // A row of a block: which table, which id, its entry, and its hash as it is now.
 struct SealedRow {
@@ -161,19 +162,43 @@ crm_core::ChainHead chain_head(std::int64_t business_id) {
     return {business_id, result_int(0, 1), result_digest(0, 2)};
 }
 
-// Ids of every business, in order (all of them, or the one asked for if it exists).
-std::vector<std::int64_t> businesses(std::optional<std::int64_t> only) {
+// Ids of every business, in order: those seal_ledger() seals.
+std::vector<std::int64_t> businesses() {
     static crm_core::pg::CachedPlan select_businesses(
-        "SELECT id FROM crm_core.business WHERE $1::bigint IS NULL OR id = $1 ORDER BY id",
-        {INT8OID});
-    Datum values[] = {Int64GetDatum(only.value_or(0))};
-    char nulls[] = {only ? ' ' : 'n', '\0'};
-    uint64 count = select_businesses.execute(values, nulls, true);
+        "SELECT id FROM crm_core.business ORDER BY id", {});
+    uint64 count = select_businesses.execute(nullptr, nullptr, true);
     std::vector<std::int64_t> ids;
     for (uint64 row = 0; row < count; ++row) {
         ids.push_back(result_int(row, 1));
     }
     return ids;
+}
+
+// A business verify_ledger() and ledger_digest() cover: its id and whether crm_core.business
+// still has its row.
+struct KnownBusiness {
+    std::int64_t id;
+    bool has_row;
+};
+
+// Every business with a row or with a chain, in id order (or the one asked for): a chain whose
+// business row was deleted or renumbered is covered, never skipped.
+std::vector<KnownBusiness> known_businesses(std::optional<std::int64_t> only) {
+    static crm_core::pg::CachedPlan select_known(
+        "SELECT k.id, EXISTS (SELECT FROM crm_core.business AS b WHERE b.id = k.id) "
+        "FROM (SELECT id FROM crm_core.business "
+        "UNION SELECT business_id FROM crm_core.ledger_block) AS k (id) "
+        "WHERE $1::bigint IS NULL OR k.id = $1 ORDER BY k.id",
+        {INT8OID});
+    Datum values[] = {Int64GetDatum(only.value_or(0))};
+    char nulls[] = {only ? ' ' : 'n', '\0'};
+    uint64 count = select_known.execute(values, nulls, true);
+    std::vector<KnownBusiness> known;
+    for (uint64 row = 0; row < count; ++row) {
+        std::optional<Datum> has_row = crm_core::pg::result_value(row, 2);
+        known.push_back({result_int(row, 1), has_row && DatumGetBool(*has_row)});
+    }
+    return known;
 }
 
 // What one sealing run finds for a business: entries to seal, in id order, and where the
@@ -360,7 +385,7 @@ CRM_CORE_FUNCTION(crm_core_seal_ledger) {
                                    false);
         crm_core::pg::execute_once("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", false);
         horizon = *result_text(0, 1);
-        ids = businesses(std::nullopt);
+        ids = businesses();
     }
     std::uint64_t horizon_xid = std::stoull(horizon);
     for (std::int64_t business_id : ids) {
@@ -422,7 +447,8 @@ struct Verdict {
     std::optional<std::string> problem;
 
     // Records the first problem; later ones are not reported.
-    void fail(std::int64_t block_no, std::string what, const StoredRow* row = nullptr) {
+    void fail(std::optional<std::int64_t> block_no, std::string what,
+              const StoredRow* row = nullptr) {
         broken_block = block_no;
         problem = std::move(what);
         if (row != nullptr) {
@@ -586,6 +612,45 @@ void set_optional_text(Datum* values, bool* nulls, int index,
     values[index] = text ? crm_core::pg::string_to_text(*text) : 0;
 }
 
+// What verify_ledger() says about one business: its chain, its row, and the digest.
+Verdict verify_business(const KnownBusiness& business,
+                        const std::vector<crm_core::ChainHead>& pinned) {
+    Verdict verdict = verify_chain(business.id);
+    if (!verdict.problem && !business.has_row) {
+        StoredRow row{kBusinessKind, business.id, {}};
+        verdict.fail(std::nullopt,
+                     "business row is missing (deleted or renumbered) but its sealed chain is here",
+                     &row);
+    }
+    if (!verdict.problem && !pinned.empty()) {
+        check_digest(pinned, business.id, stored_blocks(business.id), verdict);
+    }
+    return verdict;
+}
+
+// The verdicts on every known business and on every business the digest names that is gone
+// with its whole chain, in id order.
+std::vector<std::pair<std::int64_t, Verdict>> verify_all(
+    const std::vector<KnownBusiness>& known, const std::vector<crm_core::ChainHead>& pinned,
+    std::optional<std::int64_t> only) {
+    std::map<std::int64_t, Verdict> verdicts;
+    for (const KnownBusiness& business : known) {
+        verdicts[business.id] = verify_business(business, pinned);
+    }
+    for (const crm_core::ChainHead& head : pinned) {
+        if ((only && head.business_id != *only) || verdicts.count(head.business_id) > 0) {
+            continue;
+        }
+        StoredRow row{kBusinessKind, head.business_id, {}};
+        Verdict& missing = verdicts[head.business_id];
+        missing.fail(head.block_no > 0 ? std::optional<std::int64_t>(head.block_no) : std::nullopt,
+                     "business in the digest is missing with its whole chain (deleted or "
+                     "renumbered)",
+                     &row);
+    }
+    return {verdicts.begin(), verdicts.end()};
+}
+
 }  // namespace
 
 // crm_core.verify_ledger(business_id, digest): one row per business; ok or the first problem.
@@ -604,16 +669,12 @@ CRM_CORE_FUNCTION(crm_core_verify_ledger) {
         }
     }
     crm_core::pg::guard([&] { InitMaterializedSRF(fcinfo, 0); });
-    std::vector<std::int64_t> ids;
+    std::vector<KnownBusiness> known;
     {
         crm_core::pg::SpiConnection spi;
-        ids = businesses(only);
+        known = known_businesses(only);
     }
-    for (std::int64_t business_id : ids) {
-        Verdict verdict = verify_chain(business_id);
-        if (!verdict.problem && !pinned.empty()) {
-            check_digest(pinned, business_id, stored_blocks(business_id), verdict);
-        }
+    for (const auto& [business_id, verdict] : verify_all(known, pinned, only)) {
         Datum values[8];
         bool nulls[8] = {};
         values[0] = Int64GetDatum(business_id);
@@ -640,8 +701,8 @@ CRM_CORE_FUNCTION(crm_core_ledger_digest) {
     std::vector<crm_core::ChainHead> heads;
     {
         crm_core::pg::SpiConnection spi;
-        for (std::int64_t business_id : businesses(only)) {
-            heads.push_back(chain_head(business_id));
+        for (const KnownBusiness& business : known_businesses(only)) {
+            heads.push_back(chain_head(business.id));
         }
     }
     return crm_core::pg::string_to_text(crm_core::format_digest(heads));

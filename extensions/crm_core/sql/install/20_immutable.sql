@@ -1,5 +1,6 @@
--- crm_core immutable history: append-only guards, the DDL event triggers that keep them in
--- place, roles, and the audit trail. (The ledger seal follows in 21_seal.sql.)
+-- crm_core immutable history: append-only tables, the DDL event triggers that keep their guards
+-- in place, the audit trail, the ledger's seal, roles. The guard functions are in
+-- 19_guard_functions.sql.
 
 -- ---------------------------------------------------------------------------------------
 -- Append-only guards
@@ -14,17 +15,6 @@ CREATE FUNCTION crm_core.invoked_by_superuser() RETURNS boolean
 COMMENT ON FUNCTION crm_core.invoked_by_superuser() IS
     'Whether the role running the statement (after SET ROLE, before SECURITY DEFINER) is a superuser.';
 
-CREATE FUNCTION crm_core._audit_retention_detach(partition regclass) RETURNS void
-    AS 'MODULE_PATHNAME', 'crm_core_audit_retention_detach' LANGUAGE C STRICT;
-REVOKE EXECUTE ON FUNCTION crm_core._audit_retention_detach(regclass) FROM PUBLIC;
-COMMENT ON FUNCTION crm_core._audit_retention_detach(regclass) IS
-    'Detaches a partition of crm_core.audit_log for retention; callable only as the audit log''s owner.';
-CREATE FUNCTION crm_core._audit_month_from_default(partition_name name, lower_bound timestamp,
-                                                   upper_bound timestamp) RETURNS void
-    AS 'MODULE_PATHNAME', 'crm_core_audit_month_from_default' LANGUAGE C STRICT;
-REVOKE EXECUTE ON FUNCTION crm_core._audit_month_from_default(name, timestamp, timestamp) FROM PUBLIC;
-COMMENT ON FUNCTION crm_core._audit_month_from_default(name, timestamp, timestamp) IS
-    'Creates a month of crm_core.audit_log with the rows waiting for it in audit_log_default; only as the audit log''s owner.';
 CREATE FUNCTION crm_core._audit_retention_detaching(relation regclass) RETURNS boolean
     AS 'MODULE_PATHNAME', 'crm_core_audit_retention_detaching' LANGUAGE C STRICT VOLATILE;
 REVOKE EXECUTE ON FUNCTION crm_core._audit_retention_detaching(regclass) FROM PUBLIC;
@@ -43,11 +33,6 @@ COMMENT ON TABLE crm_core.append_only_table IS
     'Tables made append-only with crm_core.make_append_only(); guards cover all their partitions.';
 SELECT pg_catalog.pg_extension_config_dump('crm_core.append_only_table', 'WHERE NOT by_extension');
 
--- Names of every guard trigger crm_core creates; the DDL event triggers protect these names.
-CREATE FUNCTION crm_core.guard_trigger_names() RETURNS name[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ARRAY['crm_core_guard_row', 'crm_core_guard_truncate', 'crm_core_guard_posted']::name[];
-
 -- A table and every partition below it (pg_partition_tree returns nothing for a plain table).
 CREATE FUNCTION crm_core.relation_tree(relation regclass)
 RETURNS TABLE (relid regclass, parentrelid regclass, level integer)
@@ -58,60 +43,6 @@ BEGIN ATOMIC
     SELECT relation, NULL::regclass, 0
      WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(relation));
 END;
-
--- Puts the guard triggers on relation and every partition below it, ENABLE ALWAYS so that
--- session_replication_role = replica does not skip them. Idempotent.
-CREATE FUNCTION crm_core.apply_append_only_guards(relation regclass, row_guard text)
-RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    member record;
-BEGIN
-    FOR member IN
-        SELECT t.relid, t.parentrelid, c.relkind
-          FROM crm_core.relation_tree(relation) AS t
-          JOIN pg_catalog.pg_class AS c ON c.oid = t.relid
-         WHERE c.relkind IN ('r', 'p')
-         ORDER BY t.level
-    LOOP
-        -- Row triggers on a partitioned table are cloned onto its partitions by PostgreSQL.
-        IF member.parentrelid IS NULL AND NOT EXISTS (
-               SELECT FROM pg_catalog.pg_trigger
-                WHERE tgrelid = member.relid AND tgname = 'crm_core_guard_row')
-           AND row_guard IS NOT NULL THEN
-            EXECUTE format('CREATE TRIGGER crm_core_guard_row BEFORE UPDATE OR DELETE ON %s '
-                           'FOR EACH ROW EXECUTE FUNCTION %s', member.relid, row_guard);
-        END IF;
-        IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger
-                        WHERE tgrelid = member.relid AND tgname = 'crm_core_guard_truncate') THEN
-            EXECUTE format('CREATE TRIGGER crm_core_guard_truncate BEFORE TRUNCATE ON %s '
-                           'FOR EACH STATEMENT EXECUTE FUNCTION crm_core.append_only_guard()',
-                           member.relid);
-        END IF;
-        PERFORM crm_core.enable_guards_always(member.relid);
-    END LOOP;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.apply_append_only_guards(regclass, text) FROM PUBLIC;
-
--- Sets every guard trigger of relation to ENABLE ALWAYS.
-CREATE FUNCTION crm_core.enable_guards_always(relation regclass) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    guard name;
-BEGIN
-    FOR guard IN
-        SELECT tgname FROM pg_catalog.pg_trigger
-         WHERE tgrelid = relation AND tgname = ANY (crm_core.guard_trigger_names())
-           AND tgenabled <> 'A'
-    LOOP
-        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', relation, guard);
-    END LOOP;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.enable_guards_always(regclass) FROM PUBLIC;
 
 CREATE FUNCTION crm_core.make_append_only(relation regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -143,167 +74,6 @@ $$;
 REVOKE EXECUTE ON FUNCTION crm_core.make_append_only(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.make_append_only(regclass) IS
     'Refuses UPDATE, DELETE, MERGE and TRUNCATE on a table and all its partitions, present and future.';
-
--- ---------------------------------------------------------------------------------------
--- DDL event triggers: new partitions get the guards; guards cannot be disabled, dropped,
--- renamed or detached except by a superuser.
-
-CREATE FUNCTION crm_core.guard_ddl_command_end() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    member record;
-    loose record;
-    detached record;
-BEGIN
-    -- Partitions created under, or attached to, a guarded table get its guards.
-    FOR member IN
-        SELECT DISTINCT tree.relid,
-               (SELECT g.tgfoid::regprocedure::text FROM pg_catalog.pg_partition_ancestors(tree.relid) AS a
-                  JOIN pg_catalog.pg_trigger AS g ON g.tgrelid = a.relid
-                 WHERE g.tgname IN ('crm_core_guard_row', 'crm_core_guard_posted')
-                 LIMIT 1) AS row_guard
-          FROM pg_catalog.pg_event_trigger_ddl_commands() AS cmd
-          JOIN pg_catalog.pg_class AS c ON c.oid = cmd.objid
-          CROSS JOIN LATERAL pg_catalog.pg_partition_tree(c.oid) AS tree
-         WHERE cmd.classid = 'pg_catalog.pg_class'::regclass AND c.relkind IN ('r', 'p')
-           AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger
-                            WHERE tgrelid = tree.relid AND tgname = 'crm_core_guard_truncate')
-    LOOP
-        IF member.row_guard IS NOT NULL THEN
-            PERFORM crm_core.apply_append_only_guards(member.relid, NULL);
-        END IF;
-    END LOOP;
-
-    -- A guarded table that is neither registered nor a partition was just detached.
-    SELECT c.oid::regclass AS relation INTO detached
-      FROM pg_catalog.pg_trigger AS g
-      JOIN pg_catalog.pg_class AS c ON c.oid = g.tgrelid
-     WHERE g.tgname = 'crm_core_guard_truncate' AND NOT c.relispartition
-       AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS t WHERE t.relid = c.oid)
-     LIMIT 1;
-    IF FOUND AND NOT crm_core.invoked_by_superuser()
-       AND NOT crm_core._audit_retention_detaching(detached.relation) THEN
-        RAISE EXCEPTION 'detaching % from its append-only table is refused', detached.relation
-              USING ERRCODE = 'insufficient_privilege',
-                    DETAIL = 'Detaching a guarded partition removes its rows from the table''s '
-                             'history; only a superuser may do it.',
-                    HINT = 'See docs/immutability.md.';
-    ELSIF FOUND THEN
-        -- A superuser (or audit retention) detached it: it stays append-only on its own. DETACH dropped
-        -- the row guard PostgreSQL had cloned onto it, so it gets its own.
-        FOR detached IN
-            SELECT c.oid::regclass AS relation
-              FROM pg_catalog.pg_trigger AS g
-              JOIN pg_catalog.pg_class AS c ON c.oid = g.tgrelid
-             WHERE g.tgname = 'crm_core_guard_truncate' AND NOT c.relispartition
-               AND NOT EXISTS (SELECT FROM crm_core.append_only_table AS t WHERE t.relid = c.oid)
-        LOOP
-            INSERT INTO crm_core.append_only_table (relid) VALUES (detached.relation);
-            PERFORM crm_core.apply_append_only_guards(detached.relation,
-                                                      'crm_core.append_only_guard()');
-        END LOOP;
-    END IF;
-
-    IF crm_core.invoked_by_superuser() THEN
-        RETURN;
-    END IF;
-    -- A guard that is not ENABLE ALWAYS, or renamed, on a table this command touched.
-    SELECT g.tgrelid::regclass AS relation, g.tgname INTO loose
-      FROM pg_catalog.pg_event_trigger_ddl_commands() AS cmd
-      JOIN pg_catalog.pg_trigger AS g
-        ON g.tgrelid = cmd.objid OR g.oid = cmd.objid
-           OR g.tgrelid IN (SELECT relid FROM pg_catalog.pg_partition_tree(cmd.objid::regclass)
-                             WHERE cmd.classid = 'pg_catalog.pg_class'::regclass)
-     WHERE (g.tgname = ANY (crm_core.guard_trigger_names())
-            OR g.tgfoid IN (SELECT oid FROM pg_catalog.pg_proc
-                             WHERE pronamespace = 'crm_core'::regnamespace
-                               AND proname IN ('append_only_guard', 'ledger_guard')))
-       AND (g.tgenabled <> 'A' OR NOT g.tgname = ANY (crm_core.guard_trigger_names()))
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'guard trigger % on % must stay enabled and named as crm_core made it',
-                        loose.tgname, loose.relation
-              USING ERRCODE = 'insufficient_privilege',
-                    DETAIL = 'Only a superuser may disable or rename crm_core guard triggers.',
-                    HINT = 'Record corrections as new rows; see docs/immutability.md.';
-    END IF;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.guard_ddl_command_end() FROM PUBLIC;
-
-CREATE FUNCTION crm_core.guard_sql_drop() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    dropped record;
-BEGIN
-    IF crm_core.invoked_by_superuser() THEN
-        DELETE FROM crm_core.append_only_table AS t
-         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = t.relid);
-        RETURN;
-    END IF;
-    SELECT d.object_identity INTO dropped
-      FROM pg_catalog.pg_event_trigger_dropped_objects() AS d
-     WHERE d.object_type = 'trigger'
-       AND d.address_names[array_length(d.address_names, 1)] = ANY (crm_core.guard_trigger_names())
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'dropping guard trigger % is refused', dropped.object_identity
-              USING ERRCODE = 'insufficient_privilege',
-                    DETAIL = 'Dropping or detaching an append-only table or partition, or its '
-                             'guard triggers, removes history; only a superuser may do it.',
-                    HINT = 'See docs/immutability.md.';
-    END IF;
-    -- A dropped column of a guarded table takes its history with it.
-    SELECT d.object_identity INTO dropped
-      FROM pg_catalog.pg_event_trigger_dropped_objects() AS d
-     WHERE d.object_type = 'table column'
-       AND EXISTS (SELECT FROM pg_catalog.pg_trigger AS g
-                    WHERE g.tgrelid = pg_catalog.to_regclass(
-                              pg_catalog.format('%I.%I', d.address_names[1], d.address_names[2]))
-                      AND g.tgname = 'crm_core_guard_truncate')
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'dropping column % of an append-only table is refused', dropped.object_identity
-              USING ERRCODE = 'insufficient_privilege',
-                    DETAIL = 'Dropping a column removes its history; only a superuser may do it.',
-                    HINT = 'See docs/immutability.md.';
-    END IF;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.guard_sql_drop() FROM PUBLIC;
-
--- Refuses a non-superuser's rewrite of a guarded table or partition (ALTER COLUMN ... TYPE
--- ... USING): a rewrite changes every row without firing the row guards.
-CREATE FUNCTION crm_core.guard_table_rewrite() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    rewritten regclass := pg_catalog.pg_event_trigger_table_rewrite_oid();
-BEGIN
-    IF crm_core.invoked_by_superuser() THEN
-        RETURN;
-    END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_trigger AS g
-                WHERE g.tgrelid = rewritten AND g.tgname = 'crm_core_guard_truncate') THEN
-        RAISE EXCEPTION 'rewriting append-only table % is refused', rewritten
-              USING ERRCODE = 'insufficient_privilege',
-                    DETAIL = 'A rewrite (ALTER COLUMN ... TYPE) changes every row without the '
-                             'guards; only a superuser may do it.',
-                    HINT = 'Add a new column instead; see docs/immutability.md.';
-    END IF;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.guard_table_rewrite() FROM PUBLIC;
-
-CREATE EVENT TRIGGER crm_core_guard_table_rewrite ON table_rewrite
-    EXECUTE FUNCTION crm_core.guard_table_rewrite();
-CREATE EVENT TRIGGER crm_core_guard_ddl_command_end ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'ALTER TRIGGER')
-    EXECUTE FUNCTION crm_core.guard_ddl_command_end();
-CREATE EVENT TRIGGER crm_core_guard_sql_drop ON sql_drop
-    EXECUTE FUNCTION crm_core.guard_sql_drop();
 
 -- The ledger's own tables: their triggers, constraints, rules, columns and defaults carry
 -- the money invariants, so only a superuser changes them, even when a DBA hands the tables
@@ -494,69 +264,25 @@ COMMENT ON TABLE crm_core.audited_table IS
     'Tables whose changes crm_core.audit_trigger() writes to crm_core.audit_log; NULL columns = all.';
 SELECT pg_catalog.pg_extension_config_dump('crm_core.audited_table', '');
 
+-- DDL event triggers (their functions are in 19_guard_functions.sql; they read the two
+-- registrations above): new partitions get the guards; guards cannot be disabled, dropped,
+-- renamed, replaced or detached except by a superuser. crm_core_guard_ddl_command_start
+-- (90_integration.sql) refuses before a statement runs.
+CREATE EVENT TRIGGER crm_core_guard_table_rewrite ON table_rewrite
+    EXECUTE FUNCTION crm_core.guard_table_rewrite();
+CREATE EVENT TRIGGER crm_core_guard_ddl_command_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'ALTER TRIGGER')
+    EXECUTE FUNCTION crm_core.guard_ddl_command_end();
+CREATE EVENT TRIGGER crm_core_guard_sql_drop ON sql_drop
+    EXECUTE FUNCTION crm_core.guard_sql_drop();
+
+-- EXECUTE is PUBLIC's, as for append_only_guard(): PostgreSQL checks it when it clones the row
+-- trigger onto a partition the table's owner creates. It does nothing but as a trigger.
 CREATE FUNCTION crm_core.audit_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_audit_trigger' LANGUAGE C;
-REVOKE EXECUTE ON FUNCTION crm_core.audit_trigger() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm_core.audit_trigger() TO PUBLIC;
 COMMENT ON FUNCTION crm_core.audit_trigger() IS
-    'Trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW; writes crm_core.audit_log. Arguments: watched columns.';
-
-CREATE FUNCTION crm_core.audit_table(relation regclass, columns text[] DEFAULT NULL)
-RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    kind "char";
-    unknown text[];
-    arguments text;
-    member regclass;
-BEGIN
-    SELECT relkind INTO kind FROM pg_catalog.pg_class WHERE oid = relation;
-    IF kind NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '% is not a table', relation
-              USING ERRCODE = 'wrong_object_type',
-                    DETAIL = 'Only ordinary and partitioned tables can be audited.',
-                    HINT = 'Audit the table the view reads from.';
-    END IF;
-    IF relation = 'crm_core.audit_log'::regclass THEN
-        RAISE EXCEPTION 'crm_core.audit_log cannot audit itself'
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF EXISTS (SELECT FROM crm_core.audited_table WHERE relid = relation) THEN
-        RAISE EXCEPTION 'table % is already audited', relation
-              USING ERRCODE = 'duplicate_object',
-                    HINT = 'See crm_core.audited_table for registered tables and columns.';
-    END IF;
-    IF columns IS NOT NULL THEN
-        IF cardinality(columns) = 0 THEN
-            RAISE EXCEPTION 'columns must list at least one column, or be NULL for all'
-                  USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        SELECT array_agg(wanted ORDER BY wanted COLLATE "C") INTO unknown
-          FROM unnest(columns) AS wanted
-         WHERE wanted IS NULL OR NOT EXISTS (
-                   SELECT FROM pg_catalog.pg_attribute
-                    WHERE attrelid = relation AND attname = wanted
-                      AND attnum > 0 AND NOT attisdropped);
-        IF unknown IS NOT NULL THEN
-            RAISE EXCEPTION 'table % has no column %', relation, array_to_string(unknown, ', ', 'NULL')
-                  USING ERRCODE = 'undefined_column',
-                        HINT = 'Column names are case-sensitive, as stored in pg_attribute.';
-        END IF;
-        SELECT string_agg(quote_literal(c), ', ' ORDER BY c) INTO arguments
-          FROM (SELECT DISTINCT c FROM unnest(columns) AS c) AS distinct_columns;
-    END IF;
-    INSERT INTO crm_core.audited_table (relid, columns) VALUES (relation, columns);
-    EXECUTE format('CREATE TRIGGER crm_core_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
-                   'FOR EACH ROW EXECUTE FUNCTION crm_core.audit_trigger(%s)',
-                   relation, coalesce(arguments, ''));
-    FOR member IN SELECT relid FROM crm_core.relation_tree(relation) LOOP
-        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER crm_core_audit', member);
-    END LOOP;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.audit_table(regclass, text[]) FROM PUBLIC;
-COMMENT ON FUNCTION crm_core.audit_table(regclass, text[]) IS
-    'Writes every INSERT, UPDATE and DELETE of the table (only changes to columns, when given) to crm_core.audit_log.';
+    'Trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW writes crm_core.audit_log (arguments: watched columns); BEFORE TRUNCATE refuses non-superusers.';
 
 -- ---------------------------------------------------------------------------------------
 -- The ledger: posted entries and their lines never change; drafts stay editable.
@@ -638,27 +364,6 @@ SELECT crm_core.make_append_only('crm_core.ledger_sealed_entry');
 SELECT pg_catalog.pg_extension_config_dump('crm_core.ledger_block', '');
 SELECT pg_catalog.pg_extension_config_dump('crm_core.ledger_sealed_entry', '');
 
-CREATE FUNCTION crm_core.seal_ledger(entries_per_block integer DEFAULT 1000)
-RETURNS TABLE (business_id bigint, blocks_sealed integer, rows_sealed bigint)
-    AS 'MODULE_PATHNAME', 'crm_core_seal_ledger' LANGUAGE C STRICT VOLATILE;
-REVOKE EXECUTE ON FUNCTION crm_core.seal_ledger(integer) FROM PUBLIC;
-COMMENT ON FUNCTION crm_core.seal_ledger(integer) IS
-    'Seals committed, not yet sealed posted entries (with their lines) into hash-chained blocks per business. Run by maintenance.';
-
-CREATE FUNCTION crm_core.verify_ledger(business_id bigint DEFAULT NULL, digest text DEFAULT NULL)
-RETURNS TABLE (business_id bigint, ok boolean, blocks_checked bigint, rows_checked bigint,
-               broken_block bigint, broken_row_kind text, broken_row_id bigint, problem text)
-    AS 'MODULE_PATHNAME', 'crm_core_verify_ledger' LANGUAGE C VOLATILE;
-REVOKE EXECUTE ON FUNCTION crm_core.verify_ledger(bigint, text) FROM PUBLIC;
-COMMENT ON FUNCTION crm_core.verify_ledger(bigint, text) IS
-    'Recomputes every sealed block from the rows as they are now; reports the first broken block and row per business. With a digest from ledger_digest(), also checks the pinned blocks.';
-
-CREATE FUNCTION crm_core.ledger_digest(business_id bigint DEFAULT NULL) RETURNS text
-    AS 'MODULE_PATHNAME', 'crm_core_ledger_digest' LANGUAGE C VOLATILE;
-REVOKE EXECUTE ON FUNCTION crm_core.ledger_digest(bigint) FROM PUBLIC;
-COMMENT ON FUNCTION crm_core.ledger_digest(bigint) IS
-    'The last block hash of each business chain, as text to keep outside the database and pass to verify_ledger() later.';
-
 CREATE VIEW crm_core.seal_status AS
 SELECT b.id AS business_id,
        coalesce(blocks.sealed_blocks, 0)::bigint AS sealed_blocks,
@@ -703,5 +408,7 @@ GRANT SELECT ON crm_core.business, crm_core.account, crm_core.fiscal_period,
 -- Drafts are edited and posted by UPDATE; the guards refuse it once posted.
 GRANT INSERT, UPDATE, DELETE ON crm_core.journal_entry, crm_core.journal_line TO crm_core_app;
 GRANT SELECT ON crm_core.audit_log TO crm_core_readonly;
+-- verify_ledger() runs with the caller's rights: an auditor reads the seal's per-entry hashes.
+GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_readonly;
 GRANT EXECUTE ON FUNCTION crm_core.verify_ledger(bigint, text), crm_core.ledger_digest(bigint)
     TO crm_core_readonly;

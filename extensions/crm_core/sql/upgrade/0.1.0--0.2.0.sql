@@ -34,3 +34,26 @@ DROP FUNCTION crm_core.check_balances();
 -- this include after every block that changes what they read (columns, tables, dropped forms).
 -- @include install/11_ledger_functions.sql
 -- ---- end ledger functions ----
+
+-- ---- Guards of immutable history, seals and audit (harden-guards; issue 10: 3, 4, 7, 9, 14, 15, 17, 23) ----
+-- The guard functions, all CREATE OR REPLACE: recognised by the function they call, refusals
+-- before a statement runs, pinned search_path for the C functions that run SQL for others.
+DROP FUNCTION crm_core._replace_restored_guard(regclass, text, text);
+-- @include install/19_guard_functions.sql
+DROP FUNCTION crm_core.guard_trigger_names();
+-- The ddl_command_start event trigger now also reads ALTER TABLE and ALTER TYPE.
+DROP EVENT TRIGGER crm_core_guard_ddl_command_start;
+CREATE EVENT TRIGGER crm_core_guard_ddl_command_start ON ddl_command_start
+    WHEN TAG IN ('CREATE TRIGGER', 'ALTER TABLE', 'ALTER TYPE')
+    EXECUTE FUNCTION crm_core.guard_ddl_command_start();
+-- PostgreSQL checks EXECUTE on a row trigger's function when it clones the trigger onto a new
+-- partition: the owner of an audited partitioned table must be able to create partitions.
+GRANT EXECUTE ON FUNCTION crm_core.audit_trigger() TO PUBLIC;
+COMMENT ON FUNCTION crm_core.audit_trigger() IS
+    'Trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW writes crm_core.audit_log (arguments: watched columns); BEFORE TRUNCATE refuses non-superusers.';
+-- An auditor (crm_core_readonly) runs verify_ledger(), which reads the per-entry hashes.
+GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_readonly;
+-- Tables audited under 0.1.0 get the TRUNCATE guard on every partition.
+SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
+ WHERE EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = relid);
+-- ---- end guards ----

@@ -34,10 +34,41 @@ SELECT dblink_exec('seal_setup', $late$
     VALUES (900101, 9001, 900100, 900001, 1, NULL), (900102, 9001, 900100, 900002, NULL, 1);
 $late$) \gset
 
+-- A database owner who is not a superuser plants public.to_char(date, text): for a date it is a
+-- better match than pg_catalog's, and "$user", public is a superuser's search_path too. Sealing,
+-- verifying and digesting (run by a superuser) must never call it. (Roles and functions created
+-- here take this transaction's id only now, after the rows above were committed.)
+CREATE ROLE seal_db_owner NOLOGIN;
+GRANT CREATE, USAGE ON SCHEMA public TO seal_db_owner;
+SET ROLE seal_db_owner;
+CREATE TABLE public.seal_planted_calls (called_by name, as_superuser boolean);
+CREATE FUNCTION public.to_char(day date, format text) RETURNS text LANGUAGE plpgsql AS $planted$
+DECLARE
+    elevated boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);
+BEGIN
+    INSERT INTO public.seal_planted_calls VALUES (current_user, elevated);
+    IF elevated THEN
+        EXECUTE 'ALTER ROLE seal_db_owner SUPERUSER';
+    END IF;
+    RETURN pg_catalog.to_char(day::timestamp, format);
+END
+$planted$;
+-- And an = for bigints, picked before pg_catalog's by a search_path that names public first.
+CREATE FUNCTION public.seal_planted_eq(a bigint, b bigint) RETURNS boolean LANGUAGE plpgsql AS $planted$
+BEGIN
+    INSERT INTO public.seal_planted_calls
+    VALUES (current_user, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user));
+    RETURN a OPERATOR(pg_catalog.=) b;
+END
+$planted$;
+CREATE OPERATOR public.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = public.seal_planted_eq);
+GRANT INSERT ON public.seal_planted_calls TO PUBLIC;
+RESET ROLE;
+
 CREATE TEMP TABLE first_seal AS
 SELECT * FROM crm_core.seal_ledger(2) WHERE business_id IN (9001, 9002);
 
-SELECT plan(28);
+SELECT plan(39);
 
 SELECT results_eq($$SELECT business_id, blocks_sealed, rows_sealed FROM first_seal ORDER BY 1$$,
                   $$VALUES (9001::bigint, 3, 15::bigint), (9002::bigint, 2, 9::bigint)$$,
@@ -83,13 +114,39 @@ SELECT matches(crm_core.ledger_digest(9001), '^crm_core-ledger-v1 9001:3:[0-9a-f
 CREATE TEMP TABLE kept AS SELECT crm_core.ledger_digest(9001) AS digest;
 SELECT is((SELECT ok FROM crm_core.verify_ledger(9001, (SELECT digest FROM kept))), true,
           'verification against the kept digest passes');
-SELECT throws_ok($$SELECT * FROM crm_core.verify_ledger(9001, 'not a digest')$$, '22023', NULL,
-                 'a malformed digest is refused');
+SELECT throws_ok($$SELECT * FROM crm_core.verify_ledger(9001, 'not a digest')$$, '22023',
+                 'ledger digest must start with "crm_core-ledger-v1"', 'a malformed digest is refused');
+SET LOCAL search_path = public, pg_catalog;
+CREATE TEMP TABLE under_hostile_path AS
+    SELECT crm_core.ledger_digest() AS digest, (SELECT count(*) FROM crm_core.verify_ledger()) AS verified;
+RESET search_path;
+SELECT is_empty('SELECT * FROM public.seal_planted_calls',
+                'sealing, verifying and digesting never ran the to_char or = a database owner planted in public');
+SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'seal_db_owner'), false,
+          'so the database owner did not become a superuser');
+
+-- An auditor (crm_core_readonly) verifies the chain against a kept digest, and gains nothing else.
+SELECT crm_core.ledger_digest(9001) AS kept_digest \gset
+SET ROLE crm_core_readonly;
+SELECT results_eq(format('SELECT ok, blocks_checked FROM crm_core.verify_ledger(9001, %L)', :'kept_digest'),
+                  $$VALUES (true, 3::bigint)$$,
+                  'crm_core_readonly can run verify_ledger() with a digest');
+SELECT is(crm_core.ledger_digest(9001), :'kept_digest', 'and ledger_digest()');
+RESET ROLE;
+SELECT ok(NOT has_function_privilege('crm_core_readonly', 'crm_core.seal_ledger(integer)', 'EXECUTE')
+          AND NOT has_table_privilege('crm_core_readonly', 'crm_core.ledger_sealed_entry', 'INSERT, UPDATE, DELETE, TRUNCATE')
+          AND NOT has_table_privilege('crm_core_readonly', 'crm_core.ledger_block', 'INSERT, UPDATE, DELETE, TRUNCATE')
+          AND NOT has_table_privilege('crm_core_readonly', 'crm_core.seal_progress', 'SELECT, INSERT, UPDATE, DELETE')
+          AND NOT has_table_privilege('crm_core_readonly', 'crm_core.journal_line', 'INSERT, UPDATE, DELETE, TRUNCATE'),
+          'crm_core_readonly still cannot seal nor write the ledger or its seals');
+CREATE TEMP TABLE kept_all AS SELECT crm_core.ledger_digest() AS digest;
 
 -- The seal tables are append-only themselves.
-SELECT throws_ok($$UPDATE crm_core.ledger_block SET sealed_by = 'me'$$, '55000', NULL,
+SELECT throws_ok($$UPDATE crm_core.ledger_block SET sealed_by = 'me'$$, '55000',
+                 'UPDATE on crm_core.ledger_block is refused: its rows are append-only',
                  'blocks cannot be updated');
-SELECT throws_ok($$DELETE FROM crm_core.ledger_sealed_entry$$, '55000', NULL,
+SELECT throws_ok($$DELETE FROM crm_core.ledger_sealed_entry$$, '55000',
+                 'DELETE on crm_core.ledger_sealed_entry is refused: its rows are append-only',
                  'sealed rows cannot be deleted');
 
 -- What a superuser can still do, and how verification catches it.
@@ -98,6 +155,12 @@ RETURNS TABLE (broken_block bigint, broken_row_kind text, broken_row_id bigint, 
 LANGUAGE sql AS $$
     SELECT broken_block, broken_row_kind, broken_row_id, problem
       FROM crm_core.verify_ledger(business, (SELECT digest FROM kept)) WHERE NOT ok
+$$;
+CREATE FUNCTION pg_temp.verdict_of_all(business bigint)
+RETURNS TABLE (ok boolean, broken_block bigint, broken_row_kind text, broken_row_id bigint, problem text)
+LANGUAGE sql AS $$
+    SELECT ok, broken_block, broken_row_kind, broken_row_id, problem
+      FROM crm_core.verify_ledger(NULL, (SELECT digest FROM kept_all)) WHERE business_id = business
 $$;
 SET LOCAL session_replication_role = replica;  -- skips the ledger's own and FK triggers
 
@@ -172,13 +235,48 @@ SELECT results_eq('SELECT broken_block, problem FROM pg_temp.verdict()',
                   'a chain cut short is caught by the kept digest');
 ROLLBACK TO SAVEPOINT tamper;
 
+-- A business deleted or renumbered (replica mode skips the foreign keys) is not skipped: every
+-- chain found, and every business the digest names, is reported.
+DELETE FROM crm_core.business WHERE id = 9002;
+SELECT results_eq('SELECT * FROM pg_temp.verdict_of_all(9002)',
+                  $$VALUES (false, NULL::bigint, 'business', 9002::bigint,
+                            'business row is missing (deleted or renumbered) but its sealed chain is here')$$,
+                  'a deleted business row is reported broken, not skipped');
+SELECT matches(crm_core.ledger_digest(), ' 9002:2:[0-9a-f]{64}',
+               'ledger_digest still covers the chain of a business whose row is gone');
+ROLLBACK TO SAVEPOINT tamper;
+
+UPDATE crm_core.business SET id = 9003 WHERE id = 9002;
+SELECT results_eq('SELECT * FROM pg_temp.verdict_of_all(9002)',
+                  $$VALUES (false, NULL::bigint, 'business', 9002::bigint,
+                            'business row is missing (deleted or renumbered) but its sealed chain is here')$$,
+                  'a renumbered business is reported under the number its chain was sealed with');
+ROLLBACK TO SAVEPOINT tamper;
+
+ALTER TABLE crm_core.ledger_block DISABLE TRIGGER crm_core_guard_row;
+ALTER TABLE crm_core.ledger_sealed_entry DISABLE TRIGGER crm_core_guard_row;
+DELETE FROM crm_core.ledger_sealed_entry WHERE business_id = 9002;
+DELETE FROM crm_core.ledger_block WHERE business_id = 9002;
+DELETE FROM crm_core.business WHERE id = 9002;
+SELECT results_eq('SELECT * FROM pg_temp.verdict_of_all(9002)',
+                  $$VALUES (false, 2::bigint, 'business', 9002::bigint,
+                            'business in the digest is missing with its whole chain (deleted or renumbered)')$$,
+                  'a business removed with its whole chain is reported broken by the digest');
+SELECT is((SELECT count(*) FROM crm_core.verify_ledger(9002)), 0::bigint,
+          'without the digest nothing is left to verify for it');
+ROLLBACK TO SAVEPOINT tamper;
+
+SELECT results_eq($$SELECT business_id, ok FROM crm_core.verify_ledger(NULL, (SELECT digest FROM kept_all))
+                     WHERE business_id IN (9001, 9002) ORDER BY 1$$,
+                  $$VALUES (9001::bigint, true), (9002::bigint, true)$$,
+                  'untouched, every business verifies against the digest of all');
 SELECT is((SELECT count(*) FROM pg_temp.verdict(9002)), 0::bigint,
           'tampering in one business leaves the other verified');
 SELECT is((SELECT count(*) FROM pg_temp.verdict()), 0::bigint,
           'after rolling the tampering back the chain verifies again');
 
-SELECT throws_ok($$SELECT * FROM crm_core.seal_ledger(0)$$, '22023', NULL,
-                 'a block size of 0 is refused');
+SELECT throws_ok($$SELECT * FROM crm_core.seal_ledger(0)$$, '22023',
+                 'entries_per_block must be between 1 and 100000, not 0', 'a block size of 0 is refused');
 SELECT ok(NOT has_function_privilege('crm_core_readonly', 'crm_core.seal_ledger(integer)', 'EXECUTE')
           AND has_function_privilege('crm_core_readonly', 'crm_core.verify_ledger(bigint, text)', 'EXECUTE'),
           'the read-only role verifies but does not seal');

@@ -74,7 +74,7 @@ SELECT is((SELECT count(*)::integer FROM crm_core.audit_log
 INSERT INTO crm_core.audit_log (logged_at, relid, table_name, operation, txid, db_user,
                                 session_user_name)
 VALUES ('2100-01-01 00:00+00', 0, 'far future', 'INSERT', 1, 'u', 'u');
-SELECT throws_ok($$DELETE FROM ONLY crm_core.audit_log_default$$, '55000', NULL,
+SELECT throws_ok($$DELETE FROM ONLY crm_core.audit_log_default$$, '55000', 'DELETE on crm_core.audit_log_default is refused: its rows are append-only',
                  'the default partition is append-only again once maintenance is done');
 SELECT is((SELECT count(*)::integer FROM pg_trigger t JOIN pg_inherits i ON i.inhrelid = t.tgrelid
             WHERE i.inhparent = 'crm_core.audit_log'::regclass
@@ -99,15 +99,15 @@ GRANT crm_core_app TO crm_core_it_app;
 GRANT SELECT, INSERT ON crm_core.audit_log_p201801 TO crm_core_it_app;
 SET ROLE crm_core_it_app;
 SELECT throws_ok($$ALTER TABLE crm_core.audit_log DETACH PARTITION crm_core.audit_log_p201801$$,
-                 '42501', NULL, 'an application role cannot detach an audit partition');
-SELECT throws_ok($$DROP TABLE crm_core.audit_log_p201801$$, '42501', NULL,
+                 '42501', 'detaching crm_core.audit_log_p201801 from its append-only table is refused', 'an application role cannot detach an audit partition');
+SELECT throws_ok($$DROP TABLE crm_core.audit_log_p201801$$, '42501', 'must be owner of table audit_log_p201801',
                  'nor drop it');
-SELECT throws_ok($$TRUNCATE crm_core.audit_log_p201801$$, '42501', NULL, 'nor truncate it');
-SELECT throws_ok($$DELETE FROM crm_core.audit_log_p201801$$, '42501', NULL, 'nor delete from it');
-SELECT throws_ok($$SELECT * FROM crm_core.run_maintenance(false)$$, '42501', NULL,
+SELECT throws_ok($$TRUNCATE crm_core.audit_log_p201801$$, '42501', 'permission denied for table audit_log_p201801', 'nor truncate it');
+SELECT throws_ok($$DELETE FROM crm_core.audit_log_p201801$$, '42501', 'permission denied for table audit_log_p201801', 'nor delete from it');
+SELECT throws_ok($$SELECT * FROM crm_core.run_maintenance(false)$$, '42501', 'permission denied for function run_maintenance',
                  'nor run maintenance');
 RESET ROLE;
-SELECT throws_ok($$TRUNCATE crm_core.audit_log_p201801$$, '55000', NULL,
+SELECT throws_ok($$TRUNCATE crm_core.audit_log_p201801$$, '55000', 'TRUNCATE on crm_core.audit_log_p201801 is refused: its rows are append-only',
                  'even the owner cannot truncate it: it is append-only');
 
 -- A maintenance role that is not a superuser, with EXECUTE on every crm_core function.
@@ -122,19 +122,22 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON crm_core.partition_config, crm_core.part
       crm_core.partition_log TO crm_core_it_maint;
 SET ROLE crm_core_it_maint;
 SELECT throws_ok($$ALTER TABLE crm_core.audit_log DETACH PARTITION crm_core.audit_log_p201801$$,
-                 '42501', NULL, 'the maintenance role cannot detach an audit month itself');
+                 '42501', 'detaching crm_core.audit_log_p201801 from its append-only table is refused', 'the maintenance role cannot detach an audit month itself');
 SELECT throws_ok($$SELECT crm_core._audit_retention_detach('crm_core.audit_log_p201801')$$,
                  '42501', 'only the owner of crm_core.audit_log may maintain its partitions',
                  'nor through the detach helper');
 SELECT throws_ok(format('SELECT crm_core._retire_audit_partition(%L)',
                         'crm_core.audit_log_p' || to_char(now() AT TIME ZONE 'UTC' + interval '1 month', 'YYYYMM')),
-                 '42501', NULL, 'nor retire a month younger than 7 years');
+                 '42501',
+                 format('crm_core.audit_log_p%s is not a month of crm_core.audit_log past its retention',
+                        to_char(now() AT TIME ZONE 'UTC' + interval '1 month', 'YYYYMM')),
+                 'nor retire a month younger than 7 years');
 SELECT throws_ok($$UPDATE crm_core.partition_config SET retention = '1 day'
                     WHERE parent = 'crm_core.audit_log'::regclass$$,
-                 '23514', NULL, 'nor shorten the audit log''s retention below 7 years');
+                 '23514', 'new row for relation "partition_config" violates check constraint "partition_config_audit_log_kept"', 'nor shorten the audit log''s retention below 7 years');
 SELECT throws_ok($$UPDATE crm_core.partition_config SET retention_action = 'drop'
                     WHERE parent = 'crm_core.audit_log'::regclass$$,
-                 '23514', NULL, 'nor have retention drop audit months');
+                 '23514', 'new row for relation "partition_config" violates check constraint "partition_config_audit_log_kept"', 'nor have retention drop audit months');
 UPDATE crm_core.partition_config SET premake = 5 WHERE parent = 'crm_core.audit_log'::regclass;
 CREATE TEMP TABLE maint_done AS
     SELECT * FROM crm_core.run_maintenance(false, 'crm_core.audit_log');
@@ -153,7 +156,7 @@ SELECT is((SELECT count(*)::integer FROM crm_core.audit_log_p201801), 1, 'with i
 SELECT is((SELECT by_extension FROM crm_core.append_only_table
             WHERE relid = 'crm_core.audit_log_p201801'::regclass),
           false, 'and stays append-only on its own, in every dump');
-SELECT throws_ok($$DELETE FROM crm_core.audit_log_p201801$$, '55000', NULL,
+SELECT throws_ok($$DELETE FROM crm_core.audit_log_p201801$$, '55000', 'DELETE on crm_core.audit_log_p201801 is refused: its rows are append-only',
                  'its guards stay in place');
 SELECT ok(NOT EXISTS (SELECT FROM pg_depend WHERE objid = 'crm_core.audit_log_p201801'::regclass
                                               AND deptype = 'e'),
