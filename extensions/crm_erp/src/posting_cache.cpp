@@ -214,8 +214,8 @@ const EventTable& event_table(Oid relid, TupleDesc descriptor) {
     }
     watch_configuration();
     static CachedPlan select_table(
-        "SELECT transaction_type, parent, parent_column::text, date_column::text "
-        "FROM erp.event_table WHERE relid = $1",
+        "SELECT transaction_type, parent, parent_column::pg_catalog.text, "
+        "date_column::pg_catalog.text FROM erp.event_table WHERE relid OPERATOR(pg_catalog.=) $1",
         {OIDOID});
     Datum arguments[1] = {ObjectIdGetDatum(relid)};
     auto table = std::make_unique<EventTable>();
@@ -270,13 +270,15 @@ const RuleSet& rule_set(const EventTable& table, TupleDesc descriptor, int64_t b
     }
     static CachedPlan select_type(
         "SELECT name, rule_version, active FROM erp.transaction_type "
-        "WHERE business_id = $1 AND code = $2",
+        "WHERE business_id OPERATOR(pg_catalog.=) $1 AND code OPERATOR(pg_catalog.=) $2",
         {INT8OID, TEXTOID});
     static CachedPlan select_lines(
-        "SELECT line_no, side, account_id, account_column::text, item_id, item_column::text, "
-        "item_account, amount_column::text, subledger_column::text, memo_column::text, "
-        "when_column::text, when_value FROM erp.posting_rule "
-        "WHERE business_id = $1 AND transaction_type = $2 ORDER BY line_no",
+        "SELECT line_no, side, account_id, account_column::pg_catalog.text, item_id, "
+        "item_column::pg_catalog.text, item_account, amount_column::pg_catalog.text, "
+        "subledger_column::pg_catalog.text, memo_column::pg_catalog.text, "
+        "when_column::pg_catalog.text, when_value FROM erp.posting_rule "
+        "WHERE business_id OPERATOR(pg_catalog.=) $1 "
+        "AND transaction_type OPERATOR(pg_catalog.=) $2 ORDER BY line_no",
         {INT8OID, TEXTOID});
     Datum arguments[2] = {Int64GetDatum(business_id),
                           crm_core::pg::string_to_text(table.transaction_type)};
@@ -340,7 +342,7 @@ std::optional<std::pair<int64_t, int64_t>> item_accounts(int64_t business_id, in
     watch_configuration();
     static CachedPlan select_item(
         "SELECT stock_account_id, movement_account_id FROM erp.item "
-        "WHERE business_id = $1 AND id = $2",
+        "WHERE business_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2",
         {INT8OID, INT8OID});
     Datum arguments[2] = {Int64GetDatum(business_id), Int64GetDatum(item_id)};
     if (select_item.execute(arguments, nullptr, true, 1) == 0) {

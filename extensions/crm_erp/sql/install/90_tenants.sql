@@ -49,7 +49,6 @@ GRANT INSERT, UPDATE ON erp.business_settings, erp.till, erp.item, erp.transacti
                         erp.customer, erp.customer_pii, erp.statement_import
     TO crm_core_app;
 GRANT INSERT, UPDATE, DELETE ON erp.posting_rule, erp.reconciliation_match TO crm_core_app;
-GRANT INSERT ON erp_legacy.business, erp_legacy.account, erp_legacy.transaction_type TO crm_core_app;
 -- Writing and reading through customer_pii needs the key and these; the read-only role sees
 -- ciphertext only.
 GRANT EXECUTE ON FUNCTION erp.pii_key(), erp.pii_hash(text), erp.pii_encrypt(text), erp.pii_decrypt(bytea),
