@@ -93,6 +93,31 @@ CREATE TABLE erp.event_reversal (
 );
 COMMENT ON TABLE erp.event_reversal IS 'Events reversed with erp.reverse_event(): their entries and reversals.';
 
+-- A reversal record tells the truth: its event posted entry_id, and reversal_entry_id is the
+-- ledger's reversal of that entry (summaries leave reversed events out: a record may not hide
+-- a sale that was not reversed).
+CREATE FUNCTION erp.event_reversal_check() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    event_entry bigint;
+BEGIN
+    EXECUTE format('SELECT entry_id FROM %s WHERE business_id OPERATOR(pg_catalog.=) $1 '
+                   'AND id OPERATOR(pg_catalog.=) $2', NEW.relid)
+       INTO event_entry USING NEW.business_id, NEW.event_id;
+    IF event_entry IS DISTINCT FROM NEW.entry_id OR NOT EXISTS (
+           SELECT FROM crm_core.journal_entry e
+            WHERE e.business_id = NEW.business_id AND e.id = NEW.reversal_entry_id
+              AND e.reverses_entry_id = NEW.entry_id) THEN
+        RAISE EXCEPTION '% % was not reversed by entry %', NEW.relid, NEW.event_id, NEW.reversal_entry_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'event_reversal_true',
+                  TABLE = 'event_reversal', SCHEMA = 'erp', HINT = 'Reverse events with erp.reverse_event().';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER event_reversal_true BEFORE INSERT ON erp.event_reversal
+    FOR EACH ROW EXECUTE FUNCTION erp.event_reversal_check();
+
 -- ---------------------------------------------------------------------------------------
 -- The C++ triggers.
 

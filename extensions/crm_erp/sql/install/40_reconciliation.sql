@@ -306,49 +306,59 @@ CREATE FUNCTION erp.unmatch(business_id bigint, statement_line_id bigint) RETURN
 $$;
 COMMENT ON FUNCTION erp.unmatch(bigint, bigint) IS 'Undoes a match whose lines are not in a closed period.';
 
--- Closes the account's next reconciliation period (from the day after the last one, or its
--- first line, through period_end): records the balances and what stayed unmatched, and makes
--- the period's matches final.
-CREATE FUNCTION erp.close_reconciliation(account_id bigint, period_end date, statement_balance numeric DEFAULT NULL)
-    RETURNS erp.reconciliation LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- Closing a period, however the row is inserted: the period starts the day after the last
+-- closed one (or at the account's first line), the balances and unmatched counts are computed
+-- here (what the inserter gives is replaced), and the period's matches become final.
+CREATE FUNCTION erp.reconciliation_closing() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    business bigint := erp.business_of_account(account_id);
     closed date;
-    start date;
-    result erp.reconciliation;
 BEGIN
-    IF period_end IS NULL THEN
+    IF NEW.period_end IS NULL THEN
         RAISE EXCEPTION 'period_end is required' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     -- Matchers and closers of one account take turns.
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('erp.match_statement ' || account_id, 0));
-    closed := erp.reconciled_through(business, account_id);
-    IF closed IS NOT NULL AND period_end <= closed THEN
-        RAISE EXCEPTION 'account % is reconciled through % already', account_id, closed
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('erp.match_statement ' || NEW.account_id, 0));
+    closed := erp.reconciled_through(NEW.business_id, NEW.account_id);
+    IF closed IS NOT NULL AND NEW.period_end <= closed THEN
+        RAISE EXCEPTION 'account % is reconciled through % already', NEW.account_id, closed
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Close a period that ends after the last closed one.';
     END IF;
-    start := coalesce(closed + 1,
-                      least((SELECT min(s.booked_on) FROM erp.statement_line s
-                              WHERE s.business_id = business AND s.account_id = close_reconciliation.account_id),
-                            (SELECT min(r.booked_on) FROM erp.reconcilable_ledger_line r
-                              WHERE r.business_id = business AND r.account_id = close_reconciliation.account_id)),
-                      period_end);
+    NEW.period_start := least(coalesce(closed + 1,
+                                       least((SELECT min(s.booked_on) FROM erp.statement_line s
+                                               WHERE s.business_id = NEW.business_id AND s.account_id = NEW.account_id),
+                                             (SELECT min(r.booked_on) FROM erp.reconcilable_ledger_line r
+                                               WHERE r.business_id = NEW.business_id AND r.account_id = NEW.account_id)),
+                                       NEW.period_end),
+                              NEW.period_end);
+    NEW.ledger_balance := (SELECT coalesce(sum(r.amount), 0) FROM erp.reconcilable_ledger_line r
+                            WHERE r.business_id = NEW.business_id AND r.account_id = NEW.account_id
+                              AND r.booked_on <= NEW.period_end);
+    NEW.unmatched_statement_lines := (SELECT count(*) FROM erp.unmatched_statement_line u
+                                       WHERE u.business_id = NEW.business_id AND u.account_id = NEW.account_id
+                                         AND u.booked_on BETWEEN NEW.period_start AND NEW.period_end);
+    NEW.unmatched_ledger_lines := (SELECT count(*) FROM erp.unmatched_ledger_line u
+                                    WHERE u.business_id = NEW.business_id AND u.account_id = NEW.account_id
+                                      AND u.booked_on BETWEEN NEW.period_start AND NEW.period_end);
+    NEW.closed_at := now();
+    NEW.closed_by := current_user;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER reconciliation_closing BEFORE INSERT ON erp.reconciliation
+    FOR EACH ROW EXECUTE FUNCTION erp.reconciliation_closing();
+
+-- Closes the account's next reconciliation period through period_end, with the statement's
+-- closing balance when given (see erp.reconciliation_closing()).
+CREATE FUNCTION erp.close_reconciliation(account_id bigint, period_end date, statement_balance numeric DEFAULT NULL)
+    RETURNS erp.reconciliation LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO erp.reconciliation (business_id, account_id, period_start, period_end, statement_balance,
                                     ledger_balance, unmatched_statement_lines, unmatched_ledger_lines)
-    VALUES (business, account_id, least(start, period_end), period_end, statement_balance,
-            (SELECT coalesce(sum(r.amount), 0) FROM erp.reconcilable_ledger_line r
-              WHERE r.business_id = business AND r.account_id = close_reconciliation.account_id
-                AND r.booked_on <= period_end),
-            (SELECT count(*) FROM erp.unmatched_statement_line u
-              WHERE u.business_id = business AND u.account_id = close_reconciliation.account_id
-                AND u.booked_on <= period_end AND (closed IS NULL OR u.booked_on > closed)),
-            (SELECT count(*) FROM erp.unmatched_ledger_line u
-              WHERE u.business_id = business AND u.account_id = close_reconciliation.account_id
-                AND u.booked_on <= period_end AND (closed IS NULL OR u.booked_on > closed)))
-    RETURNING * INTO result;
-    RETURN result;
-END;
+    VALUES (erp.business_of_account(close_reconciliation.account_id), close_reconciliation.account_id,
+            close_reconciliation.period_end, close_reconciliation.period_end,
+            close_reconciliation.statement_balance, 0, 0, 0)
+    RETURNING *
 $$;
 COMMENT ON FUNCTION erp.close_reconciliation(bigint, date, numeric) IS
     'Closes the next reconciliation period of an account through period_end; its matches become final.';

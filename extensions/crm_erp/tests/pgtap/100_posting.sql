@@ -4,7 +4,7 @@
 -- message; changing a rule never changes what was posted. Deferred ledger checks run through
 -- SET CONSTRAINTS ALL IMMEDIATE (110_posting_sessions.sql commits for real).
 BEGIN;
-SELECT plan(48);
+SELECT plan(49);
 \ir lib/businesses.sql
 
 -- A test event table, to reach what the modules' CHECK constraints keep out.
@@ -202,6 +202,12 @@ SELECT throws_ok($$SELECT erp.reverse_event('water.sale', 7001, 9001, 'again')$$
                  '23505', 'water.sale 9001 is already reversed', 'an event is reversed once');
 SELECT throws_ok($$SELECT erp.reverse_event('water.sale', 7001, 9001, ' ')$$,
                  '22004', 'a reversal needs a reason', 'a reversal needs a reason');
+SELECT throws_ok(format($$INSERT INTO erp.event_reversal (business_id, relid, event_id, entry_id, reversal_entry_id, reason)
+                          VALUES (7001, 'water.sale', 9002, (SELECT entry_id FROM water.sale WHERE id = 9002), %s, 'hide it')$$,
+                         (SELECT reversal_entry_id FROM erp.event_reversal WHERE event_id = 9001)),
+                 '23514', 'water.sale 9002 was not reversed by entry ' ||
+                          (SELECT reversal_entry_id FROM erp.event_reversal WHERE event_id = 9001),
+                 'a reversal record cannot hide an event that was not reversed');
 SELECT throws_ok($$SELECT erp.reverse_event('water.sale', 7001, 424242, 'x')$$,
                  'P0002', 'water.sale 424242 does not exist in business 7001', 'an unknown event cannot be reversed');
 

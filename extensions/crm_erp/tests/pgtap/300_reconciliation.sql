@@ -2,7 +2,7 @@
 -- ledger lines by receipt and by amount and date, unmatched lines reported on both sides, and
 -- a closed period whose matches are final. Every refusal with its SQLSTATE and message.
 BEGIN;
-SELECT plan(27);
+SELECT plan(28);
 \ir lib/businesses.sql
 
 INSERT INTO water.production (business_id, product_size_id, quantity, raw_water_liters) VALUES (7001, :w20, 100, 0);
@@ -94,7 +94,12 @@ SELECT throws_ok(format('SELECT erp.match_manually(7001, %s, %s)', :qx9, :qa3_li
 SELECT throws_ok(format('SELECT erp.close_reconciliation(%s, current_date)', :water_mpesa),
                  '55000', format('account %s is reconciled through %s already', :water_mpesa, current_date),
                  'a period closes once');
-SELECT results_eq($$SELECT book_balance, status FROM erp_legacy.reconciliation$$,
+INSERT INTO erp.reconciliation (business_id, account_id, period_start, period_end, ledger_balance,
+                                unmatched_statement_lines, unmatched_ledger_lines)
+VALUES (7001, :water_mpesa, '2000-01-01', current_date + 1, 999999, 0, 0);
+SELECT is((SELECT (period_start, ledger_balance)::text FROM erp.reconciliation WHERE period_end = current_date + 1),
+          format('(%s,1100)', current_date + 1), 'a period inserted directly gets its start and balances computed, not given');
+SELECT results_eq($$SELECT book_balance, status FROM erp_legacy.reconciliation WHERE period_end = current_date$$,
                   $$VALUES (1100::numeric, 'reconciled')$$, 'seed 002''s Reconciliation reads the closed period');
 
 SELECT * FROM finish();
