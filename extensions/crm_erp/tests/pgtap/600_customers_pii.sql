@@ -58,8 +58,10 @@ SELECT erp.rotate_pii_key('rotated-key-0123456789abcdef-0123456789', 'k3y-for-te
 
 -- A reader without the key or the right to use it sees ciphertext only.
 SET LOCAL erp.pii_key = 'k3y-for-tests-0123456789abcdef-0123456789';
+CREATE ROLE erp_test_reader IN ROLE crm_core_readonly;
+SELECT crm_core.grant_business('erp_test_reader', 7002);
+SET LOCAL ROLE erp_test_reader;
 SET LOCAL crm_core.business_id = '7002';
-SET LOCAL ROLE crm_core_readonly;
 SELECT ok((SELECT phone_cipher IS NOT NULL FROM erp.customer WHERE id = 1), 'the read-only role sees the ciphertext');
 SELECT throws_ok($$SELECT phone FROM erp.customer_pii WHERE id = 1$$, '42501', NULL,
                  'but cannot decrypt even when the session holds the key');
