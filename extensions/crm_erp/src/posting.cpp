@@ -178,11 +178,10 @@ void post_row(TupleTableSlot* slot, const EventTable& table, TupleDesc descripto
     int64_t business_id = integer_value(*business, table.business_id.type);
     int64_t event_id = integer_value(*id, table.id.type);
     const RuleSet& rules = rule_set(table, descriptor, business_id);
-    std::string type_label = "transaction type " + table.transaction_type + " of business " +
-                             std::to_string(business_id);
     if (!rules.defined || !rules.active || rules.lines.empty()) {
         throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                    event_name(table, event_id) + " cannot post: " + type_label +
+                    event_name(table, event_id) + " cannot post: transaction type " +
+                        table.transaction_type + " of business " + std::to_string(business_id) +
                         (!rules.defined  ? " does not exist"
                          : !rules.active ? " is inactive"
                                          : " has no posting rule lines"),
