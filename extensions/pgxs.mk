@@ -28,7 +28,7 @@ EXTRA_CLEAN     = $(OBJS:.o=.d)
 
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register \
               -I$(TOP)/lib/pure/include -I$(TOP)/lib/pg -Isrc \
-              -DCRM_CORE_VERSION='"$(CRM_CORE_VERSION)"' -DEXTENSION_VERSION='"$(EXTVERSION)"'
+              -DCRM_CORE_VERSION='"$(CRM_CORE_VERSION)"' -DEXTENSION_NAME='"$(EXTENSION)"' -DEXTENSION_VERSION='"$(EXTVERSION)"'
 # Only the functions PostgreSQL looks up are exported: two extensions carry their own copy of
 # the boundary layer, and PostgreSQL loads libraries with RTLD_GLOBAL.
 SHLIB_LINK  = -lstdc++ -Wl,--version-script=$(TOP)/extensions/exports.map

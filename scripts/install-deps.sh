@@ -12,6 +12,7 @@ PACKAGES=(
     libboost-dev                            # Boost.Beast / Asio headers for the service
     libboost-test-dev                       # Boost.Test
     cmake g++ make pkg-config
+    git                                     # tests/upgrade builds released versions from history
     ca-certificates
 )
 PACKAGES+=("$@")  # extra packages, e.g. the benchmarks' postgresql-15-partman

@@ -32,7 +32,9 @@ crm_runtime_dir() {
 }
 
 CRM_RUNTIME=$(crm_runtime_dir)
-PGROOT=$CRM_RUNTIME/pgroot
+# CRM_CORE_PGROOT selects another private tree (tests/upgrade builds released versions into trees
+# of their own and starts clusters on them).
+PGROOT=${CRM_CORE_PGROOT:-$CRM_RUNTIME/pgroot}
 PGBIN=$PGROOT/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PGBIN/pg_config
 export PG_CONFIG

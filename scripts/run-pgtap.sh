@@ -6,6 +6,9 @@
 # PGUSER) instead: that server needs the extensions, pgtap and crm_core_test
 # (make -C tests/boundary install).
 # Extra arguments are test files (default: every extensions/*/tests/pgtap/*.sql).
+# CRM_CORE_PGTAP_UPGRADE_FROM=VERSION prepares each database the way an upgraded installation
+# is: CREATE EXTENSION ... VERSION 'VERSION' (its frozen script), then ALTER EXTENSION ... UPDATE
+# (tests/upgrade/data_test.sh runs the whole suite so for every released version).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -37,8 +40,14 @@ for extension in "${order[@]}"; do
     export PGDATABASE=${extension}_regress
     dropdb --if-exists --force "$PGDATABASE"
     createdb "$PGDATABASE"
-    psql -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pgtap' \
-        -c "CREATE EXTENSION $extension CASCADE" -c 'CREATE EXTENSION crm_core_test'
+    if [ -n "${CRM_CORE_PGTAP_UPGRADE_FROM:-}" ]; then
+        psql -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pgtap' \
+            -c "CREATE EXTENSION $extension VERSION '$CRM_CORE_PGTAP_UPGRADE_FROM' CASCADE" \
+            -c "ALTER EXTENSION $extension UPDATE" -c 'CREATE EXTENSION crm_core_test'
+    else
+        psql -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pgtap' \
+            -c "CREATE EXTENSION $extension CASCADE" -c 'CREATE EXTENSION crm_core_test'
+    fi
     # shellcheck disable=SC2086
     pg_prove --ext .sql --failures ${files_of[$extension]} || status=1
 done

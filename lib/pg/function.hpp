@@ -7,6 +7,7 @@
 #include <new>
 
 #include "error.hpp"
+#include "installed_version.hpp"
 #include "pg_includes.hpp"
 
 namespace crm_core::pg {
@@ -57,12 +58,23 @@ Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
 }  // namespace crm_core::pg
 
 // Defines the SQL-callable function `name`; the braces that follow are its C++ body, which
-// sees `fcinfo` and returns a Datum. Calls into PostgreSQL inside it go through guard().
-#define CRM_CORE_FUNCTION(name)                             \
+// sees `fcinfo` and returns a Datum. Calls into PostgreSQL inside it go through guard(). Before
+// the body runs, the library refuses to serve SQL objects of another version than its own
+// (EXTENSION_NAME and EXTENSION_VERSION come from the extension's build; installed_version.hpp).
+#define CRM_CORE_FUNCTION(name) \
+    CRM_CORE_DEFINE_FUNCTION(   \
+        name, crm_core::pg::require_installed_version(EXTENSION_NAME, EXTENSION_VERSION))
+
+// A function that answers whatever SQL version is installed (e.g. crm_core.version(), which
+// tells the library's version to a DBA diagnosing a mismatch).
+#define CRM_CORE_FUNCTION_ANY_VERSION(name) CRM_CORE_DEFINE_FUNCTION(name, (void)0)
+
+#define CRM_CORE_DEFINE_FUNCTION(name, version_check)       \
     static Datum name##_body(FunctionCallInfo fcinfo);      \
     extern "C" {                                            \
     PG_FUNCTION_INFO_V1(name);                              \
     Datum name(PG_FUNCTION_ARGS) {                          \
+        version_check;                                      \
         return crm_core::pg::call_cpp(name##_body, fcinfo); \
     }                                                       \
     }                                                       \

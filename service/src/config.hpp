@@ -61,7 +61,8 @@ struct Config {
 // What the command line asks for.
 struct Invocation {
     Config config;
-    std::optional<Job> once;
+    // --once NAME: a built-in job (job_from_name) or a job registered with crm_core.schedule_job().
+    std::optional<std::string> once;
     bool help = false;
     bool version = false;
 };

@@ -3,6 +3,8 @@
 // reported as not installed rather than failing.
 #include "database.hpp"
 
+#include "service.hpp"
+
 #include <chrono>
 #include <map>
 #include <sstream>
@@ -87,20 +89,30 @@ void cancel_backend(const Config& config, int pid) {
     tx.exec_params("SELECT pg_cancel_backend($1)", pid);
 }
 
-JobResult run_job(pqxx::connection& session, Job job) {
+JobResult run_job(pqxx::connection& session, Job job, const Config& config) {
     static const std::map<Job, const char*> functions = {
         {Job::maintenance, "crm_core.run_maintenance"},
         {Job::refresh, "crm_core.refresh_due"},
         {Job::seal, "crm_core.seal_ledger"}};
     const char* function = functions.at(job);
-    pqxx::nontransaction tx(session);
-    if (!exists(tx, "to_regproc", function)) {
-        return JobResult{false, 0, "not installed"};
+    {
+        pqxx::nontransaction tx(session);
+        if (!exists(tx, "to_regproc", function)) {
+            return JobResult{false, 0, "not installed"};
+        }
     }
+    std::map<std::string, int> retirements;
+    if (job == Job::maintenance) {
+        retirements = retire_concurrently(session, config);
+    }
+    pqxx::nontransaction tx(session);
     // One statement: the function runs in its own transaction under the session's lock_timeout.
     pqxx::result rows = tx.exec(std::string("SELECT * FROM ") + function + "()");
     std::ostringstream summary;
     summary << rows.size() << (rows.size() == 1 ? " row" : " rows");
+    for (const auto& [action, count] : retirements) {
+        summary << ", " << count << " concurrently " << action;
+    }
     if (job == Job::seal) {
         long long blocks = 0, sealed = 0;
         for (const auto& row : rows) {
@@ -121,6 +133,89 @@ JobResult run_job(pqxx::connection& session, Job job) {
         }
     }
     return JobResult{true, rows.size(), summary.str()};
+}
+
+std::map<std::string, int> retire_concurrently(pqxx::connection& session, const Config& config) {
+    std::map<std::string, int> actions;
+    pqxx::nontransaction tx(session);
+    if (!exists(tx, "to_regprocedure", "crm_core.concurrent_retirements()")) {
+        return actions;
+    }
+    pqxx::result steps = tx.exec("SELECT * FROM crm_core.concurrent_retirements()");
+    auto restore_lock_timeout = [&] {
+        tx.exec_params("SELECT set_config('lock_timeout', $1, false)",
+                       milliseconds(config.lock_timeout));
+    };
+    try {
+        for (const auto& step : steps) {
+            tx.exec(step[0].as<std::string>());  // SET lock_timeout to the table's
+            try {
+                tx.exec(step[1].as<std::string>());  // DETACH PARTITION ... CONCURRENTLY
+            } catch (const pqxx::broken_connection&) {
+                throw;
+            } catch (const pqxx::sql_error& error) {
+                // finish_retirement logs it as deferred; the next run finishes or retries it.
+                std::string message = error.what();
+                log_line("maintenance: " + step[1].as<std::string>() + ": " +
+                         message.substr(0, message.find('\n')));
+            }
+            for (const auto& outcome : tx.exec(step[2].as<std::string>())) {
+                ++actions[outcome[1].as<std::string>("")];
+            }
+        }
+    } catch (const pqxx::broken_connection&) {
+        throw;
+    } catch (const pqxx::sql_error&) {
+        restore_lock_timeout();
+        throw;
+    }
+    restore_lock_timeout();
+    return actions;
+}
+
+std::optional<std::vector<RegisteredJob>> registered_jobs(pqxx::connection& session) {
+    pqxx::nontransaction tx(session);
+    if (!exists(tx, "to_regclass", "crm_core.jobs") ||
+        !exists(tx, "to_regprocedure",
+                "crm_core.run_job(text, boolean, double precision, interval, interval)")) {
+        return std::nullopt;
+    }
+    std::vector<RegisteredJob> jobs;
+    for (const auto& row :
+         tx.exec("SELECT name, due FROM crm_core.jobs ORDER BY due DESC, next_due_at, name")) {
+        jobs.push_back(RegisteredJob{row[0].as<std::string>(), row[1].as<bool>()});
+    }
+    return jobs;
+}
+
+RegisteredRun run_registered_job(pqxx::connection& session, const std::string& name,
+                                 const Config& config, bool only_if_due) {
+    pqxx::nontransaction tx(session);
+    if (!exists(tx, "to_regprocedure",
+                "crm_core.run_job(text, boolean, double precision, interval, interval)") ||
+        tx.exec_params1("SELECT EXISTS (SELECT FROM crm_core.jobs WHERE name = $1)", name)[0]
+                .as<bool>() == false) {
+        return RegisteredRun{false, "", "no job of that name", 0};
+    }
+    // The job runs as the role that registered it, never as this session's (crm_core.run_job).
+    auto row = tx.exec_params1(
+        "SELECT result, coalesce(error, ''), consecutive_failures FROM crm_core.run_job($1, $2,"
+        " $3, $4::interval, $5::interval)",
+        name, only_if_due, config.jitter, milliseconds(config.backoff_initial),
+        milliseconds(config.backoff_max));
+    return RegisteredRun{true, row[0].as<std::string>(), row[1].as<std::string>(),
+                         row[2].as<int>(0)};
+}
+
+bool holds_leader_lock(pqxx::connection& session, std::int64_t key) {
+    pqxx::nontransaction tx(session);
+    return tx
+        .exec_params1(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND"
+            " granted AND pid = pg_catalog.pg_backend_pid() AND objsubid = 1 AND"
+            " ((classid::bigint << 32) | objid::bigint) = $1)",
+            key)[0]
+        .as<bool>();
 }
 
 ProbeData probe(pqxx::connection& session, std::int64_t leader_key) {

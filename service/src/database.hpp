@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -32,8 +35,39 @@ struct JobResult {
     std::string summary;  // e.g. "2 rows: created 1, retired 1"
 };
 
-// Runs one maintenance job's SQL function (not health) in its own transaction.
-JobResult run_job(pqxx::connection& session, Job job);
+// Runs one maintenance job's SQL function (not health) in its own transaction; maintenance
+// first retires partitions concurrently (retire_concurrently).
+JobResult run_job(pqxx::connection& session, Job job, const Config& config);
+
+// Runs the statements of crm_core.concurrent_retirements() (DETACH PARTITION ... CONCURRENTLY,
+// then crm_core.finish_retirement) each as a top-level statement, which no function can do;
+// restores the session's lock_timeout. Counts per action ("retired 2, deferred 1"); a failed
+// detach is logged by finish_retirement as deferred and retried at the next run.
+std::map<std::string, int> retire_concurrently(pqxx::connection& session, const Config& config);
+
+// A job registered with crm_core.schedule_job(), as crm_core.jobs lists it.
+struct RegisteredJob {
+    std::string name;
+    bool due = false;
+};
+// The registered jobs, due ones first in the order they fell due; nullopt when crm_core.jobs is
+// not installed in this database.
+std::optional<std::vector<RegisteredJob>> registered_jobs(pqxx::connection& session);
+
+// How one run of a registered job ended (crm_core.run_job).
+struct RegisteredRun {
+    bool scheduled = true;  // false: no such job (or crm_core.run_job not installed)
+    std::string result;     // success, failure or skipped
+    std::string error;      // the failure, or why it was skipped
+    int consecutive_failures = 0;
+};
+// Runs a registered job once as the role that registered it (crm_core.run_job), with the
+// service's jitter and backoff; only_if_due skips it when another runner just ran it.
+RegisteredRun run_registered_job(pqxx::connection& session, const std::string& name,
+                                 const Config& config, bool only_if_due);
+
+// Whether this session still holds the leader lock (a job may have released it).
+bool holds_leader_lock(pqxx::connection& session, std::int64_t key);
 
 // Reads everything the health checks need; every part fails or is missing on its own.
 ProbeData probe(pqxx::connection& session, std::int64_t leader_key);

@@ -155,20 +155,17 @@ void seal_check(const Probed<SealSummary>& probed, double warn_seconds, std::vec
 }
 
 // Per job: seconds since the last success; repeated failures warn.
-void job_checks(const std::map<Job, JobRecord>& jobs, bool leader, double now_unix,
-                int failures_warn, std::vector<Check>& out) {
+void job_checks(const JobRecords& recorded, bool leader, double now_unix, int failures_warn,
+                std::vector<Check>& out) {
+    JobRecords jobs = recorded;
     for (Job job : kAllJobs) {
-        auto it = jobs.find(job);
-        JobRecord record = it == jobs.end() ? JobRecord{} : it->second;
-        Check check{"jobs:last_success",
-                    job_name(job),
-                    "component",
-                    Status::pass,
-                    std::nullopt,
-                    "s",
-                    "",
-                    false,
-                    ""};
+        if (jobs.count(job_name(job)) == 0) {
+            jobs[job_name(job)].leader_only = needs_leadership(job);
+        }
+    }
+    for (const auto& [name, record] : jobs) {
+        Check check{
+            "jobs:last_success", name, "component", Status::pass, std::nullopt, "s", "", false, ""};
         if (record.last_success_unix) {
             check.observed_value = now_unix - *record.last_success_unix;
             check.time = rfc3339(*record.last_success_unix);
@@ -180,7 +177,7 @@ void job_checks(const std::map<Job, JobRecord>& jobs, bool leader, double now_un
             check.status = Status::warn;
             check.output = std::to_string(record.consecutive_failures) +
                            " consecutive failures; last: " + record.last_error;
-        } else if (needs_leadership(job) && !leader) {
+        } else if (record.leader_only && !leader) {
             check.output = "standby: the leader runs this job";
         } else if (!record.last_success_unix) {
             check.output = record.failures > 0 ? "failing: " + record.last_error : "not run yet";
@@ -218,8 +215,7 @@ const char* status_name(Status status) {
 }
 
 std::vector<Check> health_checks(const InstanceState& instance, const ProbeData& probe,
-                                 const std::map<Job, JobRecord>& jobs,
-                                 const Thresholds& thresholds) {
+                                 const JobRecords& jobs, const Thresholds& thresholds) {
     std::vector<Check> checks;
     checks.push_back(Check{"database:connection", "", "datastore",
                            instance.database_ready ? Status::pass : Status::fail, std::nullopt, "",

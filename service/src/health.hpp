@@ -60,8 +60,10 @@ struct ProbeData {
     Probed<bool> leader_present;  // some session holds the leader lock
 };
 
-// What the service recorded about one job.
+// What the service recorded about one job (built-in, or registered with crm_core.schedule_job).
 struct JobRecord {
+    bool leader_only = true;  // only the leader runs it (every job but health)
+    bool registered = false;  // a job of crm_core.jobs, not a built-in one
     std::uint64_t successes = 0;
     std::uint64_t failures = 0;
     std::uint64_t skips = 0;
@@ -99,10 +101,13 @@ struct Thresholds {
     int failures_warn = 3;
 };
 
-// All checks, from the instance state, the last probe and the job records.
+// Job records by job name (job_name() for the built-in ones).
+using JobRecords = std::map<std::string, JobRecord>;
+
+// All checks, from the instance state, the last probe and the job records (the built-in jobs
+// have a check even without a record).
 std::vector<Check> health_checks(const InstanceState& instance, const ProbeData& probe,
-                                 const std::map<Job, JobRecord>& jobs,
-                                 const Thresholds& thresholds);
+                                 const JobRecords& jobs, const Thresholds& thresholds);
 // The worst status of the checks that were not skipped.
 Status overall_status(const std::vector<Check>& checks);
 // The application/health+json document.

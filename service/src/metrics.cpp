@@ -105,7 +105,7 @@ std::string render_metrics(const MetricsSnapshot& s) {
     family(out, "crm_core_job_runs_total", "counter", "Job runs by result.");
     for (const auto& [job, metrics] : s.jobs) {
         const JobRecord& r = metrics.record;
-        std::string name = label("job", job_name(job));
+        std::string name = label("job", job);
         sample(out, "crm_core_job_runs_total", name + ",result=\"success\"",
                static_cast<double>(r.successes));
         sample(out, "crm_core_job_runs_total", name + ",result=\"failure\"",
@@ -115,26 +115,26 @@ std::string render_metrics(const MetricsSnapshot& s) {
     }
     family(out, "crm_core_job_failures_total", "counter", "Failed job runs.");
     for (const auto& [job, metrics] : s.jobs) {
-        sample(out, "crm_core_job_failures_total", label("job", job_name(job)),
+        sample(out, "crm_core_job_failures_total", label("job", job),
                static_cast<double>(metrics.record.failures));
     }
     family(out, "crm_core_job_consecutive_failures", "gauge",
            "Failures since the job last succeeded.");
     for (const auto& [job, metrics] : s.jobs) {
-        sample(out, "crm_core_job_consecutive_failures", label("job", job_name(job)),
+        sample(out, "crm_core_job_consecutive_failures", label("job", job),
                metrics.record.consecutive_failures);
     }
     family(out, "crm_core_job_last_success_timestamp_seconds", "gauge",
            "When the job last succeeded, Unix seconds (absent: never).");
     for (const auto& [job, metrics] : s.jobs) {
         if (metrics.record.last_success_unix) {
-            sample(out, "crm_core_job_last_success_timestamp_seconds", label("job", job_name(job)),
+            sample(out, "crm_core_job_last_success_timestamp_seconds", label("job", job),
                    *metrics.record.last_success_unix);
         }
     }
     family(out, "crm_core_job_duration_seconds", "histogram", "Job run time.");
     for (const auto& [job, metrics] : s.jobs) {
-        std::string name = label("job", job_name(job));
+        std::string name = label("job", job);
         for (std::size_t i = 0; i < Histogram::kBounds.size(); ++i) {
             sample(out, "crm_core_job_duration_seconds_bucket",
                    name + ",le=\"" + prometheus_number(Histogram::kBounds[i]) + '"',

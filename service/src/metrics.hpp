@@ -39,7 +39,7 @@ struct MetricsSnapshot {
     bool database_up = false;
     bool leader = false;
     Status health = Status::pass;
-    std::map<Job, JobMetrics> jobs;
+    std::map<std::string, JobMetrics> jobs;  // by job name, built-in and registered
     ProbeData probe;
 };
 

@@ -1,20 +1,13 @@
 // Scheduling arithmetic for crm-core-service (see schedule.hpp).
 #include "schedule.hpp"
 
-#include <algorithm>
+#include "crm_core/job_schedule.hpp"
 
 namespace crm_core::service {
 
 Duration Backoff::delay(int attempt, double random01) const {
-    // Double until the cap; stop doubling early so the multiplication cannot overflow.
-    Duration base = initial;
-    for (int i = 1; i < attempt && base < max; ++i) {
-        base *= 2;
-    }
-    base = std::min(base, max);
-    auto shortened =
-        static_cast<Duration::rep>(static_cast<double>(base.count()) * (1.0 - jitter * random01));
-    return Duration(std::max<Duration::rep>(shortened, 1));
+    return Duration(
+        backoff_delay_ms(RetryPolicy{initial.count(), max.count(), jitter}, attempt, random01));
 }
 
 Scheduler::Scheduler(std::function<double()> random01) : random01_(std::move(random01)) {}
@@ -39,18 +32,12 @@ void Scheduler::started(Job job) {
 void Scheduler::finished(Job job, SteadyTime now, Outcome outcome) {
     JobState& job_state = state(job);
     job_state.running = false;
-    if (outcome == Outcome::failure) {
-        ++job_state.consecutive_failures;
-        Duration retry = backoff_.delay(job_state.consecutive_failures, random01_());
-        // A backoff longer than the interval would make failures run less often than successes.
-        job_state.next_due = now + std::min(retry, job_state.interval);
-        return;
-    }
-    job_state.consecutive_failures = 0;
-    // Spread by +/- jitter around the interval.
-    double factor = 1.0 + jitter_ * (2.0 * random01_() - 1.0);
-    job_state.next_due = now + Duration(static_cast<Duration::rep>(
-                                   static_cast<double>(job_state.interval.count()) * factor));
+    job_state.consecutive_failures =
+        outcome == Outcome::failure ? job_state.consecutive_failures + 1 : 0;
+    RetryPolicy policy{backoff_.initial.count(), backoff_.max.count(), jitter_};
+    job_state.next_due =
+        now + Duration(next_run_delay_ms(job_state.interval.count(), job_state.consecutive_failures,
+                                         policy, random01_()));
 }
 
 void Scheduler::make_due(Job job, SteadyTime now) {

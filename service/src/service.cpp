@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -42,9 +43,12 @@ double seconds(Clock::duration duration) {
 
 // What a lane task tells the main loop when it is done.
 struct TaskResult {
-    std::optional<Job> job;  // the job it ran, if any
+    std::optional<Job> job;  // the built-in job it ran, if any
     Outcome outcome = Outcome::success;
     bool became_leader = false;
+    bool registry_round = false;       // it looked for due registered jobs
+    bool registry_failed = false;      // and could not (e.g. no privilege on crm_core.jobs)
+    bool more_registered_due = false;  // and another one is due right away
 };
 
 // One worker thread that runs one task at a time; the main loop posts a task only when the
@@ -125,7 +129,7 @@ class Lane {
 // What the HTTP thread reads and the lanes write.
 struct SharedState {
     std::mutex mutex;
-    std::map<Job, JobMetrics> jobs;
+    std::map<std::string, JobMetrics> jobs;  // by job name: built-in and registered
     ProbeData probe;
     bool database_ready = false;
     Clock::time_point last_ping_ok{};
@@ -149,16 +153,16 @@ struct SharedState {
         readiness_window = 3 * config.tick + config.probe_timeout;
     }
 
-    // Records a job's run for metrics and health.
-    void record(Job job, Outcome outcome, double duration_seconds, const std::string& detail,
-                int consecutive_failures) {
+    // Records a job's run for metrics and health; `detail` says why a skipped run was skipped.
+    void record(const std::string& job, Outcome outcome, double duration_seconds,
+                const std::string& detail, int consecutive_failures) {
         std::lock_guard<std::mutex> lock(mutex);
         JobMetrics& metrics = jobs[job];
         JobRecord& r = metrics.record;
         r.consecutive_failures = consecutive_failures;
         if (outcome == Outcome::skipped) {
             ++r.skips;
-            r.last_result = "not installed";
+            r.last_result = detail;
             return;
         }
         metrics.duration.observe(duration_seconds);
@@ -170,6 +174,23 @@ struct SharedState {
             ++r.failures;
             r.last_failure_unix = unix_now();
             r.last_error = detail;
+        }
+    }
+
+    // Keeps one metrics entry per registered job: new jobs appear (their counters at zero),
+    // unscheduled ones go.
+    void track_registered(const std::vector<RegisteredJob>& registered) {
+        std::lock_guard<std::mutex> lock(mutex);
+        std::set<std::string> names;
+        for (const RegisteredJob& job : registered) {
+            names.insert(job.name);
+            JobRecord& r = jobs[job.name].record;
+            r.registered = true;
+            r.leader_only = true;
+        }
+        for (auto it = jobs.begin(); it != jobs.end();) {
+            it = it->second.record.registered && names.count(it->first) == 0 ? jobs.erase(it)
+                                                                             : std::next(it);
         }
     }
 };
@@ -273,7 +294,7 @@ class Daemon {
         scheduler_.configure(config_);
         shared_.configure(config_);
         for (Job job : kAllJobs) {
-            shared_.jobs[job];
+            shared_.jobs[job_name(job)].record.leader_only = needs_leadership(job);
         }
     }
 
@@ -351,6 +372,20 @@ class Daemon {
                         scheduler_.make_due(job, now);
                     }
                 }
+                next_registry_round_ = now;
+            }
+            if (result->registry_round) {
+                // The database keeps the registered jobs' schedule: look again next tick, or at
+                // once while more are due; after errors, back off as failing jobs do.
+                registry_failures_ = result->registry_failed ? registry_failures_ + 1 : 0;
+                next_registry_round_ =
+                    result->registry_failed
+                        ? now +
+                              Backoff{config_.backoff_initial, config_.backoff_max, config_.jitter}
+                                  .delay(registry_failures_,
+                                         std::uniform_real_distribution<>(0, 1)(random_))
+                    : result->more_registered_due ? now
+                                                  : now + config_.tick;
             }
         }
         if (!leader_lane_.idle()) {
@@ -366,6 +401,11 @@ class Daemon {
                     });
                     return;
                 }
+            }
+            if (now >= next_registry_round_) {
+                next_registry_round_ = now + config_.tick;  // until the round reports back
+                leader_lane_.post([this, config = config_] { return registry_round(config); });
+                return;
             }
         }
         if (now >= next_leadership_round_) {
@@ -447,7 +487,7 @@ class Daemon {
         auto started = Clock::now();
         std::string detail;
         try {
-            JobResult job_result = run_job(*session, job);
+            JobResult job_result = run_job(*session, job, config);
             result.outcome = job_result.installed ? Outcome::success : Outcome::skipped;
             detail = job_result.summary;
             if (job_result.rows > 0 || failures_before > 0) {
@@ -464,8 +504,58 @@ class Daemon {
                      std::to_string(failures_before + 1) + " in a row): " + detail);
         }
         int consecutive = result.outcome == Outcome::failure ? failures_before + 1 : 0;
-        shared_.record(job, result.outcome, seconds(Clock::now() - started), detail, consecutive);
+        shared_.record(job_name(job), result.outcome, seconds(Clock::now() - started), detail,
+                       consecutive);
         return result;
+    }
+
+    // Leader lane: looks up the registered jobs (crm_core.jobs) and runs the first due one, as
+    // the role that registered it (crm_core.run_job), on the session that holds the lock.
+    TaskResult registry_round(const Config& config) {
+        TaskResult result;
+        result.registry_round = true;
+        std::string error;
+        pqxx::connection* session = leader_session_.get(config, error);
+        if (session == nullptr || !shared_.leader ||
+            leader_session_.generation() != leader_generation_) {
+            return result;  // the next leadership round sorts it out
+        }
+        try {
+            std::optional<std::vector<RegisteredJob>> jobs = registered_jobs(*session);
+            shared_.track_registered(jobs ? *jobs : std::vector<RegisteredJob>{});
+            if (!jobs || jobs->empty() || !jobs->front().due) {
+                return result;
+            }
+            result.more_registered_due = jobs->size() > 1 && (*jobs)[1].due;
+            run_registered(*session, jobs->front().name, config);
+        } catch (const pqxx::broken_connection& e) {
+            lose_session(e.what());
+        } catch (const std::exception& e) {
+            result.registry_failed = true;
+            log_line("registered jobs: " + LaneSession::first_line(e.what()));
+        }
+        return result;
+    }
+
+    // Leader lane: one run of a registered job; the database records it and schedules the next.
+    void run_registered(pqxx::connection& session, const std::string& name, const Config& config) {
+        auto started = Clock::now();
+        RegisteredRun run = run_registered_job(session, name, config, true);
+        Outcome outcome = run.result == "success"   ? Outcome::success
+                          : run.result == "failure" ? Outcome::failure
+                                                    : Outcome::skipped;
+        if (outcome == Outcome::failure) {
+            log_line("job " + name + " failed (" + std::to_string(run.consecutive_failures) +
+                     " in a row): " + run.error);
+        }
+        shared_.record(name, outcome, seconds(Clock::now() - started),
+                       outcome == Outcome::success ? "success" : run.error,
+                       run.consecutive_failures);
+        // A job can call pg_advisory_unlock on the session it runs in: then this instance no
+        // longer leads, and the session (with whatever else the job left in it) is dropped.
+        if (!holds_leader_lock(session, config.lock_key)) {
+            lose_session("job " + name + " released the leader lock");
+        }
     }
 
     // Leader lane: the session broke or misbehaved; the lock is gone with it.
@@ -535,8 +625,8 @@ class Daemon {
             }
         }
         int consecutive = result.outcome == Outcome::failure ? failures_before + 1 : 0;
-        shared_.record(Job::health, result.outcome, seconds(Clock::now() - started), detail,
-                       consecutive);
+        shared_.record(job_name(Job::health), result.outcome, seconds(Clock::now() - started),
+                       detail, consecutive);
         return result;
     }
 
@@ -649,7 +739,7 @@ class Daemon {
     std::vector<Check> current_checks() {
         auto [ready, error] = readiness();
         InstanceState instance{ready, shared_.leader, error, unix_now()};
-        std::map<Job, JobRecord> records;
+        JobRecords records;
         ProbeData probe;
         Thresholds thresholds;
         {
@@ -687,6 +777,8 @@ class Daemon {
     std::atomic<bool> reload_{false};
     std::uint64_t leader_generation_ = 0;  // leader lane: the session that took the lock
     Clock::time_point next_leadership_round_{};
+    Clock::time_point next_registry_round_{};
+    int registry_failures_ = 0;  // registry rounds that failed in a row
     Clock::time_point next_ping_{};
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
@@ -726,7 +818,8 @@ int run_service(const std::vector<std::string>& args,
     return daemon.run();
 }
 
-int run_once(const Config& config, Job job) {
+int run_once(const Config& config, const std::string& name) {
+    std::optional<Job> job = job_from_name(name);
     std::unique_ptr<pqxx::connection> session;
     try {
         session = open_session(config, job == Job::health ? "probe" : "leader");
@@ -751,24 +844,37 @@ int run_once(const Config& config, Job job) {
             return overall_status(checks) == Status::fail ? kExitFailed : kExitOk;
         }
         if (!try_leader_lock(*session, config.lock_key)) {
-            log_line("another instance holds the leader lock; not running " +
-                     std::string(job_name(job)));
+            log_line("another instance holds the leader lock; not running " + name);
             return kExitNotLeader;
         }
-        JobResult result = run_job(*session, job);
+        if (!job) {
+            RegisteredRun run = run_registered_job(*session, name, config, false);
+            release_leader_lock(*session, config.lock_key);
+            if (!run.scheduled) {
+                log_line("no job named " + name + " is registered in this database");
+                return kExitNotInstalled;
+            }
+            if (run.result == "skipped") {
+                log_line("job " + name + " skipped: " + run.error);
+                return kExitNotLeader;
+            }
+            std::cout << name << ": " << run.result << (run.error.empty() ? "" : ": " + run.error)
+                      << std::endl;
+            return run.result == "success" ? kExitOk : kExitFailed;
+        }
+        JobResult result = run_job(*session, *job, config);
         release_leader_lock(*session, config.lock_key);
         if (!result.installed) {
-            log_line(std::string("job ") + job_name(job) + ": not installed in this database");
+            log_line("job " + name + ": not installed in this database");
             return kExitNotInstalled;
         }
-        std::cout << job_name(job) << ": " << result.summary << std::endl;
+        std::cout << name << ": " << result.summary << std::endl;
         return kExitOk;
     } catch (const pqxx::broken_connection& e) {
         log_line(std::string("connection lost: ") + LaneSession::first_line(e.what()));
         return kExitUnavailable;
     } catch (const std::exception& e) {
-        log_line(std::string("job ") + job_name(job) +
-                 " failed: " + LaneSession::first_line(e.what()));
+        log_line("job " + name + " failed: " + LaneSession::first_line(e.what()));
         return kExitFailed;
     }
 }

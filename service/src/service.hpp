@@ -22,8 +22,8 @@ enum ExitCode : int {
 // Runs the daemon until SIGTERM or SIGINT; `args` and `environment` are kept for SIGHUP.
 int run_service(const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& environment, const Config& config);
-// Runs one job once and returns its exit code.
-int run_once(const Config& config, Job job);
+// Runs one job once (a built-in job or a registered one, by name) and returns its exit code.
+int run_once(const Config& config, const std::string& name);
 // Writes a timestamped line to stderr (thread-safe).
 void log_line(const std::string& line);
 // Reads a whole file for the configuration loader.

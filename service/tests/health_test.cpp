@@ -43,7 +43,7 @@ const Check& find(const std::vector<Check>& checks, const std::string& key,
 }
 
 Status status_of(const ProbeData& probe, const InstanceState& instance = ready_leader(),
-                 const std::map<Job, JobRecord>& jobs = {}) {
+                 const JobRecords& jobs = {}) {
     return overall_status(health_checks(instance, probe, jobs, Thresholds{}));
 }
 
@@ -143,19 +143,36 @@ BOOST_AUTO_TEST_CASE(repeated_job_failures_warn) {
     failing.failures = 3;
     failing.consecutive_failures = 3;
     failing.last_error = "lock timeout";
-    auto checks =
-        health_checks(ready_leader(), healthy_probe(), {{Job::seal, failing}}, Thresholds{});
+    auto checks = health_checks(ready_leader(), healthy_probe(), {{"seal", failing}}, Thresholds{});
     BOOST_TEST(overall_status(checks) == Status::warn);
     BOOST_TEST(find(checks, "jobs:last_success", "seal").output ==
                "3 consecutive failures; last: lock timeout");
     failing.consecutive_failures = 2;
-    BOOST_TEST(status_of(healthy_probe(), ready_leader(), {{Job::seal, failing}}) == Status::pass);
+    BOOST_TEST(status_of(healthy_probe(), ready_leader(), {{"seal", failing}}) == Status::pass);
     JobRecord succeeded;
     succeeded.last_success_unix = 999990;
-    checks =
-        health_checks(ready_leader(), healthy_probe(), {{Job::refresh, succeeded}}, Thresholds{});
+    checks = health_checks(ready_leader(), healthy_probe(), {{"refresh", succeeded}}, Thresholds{});
     BOOST_TEST(*find(checks, "jobs:last_success", "refresh").observed_value == 10.0);
     BOOST_TEST(find(checks, "jobs:last_success", "refresh").time == "1970-01-12T13:46:30Z");
+}
+
+BOOST_AUTO_TEST_CASE(registered_jobs_have_checks_of_their_own) {
+    JobRecord registered;
+    registered.registered = true;
+    registered.consecutive_failures = 4;
+    registered.failures = 4;
+    registered.last_error = "boom";
+    auto checks = health_checks(ready_leader(), healthy_probe(),
+                                {{"collections.daily", registered}}, Thresholds{});
+    BOOST_TEST(find(checks, "jobs:last_success", "collections.daily").status == Status::warn);
+    BOOST_TEST(find(checks, "jobs:last_success", "seal").output == "not run yet");
+    InstanceState standby{true, false, "", 1000000};
+    registered.consecutive_failures = 0;
+    checks =
+        health_checks(standby, healthy_probe(), {{"collections.daily", registered}}, Thresholds{});
+    BOOST_TEST(find(checks, "jobs:last_success", "collections.daily").output ==
+               "standby: the leader runs this job");
+    BOOST_TEST(find(checks, "jobs:last_success", "health").output == "not run yet");
 }
 
 BOOST_AUTO_TEST_CASE(probed_checks_carry_the_probe_time) {

@@ -40,12 +40,12 @@ BOOST_AUTO_TEST_CASE(renders_service_and_job_metrics) {
     snapshot.database_up = true;
     snapshot.leader = true;
     snapshot.health = Status::warn;
-    JobMetrics& seal = snapshot.jobs[Job::seal];
+    JobMetrics& seal = snapshot.jobs["seal"];
     seal.record.successes = 4;
     seal.record.failures = 1;
     seal.record.last_success_unix = 1700000100.5;
     seal.duration.observe(0.02);
-    snapshot.jobs[Job::refresh];  // never succeeded: no timestamp sample
+    snapshot.jobs["refresh"];  // never succeeded: no timestamp sample
     std::string text = render_metrics(snapshot);
     BOOST_TEST(has_line(text, "# TYPE crm_core_job_runs_total counter"));
     BOOST_TEST(has_line(text, "crm_core_service_info{version=\"0.1.0\"} 1"));

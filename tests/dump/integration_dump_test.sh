@@ -104,16 +104,8 @@ guards="SELECT string_agg(tgname || ':' || n, ',' ORDER BY tgname) FROM (
                               'crm_core.ledger_guard()'::regprocedure,
                               'crm_core.audit_trigger()'::regprocedure) AND tgenabled = 'A'
              GROUP BY tgname) AS g"
-# Every ledger table, row by row in key order (md5 of the rows as text), the kept balances,
-# the seal state and the chain's digest.
-ledger="SELECT string_agg(t || '=' || (xpath('/row/c/text()',
-                           query_to_xml(format('SELECT count(*) || '':'' || md5(coalesce(string_agg(r::text, '','' ORDER BY r::text), ''''))
-                                                  AS c FROM %s AS r', t), false, false, '')))[1]::text, ' ' ORDER BY t)
-          FROM unnest(ARRAY['crm_core.business', 'crm_core.account', 'crm_core.fiscal_period',
-                            'crm_core.journal_entry', 'crm_core.journal_line',
-                            'crm_core.account_balance_slot', 'crm_core.ledger_block',
-                            'crm_core.ledger_sealed_entry']) AS t"
-balances="SELECT string_agg(id || ':' || crm_core.account_balance(id), ',' ORDER BY id) FROM crm_core.account"
+ledger=$LEDGER_ROWS_SQL
+balances=$ACCOUNT_BALANCES_SQL
 seal_state="SELECT string_agg(concat_ws('|', business_id, sealed_blocks, unsealed_rows), ',' ORDER BY business_id)
             FROM crm_core.seal_status"
 ledger_before=$(sql "$source_db" "$ledger")
@@ -126,10 +118,7 @@ config_before=$(sql "$source_db" "$config")
 guards_before=$(sql "$source_db" "$guards")
 
 restore_log=$(mktemp)
-# (pg_dump warns that account and journal_entry reference themselves: harmless here.)
-if "$PGBIN/pg_dump" -d "$source_db" 2>/dev/null |
-       PGOPTIONS="$PGOPTIONS -c session_replication_role=replica" \
-       psql -X -q -v ON_ERROR_STOP=1 -d "$restored_db" >/dev/null 2>"$restore_log"; then
+if dump_and_restore "$source_db" "$restored_db" "$restore_log"; then
     check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" ok ok
 else
     check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" "$(head -c 300 "$restore_log")" ok

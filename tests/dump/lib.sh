@@ -1,6 +1,7 @@
 # Shared by tests/dump/*_test.sh (sourced): the cluster's environment, a fresh source and
 # restore database (dropped again on exit), and TAP helpers. Set source_db and restored_db first.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/restore.sh"
 
 eval "$("$CRM_ROOT/scripts/cluster.sh" env "${CRM_CORE_CLUSTER:-test}")"
 export PGOPTIONS="-c client_min_messages=warning"
@@ -13,14 +14,4 @@ createdb "$restored_db"
 # One statement's result, unaligned, in database $1.
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
-failures=0
-# check NUMBER DESCRIPTION GOT EXPECTED: one TAP line; counts failures.
-check() {
-    if [ "$3" = "$4" ]; then
-        echo "ok $1 - $2"
-    else
-        echo "not ok $1 - $2"
-        printf '#   got:      %s\n#   expected: %s\n' "$3" "$4"
-        failures=$((failures + 1))
-    fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"

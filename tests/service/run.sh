@@ -77,6 +77,16 @@ fixture() {
     case $1 in *'('*) lookup="obj_description(to_regprocedure('$1'), 'pg_proc')" ;; esac
     sql_is "SELECT coalesce($lookup, '') LIKE 'TEST FIXTURE%'" t
 }
+# Checks that need the real extension's registered jobs and retention (CRM_CORE_SERVICE_TEST_EXTENSION=1).
+extension_installed() { sql_is "SELECT to_regproc('crm_core.schedule_job') IS NOT NULL" t; }
+check_ext() {  # check_ext "description" command...
+    if extension_installed; then
+        check "$@"
+    else
+        count=$((count + 1))
+        echo "ok $count - $1 # SKIP crm_core is not installed"
+    fi
+}
 check_with() {  # check_with OBJECT "description" command...
     local object=$1
     shift
@@ -161,6 +171,33 @@ sql "UPDATE crm_core_fixture.knob SET fail = true WHERE job = 'seal'"
 check_with 'crm_core.seal_ledger()' "--once of a failing job exits 1" test "$(once seal)" = 1
 sql "UPDATE crm_core_fixture.knob SET fail = false WHERE job = 'seal'"
 check "--once of a job not installed exits 3" test "$(once seal PGDATABASE=crm_core_service_bare)" = 3
+if extension_installed; then
+    # Registered jobs run as the role that scheduled them; job_log records who ran them.
+    psql -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE ROLE svc_jobs NOLOGIN;
+CREATE SCHEMA svc;
+CREATE TABLE svc.job_log (job text, run_as name, session_as name, lock_timeout text,
+                          at timestamptz DEFAULT clock_timestamp());
+GRANT USAGE ON SCHEMA svc TO svc_jobs;
+GRANT INSERT ON svc.job_log TO svc_jobs;
+GRANT USAGE ON SCHEMA crm_core TO svc_jobs;
+GRANT EXECUTE ON FUNCTION crm_core.schedule_job(text, regprocedure, interval, interval, timestamptz),
+                          crm_core.unschedule_job(text) TO svc_jobs;
+CREATE FUNCTION svc.tick() RETURNS void LANGUAGE sql
+    AS $$INSERT INTO svc.job_log (job, run_as, session_as, lock_timeout)
+          VALUES ('tick', current_user, session_user, current_setting('lock_timeout'))$$;
+CREATE FUNCTION svc.fail() RETURNS void LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'svc.fail fails'; END$$;
+CREATE FUNCTION svc.release_lock() RETURNS void LANGUAGE sql AS 'SELECT pg_advisory_unlock_all()';
+SET ROLE svc_jobs;
+SELECT crm_core.schedule_job('svc.once', 'svc.tick()', '1 hour', start_at => now() + interval '1 day');
+RESET ROLE;
+SQL
+fi
+check_ext "--once NAME runs a registered job and exits 0" test "$(once svc.once)" = 0
+check_ext "it prints the outcome" grep -qx 'svc.once: success' "$work/once.out"
+check_ext "the job ran as the role that scheduled it, not as the service's login" \
+    sql_is "SELECT run_as || '/' || session_as FROM svc.job_log" "svc_jobs/postgres"
+check_ext "--once of a name no job has exits 3" test "$(once no.such.job)" = 3
 check "--once with the database down exits 69" test "$(once seal PGPORT=1)" = 69
 check "connection errors name no password" \
     bash -c "'$binary' --once seal --dsn 'port=1 password=hunter2' 2>&1 | grep -q 'cannot connect' &&
@@ -263,6 +300,59 @@ sleep 3.5
 sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 0 WHERE job = 'refresh'"
 check_with 'crm_core.refresh_due()' "overrunning runs never overlap" sql_is "SELECT count(*) FROM crm_core_fixture.call a
     JOIN crm_core_fixture.call b ON a.id < b.id AND a.started_at < b.ended_at AND b.started_at < a.ended_at" 0
+
+# ---- registered jobs and concurrent retention (the real extension) ---------------------------
+if extension_installed; then
+    psql -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+SET ROLE svc_jobs;
+SELECT crm_core.schedule_job('svc.tick', 'svc.tick()', '1 second');
+SELECT crm_core.schedule_job('svc.fail', 'svc.fail()', '1 hour');
+RESET ROLE;
+-- A table that retires by DETACH PARTITION ... CONCURRENTLY, with a partition past retention.
+CREATE TABLE svc.events (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM crm_core.partition_by_time('svc.events', 'at', '1 month', 1, '1 year', 'drop',
+                                                 detach_concurrently => true);
+CREATE TABLE svc.events_p200001 PARTITION OF svc.events
+    FOR VALUES FROM ('2000-01-01 00:00+00') TO ('2000-02-01 00:00+00');
+SQL
+fi
+check_ext "the leader runs a registered job when it falls due" \
+    wait_until 5 metric_ge "$port_a" 'crm_core_job_runs_total{job="svc.tick",result="success"}' 1
+check_ext "and again every interval (the database keeps its schedule)" \
+    wait_until 5 metric_ge "$port_a" 'crm_core_job_runs_total{job="svc.tick",result="success"}' 3
+check_ext "as the role that scheduled it" \
+    sql_is "SELECT string_agg(DISTINCT run_as, ',') FROM svc.job_log WHERE job = 'tick'" svc_jobs
+check_ext "each registered job has its duration histogram" \
+    body_has "$port_a" /metrics '^crm_core_job_duration_seconds_count{job="svc.tick"} [1-9]'
+check_ext "a failing registered job is counted" \
+    wait_until 5 metric_ge "$port_a" 'crm_core_job_failures_total{job="svc.fail"}' 1
+check_ext "recorded in crm_core.jobs" \
+    sql_is "SELECT last_result || ' ' || last_error FROM crm_core.jobs WHERE name = 'svc.fail'" \
+        "failure svc.fail fails (SQLSTATE P0001)"
+check_ext "and has its own check in /healthz" body_has "$port_a" /healthz '"componentId":"svc.fail"'
+check_ext "runs never overlap: crm_core.jobs counts what the service ran" \
+    sql_is "SELECT sum(runs) >= 4 AND sum(runs) = (SELECT count(*) FROM svc.job_log WHERE job = 'tick')
+            FROM crm_core.jobs WHERE name IN ('svc.tick', 'svc.once')" t
+check_ext "maintenance retires a detach_concurrently partition with top-level DETACH ... CONCURRENTLY" \
+    wait_until 5 sql_is "SELECT to_regclass('svc.events_p200001') IS NULL" t
+check_ext "and logs it" \
+    sql_is "SELECT detail FROM crm_core.partition_log WHERE partition_name = 'events_p200001' AND action = 'retired'" \
+        "detached concurrently and dropped"
+retired_at="(SELECT logged_at FROM crm_core.partition_log WHERE partition_name = 'events_p200001' AND action = 'retired')"
+check_ext "the leader session's lock_timeout is the service's again after the table's (jobs see 5s)" \
+    wait_until 5 sql_is "SELECT string_agg(DISTINCT lock_timeout, ',') FROM svc.job_log WHERE at > $retired_at" 5s
+if extension_installed; then
+    sql "SET ROLE svc_jobs; SELECT crm_core.schedule_job('svc.release_lock', 'svc.release_lock()', '1 hour')" >/dev/null
+fi
+check_ext "a job that releases the session's advisory locks costs the instance its leadership" \
+    wait_until 5 grep -q 'leadership: lost (job svc.release_lock released the leader lock)' "$work/svc-a.log"
+check_ext "which it takes again on a new session" \
+    wait_until 5 eval 'metric_is "$port_a" crm_core_service_leader 1 && lock_holders_are 1'
+if extension_installed; then
+    sql "SET ROLE svc_jobs; SELECT crm_core.unschedule_job('svc.release_lock'), crm_core.unschedule_job('svc.fail'), crm_core.unschedule_job('svc.tick')" >/dev/null
+fi
+check_ext "an unscheduled job's series leave /metrics" \
+    wait_until 5 eval '! body_has "$port_a" /metrics "job=\"svc.tick\""'
 
 # ---- hostile HTTP clients -------------------------------------------------------------------
 big=$(head -c 20000 /dev/zero | tr '\0' a)

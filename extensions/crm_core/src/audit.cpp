@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "crm_core/canonical.hpp"
+#include "acting_as.hpp"
 #include "datum.hpp"
 #include "function.hpp"
 #include "immutable_trigger.hpp"
@@ -128,25 +129,6 @@ Oid audit_log_owner() {
     });
 }
 
-// Runs as another role for its lifetime, like a SECURITY DEFINER function, in a
-// security-restricted operation (as PostgreSQL runs maintenance as a table's owner); an error
-// aborts the (sub)transaction, which restores the role by itself, so the destructor only restores.
-class AsRole {
-  public:
-    explicit AsRole(Oid role) {
-        GetUserIdAndSecContext(&saved_user_, &saved_context_);
-        SetUserIdAndSecContext(
-            role, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-    }
-    ~AsRole() { SetUserIdAndSecContext(saved_user_, saved_context_); }
-    AsRole(const AsRole&) = delete;
-    AsRole& operator=(const AsRole&) = delete;
-
-  private:
-    Oid saved_user_ = InvalidOid;
-    int saved_context_ = 0;
-};
-
 // A text Datum, or a NULL marker for SPI.
 void set_text(Datum* values, char* nulls, int index, const std::optional<std::string>& text) {
     if (text) {
@@ -222,7 +204,7 @@ CRM_CORE_FUNCTION(crm_core_audit_trigger) {
 
     Oid owner = audit_log_owner();
     crm_core::pg::SpiConnection spi;
-    AsRole as_owner(owner);
+    crm_core::pg::ActingAs as_owner(owner, true);
     insert_log.execute(values, nulls, false);
     return PointerGetDatum(nullptr);
 }

@@ -144,8 +144,11 @@ void check_alter_enum(const AlterEnumStmt* statement) {
 
 }  // namespace
 
-// Event trigger on ddl_command_start (CREATE TRIGGER, ALTER TABLE, ALTER TYPE).
-CRM_CORE_FUNCTION(crm_core_guard_ddl_command_start) {
+// Event trigger on ddl_command_start (CREATE TRIGGER, ALTER TABLE, ALTER TYPE). It also runs
+// under the previous version's catalog (a new package installed, ALTER EXTENSION ... UPDATE not
+// run yet), whose event trigger calls it: it skips the helpers that are not installed yet, so
+// it is exempt from the library/SQL version check and DDL keeps working in between.
+CRM_CORE_FUNCTION_ANY_VERSION(crm_core_guard_ddl_command_start) {
     if (!CALLED_AS_EVENT_TRIGGER(fcinfo)) {
         throw crm_core::pg::Error(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED,
                                   "crm_core.guard_ddl_command_start() must be called as an "

@@ -36,8 +36,10 @@ CRM_CORE_FUNCTION(crm_core_append_only_guard) {
 }
 
 // crm_core.invoked_by_superuser(): whether the role running the statement (SET ROLE
-// included, SECURITY DEFINER excluded) is a superuser; event triggers run as definer.
-CRM_CORE_FUNCTION(crm_core_invoked_by_superuser) {
+// included, SECURITY DEFINER excluded) is a superuser; event triggers run as definer. The same
+// in every version, and called by every version's event triggers: exempt from the library/SQL
+// version check, so that DDL keeps working between a package upgrade and ALTER EXTENSION.
+CRM_CORE_FUNCTION_ANY_VERSION(crm_core_invoked_by_superuser) {
     return BoolGetDatum(crm_core::pg::invoked_by_superuser());
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "acting_as.hpp"
 #include "crm_core/matview_plan.hpp"
 #include "datum.hpp"
 #include "function.hpp"
@@ -164,24 +165,6 @@ void log_ranges(Oid summary, const std::vector<mv::TimeRange>& ranges) {
     insert_ranges.execute(values, nullptr, false);
 }
 
-// Runs the summary's statements as the summary's owner, like REFRESH MATERIALIZED VIEW runs
-// the view's query as its owner; restores the caller's identity when it goes out of scope.
-class RunAsOwner {
-  public:
-    explicit RunAsOwner(Oid owner) {
-        GetUserIdAndSecContext(&saved_user_, &saved_context_);
-        SetUserIdAndSecContext(
-            owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-    }
-    ~RunAsOwner() { SetUserIdAndSecContext(saved_user_, saved_context_); }
-    RunAsOwner(const RunAsOwner&) = delete;
-    RunAsOwner& operator=(const RunAsOwner&) = delete;
-
-  private:
-    Oid saved_user_ = InvalidOid;
-    int saved_context_ = 0;
-};
-
 // Runs sql with the two range bounds as $1 and $2; returns the rows it processed.
 uint64 execute_with_range(const std::string& sql, Oid type, Datum lower, Datum upper) {
     const char* text = sql.c_str();
@@ -326,9 +309,10 @@ CRM_CORE_FUNCTION(crm_core_bucket_summary_refresh) {
     std::string delete_range = "DELETE FROM " + table + " WHERE " + bucket_column + " >= $1 AND " +
                                bucket_column + " < $2";
     std::string insert_range = "INSERT INTO " + table + " " + query;
-    // The query runs as the summary's owner with the search_path of its registration, both
-    // undone afterwards (and by the (sub)transaction's abort on error).
-    RunAsOwner as_owner(owner);
+    // The query runs as the summary's owner (as REFRESH MATERIALIZED VIEW runs the view's query)
+    // with the search_path of its registration, both undone afterwards (and by the
+    // (sub)transaction's abort on error).
+    crm_core::pg::ActingAs as_owner(owner, true);
     const char* path = search_path.c_str();
     int guc_level = guard([&] {
         int level = NewGUCNestLevel();

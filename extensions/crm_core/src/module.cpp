@@ -8,6 +8,6 @@ PG_MODULE_MAGIC;
 }
 
 // crm_core.version(): the version of the loaded library, to compare with the installed SQL.
-CRM_CORE_FUNCTION(crm_core_version) {
+CRM_CORE_FUNCTION_ANY_VERSION(crm_core_version) {
     return crm_core::pg::string_to_text(crm_core::kVersion);
 }

@@ -6,11 +6,6 @@ SELECT plan(24);
 \set scratch_prefix crm_core_ledger_commit_
 \ir lib/scratch.sql
 
--- Runs sql in the scratch database on connection `conn` and returns the first column.
-CREATE FUNCTION pg_temp.q(conn text, sql text) RETURNS text LANGUAGE sql AS $$
-    SELECT v FROM dblink(conn, sql) AS t(v text)
-$$;
-
 SELECT dblink_connect('s1', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_connect('s2', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_exec('s1', $$

@@ -60,7 +60,7 @@ SELECT throws_ok($$SELECT crm_core.alter_partitioning('events', premake => 3)$$,
                  '42704', NULL, 'altering an unregistered table is refused');
 GRANT USAGE ON SCHEMA crm_core, part_test TO part_reader;
 GRANT EXECUTE ON FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, interval,
-                                                     text, name, interval, boolean) TO part_reader;
+                                                     text, name, interval, boolean, boolean) TO part_reader;
 SET ROLE part_reader;
 SELECT throws_ok($$SELECT crm_core.partition_by_time('part_test.events', 'at', '1 day', 1)$$,
                  '42501', 'must own table part_test.events to partition it',

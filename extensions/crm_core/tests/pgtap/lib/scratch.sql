@@ -14,6 +14,10 @@ $$;
 CREATE FUNCTION pg_temp.scratch() RETURNS text LANGUAGE sql AS $$
     SELECT current_setting('crm_core_test.scratch')
 $$;
+-- Runs sql in the scratch database on connection `conn` and returns the first column.
+CREATE FUNCTION pg_temp.q(conn text, sql text) RETURNS text LANGUAGE sql AS $$
+    SELECT v FROM dblink(conn, sql) AS t(v text)
+$$;
 
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE IF EXISTS %I', pg_temp.scratch()));
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('CREATE DATABASE %I', pg_temp.scratch()));
