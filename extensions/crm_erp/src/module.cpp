@@ -6,7 +6,8 @@ extern "C" {
 PG_MODULE_MAGIC;
 }
 
-// erp.version(): the version of the loaded library, to compare with the installed SQL.
-CRM_CORE_FUNCTION(crm_erp_version) {
+// erp.version(): the version of the loaded library, to compare with the installed SQL (it
+// answers whatever SQL version is installed, to diagnose a mismatch).
+CRM_CORE_FUNCTION_ANY_VERSION(crm_erp_version) {
     return crm_core::pg::string_to_text(EXTENSION_VERSION);
 }

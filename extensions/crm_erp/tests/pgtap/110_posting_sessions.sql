@@ -6,10 +6,6 @@ SELECT plan(9);
 \set scratch_prefix crm_erp_posting_sessions_
 \ir ../../../crm_core/tests/pgtap/lib/scratch.sql
 
-CREATE FUNCTION pg_temp.q(conn text, sql text) RETURNS text LANGUAGE sql AS $$
-    SELECT v FROM dblink(conn, sql) AS t(v text)
-$$;
-
 SELECT dblink_connect('s1', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_connect('s2', pg_temp.connstr(pg_temp.scratch()));
 SELECT dblink_exec('s1', $$
