@@ -83,7 +83,7 @@ SELECT format(E'Receipt No.,Completion Time,Details,Transaction Status,Paid In,W
               'SGH1A2B3C5,%1$s 10:01:02,Payment from 254722000111,Completed,300.00,,500.00\n'
               'SGH1A2B3C9,%1$s 11:45:00,Payment from 254733444555,Completed,150.00,,650.00\n',
               to_char(current_date, 'YYYY-MM-DD')) AS statement \gset
-SELECT erp.import_statement(erp.account_of(101, 'mpesa'), 'mpesa', :'statement', 'till-512345.csv');
+SELECT erp.import_till_statement(101, '512345', :'statement', 'till-512345.csv');
 SELECT * FROM erp.match_statement(erp.account_of(101, 'mpesa'));
 
 -- Daily summaries: registered with crm_core (refreshed by crm-core-service or refresh_due()),

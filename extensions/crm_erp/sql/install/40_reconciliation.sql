@@ -222,6 +222,29 @@ $$;
 COMMENT ON FUNCTION erp.import_statement(bigint, text, text, text) IS
     'Imports a till (layout mpesa) or bank (layout bank) statement CSV for an account; skips lines already imported.';
 
+-- Imports the statement of a till by its number: an M-Pesa till or paybill reads the mpesa
+-- layout, a bank account or cash drawer the bank layout, into the till's account.
+CREATE FUNCTION erp.import_till_statement(business_id bigint, till_number text, csv text,
+                                          file_name text DEFAULT NULL)
+    RETURNS erp.statement_import LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    till erp.till;
+BEGIN
+    SELECT * INTO till FROM erp.till t
+     WHERE t.business_id = import_till_statement.business_id AND t.number = till_number
+     ORDER BY t.kind LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'business % has no till %', business_id, till_number
+            USING ERRCODE = 'foreign_key_violation', HINT = 'Tills are rows of erp.till.';
+    END IF;
+    RETURN erp.import_statement(till.account_id,
+                                CASE WHEN till.kind IN ('mpesa_till', 'mpesa_paybill') THEN 'mpesa' ELSE 'bank' END,
+                                csv, file_name);
+END;
+$$;
+COMMENT ON FUNCTION erp.import_till_statement(bigint, text, text, text) IS
+    'Imports a till''s statement (M-Pesa layout for M-Pesa tills and paybills, bank layout otherwise) into its account.';
+
 -- Statement lines of an account not matched yet.
 CREATE VIEW erp.unmatched_statement_line WITH (security_invoker = true) AS
 SELECT s.business_id, s.account_id, s.id AS statement_line_id, s.booked_on, s.booked_at, s.amount,

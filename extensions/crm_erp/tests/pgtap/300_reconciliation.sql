@@ -2,7 +2,7 @@
 -- ledger lines by receipt and by amount and date, unmatched lines reported on both sides, and
 -- a closed period whose matches are final. Every refusal with its SQLSTATE and message.
 BEGIN;
-SELECT plan(28);
+SELECT plan(30);
 \ir lib/businesses.sql
 
 INSERT INTO water.production (business_id, product_size_id, quantity, raw_water_liters) VALUES (7001, :w20, 100, 0);
@@ -26,8 +26,13 @@ SELECT results_eq($$SELECT reference, amount, booked_on FROM erp.statement_line 
                   format($$VALUES ('QA1', 100::numeric, %1$L::date), ('QA2', 200, %1$L), ('QZZ', 500, %2$L), ('QX9', 1000, %1$L)$$,
                          current_date, current_date - 1),
                   'each line keeps its receipt, amount and local day');
-SELECT is((SELECT (lines_imported, duplicates_skipped)::text FROM erp.import_statement(:water_mpesa, 'mpesa', :'statement')),
-          '(0,4)', 'importing an overlapping statement again skips the lines already there');
+INSERT INTO erp.till (business_id, kind, number, name, account_id) VALUES (7001, 'mpesa_till', '512345', 'Shop', :water_mpesa);
+SELECT is((SELECT (account_id, layout, lines_imported, duplicates_skipped)::text
+             FROM erp.import_till_statement(7001, '512345', :'statement')),
+          format('(%s,mpesa,0,4)', :water_mpesa),
+          'importing an overlapping statement again, by till number, skips the lines already there');
+SELECT throws_ok($$SELECT erp.import_till_statement(7001, '999999', 'x')$$,
+                 '23503', 'business 7001 has no till 999999', 'an unknown till is refused');
 SELECT throws_ok(format($$SELECT erp.import_statement(%s, 'pdf', 'x')$$, :water_mpesa),
                  '22023', 'unknown statement layout "pdf"', 'an unknown layout is refused');
 SELECT throws_ok(format($$SELECT erp.import_statement(%s, 'mpesa', E'Receipt No.,Completion Time,Paid In,Withdrawn\nQB1,2024-01-01,12x,')$$, :water_mpesa),
@@ -38,6 +43,8 @@ SELECT throws_ok(format($$SELECT erp.import_statement(%s, 'bank', E'Date,Amount\
                  '22P04', 'statement line 2: date "2024-02-30" is not a date (YYYY-MM-DD or DD/MM/YYYY)', 'an impossible date is refused');
 SELECT is((SELECT count(*)::int FROM erp.statement_import WHERE business_id = 7001), 2,
           'a refused import keeps nothing');
+SELECT is((SELECT file_name FROM erp.statement_import WHERE business_id = 7001 ORDER BY id LIMIT 1), 'till-123456.csv',
+          'the import records its file');
 SELECT throws_ok($$SELECT erp.import_statement(424242, 'mpesa', 'x')$$,
                  '23503', 'account 424242 does not exist', 'an unknown account is refused');
 
