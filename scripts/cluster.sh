@@ -5,6 +5,7 @@
 #   scripts/cluster.sh destroy [NAME] stop it and delete its folder
 #   scripts/cluster.sh env   [NAME]   print the PG* variables to `eval` for psql/pg_prove
 # NAME defaults to "demo"; the folder is build/clusters/NAME (see scripts/lib.sh).
+# CRM_CORE_CLUSTER_CONF: extra postgresql.conf lines for a new cluster (scripts/citus.sh).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -49,6 +50,7 @@ synchronous_commit = off
 max_prepared_transactions = 10
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%a '
+${CRM_CORE_CLUSTER_CONF:-}
 CONF
     fi
     if running; then

@@ -13,6 +13,7 @@ PACKAGES=(
     libboost-test-dev                       # Boost.Test
     cmake g++ make pkg-config
     git                                     # tests/upgrade builds released versions from history
+    libzstd-dev liblz4-dev libkrb5-dev      # building the vendored Citus (tests/citus, bench/citus)
     ca-certificates
 )
 PACKAGES+=("$@")  # extra packages, e.g. the benchmarks' postgresql-15-partman

@@ -87,6 +87,12 @@ void on_relcache_invalidation(Datum, Oid relation) {
     }
 }
 
+// Whether Citus is loaded in this server (it is preloaded or not at all).
+bool citus_loaded() {
+    static const bool loaded = GetConfigOption("citus.version", true, false) != nullptr;
+    return loaded;
+}
+
 // Remembers the OIDs of the ledger's reference tables for the invalidation callback.
 void remember_reference_tables() {
     guard([] {
@@ -171,8 +177,12 @@ uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long
     return rows;
 }
 
-void invalidate_reference_caches(Oid changed_table) {
-    guard([&] { CacheInvalidateRelcacheByRelid(changed_table); });
+void invalidate_reference_caches() {
+    remember_reference_tables();
+    guard([] {
+        CacheInvalidateRelcacheByRelid(account_table);
+        CacheInvalidateRelcacheByRelid(period_table);
+    });
 }
 
 Oid extension_owner() {
@@ -200,9 +210,13 @@ void as_extension_owner(const std::function<void()>& fn) {
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
         // The ledger's statements are key lookups and small array upserts: a generic plan is
-        // right for all of them, and custom plans would re-plan them on every call.
-        set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
-                          GUC_ACTION_SAVE, true, 0, false);
+        // right for all of them, and custom plans would re-plan them on every call. Under
+        // Citus they may be distributed queries, which Citus plans only with their parameter
+        // values (it keeps custom plans for those by itself).
+        if (!citus_loaded()) {
+            set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
+                              GUC_ACTION_SAVE, true, 0, false);
+        }
         return level;
     });
     fn();

@@ -98,7 +98,9 @@ const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
 uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit = 0);
 
 // Forgets the cached accounts and periods in every backend once this transaction commits.
-void invalidate_reference_caches(Oid changed_table);
+// Both caches go, by the tables' names: on a Citus cluster the change fires on a shard, whose
+// OID the caches do not know.
+void invalidate_reference_caches();
 
 // The owner of schema crm_core (the role the ledger's own statements run as).
 Oid extension_owner();

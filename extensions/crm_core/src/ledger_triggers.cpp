@@ -712,8 +712,8 @@ CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
 // AFTER ... FOR EACH STATEMENT on account and fiscal_period: tells every backend to forget its
 // cached accounts and periods when this transaction commits.
 CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
-    TriggerData* trigger = trigger_data(fcinfo);
-    invalidate_reference_caches(RelationGetRelid(trigger->tg_relation));
+    trigger_data(fcinfo);
+    invalidate_reference_caches();
     return PointerGetDatum(nullptr);
 }
 

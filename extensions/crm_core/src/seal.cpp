@@ -162,10 +162,12 @@ crm_core::ChainHead chain_head(std::int64_t business_id) {
     return {business_id, result_int(0, 1), result_digest(0, 2)};
 }
 
-// Ids of every business, in order: those seal_ledger() seals.
+// Ids of the businesses seal_ledger() seals here, in order: every business, unless Citus
+// distributes the ledger; then those whose ledger this node holds (transaction ids and
+// snapshots are per node, so each node seals its own).
 std::vector<std::int64_t> businesses() {
     static crm_core::pg::CachedPlan select_businesses(
-        "SELECT id FROM crm_core.business ORDER BY id", {});
+        "SELECT id FROM crm_core._ledger_businesses_here() AS id", {});
     uint64 count = select_businesses.execute(nullptr, nullptr, true);
     std::vector<std::int64_t> ids;
     for (uint64 row = 0; row < count; ++row) {
@@ -173,6 +175,10 @@ std::vector<std::int64_t> businesses() {
     }
     return ids;
 }
+
+// Puts the rows of what the workers of a distributed ledger sealed into the result (nothing
+// on a single node or a worker).
+void seal_on_workers(FunctionCallInfo fcinfo, int entries_per_block);
 
 // A business verify_ledger() and ledger_digest() cover: its id and whether crm_core.business
 // still has its row.
@@ -269,12 +275,13 @@ std::uint64_t scan_start(std::int64_t business_id) {
     return static_cast<std::uint64_t>(result_int(0, 1));
 }
 
-// Records where the next run starts scanning a business.
+// Records where the next run starts scanning a business (now() in VALUES, not in DO UPDATE:
+// Citus refuses functions other than immutable ones there).
 void save_scan_start(std::int64_t business_id, std::uint64_t scan_from) {
     static crm_core::pg::CachedPlan upsert_progress(
-        "INSERT INTO crm_core.seal_progress (business_id, scan_from) "
-        "VALUES ($1, $2::text::xid8) ON CONFLICT (business_id) "
-        "DO UPDATE SET scan_from = EXCLUDED.scan_from, updated_at = now()",
+        "INSERT INTO crm_core.seal_progress (business_id, scan_from, updated_at) "
+        "VALUES ($1, $2::text::xid8, now()) ON CONFLICT (business_id) "
+        "DO UPDATE SET scan_from = EXCLUDED.scan_from, updated_at = EXCLUDED.updated_at",
         {INT8OID, TEXTOID});
     Datum values[] = {Int64GetDatum(business_id),
                       crm_core::pg::string_to_text(std::to_string(scan_from))};
@@ -418,10 +425,26 @@ CRM_CORE_FUNCTION(crm_core_seal_ledger) {
             put_row(fcinfo, values, nulls);
         }
     }
+    seal_on_workers(fcinfo, entries_per_block);
     return PointerGetDatum(nullptr);
 }
 
 namespace {
+
+void seal_on_workers(FunctionCallInfo fcinfo, int entries_per_block) {
+    static crm_core::pg::CachedPlan seal_workers(
+        "SELECT business_id, blocks_sealed, rows_sealed FROM crm_core._seal_on_workers($1)",
+        {INT4OID});
+    crm_core::pg::SpiConnection spi;
+    Datum arguments[] = {Int32GetDatum(entries_per_block)};
+    uint64 count = seal_workers.execute(arguments, nullptr, false);
+    for (uint64 row = 0; row < count; ++row) {
+        Datum values[] = {Int64GetDatum(result_int(row, 1)), *crm_core::pg::result_value(row, 2),
+                          Int64GetDatum(result_int(row, 3))};
+        bool nulls[] = {false, false, false};
+        put_row(fcinfo, values, nulls);
+    }
+}
 
 // One block as stored.
 struct StoredBlock {

@@ -207,15 +207,8 @@ CREATE TRIGGER fiscal_period_changed
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 
 -- A change that tightens the rules (closing an account or a period, a new overdraft rule)
--- waits for the postings in flight, so none validated against the old rules commits after it.
-CREATE FUNCTION crm_core.ledger_wait_for_postings() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
-    RETURN NEW;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.ledger_wait_for_postings() FROM PUBLIC;
+-- waits for the postings in flight, so none validated against the old rules commits after it
+-- (crm_core.ledger_wait_for_postings, 05_ledger_locks.sql).
 CREATE TRIGGER account_tightened
     BEFORE UPDATE ON crm_core.account
     FOR EACH ROW WHEN ((OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL)
@@ -230,23 +223,8 @@ CREATE TRIGGER fiscal_period_tightened
     FOR EACH ROW WHEN (NEW.closed_at IS NOT NULL)
     EXECUTE FUNCTION crm_core.ledger_wait_for_postings();
 
--- An account that has lines keeps its business and currency.
-CREATE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    -- Wait for postings in flight: a line committed meanwhile must be seen below.
-    LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
-    IF EXISTS (SELECT 1 FROM crm_core.journal_line l
-               WHERE l.business_id = OLD.business_id AND l.account_id = OLD.id) THEN
-        RAISE EXCEPTION 'account % (id %) has journal lines: its business and currency cannot change',
-            OLD.code, OLD.id
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Close the account and open a new one.';
-    END IF;
-    RETURN NEW;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.ledger_account_before_update() FROM PUBLIC;
+-- An account that has lines keeps its business and currency
+-- (crm_core.ledger_account_before_update, 05_ledger_locks.sql).
 CREATE TRIGGER account_before_update
     BEFORE UPDATE ON crm_core.account
     FOR EACH ROW WHEN (OLD.currency IS DISTINCT FROM NEW.currency

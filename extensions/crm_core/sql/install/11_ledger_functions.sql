@@ -1,6 +1,9 @@
 -- crm_core ledger: the functions applications call to read balances, audit the ledger and
 -- post entries. Only CREATE OR REPLACE and idempotent statements, so that the upgrade script
 -- includes this part as it is (see sql/upgrade/0.1.0--0.2.0.sql); see docs/ledger.md.
+-- The balance reads are PL/pgSQL: on a Citus cluster (docs/scale-out.md) a SQL function's
+-- statements are planned without their parameter values, which Citus cannot do for a query
+-- that spans shards ("could not create distributed plan"); PL/pgSQL plans them with the values.
 
 -- ---------------------------------------------------------------------------------------
 -- Balances and checks
@@ -9,26 +12,30 @@
 -- An account's balance now, in its normal side (asset/expense: debits - credits; others:
 -- credits - debits), from the kept balance slots. NULL for an unknown account.
 CREATE OR REPLACE FUNCTION crm_core.account_balance(account_id bigint) RETURNS numeric
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     -- A scalar subquery: an id two businesses share is refused (cardinality_violation), not
     -- answered with one of them.
-    SELECT (
+    RETURN (
     SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
                               ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
     FROM crm_core.account a
     LEFT JOIN crm_core.account_balance_slot s
            ON s.business_id = a.business_id AND s.account_id = a.id
     WHERE a.id = account_balance.account_id
-    GROUP BY a.business_id, a.id, a.normal_side)
+    GROUP BY a.business_id, a.id, a.normal_side);
+END;
 $$;
 COMMENT ON FUNCTION crm_core.account_balance(bigint) IS
     'Current balance of an account in its normal side, from the kept balance slots.';
 
 -- The balance as the ledger showed it at a past moment: lines of entries posted at or before
 -- `at` (posted_at is the posting transaction's start time).
-CREATE OR REPLACE FUNCTION crm_core.account_balance(account_id bigint, at timestamptz) RETURNS numeric
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
-    SELECT (  -- scalar: an id two businesses share is refused, as above
+CREATE OR REPLACE FUNCTION crm_core.account_balance(account_id bigint, at timestamptz)
+    RETURNS numeric
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (  -- scalar: an id two businesses share is refused, as above
     SELECT CASE a.normal_side WHEN 'debit' THEN COALESCE(sum(l.debit), 0) - COALESCE(sum(l.credit), 0)
                               ELSE COALESCE(sum(l.credit), 0) - COALESCE(sum(l.debit), 0) END
     FROM crm_core.account a
@@ -38,30 +45,40 @@ CREATE OR REPLACE FUNCTION crm_core.account_balance(account_id bigint, at timest
                 AND e.status = 'posted' AND e.posted_at <= account_balance.at)
            ON l.business_id = a.business_id AND l.account_id = a.id
     WHERE a.id = account_balance.account_id
-    GROUP BY a.business_id, a.id, a.normal_side)
+    GROUP BY a.business_id, a.id, a.normal_side);
+END;
 $$;
 COMMENT ON FUNCTION crm_core.account_balance(bigint, timestamptz) IS
     'Balance of an account at a past moment, from the lines of entries posted by then.';
 
 -- The balance of an account and all its descendants (parent_id), in the root's normal side.
 CREATE OR REPLACE FUNCTION crm_core.account_rollup_balance(account_id bigint) RETURNS numeric
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- scalar: an id two businesses share is refused, not summed over both
+    root_business bigint := (SELECT x.business_id FROM crm_core.account x
+                             WHERE x.id = account_rollup_balance.account_id);
+BEGIN
+    IF root_business IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- Every table is filtered by the business, so that Citus keeps the query on one shard.
+    RETURN (
     WITH RECURSIVE tree AS (
         SELECT a.business_id, a.id, a.normal_side AS root_side
         FROM crm_core.account a
-        WHERE a.id = account_rollup_balance.account_id
-          -- scalar: an id two businesses share is refused, not summed over both
-          AND a.business_id = (SELECT x.business_id FROM crm_core.account x
-                               WHERE x.id = account_rollup_balance.account_id)
+        WHERE a.business_id = root_business AND a.id = account_rollup_balance.account_id
         UNION ALL
         SELECT c.business_id, c.id, t.root_side
         FROM crm_core.account c JOIN tree t ON c.business_id = t.business_id AND c.parent_id = t.id
+        WHERE c.business_id = root_business
     )
     SELECT CASE min(t.root_side) WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
                                  ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
     FROM tree t
-    LEFT JOIN crm_core.account_balance_slot s ON s.business_id = t.business_id AND s.account_id = t.id
-    HAVING count(*) > 0
+    LEFT JOIN crm_core.account_balance_slot s
+           ON s.business_id = root_business AND s.business_id = t.business_id AND s.account_id = t.id);
+END;
 $$;
 COMMENT ON FUNCTION crm_core.account_rollup_balance(bigint) IS
     'Balance of an account and its descendants, in the normal side of the account asked for.';
@@ -76,10 +93,12 @@ COMMENT ON FUNCTION crm_core.account_rollup_balance(bigint) IS
 CREATE OR REPLACE FUNCTION crm_core._subledger_net(business_id bigint, account_id bigint,
                                                    subledger bigint, at timestamptz)
     RETURNS numeric
-    LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+    LANGUAGE plpgsql STABLE STRICT PARALLEL RESTRICTED
     -- The index is the path meant here, never a sequential scan of the ledger.
     SET search_path = pg_catalog, pg_temp
     SET enable_seqscan = off SET enable_indexscan = on SET enable_bitmapscan = on AS $$
+BEGIN
+    RETURN (
     SELECT COALESCE(sum(l.debit), 0) - COALESCE(sum(l.credit), 0)
     FROM (SELECT x.entry_id, x.debit, x.credit
           FROM crm_core.journal_line x
@@ -88,7 +107,8 @@ CREATE OR REPLACE FUNCTION crm_core._subledger_net(business_id bigint, account_i
             AND x.subledger = _subledger_net.subledger
           OFFSET 0) l  -- planned alone: the index lookup, then each line's entry
     JOIN crm_core.journal_entry e ON e.business_id = _subledger_net.business_id AND e.id = l.entry_id
-    WHERE e.status = 'posted' AND e.posted_at <= _subledger_net.at
+    WHERE e.status = 'posted' AND e.posted_at <= _subledger_net.at);
+END;
 $$;
 
 -- A subledger's balance now, in its account's normal side: 0 for a subledger without posted
@@ -106,13 +126,18 @@ COMMENT ON FUNCTION crm_core.subledger_balance(bigint, bigint) IS
 CREATE OR REPLACE FUNCTION crm_core.subledger_balance(account_id bigint, subledger bigint,
                                                       at timestamptz)
     RETURNS numeric
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
-    SELECT (  -- scalar: an id two businesses share is refused, as in account_balance
-    SELECT CASE a.normal_side WHEN 'debit' THEN 1 ELSE -1 END
-           * crm_core._subledger_net(a.business_id, a.id, subledger_balance.subledger,
-                                     subledger_balance.at)
-    FROM crm_core.account a
-    WHERE a.id = subledger_balance.account_id)
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- scalar: an id two businesses share is refused, as in account_balance
+    target crm_core.account := (SELECT a FROM crm_core.account a
+                                WHERE a.id = subledger_balance.account_id);
+BEGIN
+    -- Called here, not inside the query that finds the account: on a Citus cluster that query
+    -- runs on the shards, where _subledger_net's own query could not.
+    RETURN CASE target.normal_side WHEN 'debit' THEN 1 ELSE -1 END
+           * crm_core._subledger_net(target.business_id, target.id, subledger_balance.subledger,
+                                     subledger_balance.at);
+END;
 $$;
 COMMENT ON FUNCTION crm_core.subledger_balance(bigint, bigint, timestamptz) IS
     'Balance of one subledger of an account at a past moment, from the lines of entries posted by then.';
@@ -158,15 +183,22 @@ $$;
 CREATE OR REPLACE FUNCTION crm_core.check_balances()
     RETURNS TABLE (business_id bigint, account_id bigint, stored numeric, computed numeric,
                    subledger bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     -- The lines are read from the table, never through the index being checked. No JIT: the
     -- per-account drill-down below inflates the plan's estimated cost, and compiling would
     -- cost more than the check itself.
     SET search_path = pg_catalog, pg_temp SET enable_seqscan = on
     SET enable_indexscan = off SET enable_bitmapscan = off SET enable_indexonlyscan = off
     SET jit = off AS $$
-    SELECT x.business_id, x.id, x.side * r.stored, x.side * r.computed, r.subledger
-    FROM (
+#variable_conflict use_column
+DECLARE
+    x record;
+    d record;
+BEGIN
+    -- The accounts to report, in order. (A loop rather than one query with a LATERAL
+    -- drill-down: on a Citus cluster, the account-wide query runs on the shards, where the
+    -- drill-down's own queries of the ledger could not.)
+    FOR x IN
         SELECT a.business_id, a.id, CASE a.normal_side WHEN 'debit' THEN 1 ELSE -1 END AS side,
                COALESCE(s.net, 0) AS stored, COALESCE(c.net, 0) AS computed,
                COALESCE(c.subledger_lines, 0) <> COALESCE(i.lines, 0) AS misindexed
@@ -187,29 +219,45 @@ CREATE OR REPLACE FUNCTION crm_core.check_balances()
                ON c.business_id = a.business_id AND c.account_id = a.id
         LEFT JOIN crm_core._subledger_index_totals() i
                ON i.business_id = a.business_id AND i.account_id = a.id
-    ) x
-    CROSS JOIN LATERAL (
-        SELECT x.stored, x.computed, NULL::bigint AS subledger
-        WHERE x.stored <> x.computed
-        UNION ALL
-        SELECT crm_core._subledger_net(x.business_id, x.id, d.subledger, 'infinity'), d.net,
-               d.subledger
-        FROM (SELECT COALESCE(t.subledger, i.subledger) AS subledger, COALESCE(t.net, 0) AS net
-              FROM (SELECT l.subledger, count(*) AS lines,
-                           COALESCE(sum(l.debit) FILTER (WHERE e.status = 'posted'), 0)
-                           - COALESCE(sum(l.credit) FILTER (WHERE e.status = 'posted'), 0) AS net
-                    FROM crm_core.journal_line l
-                    JOIN crm_core.journal_entry e
-                      ON e.business_id = l.business_id AND e.id = l.entry_id
-                    WHERE l.business_id = x.business_id AND l.account_id = x.id
-                      AND l.subledger IS NOT NULL
-                    GROUP BY l.subledger) t
-              FULL JOIN crm_core._subledger_index_lines(x.business_id, x.id) i
-                     ON i.subledger = t.subledger
-              WHERE t.lines IS DISTINCT FROM i.lines) d
-        WHERE x.misindexed
-    ) r
-    ORDER BY 1, 2, 5 NULLS FIRST
+        WHERE COALESCE(s.net, 0) <> COALESCE(c.net, 0)
+           OR COALESCE(c.subledger_lines, 0) <> COALESCE(i.lines, 0)
+        ORDER BY a.business_id, a.id
+    LOOP
+        IF x.stored <> x.computed THEN
+            business_id := x.business_id;
+            account_id := x.id;
+            stored := x.side * x.stored;
+            computed := x.side * x.computed;
+            subledger := NULL;
+            RETURN NEXT;
+        END IF;
+        CONTINUE WHEN NOT x.misindexed;
+        -- Its subledgers whose line counts differ between the table and the index.
+        FOR d IN
+            SELECT COALESCE(t.subledger, i.subledger) AS subledger, COALESCE(t.net, 0) AS net
+            FROM (SELECT l.subledger, count(*) AS lines,
+                         COALESCE(sum(l.debit) FILTER (WHERE e.status = 'posted'), 0)
+                         - COALESCE(sum(l.credit) FILTER (WHERE e.status = 'posted'), 0) AS net
+                  FROM crm_core.journal_line l
+                  JOIN crm_core.journal_entry e
+                    ON e.business_id = l.business_id AND e.id = l.entry_id
+                  WHERE l.business_id = x.business_id AND l.account_id = x.id
+                    AND l.subledger IS NOT NULL
+                  GROUP BY l.subledger) t
+            FULL JOIN crm_core._subledger_index_lines(x.business_id, x.id) i
+                   ON i.subledger = t.subledger
+            WHERE t.lines IS DISTINCT FROM i.lines
+            ORDER BY 1
+        LOOP
+            business_id := x.business_id;
+            account_id := x.id;
+            stored := x.side * crm_core._subledger_net(x.business_id, x.id, d.subledger, 'infinity');
+            computed := x.side * d.net;
+            subledger := d.subledger;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END;
 $$;
 COMMENT ON FUNCTION crm_core.check_balances() IS
     'Accounts (subledger NULL) and subledgers whose balance as read differs from their posted lines (normally no rows).';

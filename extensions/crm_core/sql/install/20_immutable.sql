@@ -364,28 +364,7 @@ SELECT crm_core.make_append_only('crm_core.ledger_sealed_entry');
 SELECT pg_catalog.pg_extension_config_dump('crm_core.ledger_block', '');
 SELECT pg_catalog.pg_extension_config_dump('crm_core.ledger_sealed_entry', '');
 
-CREATE VIEW crm_core.seal_status AS
-SELECT b.id AS business_id,
-       coalesce(blocks.sealed_blocks, 0)::bigint AS sealed_blocks,
-       coalesce(pending.unsealed_rows, 0)::bigint AS unsealed_rows,
-       pending.oldest_unsealed_at,
-       blocks.last_sealed_at
-  FROM crm_core.business AS b
-  LEFT JOIN LATERAL (
-        SELECT count(*) AS sealed_blocks, max(k.sealed_at) AS last_sealed_at
-          FROM crm_core.ledger_block AS k WHERE k.business_id = b.id) AS blocks ON true
-  LEFT JOIN LATERAL (
-        SELECT sum(1 + (SELECT count(*) FROM crm_core.journal_line AS l
-                         WHERE l.business_id = e.business_id AND l.entry_id = e.id))
-                   AS unsealed_rows,
-               min(e.posted_at) AS oldest_unsealed_at
-          FROM crm_core.journal_entry AS e
-         WHERE e.business_id = b.id AND e.status = 'posted'
-           AND NOT EXISTS (SELECT FROM crm_core.ledger_sealed_entry AS s
-                            WHERE s.business_id = e.business_id AND s.entry_id = e.id)) AS pending
-       ON true;
-COMMENT ON VIEW crm_core.seal_status IS
-    'Per business: sealed blocks, posted rows (entries + lines) not sealed yet, the oldest of them, the last seal.';
+-- crm_core.seal_status: 21_seal_status.sql.
 
 -- ---------------------------------------------------------------------------------------
 -- Roles (least privilege). NOLOGIN group roles, created once per cluster: grant them to
@@ -404,7 +383,7 @@ $$;
 GRANT USAGE ON SCHEMA crm_core TO crm_core_app, crm_core_readonly;
 GRANT SELECT ON crm_core.business, crm_core.account, crm_core.fiscal_period,
     crm_core.journal_entry, crm_core.journal_line, crm_core.account_balance_slot,
-    crm_core.ledger_block, crm_core.seal_status TO crm_core_app, crm_core_readonly;
+    crm_core.ledger_block TO crm_core_app, crm_core_readonly;
 -- Drafts are edited and posted by UPDATE; the guards refuse it once posted.
 GRANT INSERT, UPDATE, DELETE ON crm_core.journal_entry, crm_core.journal_line TO crm_core_app;
 GRANT SELECT ON crm_core.audit_log TO crm_core_readonly;

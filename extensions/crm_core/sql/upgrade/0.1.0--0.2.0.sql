@@ -98,3 +98,12 @@ DROP FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, inte
                                          interval, boolean);
 DROP FUNCTION crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean);
 -- ---- end of jobs and upgrades ------------------------------------------------------------------
+-- ---- Scale-out on Citus (citus; docs/scale-out.md) ----
+-- The waits for postings in flight lock the journal shards of the business on a cluster; the
+-- seal_status view in a form Citus can plan (grouped subqueries, no LATERAL from a reference
+-- table); crm_core.distribute() with the table list it places, the account_balances view,
+-- sealing per node. (The balance reads' PL/pgSQL forms are in 11_ledger_functions.sql.)
+-- @include install/05_ledger_locks.sql
+-- @include install/21_seal_status.sql
+-- @include install/95_scale_out.sql
+-- ---- end scale-out ----

@@ -11,11 +11,16 @@ SELECT is((SELECT concat_ws('|', control_column, partition_interval, premake, re
 SELECT is((SELECT bool_and(by_extension) FROM crm_core.append_only_table
             WHERE relid::text LIKE 'crm_core.%'),
           true, 'append-only registrations made by the install are marked by_extension');
-SELECT is((SELECT array_agg(x ORDER BY x) FROM (
-              SELECT unnest(extcondition) AS x FROM pg_extension WHERE extname = 'crm_core') c
-            WHERE x <> ''),
-          ARRAY['WHERE NOT by_extension', 'WHERE NOT by_extension', 'WHERE extension IS NULL'],
-          'pg_dump skips the install''s rows of append_only_table and partition_config, and jobs extensions registered');
+SELECT is((SELECT array_agg(c.relname || ': ' || u.condition ORDER BY c.relname)
+             FROM pg_extension AS e
+             CROSS JOIN LATERAL unnest(e.extconfig, e.extcondition) AS u(config, condition)
+             JOIN pg_class AS c ON c.oid = u.config
+            WHERE e.extname = 'crm_core' AND u.condition <> ''),
+          ARRAY['append_only_table: WHERE NOT by_extension',
+                'job: WHERE extension IS NULL',
+                'partition_config: WHERE NOT by_extension',
+                'scale_out_table: WHERE NOT by_extension'],
+          'pg_dump skips the install''s rows of append_only_table, partition_config and scale_out_table, and the jobs extensions registered');
 SELECT ok((SELECT 'crm_core.audit_log_default'::regclass::oid = ANY (extconfig)
              FROM pg_extension WHERE extname = 'crm_core'),
           'the rows of audit_log_default are dumped');
