@@ -160,6 +160,12 @@ const std::vector<Option>& options() {
          duration_setter("seal-lag-warn", &Config::seal_lag_warn)},
         {"failures-warn", "N", "consecutive failures of a job that make health warn",
          integer_setter<int>("failures-warn", 1, 1000, &Config::failures_warn)},
+        {"leader-stale", "DURATION",
+         "health fails when no leader has run a job for this long (any instance sees it)",
+         duration_setter("leader-stale", &Config::leader_stale)},
+        {"prepared-warn", "DURATION",
+         "health warns when a prepared transaction has held ledger postings this long",
+         duration_setter("prepared-warn", &Config::prepared_warn)},
         {"lock-key", "BIGINT", "advisory lock key that elects the leader",
          integer_setter<std::int64_t>("lock-key", std::numeric_limits<std::int64_t>::min(),
                                       std::numeric_limits<std::int64_t>::max(), &Config::lock_key)},
@@ -285,33 +291,54 @@ std::string format_duration(Duration duration) {
     return std::to_string(ms) + "ms";
 }
 
+bool is_secret_keyword(std::string_view keyword) {
+    static constexpr std::string_view kSecrets[] = {"password", "sslpassword",
+                                                    "oauth_client_secret"};
+    std::string lower(keyword);  // libpq wants lower case; mask a misspelt one all the same
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return std::find(std::begin(kSecrets), std::end(kSecrets), lower) != std::end(kSecrets);
+}
+
 std::string redact_conninfo(std::string_view conninfo) {
+    constexpr std::string_view kMask = "********";
     std::string text(conninfo);
-    // URI form: postgresql://user:password@host/db?password=...
+    // URI form: postgresql://user:password@host,host2/db?keyword=value&...
     auto scheme = text.find("://");
     if (scheme != std::string::npos) {
         auto start = scheme + 3;
-        auto at = text.find('@', start);
-        auto slash = text.find('/', start);
-        if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+        auto authority_end = std::min(text.find_first_of("/?", start), text.size());
+        auto at = text.rfind('@', authority_end);
+        if (at != std::string::npos && at >= start) {
             auto colon = text.find(':', start);
             if (colon != std::string::npos && colon < at) {
-                text.replace(colon + 1, at - colon - 1, "********");
+                text.replace(colon + 1, at - colon - 1, kMask);
             }
         }
-        std::string lower = text;
-        std::transform(lower.begin(), lower.end(), lower.begin(),
-                       [](unsigned char ch) { return std::tolower(ch); });
-        for (auto pos = lower.find("password="); pos != std::string::npos;
-             pos = lower.find("password=", pos + 1)) {
-            auto end = text.find('&', pos);
-            end = end == std::string::npos ? text.size() : end;
-            text.replace(pos + 9, end - pos - 9, "********");
-            lower.replace(pos + 9, end - pos - 9, "********");
+        auto query = text.find('?', start);
+        if (query == std::string::npos) {
+            return text;
         }
-        return text;
+        std::string result = text.substr(0, query + 1);
+        std::size_t pos = query + 1;
+        while (pos <= text.size()) {
+            auto end = std::min(text.find('&', pos), text.size());
+            std::string_view parameter = std::string_view(text).substr(pos, end - pos);
+            auto equals = parameter.find('=');
+            if (equals != std::string_view::npos &&
+                is_secret_keyword(parameter.substr(0, equals))) {
+                result.append(parameter.substr(0, equals + 1)).append(kMask);
+            } else {
+                result.append(parameter);
+            }
+            if (end < text.size()) {
+                result.push_back('&');
+            }
+            pos = end + 1;
+        }
+        return result;
     }
-    // Key/value form: password = 'quoted \' value' or password=bare
+    // Key/value form: keyword = 'quoted \' value' or keyword=bare
     std::string result;
     std::size_t i = 0;
     while (i < text.size()) {
@@ -346,8 +373,8 @@ std::string redact_conninfo(std::string_view conninfo) {
             value_end = std::min(value_end, text.size());
         }
         result.append(text, key_start, value_start - key_start);
-        if (key == "password") {
-            result += "********";
+        if (is_secret_keyword(key)) {
+            result += kMask;
         } else {
             result.append(text, value_start, value_end - value_start);
         }
@@ -470,6 +497,15 @@ Invocation load_invocation(const std::vector<std::string>& args,
     }
     for (const auto& [option, value] : flags) {
         option->apply(config, value);
+    }
+    Duration shortest_leader_job =
+        std::min({config.interval_of(Job::maintenance), config.interval_of(Job::refresh),
+                  config.interval_of(Job::seal)});
+    if (config.leader_stale <= shortest_leader_job) {
+        throw ConfigError("leader-stale (" + format_duration(config.leader_stale) +
+                          ") must be longer than the shortest job interval (" +
+                          format_duration(shortest_leader_job) +
+                          "): the leader runs a job at least that often");
     }
     if (config.backoff_max < config.backoff_initial) {
         throw ConfigError("backoff-max (" + format_duration(config.backoff_max) +

@@ -52,7 +52,9 @@ struct Config {
     double staleness_factor = 2.0;  // a view is stale past this many refresh intervals
     Duration seal_lag_warn = std::chrono::hours(1);
     int failures_warn = 3;  // consecutive failures that turn a job's check to warn
-    std::int64_t lock_key = 0x63726d5f636f7265;  // "crm_core"
+    Duration leader_stale = std::chrono::minutes(10);  // health fails when no leader ran a job
+    Duration prepared_warn = std::chrono::minutes(1);  // prepared ledger transactions older warn
+    std::int64_t lock_key = 0x63726d5f636f7265;        // "crm_core"
     std::string config_file;
 
     Duration interval_of(Job job) const { return interval[static_cast<std::size_t>(job)]; }
@@ -85,7 +87,11 @@ std::string help_text();
 std::optional<Duration> parse_duration(std::string_view text);
 // A duration in the shortest unit that represents it exactly.
 std::string format_duration(Duration duration);
-// The conninfo with every password replaced by "********", for logs.
+// Whether a libpq connection keyword carries a secret (libpq shows those with dispchar "*":
+// password, sslpassword, and oauth_client_secret from PostgreSQL 18 on).
+bool is_secret_keyword(std::string_view keyword);
+// The conninfo (key/value or URI form) with the value of every secret-bearing keyword, and the
+// password of a URI's user:password@, replaced by "********", for logs.
 std::string redact_conninfo(std::string_view conninfo);
 // One line describing the effective configuration (password redacted), for the log.
 std::string describe(const Config& config);

@@ -68,14 +68,40 @@ std::unique_ptr<pqxx::connection> open_session(const Config& config, const char*
     return session;
 }
 
-bool try_leader_lock(pqxx::connection& session, std::int64_t key) {
+LeaderLock leader_lock_kind(pqxx::connection& session) {
     pqxx::nontransaction tx(session);
-    return tx.exec_params1("SELECT pg_try_advisory_lock($1)", key)[0].as<bool>();
+    return exists(tx, "to_regprocedure", "crm_core.service_try_lock(bigint)")
+               ? LeaderLock::crm_core
+               : LeaderLock::advisory;
 }
 
-void release_leader_lock(pqxx::connection& session, std::int64_t key) {
+std::optional<LeaderLock> try_leader_lock(pqxx::connection& session, std::int64_t key) {
+    LeaderLock lock = leader_lock_kind(session);
     pqxx::nontransaction tx(session);
-    tx.exec_params("SELECT pg_advisory_unlock($1)", key);
+    bool taken =
+        tx.exec_params1(lock == LeaderLock::crm_core ? "SELECT crm_core.service_try_lock($1)"
+                                                     : "SELECT pg_try_advisory_lock($1)",
+                        key)[0]
+            .as<bool>();
+    return taken ? std::optional<LeaderLock>(lock) : std::nullopt;
+}
+
+void release_leader_lock(pqxx::connection& session, std::int64_t key, LeaderLock lock) {
+    pqxx::nontransaction tx(session);
+    tx.exec_params(lock == LeaderLock::crm_core ? "SELECT crm_core.service_unlock($1)"
+                                                : "SELECT pg_advisory_unlock($1)",
+                   key);
+}
+
+void record_leader_job(pqxx::connection& session, std::int64_t key, LeaderLock lock,
+                       const char* job) {
+    if (lock != LeaderLock::crm_core) {
+        return;
+    }
+    pqxx::nontransaction tx(session);
+    if (exists(tx, "to_regprocedure", "crm_core.service_leader_beat(bigint,text)")) {
+        tx.exec_params("SELECT crm_core.service_leader_beat($1, $2)", key, std::string(job));
+    }
 }
 
 void ping(pqxx::connection& session) {
@@ -88,6 +114,18 @@ void cancel_backend(const Config& config, int pid) {
     pqxx::nontransaction tx(helper);
     tx.exec_params("SELECT pg_cancel_backend($1)", pid);
 }
+
+namespace {
+
+// Counts the rows of a job's result by their second column (maintenance: action; refresh:
+// status) into by_kind.
+void count_kinds(const pqxx::result& rows, std::map<std::string, int>& by_kind) {
+    for (const auto& row : rows) {
+        ++by_kind[row[1].as<std::string>("")];
+    }
+}
+
+}  // namespace
 
 JobResult run_job(pqxx::connection& session, Job job, const Config& config) {
     static const std::map<Job, const char*> functions = {
@@ -106,33 +144,49 @@ JobResult run_job(pqxx::connection& session, Job job, const Config& config) {
         retirements = retire_concurrently(session, config);
     }
     pqxx::nontransaction tx(session);
-    // One statement: the function runs in its own transaction under the session's lock_timeout.
-    pqxx::result rows = tx.exec(std::string("SELECT * FROM ") + function + "()");
+    // One statement per round: the function runs in its own transaction under the session's
+    // lock_timeout.
+    std::size_t total_rows = 0;
+    std::map<std::string, int> by_kind;
+    long long blocks = 0, sealed = 0;
+    int rounds = 0;
+    for (bool again = true; again;) {
+        pqxx::result rows = tx.exec(std::string("SELECT * FROM ") + function + "()");
+        ++rounds;
+        total_rows += rows.size();
+        if (job == Job::seal) {
+            for (const auto& row : rows) {
+                blocks += row[1].as<long long>(0);
+                sealed += row[2].as<long long>(0);
+            }
+            break;
+        }
+        std::map<std::string, int> round_kinds;
+        count_kinds(rows, round_kinds);
+        for (const auto& [kind, count] : round_kinds) {
+            by_kind[kind] += count;
+        }
+        again = job == Job::maintenance && round_kinds.count("backlog") > 0 &&
+                round_kinds.count("created") > 0 && rounds < kMaxMaintenanceRounds;
+    }
     std::ostringstream summary;
-    summary << rows.size() << (rows.size() == 1 ? " row" : " rows");
+    if (rounds > 1) {
+        summary << rounds << " rounds, ";
+    }
+    summary << total_rows << (total_rows == 1 ? " row" : " rows");
     for (const auto& [action, count] : retirements) {
         summary << ", " << count << " concurrently " << action;
     }
     if (job == Job::seal) {
-        long long blocks = 0, sealed = 0;
-        for (const auto& row : rows) {
-            blocks += row[1].as<long long>(0);
-            sealed += row[2].as<long long>(0);
-        }
         summary << ": " << blocks << " blocks, " << sealed << " rows sealed";
     } else {
-        // Count by action (maintenance) or status (refresh): the second column of both.
-        std::map<std::string, int> by_kind;
-        for (const auto& row : rows) {
-            ++by_kind[row[1].as<std::string>("")];
-        }
         const char* separator = ": ";
         for (const auto& [kind, count] : by_kind) {
             summary << separator << kind << ' ' << count;
             separator = ", ";
         }
     }
-    return JobResult{true, rows.size(), summary.str()};
+    return JobResult{true, total_rows, summary.str()};
 }
 
 std::map<std::string, int> retire_concurrently(pqxx::connection& session, const Config& config) {
@@ -207,14 +261,16 @@ RegisteredRun run_registered_job(pqxx::connection& session, const std::string& n
                          row[2].as<int>(0)};
 }
 
-bool holds_leader_lock(pqxx::connection& session, std::int64_t key) {
+bool holds_leader_lock(pqxx::connection& session, std::int64_t key, LeaderLock lock) {
+    // pg_locks.objsubid: 1 for pg_advisory_lock(bigint), 17228 for crm_core's leader class
+    // (lib/pg/lock.hpp).
     pqxx::nontransaction tx(session);
     return tx
         .exec_params1(
             "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND"
-            " granted AND pid = pg_catalog.pg_backend_pid() AND objsubid = 1 AND"
+            " granted AND pid = pg_catalog.pg_backend_pid() AND objsubid = $2 AND"
             " ((classid::bigint << 32) | objid::bigint) = $1)",
-            key)[0]
+            key, lock == LeaderLock::crm_core ? 17228 : 1)[0]
         .as<bool>();
 }
 
@@ -262,16 +318,44 @@ ProbeData probe(pqxx::connection& session, std::int64_t leader_key) {
                 " FROM crm_core.seal_status");
             return SealSummary{row[0].as<std::int64_t>(), optional_field<double>(row[1])};
         });
-    data.leader_present =
-        probe_part<bool>(session, nullptr, nullptr, [leader_key](pqxx::transaction_base& tx) {
-            return tx
-                .exec_params1(
-                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                    " AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1"
-                    " AND database = (SELECT oid FROM pg_database"
-                    " WHERE datname = current_database()))",
-                    leader_key)[0]
+    data.leader = probe_part<
+        LeaderInfo>(session, nullptr, nullptr, [leader_key](pqxx::transaction_base& tx) {
+        LeaderInfo leader;
+        if (exists(tx, "to_regprocedure", "crm_core.service_leader(bigint)")) {
+            auto row = tx.exec_params1(
+                "SELECT pid, format('pid %s, role %s, application %s', pid, role,"
+                " application_name), coalesce(last_job, ''),"
+                " extract(epoch FROM now() - last_job_at)::float8"
+                " FROM crm_core.service_leader($1)",
+                leader_key);
+            leader.held = !row[0].is_null();
+            leader.holder = leader.held ? row[1].as<std::string>() : "";
+            leader.heartbeat_installed = true;
+            leader.last_job = row[2].as<std::string>();
+            leader.last_job_age_seconds = optional_field<double>(row[3]);
+            return leader;
+        }
+        leader.held =
+            tx.exec_params1(
+                  "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                  " AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1"
+                  " AND database = (SELECT oid FROM pg_database"
+                  " WHERE datname = current_database()))",
+                  leader_key)[0]
                 .as<bool>();
+        return leader;
+    });
+    data.prepared = probe_part<std::vector<PreparedRow>>(
+        session, "to_regprocedure", "crm_core.prepared_ledger_transactions()",
+        [](pqxx::transaction_base& tx) {
+            std::vector<PreparedRow> rows;
+            for (const auto& row :
+                 tx.exec("SELECT gid, owner::text, extract(epoch FROM now() - prepared_at)::float8,"
+                         " ruled_accounts::text FROM crm_core.prepared_ledger_transactions()")) {
+                rows.push_back(PreparedRow{row[0].as<std::string>(), row[1].as<std::string>(),
+                                           row[2].as<double>(), row[3].as<std::string>()});
+            }
+            return rows;
         });
     data.taken = true;
     data.taken_at_unix = unix_now();

@@ -20,10 +20,22 @@ namespace crm_core::service {
 // pqxx::broken_connection, and whatever the session held (the leader lock) is known lost.
 std::unique_ptr<pqxx::connection> open_session(const Config& config, const char* role);
 
-// Tries to take the leader lock without waiting; true when this session holds it.
-bool try_leader_lock(pqxx::connection& session, std::int64_t key);
+// The lock that elects the leader: crm_core's own (crm_core.service_try_lock: a lock class that
+// pg_advisory_lock cannot reach, granted to crm_core_service only) where crm_core is installed,
+// else a plain session advisory lock.
+enum class LeaderLock { crm_core, advisory };
+
+// The kind of leader lock this database uses now.
+LeaderLock leader_lock_kind(pqxx::connection& session);
+// Tries to take the leader lock without waiting; the kind taken, or nullopt when another
+// session holds it.
+std::optional<LeaderLock> try_leader_lock(pqxx::connection& session, std::int64_t key);
 // Releases the leader lock held by this session.
-void release_leader_lock(pqxx::connection& session, std::int64_t key);
+void release_leader_lock(pqxx::connection& session, std::int64_t key, LeaderLock lock);
+// Tells every instance, through the database, that this session (holding the leader lock) just
+// ran `job` (crm_core.service_leader_beat; nothing in a database without crm_core).
+void record_leader_job(pqxx::connection& session, std::int64_t key, LeaderLock lock,
+                       const char* job);
 // A round trip that proves the session and its server are alive.
 void ping(pqxx::connection& session);
 // Cancels the statement that backend `pid` runs, from a short-lived connection of its own.
@@ -35,8 +47,13 @@ struct JobResult {
     std::string summary;  // e.g. "2 rows: created 1, retired 1"
 };
 
-// Runs one maintenance job's SQL function (not health) in its own transaction; maintenance
-// first retires partitions concurrently (retire_concurrently).
+// Most rounds one maintenance job runs while partitions are left over (backlog).
+constexpr int kMaxMaintenanceRounds = 100;
+
+// Runs one maintenance job's SQL function (not health), each call in its own transaction;
+// maintenance first retires partitions concurrently (retire_concurrently), then runs again
+// while it reports a backlog and still makes progress (each round creates a bounded number of
+// partitions and commits, so a long backlog never holds the locks of hundreds of new tables).
 JobResult run_job(pqxx::connection& session, Job job, const Config& config);
 
 // Runs the statements of crm_core.concurrent_retirements() (DETACH PARTITION ... CONCURRENTLY,
@@ -66,8 +83,8 @@ struct RegisteredRun {
 RegisteredRun run_registered_job(pqxx::connection& session, const std::string& name,
                                  const Config& config, bool only_if_due);
 
-// Whether this session still holds the leader lock (a job may have released it).
-bool holds_leader_lock(pqxx::connection& session, std::int64_t key);
+// Whether this session still holds the leader lock of that kind (a job may have released it).
+bool holds_leader_lock(pqxx::connection& session, std::int64_t key, LeaderLock lock);
 
 // Reads everything the health checks need; every part fails or is missing on its own.
 ProbeData probe(pqxx::connection& session, std::int64_t leader_key);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <sstream>
+#include <type_traits>
 
 namespace crm_core::service {
 namespace {
@@ -26,11 +27,12 @@ Check not_installed(const std::string& key, const std::string& component_type,
     return check;
 }
 
-// A warning for a probe query that failed (timeout, permissions ...).
+// A check whose probe query failed (a timeout behind a lock, a missing privilege ...): the
+// invariant may be broken and nobody would know, so the check fails.
 Check probe_failed(const std::string& key, const std::string& component_type,
                    const std::string& error) {
     return Check{
-        key,   "", component_type, Status::warn, std::nullopt, "", "probe failed: " + error,
+        key,   "", component_type, Status::fail, std::nullopt, "", "could not run: " + error,
         false, ""};
 }
 
@@ -186,6 +188,105 @@ void job_checks(const JobRecords& recorded, bool leader, double now_unix, int fa
     }
 }
 
+// Who leads, seen from this instance: a standby names the session holding the lock.
+Check leadership_check(const InstanceState& instance, const Probed<LeaderInfo>& probed) {
+    Check check{"leadership:lock",
+                "",
+                "component",
+                Status::pass,
+                instance.leader ? 1.0 : 0.0,
+                "leader",
+                instance.leader ? "leader" : "standby",
+                false,
+                ""};
+    if (instance.leader) {
+        return check;
+    }
+    if (probed.state == Probed<LeaderInfo>::State::error) {
+        return probe_failed("leadership:lock", "component", probed.error);
+    }
+    if (probed.state == Probed<LeaderInfo>::State::ok) {
+        if (!probed.value.held) {
+            check.status = Status::warn;
+            check.output = "no instance holds the leader lock: maintenance is not running";
+        } else if (!probed.value.holder.empty()) {
+            check.output = "standby; the leader is " + probed.value.holder;
+        }
+    }
+    return check;
+}
+
+// When a leader last ran a job, from the heartbeat every leader writes: a lock held by a
+// session that runs no jobs, or no leader at all, shows here on every instance.
+Check leader_jobs_check(const Probed<LeaderInfo>& probed, double stale_seconds) {
+    using State = Probed<LeaderInfo>::State;
+    if (probed.state == State::missing ||
+        (probed.state == State::ok && !probed.value.heartbeat_installed)) {
+        return not_installed("leadership:jobs", "component", "crm_core.service_leader()");
+    }
+    if (probed.state == State::error) {
+        return probe_failed("leadership:jobs", "component", probed.error);
+    }
+    const LeaderInfo& leader = probed.value;
+    Check check{"leadership:jobs",
+                "",
+                "component",
+                Status::pass,
+                leader.last_job_age_seconds,
+                "s",
+                "",
+                false,
+                ""};
+    if (!leader.last_job_age_seconds) {
+        check.status = Status::warn;
+        check.output = "no leader has run a job yet";
+    } else if (*leader.last_job_age_seconds > stale_seconds) {
+        check.status = Status::fail;
+        check.output = "no leader has run a job for " +
+                       std::to_string(static_cast<long long>(*leader.last_job_age_seconds)) +
+                       " s (last: " + leader.last_job + ")" +
+                       (leader.held ? "; the lock is held by " + leader.holder
+                                    : "; no instance holds the leader lock");
+    }
+    return check;
+}
+
+// Prepared transactions holding ledger postings: each blocks other postings to the
+// overdraft-rule accounts it wrote until it is committed or rolled back.
+Check prepared_check(const Probed<std::vector<PreparedRow>>& probed, double warn_seconds) {
+    using State = Probed<std::vector<PreparedRow>>::State;
+    if (probed.state == State::missing) {
+        return not_installed("ledger:prepared_transactions", "datastore",
+                             "crm_core.prepared_ledger_transactions()");
+    }
+    if (probed.state == State::error) {
+        return probe_failed("ledger:prepared_transactions", "datastore", probed.error);
+    }
+    Check check{"ledger:prepared_transactions",
+                "",
+                "datastore",
+                Status::pass,
+                static_cast<double>(probed.value.size()),
+                "transactions",
+                "",
+                false,
+                ""};
+    const PreparedRow* oldest = probed.value.empty() ? nullptr : &probed.value.front();
+    if (oldest != nullptr && oldest->age_seconds > warn_seconds) {
+        check.status = Status::warn;
+        check.output =
+            std::to_string(probed.value.size()) +
+            " prepared transactions hold ledger postings; the oldest, '" + oldest->gid + "' of " +
+            oldest->owner + ", for " + std::to_string(static_cast<long long>(oldest->age_seconds)) +
+            " s" +
+            (oldest->ruled_accounts == "{}" ? ""
+                                            : ": postings to overdraft-rule accounts " +
+                                                  oldest->ruled_accounts + " wait for it") +
+            "; end it with COMMIT PREPARED or ROLLBACK PREPARED";
+    }
+    return check;
+}
+
 // Formats a double for JSON: integers without a fraction, others with enough digits.
 std::string json_number(double value) {
     if (!std::isfinite(value)) {
@@ -220,21 +321,7 @@ std::vector<Check> health_checks(const InstanceState& instance, const ProbeData&
     checks.push_back(Check{"database:connection", "", "datastore",
                            instance.database_ready ? Status::pass : Status::fail, std::nullopt, "",
                            instance.database_ready ? "" : instance.database_error, false, ""});
-    Check leadership{"leadership:lock",
-                     "",
-                     "component",
-                     Status::pass,
-                     instance.leader ? 1.0 : 0.0,
-                     "leader",
-                     instance.leader ? "leader" : "standby",
-                     false,
-                     ""};
-    if (!instance.leader && probe.leader_present.state == Probed<bool>::State::ok &&
-        !probe.leader_present.value) {
-        leadership.status = Status::warn;
-        leadership.output = "no instance holds the leader lock: maintenance is not running";
-    }
-    checks.push_back(leadership);
+    checks.push_back(leadership_check(instance, probe.leader));
     if (!probe.taken) {
         checks.push_back(Check{"probe:first_run", "", "component", Status::warn, std::nullopt, "",
                                "the health probe has not run yet", false, ""});
@@ -247,12 +334,42 @@ std::vector<Check> health_checks(const InstanceState& instance, const ProbeData&
         zero_rows_check(probe.balance_mismatches, "ledger:balances", "crm_core.check_balances()",
                         "accounts whose balance differs from their lines", checks);
         seal_check(probe.seal, thresholds.seal_lag_warn_seconds, checks);
+        checks.push_back(prepared_check(probe.prepared, thresholds.prepared_warn_seconds));
+        checks.push_back(leader_jobs_check(probe.leader, thresholds.leader_stale_seconds));
         for (std::size_t i = first_probed; i < checks.size(); ++i) {
             checks[i].time = rfc3339(probe.taken_at_unix);
         }
     }
     job_checks(jobs, instance.leader, instance.now_unix, thresholds.failures_warn, checks);
     return checks;
+}
+
+Thresholds thresholds_of(const Config& config) {
+    auto seconds = [](Duration duration) {
+        return std::chrono::duration<double>(duration).count();
+    };
+    return Thresholds{config.staleness_factor, seconds(config.seal_lag_warn), config.failures_warn,
+                      seconds(config.leader_stale), seconds(config.prepared_warn)};
+}
+
+std::vector<std::pair<std::string, std::optional<bool>>> probe_failures(const ProbeData& probe) {
+    auto failed = [](const auto& probed) -> std::optional<bool> {
+        using State = typename std::decay_t<decltype(probed)>::State;
+        if (probed.state == State::missing) {
+            return std::nullopt;
+        }
+        return probed.state == State::error;
+    };
+    if (!probe.taken) {
+        return {};
+    }
+    return {{"partitions", failed(probe.partitions)},
+            {"matviews:staleness", failed(probe.views)},
+            {"ledger:unbalanced_entries", failed(probe.unbalanced_entries)},
+            {"ledger:balances", failed(probe.balance_mismatches)},
+            {"ledger:seal_lag", failed(probe.seal)},
+            {"ledger:prepared_transactions", failed(probe.prepared)},
+            {"leadership", failed(probe.leader)}};
 }
 
 Status overall_status(const std::vector<Check>& checks) {

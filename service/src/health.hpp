@@ -48,6 +48,23 @@ struct SealSummary {
     std::optional<double> oldest_unsealed_age_seconds;
 };
 
+// Who holds the leader lock, and when a leader last ran a job (crm_core.service_leader()).
+struct LeaderInfo {
+    bool held = false;   // some session holds the leader lock
+    std::string holder;  // e.g. "pid 42, role crm_svc, application crm-core-service/leader"
+    bool heartbeat_installed = false;  // crm_core keeps the leader's heartbeat in this database
+    std::string last_job;
+    std::optional<double> last_job_age_seconds;  // null: no leader has run a job yet
+};
+
+// A prepared transaction holding ledger postings (crm_core.prepared_ledger_transactions()).
+struct PreparedRow {
+    std::string gid;
+    std::string owner;
+    double age_seconds = 0;
+    std::string ruled_accounts;  // overdraft-rule accounts whose postings wait for it, "{1,2}"
+};
+
 // Everything one health probe read.
 struct ProbeData {
     bool taken = false;  // false until the first probe ran
@@ -57,7 +74,8 @@ struct ProbeData {
     Probed<std::int64_t> unbalanced_entries;
     Probed<std::int64_t> balance_mismatches;
     Probed<SealSummary> seal;
-    Probed<bool> leader_present;  // some session holds the leader lock
+    Probed<LeaderInfo> leader;
+    Probed<std::vector<PreparedRow>> prepared;
 };
 
 // What the service recorded about one job (built-in, or registered with crm_core.schedule_job).
@@ -99,7 +117,16 @@ struct Thresholds {
     double staleness_factor = 2.0;
     double seal_lag_warn_seconds = 3600;
     int failures_warn = 3;
+    double leader_stale_seconds = 600;
+    double prepared_warn_seconds = 60;
 };
+
+// The thresholds of a configuration.
+Thresholds thresholds_of(const Config& config);
+
+// Each probed part of the health checks by the name crm_core_probe_failed{check=...} gives it,
+// with whether it could not run (nullopt: not installed or not probed yet).
+std::vector<std::pair<std::string, std::optional<bool>>> probe_failures(const ProbeData& probe);
 
 // Job records by job name (job_name() for the built-in ones).
 using JobRecords = std::map<std::string, JobRecord>;

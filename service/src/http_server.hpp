@@ -1,11 +1,11 @@
 // A small HTTP/1.1 server on Boost.Beast for the service's four endpoints, hardened against
 // misbehaving clients: bounded header and body sizes, a deadline for each whole request, and
-// a cap on concurrent connections.
+// a cap on concurrent connections where idle keep-alive connections give way to new ones.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 
@@ -33,8 +33,15 @@ struct HttpLimits {
     std::size_t max_connections;
 };
 
+class HttpConnection;
+
 class HttpServer {
   public:
+    // The open connections, in accept order (touched on the io_context's thread only).
+    struct Registry {
+        std::list<HttpConnection*> connections;
+    };
+
     // Binds and listens at once (throws boost::system::system_error when it cannot).
     HttpServer(boost::asio::io_context& io, const std::string& address, std::uint16_t port,
                HttpLimits limits, HttpHandler handler);
@@ -46,11 +53,14 @@ class HttpServer {
 
   private:
     void accept();
+    // Below the cap, or after reclaiming an idle connection (closing ones first, then the one
+    // idle longest): true when a new connection may be served.
+    bool make_room();
 
     boost::asio::ip::tcp::acceptor acceptor_;
     HttpLimits limits_;
     std::shared_ptr<const HttpHandler> handler_;
-    std::shared_ptr<std::atomic<std::size_t>> open_connections_;
+    std::shared_ptr<Registry> registry_;
 };
 
 }  // namespace crm_core::service

@@ -195,6 +195,33 @@ std::string render_metrics(const MetricsSnapshot& s) {
         sample(out, "crm_core_seal_lag_seconds", "",
                p.seal.value.oldest_unsealed_age_seconds.value_or(0));
     }
+    using PreparedState = Probed<std::vector<PreparedRow>>::State;
+    if (p.prepared.state == PreparedState::ok) {
+        family(out, "crm_core_prepared_ledger_transactions", "gauge",
+               "Prepared transactions holding ledger postings.");
+        sample(out, "crm_core_prepared_ledger_transactions", "",
+               static_cast<double>(p.prepared.value.size()));
+        family(out, "crm_core_prepared_ledger_oldest_seconds", "gauge",
+               "Age of the oldest prepared transaction holding ledger postings (0: none).");
+        sample(out, "crm_core_prepared_ledger_oldest_seconds", "",
+               p.prepared.value.empty() ? 0 : p.prepared.value.front().age_seconds);
+    }
+    if (p.leader.state == Probed<LeaderInfo>::State::ok && p.leader.value.last_job_age_seconds) {
+        family(out, "crm_core_leader_last_job_age_seconds", "gauge",
+               "Seconds since a leader (any instance) last ran a job.");
+        sample(out, "crm_core_leader_last_job_age_seconds", "",
+               *p.leader.value.last_job_age_seconds);
+    }
+    auto failures = probe_failures(p);
+    if (!failures.empty()) {
+        family(out, "crm_core_probe_failed", "gauge",
+               "1 when a health check's query could not run (its check fails), per check.");
+        for (const auto& [check, failed] : failures) {
+            if (failed) {
+                sample(out, "crm_core_probe_failed", label("check", check), *failed ? 1 : 0);
+            }
+        }
+    }
     if (p.taken) {
         family(out, "crm_core_probe_timestamp_seconds", "gauge",
                "When the health probe last read the database, Unix seconds.");

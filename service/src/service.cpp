@@ -145,9 +145,7 @@ struct SharedState {
     // Copies what the HTTP thread reads from a (re)loaded configuration.
     void configure(const Config& config) {
         std::lock_guard<std::mutex> lock(mutex);
-        thresholds = Thresholds{config.staleness_factor,
-                                std::chrono::duration<double>(config.seal_lag_warn).count(),
-                                config.failures_warn};
+        thresholds = thresholds_of(config);
         liveness_timeout = config.liveness_timeout;
         // A ping every tick; a hung ping or probe stops counting after this long.
         readiness_window = 3 * config.tick + config.probe_timeout;
@@ -455,15 +453,20 @@ class Daemon {
         }
         try {
             if (!shared_.leader) {
-                if (try_leader_lock(*session, config.lock_key)) {
+                if (std::optional<LeaderLock> lock = try_leader_lock(*session, config.lock_key)) {
+                    leader_lock_ = *lock;
                     leader_generation_ = leader_session_.generation();
                     shared_.leader = true;
                     result.became_leader = true;
                     log_line("leadership: acquired the leader lock (backend pid " +
                              std::to_string(session->backendpid()) + ")");
+                    record_job_as_leader(*session, config, "leadership");
                 }
-            } else {
-                ping(*session);
+            } else if (leader_lock_kind(*session) != leader_lock_) {
+                // crm_core was installed (or dropped) under us: the other instances now compete
+                // for the other kind of lock. A new session drops the one held; the next round
+                // takes the right one.
+                lose_session("the database's leader lock changed (crm_core installed or dropped)");
             }
         } catch (const std::exception& e) {
             lose_session(e.what());
@@ -489,6 +492,7 @@ class Daemon {
         try {
             JobResult job_result = run_job(*session, job, config);
             result.outcome = job_result.installed ? Outcome::success : Outcome::skipped;
+            record_job_as_leader(*session, config, job_name(job));
             detail = job_result.summary;
             if (job_result.rows > 0 || failures_before > 0) {
                 log_line(std::string("job ") + job_name(job) + ": " + detail);
@@ -507,6 +511,20 @@ class Daemon {
         shared_.record(job_name(job), result.outcome, seconds(Clock::now() - started), detail,
                        consecutive);
         return result;
+    }
+
+    // Leader lane: tells every instance (through the database) that the leader ran `job`; a
+    // failure is logged and leaves the job's outcome as it was (the standbys' leadership:jobs
+    // check shows a heartbeat that stops).
+    void record_job_as_leader(pqxx::connection& session, const Config& config, const char* job) {
+        try {
+            record_leader_job(session, config.lock_key, leader_lock_, job);
+        } catch (const pqxx::broken_connection&) {
+            throw;
+        } catch (const std::exception& e) {
+            log_line(std::string("leadership: heartbeat failed: ") +
+                     LaneSession::first_line(e.what()));
+        }
     }
 
     // Leader lane: looks up the registered jobs (crm_core.jobs) and runs the first due one, as
@@ -553,7 +571,7 @@ class Daemon {
                        run.consecutive_failures);
         // A job can call pg_advisory_unlock on the session it runs in: then this instance no
         // longer leads, and the session (with whatever else the job left in it) is dropped.
-        if (!holds_leader_lock(session, config.lock_key)) {
+        if (!holds_leader_lock(session, config.lock_key, leader_lock_)) {
             lose_session("job " + name + " released the leader lock");
         }
     }
@@ -652,7 +670,7 @@ class Daemon {
                 try {
                     pqxx::connection* session = leader_session_.get(config, error);
                     if (session != nullptr) {
-                        release_leader_lock(*session, config.lock_key);
+                        release_leader_lock(*session, config.lock_key, leader_lock_);
                         log_line("leadership: released the leader lock");
                     }
                 } catch (const std::exception& e) {
@@ -775,7 +793,8 @@ class Daemon {
     SharedState shared_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> reload_{false};
-    std::uint64_t leader_generation_ = 0;  // leader lane: the session that took the lock
+    std::uint64_t leader_generation_ = 0;            // leader lane: the session that took the lock
+    LeaderLock leader_lock_ = LeaderLock::advisory;  // leader lane: the kind of lock it holds
     Clock::time_point next_leadership_round_{};
     Clock::time_point next_registry_round_{};
     int registry_failures_ = 0;  // registry rounds that failed in a row
@@ -831,10 +850,7 @@ int run_once(const Config& config, const std::string& name) {
         if (job == Job::health) {
             ProbeData data = probe(*session, config.lock_key);
             InstanceState instance{true, false, "", unix_now()};
-            Thresholds thresholds{config.staleness_factor,
-                                  std::chrono::duration<double>(config.seal_lag_warn).count(),
-                                  config.failures_warn};
-            std::vector<Check> checks = health_checks(instance, data, {}, thresholds);
+            std::vector<Check> checks = health_checks(instance, data, {}, thresholds_of(config));
             // Job history belongs to a running service, not to a one-off probe.
             checks.erase(
                 std::remove_if(checks.begin(), checks.end(),
@@ -843,13 +859,14 @@ int run_once(const Config& config, const std::string& name) {
             std::cout << render_health_json(checks, kVersion) << std::endl;
             return overall_status(checks) == Status::fail ? kExitFailed : kExitOk;
         }
-        if (!try_leader_lock(*session, config.lock_key)) {
+        std::optional<LeaderLock> lock = try_leader_lock(*session, config.lock_key);
+        if (!lock) {
             log_line("another instance holds the leader lock; not running " + name);
             return kExitNotLeader;
         }
         if (!job) {
             RegisteredRun run = run_registered_job(*session, name, config, false);
-            release_leader_lock(*session, config.lock_key);
+            release_leader_lock(*session, config.lock_key, *lock);
             if (!run.scheduled) {
                 log_line("no job named " + name + " is registered in this database");
                 return kExitNotInstalled;
@@ -863,7 +880,8 @@ int run_once(const Config& config, const std::string& name) {
             return run.result == "success" ? kExitOk : kExitFailed;
         }
         JobResult result = run_job(*session, *job, config);
-        release_leader_lock(*session, config.lock_key);
+        record_leader_job(*session, config.lock_key, *lock, job_name(*job));
+        release_leader_lock(*session, config.lock_key, *lock);
         if (!result.installed) {
             log_line("job " + name + ": not installed in this database");
             return kExitNotInstalled;

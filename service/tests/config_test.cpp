@@ -3,6 +3,8 @@
 
 #include "config.hpp"
 
+#include <libpq-fe.h>
+
 using namespace crm_core::service;
 using namespace std::chrono_literals;
 
@@ -110,6 +112,33 @@ BOOST_AUTO_TEST_CASE(passwords_never_reach_the_log) {
     Config config;
     config.conninfo = "host=db password=s3cret";
     BOOST_TEST(describe(config).find("s3cret") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(every_secret_keyword_is_masked) {
+    BOOST_TEST(redact_conninfo("host=db sslkey=/k.pem sslpassword=k3y-pass sslmode=verify-full") ==
+               "host=db sslkey=/k.pem sslpassword=******** sslmode=verify-full");
+    BOOST_TEST(redact_conninfo("sslpassword = 'a b' password=x application_name=password") ==
+               "sslpassword = ******** password=******** application_name=password");
+    BOOST_TEST(redact_conninfo("postgresql://u:p%40ss@h1,h2:5433/db?sslpassword=k3y&"
+                               "application_name=sslpassword&oauth_client_secret=z") ==
+               "postgresql://u:********@h1,h2:5433/db?sslpassword=********&"
+               "application_name=sslpassword&oauth_client_secret=********");
+    BOOST_TEST(redact_conninfo("postgresql:///db?host=/tmp&password=x") ==
+               "postgresql:///db?host=/tmp&password=********");
+}
+
+BOOST_AUTO_TEST_CASE(masks_what_libpq_itself_hides) {
+    // libpq marks the keywords it never displays with dispchar "*".
+    PQconninfoOption* defaults = PQconndefaults();
+    BOOST_REQUIRE(defaults != nullptr);
+    int secrets = 0;
+    for (PQconninfoOption* option = defaults; option->keyword != nullptr; ++option) {
+        bool hidden = option->dispchar != nullptr && std::string(option->dispchar) == "*";
+        BOOST_TEST(is_secret_keyword(option->keyword) == hidden, option->keyword);
+        secrets += hidden ? 1 : 0;
+    }
+    PQconninfoFree(defaults);
+    BOOST_TEST(secrets >= 2);  // password, sslpassword
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,8 @@
 // Health aggregation and its application/health+json rendering.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+
 #include "health.hpp"
 
 using namespace crm_core::service;
@@ -28,7 +30,14 @@ ProbeData healthy_probe() {
     probe.unbalanced_entries = Probed<std::int64_t>::ok(0);
     probe.balance_mismatches = Probed<std::int64_t>::ok(0);
     probe.seal = Probed<SealSummary>::ok(SealSummary{10, 5.0});
-    probe.leader_present = Probed<bool>::ok(true);
+    LeaderInfo leader;
+    leader.held = true;
+    leader.holder = "pid 7, role crm_svc, application crm-core-service/leader";
+    leader.heartbeat_installed = true;
+    leader.last_job = "seal";
+    leader.last_job_age_seconds = 20;
+    probe.leader = Probed<LeaderInfo>::ok(leader);
+    probe.prepared = Probed<std::vector<PreparedRow>>::ok({});
     return probe;
 }
 
@@ -116,26 +125,67 @@ BOOST_AUTO_TEST_CASE(missing_objects_are_skipped_not_failed) {
     BOOST_TEST(find(checks, "ledger:seal_lag").output == "crm_core.seal_status: not installed");
 }
 
-BOOST_AUTO_TEST_CASE(probe_errors_warn) {
+BOOST_AUTO_TEST_CASE(a_check_that_cannot_run_fails) {
     ProbeData probe = healthy_probe();
     probe.views =
         Probed<std::vector<ViewRow>>::failed("canceling statement due to statement timeout");
     auto checks = health_checks(ready_leader(), probe, {}, Thresholds{});
-    BOOST_TEST(overall_status(checks) == Status::warn);
-    BOOST_TEST(find(checks, "matviews:staleness").output.find("statement timeout") !=
-               std::string::npos);
+    BOOST_TEST(overall_status(checks) == Status::fail);
+    BOOST_TEST(find(checks, "matviews:staleness").output ==
+               "could not run: canceling statement due to statement timeout");
+    probe = healthy_probe();
+    probe.unbalanced_entries = Probed<std::int64_t>::failed("permission denied");
+    BOOST_TEST(status_of(probe) == Status::fail);
+    auto failures = probe_failures(probe);
+    BOOST_TEST((std::find(failures.begin(), failures.end(),
+                          std::make_pair(std::string("ledger:unbalanced_entries"),
+                                         std::optional<bool>(true))) != failures.end()));
+    BOOST_TEST((std::find(failures.begin(), failures.end(),
+                          std::make_pair(std::string("ledger:balances"),
+                                         std::optional<bool>(false))) != failures.end()));
 }
 
 BOOST_AUTO_TEST_CASE(no_probe_yet_warns) {
     BOOST_TEST(status_of(ProbeData{}) == Status::warn);
 }
 
-BOOST_AUTO_TEST_CASE(standby_without_any_leader_warns) {
+BOOST_AUTO_TEST_CASE(standby_names_the_leader_and_warns_without_one) {
     InstanceState standby{true, false, "", 0};
     BOOST_TEST(status_of(healthy_probe(), standby) == Status::pass);
+    BOOST_TEST(
+        find(health_checks(standby, healthy_probe(), {}, Thresholds{}), "leadership:lock").output ==
+        "standby; the leader is pid 7, role crm_svc, application crm-core-service/leader");
     ProbeData probe = healthy_probe();
-    probe.leader_present = Probed<bool>::ok(false);
+    probe.leader.value.held = false;
     BOOST_TEST(status_of(probe, standby) == Status::warn);
+}
+
+BOOST_AUTO_TEST_CASE(no_leader_running_jobs_for_too_long_fails) {
+    ProbeData probe = healthy_probe();
+    probe.leader.value.last_job_age_seconds = 601;
+    auto checks = health_checks(ready_leader(), probe, {}, Thresholds{});
+    BOOST_TEST(overall_status(checks) == Status::fail);
+    BOOST_TEST(find(checks, "leadership:jobs").output ==
+               "no leader has run a job for 601 s (last: seal); the lock is held by pid 7, role "
+               "crm_svc, application crm-core-service/leader");
+    probe.leader.value.last_job_age_seconds.reset();
+    BOOST_TEST(status_of(probe) == Status::warn);
+    probe.leader.value.heartbeat_installed = false;
+    BOOST_TEST(
+        find(health_checks(ready_leader(), probe, {}, Thresholds{}), "leadership:jobs").skipped);
+}
+
+BOOST_AUTO_TEST_CASE(old_prepared_ledger_transactions_warn) {
+    ProbeData probe = healthy_probe();
+    probe.prepared = Probed<std::vector<PreparedRow>>::ok({{"payout-7", "app", 30, "{12}"}});
+    BOOST_TEST(status_of(probe) == Status::pass);
+    probe.prepared.value.front().age_seconds = 90;
+    auto checks = health_checks(ready_leader(), probe, {}, Thresholds{});
+    BOOST_TEST(overall_status(checks) == Status::warn);
+    BOOST_TEST(find(checks, "ledger:prepared_transactions").output ==
+               "1 prepared transactions hold ledger postings; the oldest, 'payout-7' of app, for "
+               "90 s: postings to overdraft-rule accounts {12} wait for it; end it with COMMIT "
+               "PREPARED or ROLLBACK PREPARED");
 }
 
 BOOST_AUTO_TEST_CASE(repeated_job_failures_warn) {

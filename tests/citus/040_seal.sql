@@ -3,7 +3,7 @@
 -- there is left for later); the coordinator's seal_ledger() runs them all; verification from
 -- the coordinator walks each chain and catches a superuser's edit on a worker's shard.
 \ir lib/setup.sql
-SELECT plan(13);
+SELECT plan(15);
 
 SELECT pg_temp.business_on(pg_temp.worker(1), 400) AS d, pg_temp.business_on(pg_temp.worker(2), 400) AS e \gset
 INSERT INTO crm_core.business (id, name) VALUES (:d, 'Tenant D'), (:e, 'Tenant E');
@@ -89,5 +89,17 @@ SELECT is(pg_temp.outcome(format($$
     COMMIT;$$, :'line_shard', :'line_shard_id'), NULL, pg_temp.node_of(:e)), 'ok', '(edit undone)');
 SELECT results_eq(format($$SELECT ok FROM crm_core.verify_ledger(%s, %L)$$, :e, :'digest'),
                   'VALUES (true)', 'restored, the chain verifies against the digest again');
+
+-- The service role seals the whole cluster from the coordinator with its one grant (EXECUTE on
+-- seal_ledger(), which runs as the extension's owner here and on the workers).
+BEGIN;
+INSERT INTO crm_core.journal_entry (id, business_id) VALUES (8103, :e);
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
+    (:e, 8103, 4100, 7, NULL), (:e, 8103, 4101, NULL, 7);
+COMMIT;
+SELECT is(pg_temp.outcome('SELECT * FROM crm_core.seal_ledger()', 'crm_core_service'), 'ok',
+          'crm_core_service runs seal_ledger() on the coordinator');
+SELECT results_eq(format('SELECT unsealed_rows FROM crm_core.seal_status WHERE business_id = %s', :e),
+                  'VALUES (0::bigint)', 'and it sealed the entry on the worker');
 
 SELECT * FROM finish();

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "interrupts.hpp"
 #include "crm_core/ledger.hpp"
 #include "datum.hpp"
 #include "function.hpp"
@@ -557,6 +558,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
         uint64 count = execute_on_latest_snapshot(select_lines, arguments);
         std::vector<LineData> lines;
         for (uint64 row = 0; row < count; ++row) {
+            crm_core::pg::check_for_interrupts();
             std::optional<Datum> currency = result_value(row, 4);
             lines.push_back(LineData{
                 {entry.key.first, DatumGetInt64(*result_value(row, 5))},
@@ -568,6 +570,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
         }
         BalanceDeltas deltas;
         for (const LineData& line : lines) {
+            crm_core::pg::check_for_interrupts();
             const AccountInfo& account = check_line_account(line, true);
             if (!first_count_after_posting(state, line)) {
                 continue;
@@ -605,6 +608,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
             return made;
         });
         while (guard([&] { return tuplestore_gettupleslot(rows, true, false, slot); })) {
+            crm_core::pg::check_for_interrupts();
             LineData line = read_line(slot, columns);
             auto fresh = state.fresh_entries.find(line.entry);
             bool counted;
@@ -640,6 +644,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
     }
     if (state.open_line_statements == 0) {
         while (!state.checks_waiting.empty()) {
+            crm_core::pg::check_for_interrupts();
             RowKey entry = *state.checks_waiting.begin();
             state.checks_waiting.erase(state.checks_waiting.begin());
             verify_entry(state, entry);
@@ -695,6 +700,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
             "WHERE business_id = $1 AND id = $2 FOR SHARE",
             {INT8OID, INT8OID});
         for (HeapTuple version : versions) {
+            crm_core::pg::check_for_interrupts();
             Datum arguments[2] = {*tuple_value(version, descriptor, columns.business_id),
                                   *tuple_value(version, descriptor, columns.entry_id)};
             if (select_status.execute(arguments, nullptr, false, 1) > 0 &&

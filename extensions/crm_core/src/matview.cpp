@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "crm_core/matview_plan.hpp"
+#include "interrupts.hpp"
 #include "function.hpp"
 #include "guard.hpp"
 
@@ -34,6 +35,7 @@ std::vector<mv::ViewId> oid_array_argument(FunctionCallInfo fcinfo, int n) {
     std::vector<mv::ViewId> ids;
     ids.reserve(static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) {
+        crm_core::pg::check_for_interrupts();
         if (!nulls[i]) {
             ids.push_back(DatumGetObjectId(elements[i]));
         }
@@ -52,6 +54,7 @@ std::vector<mv::Dependency> dependency_arguments(FunctionCallInfo fcinfo, int n)
     std::vector<mv::Dependency> edges;
     edges.reserve(dependents.size());
     for (std::size_t i = 0; i < dependents.size(); ++i) {
+        crm_core::pg::check_for_interrupts();
         edges.push_back({dependents[i], dependencies[i]});
     }
     return edges;
@@ -64,6 +67,7 @@ Datum oid_array_result(const std::vector<mv::ViewId>& ids) {
     ArrayType* array = guard([&] {
         Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
         for (int i = 0; i < count; ++i) {
+            CHECK_FOR_INTERRUPTS();
             elements[i] = ObjectIdGetDatum(data[i]);
         }
         return construct_array(elements, count, OIDOID, sizeof(Oid), true, TYPALIGN_INT);

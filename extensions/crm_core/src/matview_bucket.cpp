@@ -1,11 +1,13 @@
 // Incremental refresh of time-bucket summaries: a statement trigger on the source table logs
 // which buckets its rows touched, and a refresh recomputes only those buckets.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "acting_as.hpp"
 #include "crm_core/matview_plan.hpp"
+#include "interrupts.hpp"
 #include "datum.hpp"
 #include "function.hpp"
 #include "spi.hpp"
@@ -16,7 +18,6 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/date.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -67,6 +68,7 @@ Datum int8_array(const std::vector<std::int64_t>& values) {
     return guard([&] {
         Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
         for (int i = 0; i < count; ++i) {
+            CHECK_FOR_INTERRUPTS();
             elements[i] = Int64GetDatum(data[i]);
         }
         return PointerGetDatum(
@@ -94,6 +96,7 @@ std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor
         return MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
     });
     std::vector<mv::TimeRange> ranges;
+    std::size_t merged_size = 1;  // ranges are merged when they doubled since the last merge
     std::vector<std::int64_t> times(kBatchRows);
     for (bool more = true; more;) {
         std::int64_t* out = times.data();
@@ -101,6 +104,7 @@ std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor
         more = guard([&] {
             tuplestore_select_read_pointer(rows, read_pointer);
             while (read < kBatchRows) {
+                CHECK_FOR_INTERRUPTS();
                 if (!tuplestore_gettupleslot(rows, true, false, slot)) {
                     return false;
                 }
@@ -115,13 +119,16 @@ std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor
         std::vector<mv::TimeRange> batch = mv::changed_bucket_ranges(
             grid, std::vector<std::int64_t>(times.begin(), times.begin() + read));
         ranges.insert(ranges.end(), batch.begin(), batch.end());
-        ranges = mv::merge_ranges(std::move(ranges));
+        if (ranges.size() >= 2 * merged_size) {
+            ranges = mv::merge_ranges(std::move(ranges));
+            merged_size = std::max<std::size_t>(ranges.size(), 1);
+        }
     }
     guard([&] {
         ExecDropSingleTupleTableSlot(slot);
         tuplestore_select_read_pointer(rows, 0);
     });
-    return ranges;
+    return mv::merge_ranges(std::move(ranges));
 }
 
 // The bucket ranges touched by the statement's old and new rows.
@@ -154,6 +161,7 @@ void log_ranges(Oid summary, const std::vector<mv::TimeRange>& ranges) {
     std::vector<std::int64_t> lowers;
     std::vector<std::int64_t> uppers;
     for (const mv::TimeRange& range : ranges) {
+        crm_core::pg::check_for_interrupts();
         lowers.push_back(range.lower);
         uppers.push_back(range.upper);
     }
@@ -214,6 +222,7 @@ CRM_CORE_FUNCTION(crm_core_bucket_invalidate) {
     Datum relid = ObjectIdGetDatum(RelationGetRelid(trigger_data->tg_relation));
     uint64 found = find_summaries.execute(&relid, nullptr, true);
     for (uint64 row = 0; row < found; ++row) {
+        crm_core::pg::check_for_interrupts();
         feeds.push_back({DatumGetObjectId(*crm_core::pg::result_value(row, 1)),
                          crm_core::pg::text_to_string(*crm_core::pg::result_value(row, 2)),
                          {DatumGetInt64(*crm_core::pg::result_value(row, 3)),
@@ -297,6 +306,7 @@ CRM_CORE_FUNCTION(crm_core_bucket_summary_refresh) {
     uint64 logged = consume_log.execute(&summary, nullptr, false);
     std::vector<mv::TimeRange> ranges;
     for (uint64 row = 0; row < logged; ++row) {
+        crm_core::pg::check_for_interrupts();
         ranges.push_back({DatumGetInt64(*crm_core::pg::result_value(row, 1)),
                           DatumGetInt64(*crm_core::pg::result_value(row, 2))});
     }
@@ -309,19 +319,13 @@ CRM_CORE_FUNCTION(crm_core_bucket_summary_refresh) {
     std::string delete_range = "DELETE FROM " + table + " WHERE " + bucket_column + " >= $1 AND " +
                                bucket_column + " < $2";
     std::string insert_range = "INSERT INTO " + table + " " + query;
-    // The query runs as the summary's owner (as REFRESH MATERIALIZED VIEW runs the view's query)
-    // with the search_path of its registration, both undone afterwards (and by the
-    // (sub)transaction's abort on error).
-    crm_core::pg::ActingAs as_owner(owner, true);
-    const char* path = search_path.c_str();
-    int guc_level = guard([&] {
-        int level = NewGUCNestLevel();
-        set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-                          false);
-        return level;
-    });
+    // The query runs as the summary's owner (as REFRESH MATERIALIZED VIEW runs a view's query),
+    // with the search_path of its registration; both are undone afterwards.
+    crm_core::pg::ActingAs as_owner(owner, crm_core::pg::ActingAs::Mode::restricted,
+                                    {{"search_path", search_path.c_str()}});
     uint64 inserted = 0;
     for (const mv::TimeRange& range : ranges) {
+        crm_core::pg::check_for_interrupts();
         Datum lower = time_datum(range.lower, time_type);
         Datum upper = time_datum(range.upper, time_type);
         bool everything = range.lower == mv::kMinusInfinity && range.upper == mv::kPlusInfinity;
@@ -332,6 +336,5 @@ CRM_CORE_FUNCTION(crm_core_bucket_summary_refresh) {
         }
         inserted += execute_with_range(insert_range, time_type, lower, upper);
     }
-    guard([&] { AtEOXact_GUC(true, guc_level); });
     PG_RETURN_INT64(static_cast<int64>(inserted));
 }

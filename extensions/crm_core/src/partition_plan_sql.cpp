@@ -1,10 +1,11 @@
 // SQL-callable face of the partition planner (crm_core/partition_plan.hpp). The DDL itself
-// runs in PL/pgSQL (sql/install/30_partitions.sql), one subtransaction per step.
+// runs in PL/pgSQL (sql/install/31_partition_maintenance.sql), one subtransaction per step.
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "crm_core/partition_plan.hpp"
+#include "interrupts.hpp"
 #include "datum.hpp"
 #include "function.hpp"
 
@@ -81,6 +82,7 @@ std::vector<Datum> array_elements(Datum array, Oid element_type, int16 length, b
     });
     std::vector<Datum> result;
     for (int i = 0; i < count; ++i) {
+        crm_core::pg::check_for_interrupts();
         if (nulls[i]) {
             throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "partition arrays must not hold NULLs");
         }
@@ -138,6 +140,7 @@ CRM_CORE_FUNCTION(crm_core_partition_plan) {
     }
     std::vector<part::Partition> existing;
     for (std::size_t i = 0; i < names.size(); ++i) {
+        crm_core::pg::check_for_interrupts();
         existing.push_back(
             {crm_core::pg::text_to_string(names[i]),
              {to_micros(DatumGetTimestamp(lowers[i])), to_micros(DatumGetTimestamp(uppers[i]))}});
@@ -147,9 +150,11 @@ CRM_CORE_FUNCTION(crm_core_partition_plan) {
     guard([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const part::Partition& partition : plan.retire) {
+        crm_core::pg::check_for_interrupts();
         put_row(result, "retire", partition);
     }
     for (const part::Partition& partition : plan.create) {
+        crm_core::pg::check_for_interrupts();
         put_row(result, "create", partition);
     }
     return (Datum)0;

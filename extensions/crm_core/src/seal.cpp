@@ -13,6 +13,8 @@
 #include "crm_core/sha256.hpp"
 #include "datum.hpp"
 #include "function.hpp"
+#include "interrupts.hpp"
+#include "lock.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -37,6 +39,10 @@ using crm_core::Field;
     "extract(epoch FROM l.created_at)::text AS created_at, l.subledger"
 // Columns added after the format froze: sealed only when set (old blocks keep verifying).
 const std::vector<std::string_view> kAddedColumns{"subledger"};
+
+// The lock that lets one sealer run at a time, in crm_core's own lock class: no role can squat
+// it with pg_advisory_lock.
+constexpr std::int64_t kSealLockKey = static_cast<std::int64_t>(0x7365616cULL << 32);  // "seal"
 
 constexpr const char* kEntryKind = "journal_entry";
 constexpr const char* kLineKind = "journal_line";
@@ -72,6 +78,7 @@ std::vector<SealedRow> hash_result_rows(const char* kind, int entry_column) {
     std::vector<SealedRow> rows;
     TupleDesc descriptor = SPI_tuptable->tupdesc;
     for (uint64 row = 0; row < SPI_processed; ++row) {
+        crm_core::pg::check_for_interrupts();
         std::vector<Field> fields;
         for (int column = 1; column <= descriptor->natts; ++column) {
             fields.push_back({NameStr(TupleDescAttr(descriptor, column - 1)->attname),
@@ -247,6 +254,7 @@ SealPlan plan_seal(std::int64_t business_id, std::uint64_t horizon, std::uint64_
     uint64 count = execute_with_values(kCandidates, 3, types, values);
     SealPlan plan{{}, horizon};
     for (uint64 row = 0; row < count; ++row) {
+        crm_core::pg::check_for_interrupts();
         std::optional<Datum> sealable = crm_core::pg::result_value(row, 3);
         std::optional<Datum> sealed = crm_core::pg::result_value(row, 4);
         if (sealed && DatumGetBool(*sealed)) {
@@ -388,14 +396,14 @@ CRM_CORE_FUNCTION(crm_core_seal_ledger) {
         // transaction still running: rows written before it are committed for good. Sealing
         // queries run read-write so each takes a fresh snapshot, seeing what a sealer that
         // held the lock before us committed.
-        crm_core::pg::execute_once("SELECT pg_advisory_xact_lock(hashtext('crm_core.seal_ledger'))",
-                                   false);
+        crm_core::pg::wait_for_lock(crm_core::pg::LockClass::internal, kSealLockKey);
         crm_core::pg::execute_once("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", false);
         horizon = *result_text(0, 1);
         ids = businesses();
     }
     std::uint64_t horizon_xid = std::stoull(horizon);
     for (std::int64_t business_id : ids) {
+        crm_core::pg::check_for_interrupts();
         int64 blocks = 0, rows = 0;
         crm_core::ChainHead head;
         SealPlan plan;
@@ -406,6 +414,7 @@ CRM_CORE_FUNCTION(crm_core_seal_ledger) {
         }
         auto ids_end = plan.entry_ids.end();
         for (auto chunk = plan.entry_ids.begin(); chunk != ids_end;) {
+            crm_core::pg::check_for_interrupts();
             auto chunk_end = chunk + std::min<std::ptrdiff_t>(entries_per_block, ids_end - chunk);
             uint64 sealed = seal_block(head, horizon, std::vector<std::int64_t>(chunk, chunk_end));
             if (sealed > 0) {
@@ -523,6 +532,7 @@ bool verify_block(std::int64_t business_id, const StoredBlock& block, Verdict& v
     std::vector<StoredRow> members;
     std::vector<std::int64_t> entry_ids;
     for (uint64 row = 0; row < count; ++row) {
+        crm_core::pg::check_for_interrupts();
         members.push_back({kEntryKind, result_int(row, 1), result_digest(row, 2)});
         entry_ids.push_back(members.back().id);
         std::string line_ids = result_text(row, 3).value_or("");
@@ -552,6 +562,7 @@ bool verify_block(std::int64_t business_id, const StoredBlock& block, Verdict& v
 
     std::vector<Digest> hashes;
     for (const StoredRow& member : members) {
+        crm_core::pg::check_for_interrupts();
         ++verdict.rows_checked;
         auto found = current.find({member.kind, member.id});
         if (found == current.end()) {
@@ -586,6 +597,7 @@ Verdict verify_chain(std::int64_t business_id) {
     Digest previous = crm_core::kGenesisHash;
     std::int64_t expected_no = 1;
     for (const StoredBlock& block : stored_blocks(business_id)) {
+        crm_core::pg::check_for_interrupts();
         if (block.block_no != expected_no) {
             verdict.fail(expected_no, "block " + std::to_string(expected_no) +
                                           " is missing (chain jumps to block " +

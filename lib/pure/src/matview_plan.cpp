@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <functional>
+#include <queue>
 #include <unordered_map>
+#include <utility>
+
+#include "crm_core/interrupts.hpp"
 
 namespace crm_core::matview {
 
@@ -11,29 +16,43 @@ namespace {
 constexpr std::int64_t kMicrosecondsPerDay = 86'400'000'000;
 constexpr std::int64_t kDaysPerMonth = 30;
 
+// Positions of the views in the caller's list (the first one wins for a duplicate view).
+std::unordered_map<ViewId, std::size_t> positions(const std::vector<ViewId>& views) {
+    std::unordered_map<ViewId, std::size_t> position;
+    position.reserve(views.size());
+    for (std::size_t i = 0; i < views.size(); ++i) {
+        check_interrupts();
+        position.emplace(views[i], i);
+    }
+    return position;
+}
+
 // The graph over positions in the caller's view list: for each view, whom it reads and who
 // reads it. Edges to unknown views and self-edges are dropped; duplicates are kept once.
+// Built in O((V + E) log E): edges are sorted, not searched.
 struct Graph {
     std::vector<std::vector<std::size_t>> reads;
     std::vector<std::vector<std::size_t>> read_by;
 
     Graph(const std::vector<ViewId>& views, const std::vector<Dependency>& dependencies)
         : reads(views.size()), read_by(views.size()) {
-        std::unordered_map<ViewId, std::size_t> position;
-        for (std::size_t i = 0; i < views.size(); ++i) {
-            position.emplace(views[i], i);
-        }
+        std::unordered_map<ViewId, std::size_t> position = positions(views);
+        std::vector<std::pair<std::size_t, std::size_t>> edges;
+        edges.reserve(dependencies.size());
         for (const Dependency& edge : dependencies) {
+            check_interrupts();
             auto from = position.find(edge.dependent);
             auto to = position.find(edge.dependency);
-            if (from == position.end() || to == position.end() || from->second == to->second) {
-                continue;
+            if (from != position.end() && to != position.end() && from->second != to->second) {
+                edges.emplace_back(from->second, to->second);
             }
-            std::vector<std::size_t>& list = reads[from->second];
-            if (std::find(list.begin(), list.end(), to->second) == list.end()) {
-                list.push_back(to->second);
-                read_by[to->second].push_back(from->second);
-            }
+        }
+        std::sort(edges.begin(), edges.end());
+        edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+        for (const auto& [from, to] : edges) {
+            check_interrupts();
+            reads[from].push_back(to);
+            read_by[to].push_back(from);
         }
     }
 };
@@ -79,28 +98,32 @@ RefreshOrder order_for_refresh(const std::vector<ViewId>& views,
                                const std::vector<Dependency>& dependencies) {
     Graph graph(views, dependencies);
     std::vector<std::size_t> waiting_on(views.size());
+    // Kahn's algorithm with the ready views in a min-heap of positions: the lowest ready
+    // position goes first, so the caller's order is kept (stable), in O((V + E) log V).
+    std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<std::size_t>> ready;
     for (std::size_t i = 0; i < views.size(); ++i) {
+        check_interrupts();
         waiting_on[i] = graph.reads[i].size();
+        if (waiting_on[i] == 0) {
+            ready.push(i);
+        }
     }
-    // Kahn's algorithm; picking the lowest ready position keeps the caller's order stable.
     std::vector<bool> done(views.size(), false);
     RefreshOrder result;
-    for (bool progressed = true; progressed;) {
-        progressed = false;
-        for (std::size_t i = 0; i < views.size(); ++i) {
-            if (done[i] || waiting_on[i] != 0) {
-                continue;
+    while (!ready.empty()) {
+        std::size_t next = ready.top();
+        ready.pop();
+        done[next] = true;
+        result.order.push_back(views[next]);
+        for (std::size_t reader : graph.read_by[next]) {
+            check_interrupts();
+            if (--waiting_on[reader] == 0) {
+                ready.push(reader);
             }
-            done[i] = true;
-            result.order.push_back(views[i]);
-            for (std::size_t reader : graph.read_by[i]) {
-                --waiting_on[reader];
-            }
-            progressed = true;
-            break;
         }
     }
     for (std::size_t i = 0; i < views.size(); ++i) {
+        check_interrupts();
         if (!done[i]) {
             result.blocked.push_back(views[i]);
         }
@@ -122,6 +145,7 @@ std::vector<ViewId> find_cycle(const std::vector<ViewId>& views,
         std::vector<std::size_t> next_edge{0};
         mark[start] = Mark::on_path;
         while (!path.empty()) {
+            check_interrupts();
             std::size_t node = path.back();
             if (next_edge.back() == graph.reads[node].size()) {
                 mark[node] = Mark::finished;
@@ -134,6 +158,7 @@ std::vector<ViewId> find_cycle(const std::vector<ViewId>& views,
                 std::vector<ViewId> cycle;
                 auto from = std::find(path.begin(), path.end(), target);
                 for (auto it = from; it != path.end(); ++it) {
+                    check_interrupts();
                     cycle.push_back(views[*it]);
                 }
                 cycle.push_back(views[target]);
@@ -165,12 +190,16 @@ std::vector<ViewId> find_cycle_through(ViewId view, const std::vector<ViewId>& v
     for (std::size_t next = 0; next < queue.size(); ++next) {
         std::size_t node = queue[next];
         for (std::size_t target : graph.reads[node]) {
+            check_interrupts();
             if (target == start) {
+                // Walk back from the last view to the start, then turn the path around.
                 std::vector<ViewId> cycle{views[start]};
                 for (std::size_t at = node; at != start; at = parent[at]) {
-                    cycle.insert(cycle.begin() + 1, views[at]);
+                    check_interrupts();
+                    cycle.push_back(views[at]);
                 }
                 cycle.push_back(views[start]);
+                std::reverse(cycle.begin(), cycle.end());
                 return cycle;
             }
             if (!seen[target]) {
@@ -185,18 +214,20 @@ std::vector<ViewId> find_cycle_through(ViewId view, const std::vector<ViewId>& v
 
 std::vector<ViewId> with_dependents(ViewId root, const std::vector<ViewId>& views,
                                     const std::vector<Dependency>& dependencies) {
-    std::optional<std::size_t> root_position = position_of(views, root);
-    if (!root_position) {
+    std::unordered_map<ViewId, std::size_t> position = positions(views);
+    auto root_position = position.find(root);
+    if (root_position == position.end()) {
         return {};
     }
     Graph graph(views, dependencies);
     std::vector<bool> wanted(views.size(), false);
-    std::vector<std::size_t> stack{*root_position};
+    std::vector<std::size_t> stack{root_position->second};
     wanted[stack.back()] = true;
     while (!stack.empty()) {
         std::size_t node = stack.back();
         stack.pop_back();
         for (std::size_t reader : graph.read_by[node]) {
+            check_interrupts();
             if (!wanted[reader]) {
                 wanted[reader] = true;
                 stack.push_back(reader);
@@ -205,7 +236,8 @@ std::vector<ViewId> with_dependents(ViewId root, const std::vector<ViewId>& view
     }
     std::vector<ViewId> result;
     for (ViewId view : order_for_refresh(views, dependencies).order) {
-        if (wanted[*position_of(views, view)]) {
+        check_interrupts();
+        if (wanted[position.at(view)]) {
             result.push_back(view);
         }
     }
@@ -249,6 +281,7 @@ std::vector<TimeRange> changed_bucket_ranges(const BucketGrid& grid,
     // order, so a large statement shrinks to a few starts before the sort.
     std::vector<std::int64_t> starts;
     for (std::int64_t t : times) {
+        check_interrupts();
         std::int64_t start = bucket_start(grid, t);
         if (start == kMinusInfinity || start == kPlusInfinity) {
             return {{kMinusInfinity, kPlusInfinity}};
@@ -261,6 +294,7 @@ std::vector<TimeRange> changed_bucket_ranges(const BucketGrid& grid,
     starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
     std::vector<TimeRange> ranges;
     for (std::int64_t start : starts) {
+        check_interrupts();
         if (!ranges.empty() && ranges.back().upper == start) {
             ranges.back().upper = bucket_end(grid, start);
         } else {
@@ -281,6 +315,7 @@ std::vector<TimeRange> merge_ranges(std::vector<TimeRange> ranges) {
     });
     std::vector<TimeRange> merged;
     for (const TimeRange& range : ranges) {
+        check_interrupts();
         if (!merged.empty() && range.lower <= merged.back().upper) {
             merged.back().upper = std::max(merged.back().upper, range.upper);
         } else {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "crm_core/interrupts.hpp"
+
 namespace crm_core::partition {
 
 namespace {
@@ -81,10 +83,6 @@ std::uint32_t fnv1a(std::string_view text) noexcept {
         hash *= 16777619u;
     }
     return hash;
-}
-
-bool overlaps(const Range& a, const Range& b) noexcept {
-    return a.lower < b.upper && b.lower < a.upper;
 }
 
 }  // namespace
@@ -260,6 +258,7 @@ Plan plan(std::string_view parent, const Config& config, Micros now,
                          : kMinusInfinity;
 
     for (const Partition& partition : existing) {
+        check_interrupts();
         if (partition.range.upper != kPlusInfinity && partition.range.upper <= cutoff) {
             result.retire.push_back(partition);
         }
@@ -275,6 +274,7 @@ Plan plan(std::string_view parent, const Config& config, Micros now,
     // would retire at once, never later than the current slot.
     Micros oldest = current;
     for (const Partition& partition : existing) {
+        check_interrupts();
         const Micros known =
             is_finite(partition.range.lower) ? partition.range.lower : partition.range.upper;
         if (is_finite(known)) {
@@ -285,17 +285,37 @@ Plan plan(std::string_view parent, const Config& config, Micros now,
         oldest = std::max(oldest, std::min(current, slot_start(config.unit, cutoff)));
     }
 
+    // The newest kMaxCreatedPerPlan slots from the oldest kept one on (a far older backlog is
+    // walked, not stored).
     std::vector<Range> slots;
     for (Micros lower = oldest; lower < end; lower = next_slot(config.unit, lower)) {
+        check_interrupts();
+        if (slots.size() == 2 * kMaxCreatedPerPlan) {
+            slots.erase(slots.begin(), slots.begin() + kMaxCreatedPerPlan);
+        }
         slots.push_back({lower, next_slot(config.unit, lower)});
     }
     if (slots.size() > kMaxCreatedPerPlan) {
         slots.erase(slots.begin(), slots.end() - static_cast<std::ptrdiff_t>(kMaxCreatedPerPlan));
     }
+    // One sweep over the slots and the existing ranges sorted by lower bound: a slot is taken
+    // when a range starting before its end reaches past its start.
+    std::vector<Range> taken;
+    taken.reserve(existing.size());
+    for (const Partition& partition : existing) {
+        check_interrupts();
+        taken.push_back(partition.range);
+    }
+    std::sort(taken.begin(), taken.end(),
+              [](const Range& a, const Range& b) { return a.lower < b.lower; });
+    std::size_t next_taken = 0;
+    Micros reach = kMinusInfinity;  // the highest upper bound of the ranges passed so far
     for (const Range& slot : slots) {
-        const bool taken = std::any_of(existing.begin(), existing.end(),
-                                       [&](const Partition& p) { return overlaps(p.range, slot); });
-        if (!taken) {
+        check_interrupts();
+        for (; next_taken < taken.size() && taken[next_taken].lower < slot.upper; ++next_taken) {
+            reach = std::max(reach, taken[next_taken].upper);
+        }
+        if (!(reach > slot.lower)) {
             result.create.push_back({partition_name(parent, config.unit, slot.lower), slot});
         }
     }

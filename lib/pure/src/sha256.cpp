@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "crm_core/interrupts.hpp"
+
 namespace crm_core {
 
 namespace {
+
+// A cancellation point every 1 MiB hashed: a large value must not pin a backend.
+constexpr std::size_t kBlocksBetweenInterruptChecks = 16384;
 
 constexpr std::array<std::uint32_t, 64> kRoundConstants = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -58,7 +63,10 @@ void Sha256::update(const void* data, std::size_t size) {
         compress(buffer_.data());
         buffered_ = 0;
     }
-    for (; size >= 64; size -= 64, bytes += 64) {
+    for (std::size_t blocks = 1; size >= 64; size -= 64, bytes += 64, ++blocks) {
+        if (blocks % kBlocksBetweenInterruptChecks == 0) {
+            check_interrupts();
+        }
         compress(bytes);
     }
     std::memcpy(buffer_.data(), bytes, size);

@@ -621,7 +621,8 @@ COMMENT ON FUNCTION crm_core._audit_month_from_default(name, timestamp, timestam
 CREATE OR REPLACE FUNCTION crm_core.seal_ledger(entries_per_block integer DEFAULT 1000)
 RETURNS TABLE (business_id bigint, blocks_sealed integer, rows_sealed bigint)
     AS 'MODULE_PATHNAME', 'crm_core_seal_ledger' LANGUAGE C STRICT VOLATILE
-    SET search_path = pg_catalog, crm_core, pg_temp;
+    -- SECURITY DEFINER: crm_core_service seals without write access to the chain's tables.
+    SECURITY DEFINER SET search_path = pg_catalog, crm_core, pg_temp;
 REVOKE EXECUTE ON FUNCTION crm_core.seal_ledger(integer) FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.seal_ledger(integer) IS
     'Seals committed, not yet sealed posted entries (with their lines) into hash-chained blocks per business. Run by maintenance.';

@@ -7,11 +7,14 @@
 
 CREATE FUNCTION crm_core.append_only_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'crm_core_append_only_guard' LANGUAGE C;
+-- Executable by PUBLIC: PostgreSQL checks EXECUTE when it clones the row guard onto a
+-- partition that the table's owner creates.
 COMMENT ON FUNCTION crm_core.append_only_guard() IS
     'Trigger: refuses UPDATE, DELETE (row) and TRUNCATE (statement) on append-only tables.';
 
 CREATE FUNCTION crm_core.invoked_by_superuser() RETURNS boolean
     AS 'MODULE_PATHNAME', 'crm_core_invoked_by_superuser' LANGUAGE C STABLE;
+REVOKE EXECUTE ON FUNCTION crm_core.invoked_by_superuser() FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.invoked_by_superuser() IS
     'Whether the role running the statement (after SET ROLE, before SECURITY DEFINER) is a superuser.';
 
@@ -43,6 +46,7 @@ BEGIN ATOMIC
     SELECT relation, NULL::regclass, 0
      WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(relation));
 END;
+REVOKE EXECUTE ON FUNCTION crm_core.relation_tree(regclass) FROM PUBLIC;
 
 CREATE FUNCTION crm_core.make_append_only(relation regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -85,6 +89,7 @@ AS $$
                  'crm_core.journal_entry', 'crm_core.journal_line', 'crm_core.account_balance_slot',
                  'crm_core.ledger_block']::regclass[]
 $$;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_tables() FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.ledger_tables() IS
     'The ledger tables whose shape (triggers, constraints, rules, columns) only a superuser changes.';
 
@@ -317,7 +322,8 @@ CREATE TABLE crm_core.ledger_block (
     last_entry_id  bigint      NOT NULL,
     horizon        xid8        NOT NULL,
     sealed_at      timestamptz NOT NULL DEFAULT now(),
-    sealed_by      name        NOT NULL DEFAULT current_user,
+    -- The login that ran seal_ledger (a SECURITY DEFINER function: current_user is its owner).
+    sealed_by      name        NOT NULL DEFAULT session_user,
     PRIMARY KEY (business_id, block_no)
 );
 COMMENT ON TABLE crm_core.ledger_block IS
@@ -368,7 +374,8 @@ SELECT pg_catalog.pg_extension_config_dump('crm_core.ledger_sealed_entry', '');
 
 -- ---------------------------------------------------------------------------------------
 -- Roles (least privilege). NOLOGIN group roles, created once per cluster: grant them to
--- login roles. crm_core_app writes postings and reads; crm_core_readonly reads.
+-- login roles. crm_core_app writes postings and reads; crm_core_readonly reads;
+-- crm_core_service runs crm-core-service's jobs and probes (its grants: 50_service.sql).
 
 DO $$
 BEGIN
@@ -378,14 +385,24 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_readonly') THEN
         CREATE ROLE crm_core_readonly NOLOGIN;
     END IF;
+    -- What crm-core-service needs, granted in 50_service.sql.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_service') THEN
+        CREATE ROLE crm_core_service NOLOGIN;
+    END IF;
 END;
 $$;
 GRANT USAGE ON SCHEMA crm_core TO crm_core_app, crm_core_readonly;
 GRANT SELECT ON crm_core.business, crm_core.account, crm_core.fiscal_period,
     crm_core.journal_entry, crm_core.journal_line, crm_core.account_balance_slot,
     crm_core.ledger_block TO crm_core_app, crm_core_readonly;
--- Drafts are edited and posted by UPDATE; the guards refuse it once posted.
-GRANT INSERT, UPDATE, DELETE ON crm_core.journal_entry, crm_core.journal_line TO crm_core_app;
+-- Drafts are edited and posted by UPDATE of these columns; the guards refuse it once posted.
+-- No table-wide UPDATE and no DELETE: either would let the role LOCK the journal in ACCESS
+-- EXCLUSIVE mode, stopping every reader, the health checks included.
+GRANT INSERT ON crm_core.journal_entry, crm_core.journal_line TO crm_core_app;
+GRANT UPDATE (status, effective_date, memo, idempotency_key, source_ref, metadata)
+    ON crm_core.journal_entry TO crm_core_app;
+GRANT UPDATE (account_id, debit, credit, currency, memo, subledger)
+    ON crm_core.journal_line TO crm_core_app;
 GRANT SELECT ON crm_core.audit_log TO crm_core_readonly;
 -- verify_ledger() runs with the caller's rights: an auditor reads the seal's per-entry hashes.
 GRANT SELECT ON crm_core.ledger_sealed_entry TO crm_core_readonly;

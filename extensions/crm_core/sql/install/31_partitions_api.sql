@@ -1,9 +1,10 @@
 -- crm_core partitions: retention and the public registration API. Only CREATE OR REPLACE,
 -- COMMENT and REVOKE statements: the upgrade script includes this part whole (functions whose
--- signature changed are dropped there first). Tables and helpers: 30_partitions.sql.
+-- signature changed are dropped there first). Tables: 30_partitions.sql; the planner and the
+-- maintenance of one table: 31_partition_maintenance.sql.
 
 -- What retention does with a partition once it is detached: drop it, move it to the archive
--- schema, or keep it; returns the log detail ("<how> and dropped" ...).
+-- schema, or keep it, as the partition's owner; returns the log detail ("<how> and dropped" ...).
 CREATE OR REPLACE FUNCTION crm_core._dispose_retired(cfg crm_core.partition_config,
                                                      victim regclass, how text)
     RETURNS text
@@ -12,10 +13,11 @@ AS $$
 BEGIN
     CASE cfg.retention_action
         WHEN 'drop' THEN
-            EXECUTE format('DROP TABLE %s', victim);
+            PERFORM crm_core._execute_as_owner(victim, format('DROP TABLE %s', victim));
             RETURN how || ' and dropped';
         WHEN 'archive' THEN
-            EXECUTE format('ALTER TABLE %s SET SCHEMA %I', victim, cfg.archive_schema);
+            PERFORM crm_core._execute_as_owner(victim, format('ALTER TABLE %s SET SCHEMA %I',
+                                                              victim, cfg.archive_schema));
             RETURN format('%s and moved to schema %I', how, cfg.archive_schema);
         ELSE
             RETURN how || '; the table is kept';
@@ -23,8 +25,8 @@ BEGIN
 END
 $$;
 
--- Retires one partition as its table is configured: detach, then drop or move to the archive
--- schema. Plain DETACH (not CONCURRENTLY: a function runs inside a transaction block) under
+-- Retires one partition as its table is configured: detach (as the parent's owner), then drop
+-- or move to the archive schema (as the partition's owner). Plain DETACH (not CONCURRENTLY: a function runs inside a transaction block) under
 -- lock_timeout: writers wait at most that long, and a timeout defers to the next run. A partition
 -- left pending by an interrupted DETACH ... CONCURRENTLY is finished with FINALIZE, which takes
 -- only SHARE UPDATE EXCLUSIVE on the parent.
@@ -45,10 +47,11 @@ BEGIN
             -- Guarded evidence: only crm_core's SECURITY DEFINER path may detach it (90_integration.sql).
             PERFORM crm_core._retire_audit_partition(victim);
         ELSE
-            EXECUTE format('ALTER TABLE %s DETACH PARTITION %s%s', cfg.parent, victim,
-                           CASE WHEN EXISTS (SELECT FROM pg_inherits
-                                             WHERE inhrelid = victim AND inhdetachpending)
-                                THEN ' FINALIZE' ELSE '' END);
+            PERFORM crm_core._execute_as_owner(cfg.parent, format(
+                'ALTER TABLE %s DETACH PARTITION %s%s', cfg.parent, victim,
+                CASE WHEN EXISTS (SELECT FROM pg_inherits
+                                  WHERE inhrelid = victim AND inhdetachpending)
+                     THEN ' FINALIZE' ELSE '' END));
         END IF;
         r_detail := crm_core._dispose_retired(cfg, victim, 'detached');
         r_action := 'retired';
@@ -86,49 +89,109 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION crm_core.run_maintenance(refresh_matviews boolean DEFAULT true,
-                                         only_parent regclass DEFAULT NULL)
+                                         only_parent regclass DEFAULT NULL,
+                                         max_new_partitions integer DEFAULT 64)
     RETURNS TABLE(parent regclass, action text, partition_name text, detail text)
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    -- SECURITY DEFINER: crm_core_service runs it without owning anyone's tables; every
+    -- statement on a table runs as that table's owner (crm_core._execute_as_owner).
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    cfg     crm_core.partition_config;
-    step    record;
+    cfg       crm_core.partition_config;
+    todo      record;
+    step      record;
+    tables    crm_core.partition_config[] := '{}';  -- in the order they are maintained
+    backfills boolean[] := '{}';                    -- which pass each entry of tables is
+    later     crm_core.partition_config[] := '{}';  -- with gaps in the past (second pass)
+    now_utc   timestamp := now() AT TIME ZONE 'UTC';
+    budget    integer := max_new_partitions;
     retire    text[] := '{}';
     parents   regclass[] := '{}';
     timed_out regclass[] := '{}';
+    skipped   regclass[] := '{}';  -- deferred whole or unregistered in the first pass
+    backlog   regclass[] := '{}';
+    left_over bigint[] := '{}';
 BEGIN
-    -- Plan every table in one query; only tables with work (or gone) take the per-table path.
-    FOR cfg IN
-        SELECT c.* FROM crm_core.partition_config c
+    IF max_new_partitions IS NULL OR max_new_partitions < 1 OR max_new_partitions > 10000 THEN
+        RAISE EXCEPTION 'max_new_partitions must be between 1 and 10000, not %',
+                        coalesce(max_new_partitions::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Each new partition holds a few locks until commit; the default, 64, '
+                         'stays well inside max_locks_per_transaction.';
+    END IF;
+    -- First the current and premade partitions of every table, then the gaps in the past with
+    -- what is left of the budget: a backlog never keeps another table from its next partition,
+    -- and one run never holds the locks of hundreds of new tables. One query plans every table
+    -- and says which pass has work for it; a table with none takes no lock.
+    FOR todo IN
+        SELECT c AS cfg, w.ahead, w.backfill
+        FROM crm_core.partition_config c
         LEFT JOIN pg_class r ON r.oid = c.parent
-        WHERE (only_parent IS NULL OR c.parent = only_parent)
-          AND (r.oid IS NULL OR EXISTS (
-                  SELECT FROM (SELECT array_agg(b.table_name::text) AS names,
-                                      array_agg(b.lower_bound) AS lowers,
-                                      array_agg(b.upper_bound) AS uppers
-                               FROM crm_core._partition_bounds(c.parent) b
-                               WHERE NOT b.is_default) e
-                  CROSS JOIN LATERAL crm_core._partition_plan(
-                      r.relname, c.partition_interval, c.premake, c.retention, now(),
-                      coalesce(e.names, '{}'), coalesce(e.lowers, '{}'),
-                      coalesce(e.uppers, '{}'))))
+        CROSS JOIN LATERAL (
+            SELECT r.oid IS NULL OR coalesce(bool_or(p.action = 'retire' OR p.upper_bound > now_utc),
+                                             false) AS ahead,
+                   coalesce(bool_or(p.action = 'create' AND p.upper_bound <= now_utc), false)
+                       AS backfill
+            FROM (SELECT array_agg(b.table_name::text) AS names,
+                         array_agg(b.lower_bound) AS lowers,
+                         array_agg(b.upper_bound) AS uppers
+                  FROM crm_core._partition_bounds(c.parent) b
+                  WHERE NOT b.is_default) e
+            CROSS JOIN LATERAL crm_core._partition_plan(
+                r.relname, c.partition_interval, c.premake, c.retention, now(),
+                coalesce(e.names, '{}'), coalesce(e.lowers, '{}'), coalesce(e.uppers, '{}')) p
+            WHERE r.oid IS NOT NULL) w
+        WHERE (only_parent IS NULL OR c.parent = only_parent) AND (w.ahead OR w.backfill)
         ORDER BY c.parent::oid
     LOOP
-        FOR step IN SELECT * FROM crm_core._maintain_table(cfg) LOOP
+        IF todo.ahead THEN
+            tables := tables || todo.cfg;
+            backfills := backfills || false;
+        END IF;
+        IF todo.backfill THEN
+            later := later || todo.cfg;
+        END IF;
+    END LOOP;
+    tables := tables || later;
+    backfills := backfills || array_fill(true, ARRAY[cardinality(later)]);
+
+    FOR i IN 1 .. cardinality(tables) LOOP
+        cfg := tables[i];
+        CONTINUE WHEN backfills[i] AND (cfg.parent = ANY (skipped) OR cfg.parent = ANY (timed_out));
+        FOR step IN SELECT * FROM crm_core._maintain_table(cfg, greatest(budget, 0), backfills[i]) LOOP
             IF step.r_action = 'retire' THEN
                 parents := parents || step.r_parent;
                 retire := retire || step.r_partition;
-            ELSE
-                IF step.r_action = 'deferred' AND step.r_detail LIKE 'lock\_timeout%' THEN
-                    timed_out := timed_out || step.r_parent;
-                END IF;
-                parent := step.r_parent;
-                action := step.r_action;
-                partition_name := step.r_partition;
-                detail := step.r_detail;
-                RETURN NEXT;
+                CONTINUE;
+            ELSIF step.r_action = 'postponed' THEN
+                backlog := backlog || step.r_parent;
+                left_over := left_over || step.r_detail::bigint;
+                CONTINUE;
+            ELSIF step.r_action = 'created' THEN
+                budget := budget - 1;
+            ELSIF step.r_action = 'deferred' AND step.r_detail LIKE 'lock\_timeout%' THEN
+                timed_out := timed_out || step.r_parent;
+            ELSIF step.r_partition IS NULL THEN
+                skipped := skipped || step.r_parent;
             END IF;
+            parent := step.r_parent;
+            action := step.r_action;
+            partition_name := step.r_partition;
+            detail := step.r_detail;
+            RETURN NEXT;
         END LOOP;
+    END LOOP;
+
+    -- One row per table whose creations wait for the next run.
+    FOR step IN SELECT b.parent, sum(b.n) AS n FROM unnest(backlog, left_over) AS b(parent, n)
+                GROUP BY b.parent ORDER BY b.parent::oid LOOP
+        parent := step.parent;
+        action := 'backlog';
+        partition_name := NULL;
+        detail := format('%s more partitions to create: the per-run limit of %s was reached; '
+                         'the next run continues', step.n, max_new_partitions);
+        PERFORM crm_core._log_partition_action(parent, action, partition_name, detail);
+        RETURN NEXT;
     END LOOP;
 
     -- Rows another run holds are skipped, never waited for: that run stamps them itself.
@@ -142,8 +205,8 @@ BEGIN
                        WHERE only_parent IS NULL OR l.parent = only_parent
                        FOR UPDATE SKIP LOCKED);
 
-    -- Materialized views (crm_core.refresh_due() of 40_matviews.sql, when installed), before
-    -- retention so that no DETACH lock is held while they refresh.
+    -- Materialized views (crm_core.refresh_due() of 41_matview_functions.sql, when installed),
+    -- before retention so that no DETACH lock is held while they refresh.
     IF refresh_matviews AND only_parent IS NULL
        AND to_regprocedure('crm_core.refresh_due()') IS NOT NULL THEN
         RETURN QUERY EXECUTE
@@ -195,9 +258,11 @@ BEGIN
                  WHERE l.logged_at < now() - interval '90 days' FOR UPDATE SKIP LOCKED);
 END
 $$;
-COMMENT ON FUNCTION crm_core.run_maintenance(boolean, regclass) IS
-    'Creates missing partitions (premake), applies retention, refreshes due materialized views; '
-    'returns and logs what it did. Idempotent; safe from cron and from two sessions at once.';
+COMMENT ON FUNCTION crm_core.run_maintenance(boolean, regclass, integer) IS
+    'Creates missing partitions (the current and premade ones first, then gaps newest first; at '
+    'most max_new_partitions per run, the rest reported as backlog), applies retention, '
+    'refreshes due materialized views; returns and logs what it did. Idempotent; safe from cron '
+    'and from two sessions at once.';
 
 CREATE OR REPLACE FUNCTION crm_core.partition_by_time(parent regclass, control_column name, every interval,
                                            premake integer, retention interval DEFAULT NULL,
@@ -271,6 +336,11 @@ BEGIN
     PERFORM crm_core._check_partitioning(every, premake, retention, retention_action,
                                          archive_schema, lock_timeout);
     PERFORM crm_core._check_concurrent_detach(parent, detach_concurrently, default_partition);
+    PERFORM crm_core._check_owner_may_create(parent, (SELECT nspname FROM pg_namespace
+                                                      WHERE oid = rel.relnamespace), false);
+    IF retention_action = 'archive' THEN
+        PERFORM crm_core._check_owner_may_create(parent, archive_schema, true);
+    END IF;
 
     INSERT INTO crm_core.partition_config AS c (parent, control_column, partition_interval, premake,
                                            retention, retention_action, archive_schema,
@@ -330,6 +400,9 @@ BEGIN
                                          cfg.retention_action, cfg.archive_schema,
                                          cfg.lock_timeout);
     PERFORM crm_core._check_concurrent_detach(parent, cfg.detach_concurrently, false);
+    IF cfg.retention_action = 'archive' THEN
+        PERFORM crm_core._check_owner_may_create(parent, cfg.archive_schema, true);
+    END IF;
     UPDATE crm_core.partition_config c
     SET premake = cfg.premake, retention = cfg.retention, retention_action = cfg.retention_action,
         archive_schema = cfg.archive_schema, lock_timeout = cfg.lock_timeout,
@@ -351,7 +424,8 @@ COMMENT ON FUNCTION crm_core.alter_partitioning(regclass, integer, interval, tex
 -- parent carry on while it waits for the transactions that use the partition.
 CREATE OR REPLACE FUNCTION crm_core.concurrent_retirements()
     RETURNS TABLE(set_lock_timeout text, detach text, finish text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    -- SECURITY DEFINER: crm_core_service reads the registrations through it.
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('SET lock_timeout = %L', crm_core._lock_timeout_setting(c.lock_timeout)),
            format('ALTER TABLE %I.%I DETACH PARTITION %I.%I %s', pn.nspname, r.relname,
@@ -387,7 +461,9 @@ COMMENT ON FUNCTION crm_core.concurrent_retirements() IS
 -- attached (the detach timed out or failed) logs that it is deferred to the next run.
 CREATE OR REPLACE FUNCTION crm_core.finish_retirement(parent regclass, partition regclass)
     RETURNS SETOF crm_core.maintenance_action
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    -- SECURITY DEFINER: crm_core_service runs it; the partition is dropped or archived as its
+    -- owner (crm_core._dispose_retired).
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -437,7 +513,7 @@ REVOKE ALL ON FUNCTION
     crm_core._dispose_retired(crm_core.partition_config, regclass, text),
     crm_core._retire_partition(crm_core.partition_config, text),
     crm_core._check_concurrent_detach(regclass, boolean, boolean),
-    crm_core.run_maintenance(boolean, regclass),
+    crm_core.run_maintenance(boolean, regclass, integer),
     crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name, interval, boolean, boolean),
     crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean, boolean),
     crm_core.concurrent_retirements(),

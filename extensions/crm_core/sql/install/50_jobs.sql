@@ -234,8 +234,10 @@ BEGIN
         RAISE EXCEPTION 'job "%" is not scheduled', name
             USING ERRCODE = 'undefined_object', HINT = 'See crm_core.jobs.';
     END IF;
-    -- One run of a job at a time, across every runner; the others skip it at once.
-    IF NOT pg_try_advisory_xact_lock(hashtext('crm_core.job'), hashtext(name)) THEN
+    -- One run of a job at a time, across every runner; the others skip it at once. The lock is
+    -- crm_core's own (05_identity_and_locks.sql): no role can squat it with pg_advisory_lock.
+    IF NOT crm_core._try_xact_lock((hashtext('crm_core.job')::bigint << 32)
+                                   | (hashtext(name)::bigint & 4294967295)) THEN
         result := 'skipped';
         error := 'running in another session';
         RETURN NEXT;

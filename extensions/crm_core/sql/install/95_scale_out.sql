@@ -50,9 +50,9 @@ COMMENT ON VIEW crm_core.account_balances IS
     'Current balance of every account in its normal side (as account_balance(id)), per business.';
 GRANT SELECT ON crm_core.account_balances TO crm_core_app, crm_core_readonly;
 
--- The next three are steps of crm_core.seal_ledger(), which runs them as its caller: whoever
--- may seal may run them, with no grant of their own (they read placement metadata, and run
--- seal_ledger() on the workers as the same role, whose own rights apply there).
+-- The next three are steps of crm_core.seal_ledger(), a SECURITY DEFINER function that runs
+-- them as the extension's owner: no one else may execute them (they read placement metadata,
+-- and run seal_ledger() on the workers as that owner, whose own rights apply there).
 
 -- Whether crm_core's ledger is distributed by Citus in this database.
 CREATE OR REPLACE FUNCTION crm_core._ledger_distributed() RETURNS boolean
@@ -155,6 +155,9 @@ BEGIN
 END;
 $$;
 REVOKE EXECUTE ON FUNCTION crm_core._reserve_sequence_range(regclass[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION crm_core._ledger_distributed() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION crm_core._ledger_businesses_here() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION crm_core._seal_on_workers(integer) FROM PUBLIC;
 
 -- Places the tables of crm_core.scale_out_table on the Citus cluster this database is the
 -- coordinator of: reference tables first, then the business tables, each after the tables

@@ -66,6 +66,8 @@ SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
 -- 31_partitions_api.sql, with the retention path).
 ALTER TABLE crm_core.partition_config ADD COLUMN detach_concurrently boolean NOT NULL DEFAULT false;
 -- @include install/31_partitions_api.sql
+-- The planner and one table's maintenance (harden-ops): _maintain_table takes a budget and a pass.
+-- @include install/31_partition_maintenance.sql
 -- The grants a DBA gave on the old signatures (EXECUTE to a maintenance role) move to the new
 -- ones; then the old signatures go.
 DO $$
@@ -78,7 +80,13 @@ BEGIN
             ('crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name, interval, boolean)'::regprocedure,
              'crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name, interval, boolean, boolean)'::regprocedure),
             ('crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean)'::regprocedure,
-             'crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean, boolean)'::regprocedure))
+             'crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean, boolean)'::regprocedure),
+            -- run_maintenance takes max_new_partitions, _maintain_table a budget and a pass
+            -- (harden-ops)
+            ('crm_core.run_maintenance(boolean, regclass)'::regprocedure,
+             'crm_core.run_maintenance(boolean, regclass, integer)'::regprocedure),
+            ('crm_core._maintain_table(crm_core.partition_config)'::regprocedure,
+             'crm_core._maintain_table(crm_core.partition_config, integer, boolean)'::regprocedure))
             AS s(old_signature, new_signature)
     LOOP
         FOR grant_item IN
@@ -97,6 +105,8 @@ $$;
 DROP FUNCTION crm_core.partition_by_time(regclass, name, interval, integer, interval, text, name,
                                          interval, boolean);
 DROP FUNCTION crm_core.alter_partitioning(regclass, integer, interval, text, name, interval, boolean);
+DROP FUNCTION crm_core.run_maintenance(boolean, regclass);
+DROP FUNCTION crm_core._maintain_table(crm_core.partition_config);
 -- ---- end of jobs and upgrades ------------------------------------------------------------------
 -- ---- Scale-out on Citus (citus; docs/scale-out.md) ----
 -- The waits for postings in flight lock the journal shards of the business on a cluster; the
@@ -107,3 +117,35 @@ DROP FUNCTION crm_core.alter_partitioning(regclass, integer, interval, text, nam
 -- @include install/21_seal_status.sql
 -- @include install/95_scale_out.sql
 -- ---- end scale-out ----
+
+-- ---- Operations hardening (harden-ops; issue 10: 5, 6, 8, 11, 12, 13, 16, 18, 19) ----
+-- Acting as a table's owner, crm_core's own advisory locks.
+-- @include install/05_identity_and_locks.sql
+-- The partition parts are re-applied above (31_partitions_api.sql, 31_partition_maintenance.sql,
+-- with the grants of the two changed signatures); _count_rows goes now that the status view no
+-- longer calls it. The matview functions and status view are re-applied whole.
+DROP FUNCTION crm_core._count_rows(regclass);
+-- @include install/41_matview_functions.sql
+-- Internal helpers of 20_immutable.sql are no longer executable by PUBLIC.
+REVOKE EXECUTE ON FUNCTION crm_core.invoked_by_superuser(), crm_core.relation_tree(regclass),
+    crm_core.ledger_tables() FROM PUBLIC;
+-- seal_ledger (19_guard_functions.sql) runs as the extension owner for crm_core_service; a
+-- block names the login that sealed it.
+ALTER TABLE crm_core.ledger_block ALTER COLUMN sealed_by SET DEFAULT session_user;
+-- The application role edits drafts column by column and deletes nothing: a table-wide UPDATE
+-- or DELETE grant let it LOCK the journal in ACCESS EXCLUSIVE mode.
+REVOKE UPDATE, DELETE ON crm_core.journal_entry, crm_core.journal_line FROM crm_core_app;
+GRANT UPDATE (status, effective_date, memo, idempotency_key, source_ref, metadata)
+    ON crm_core.journal_entry TO crm_core_app;
+GRANT UPDATE (account_id, debit, credit, currency, memo, subledger)
+    ON crm_core.journal_line TO crm_core_app;
+-- The service role, its functions and grants.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'crm_core_service') THEN
+        CREATE ROLE crm_core_service NOLOGIN;
+    END IF;
+END;
+$$;
+-- @include install/50_service.sql
+-- ---- end operations hardening ----

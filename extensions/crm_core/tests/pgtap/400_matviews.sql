@@ -43,7 +43,7 @@ SELECT throws_ok($$SELECT crm_core.register_matview('plain_view', '1 hour')$$, '
                  'mvt.plain_view is not a materialized view', 'a plain view is refused');
 SELECT throws_ok($$SELECT crm_core.register_matview('daily', '0')$$, '22023',
                  'refresh_every must be a positive interval, not 00:00:00', 'a zero interval is refused');
-SELECT throws_ok($$SELECT crm_core.register_matview('daily', '-5 minutes')$$, '22023', NULL,
+SELECT throws_ok($$SELECT crm_core.register_matview('daily', '-5 minutes')$$, '22023', 'refresh_every must be a positive interval, not -00:05:00',
                  'a negative interval is refused');
 SELECT throws_ok($$SELECT crm_core.register_matview('daily', NULL)$$, '22023',
                  'refresh_every must be a positive interval, not NULL', 'a NULL interval is refused');
@@ -256,7 +256,7 @@ RESET ROLE;
 SET lock_timeout = '17s';
 SELECT crm_core.refresh_now('daily');
 SELECT is(current_setting('lock_timeout'), '17s', 'the caller''s lock_timeout is restored');
-SELECT throws_ok($$SELECT crm_core.register_matview('p', '1 hour')$$, '42710', NULL,
+SELECT throws_ok($$SELECT crm_core.register_matview('p', '1 hour')$$, '42710', 'mvt.p is already registered',
                  'p is still registered');
 SELECT throws_ok($$SELECT crm_core.register_matview('unpopulated', '1 hour', false, lock_timeout => '0')$$,
                  '22023', 'lock_timeout must be a positive interval, not 00:00:00', 'a zero lock_timeout is refused');

@@ -65,7 +65,7 @@ SELECT is((SELECT status FROM dblink('refresher', $$SELECT status FROM crm_core.
            AS t(status text)),
           'refreshed', 'and refreshes mvc.block without CONCURRENTLY');
 SET LOCAL lock_timeout = '100ms';
-SELECT throws_ok($$SELECT count(*) FROM mvc.block$$, '55P03', NULL,
+SELECT throws_ok($$SELECT count(*) FROM mvc.block$$, '55P03', 'canceling statement due to lock timeout',
                  'readers of a non-concurrently refreshing view wait (here: time out)');
 SELECT is(dblink_exec('refresher', 'ROLLBACK'), 'ROLLBACK', 'the refresher rolls back');
 SET LOCAL lock_timeout = 0;

@@ -63,7 +63,7 @@ SELECT throws_ok($$SELECT crm_core.register_bucket_summary('daily', 'payment', '
                  '22023', 'query must read source rows with $1 <= paid_at < $2', 'the query must take the range');
 SELECT throws_ok($$SELECT crm_core.register_bucket_summary('daily', 'payment', 'paid_at', '1 day',
                    (SELECT query FROM daily_query), '-1 hour')$$,
-                 '22023', NULL, 'a non-positive interval is refused');
+                 '22023', 'refresh_every must be a positive interval, not -01:00:00', 'a non-positive interval is refused');
 SELECT is(crm_core.register_bucket_summary('daily', 'payment', 'paid_at', '1 day',
                                            (SELECT query FROM daily_query), '1 hour'),
           (SELECT count(*) FROM (SELECT DISTINCT date_bin('1 day', paid_at, '2000-01-01 00:00+00'), business_id
