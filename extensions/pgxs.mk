@@ -13,8 +13,11 @@ CRM_CORE_VERSION := $(call version_of,$(TOP)/extensions/crm_core/crm_core.contro
 
 MODULE_big    = $(EXTENSION)
 OWN_SOURCES   = $(sort $(wildcard src/*.cpp))
+# An extension may add folders of lib/pure/src that only it uses (OWN_PURE_DIRS) and the
+# libraries they need (OWN_LINK_LIBS), so that crm_core never links them.
 SHARED_OBJS   = $(patsubst %.cpp,%.o,$(sort $(wildcard $(TOP)/lib/pg/*.cpp) \
-                                          $(wildcard $(TOP)/lib/pure/src/*.cpp)))
+                                          $(wildcard $(TOP)/lib/pure/src/*.cpp) \
+                                          $(foreach dir,$(OWN_PURE_DIRS),$(wildcard $(TOP)/lib/pure/src/$(dir)/*.cpp))))
 OBJS          = $(OWN_SOURCES:.cpp=.o) $(SHARED_OBJS)
 
 INSTALL_PARTS   = $(sort $(wildcard sql/install/*.sql))
@@ -31,7 +34,7 @@ PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register \
               -DCRM_CORE_VERSION='"$(CRM_CORE_VERSION)"' -DEXTENSION_NAME='"$(EXTENSION)"' -DEXTENSION_VERSION='"$(EXTVERSION)"'
 # Only the functions PostgreSQL looks up are exported: two extensions carry their own copy of
 # the boundary layer, and PostgreSQL loads libraries with RTLD_GLOBAL.
-SHLIB_LINK  = -lstdc++ -Wl,--version-script=$(TOP)/extensions/exports.map
+SHLIB_LINK  = -lstdc++ -Wl,--version-script=$(TOP)/extensions/exports.map $(OWN_LINK_LIBS)
 
 # No LLVM bitcode for JIT: it would need clang at build time and gains nothing here.
 override with_llvm = no

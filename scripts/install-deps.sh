@@ -11,6 +11,8 @@ PACKAGES=(
     libpqxx-dev                             # C++ client library for crm-core-service
     libboost-dev                            # Boost.Beast / Asio headers for the service
     libboost-test-dev                       # Boost.Test
+    libphonenumber-dev                      # E.164 phone numbers (crm_collections only)
+    libicu-dev                              # currency decimals (crm_collections only)
     cmake g++ make pkg-config
     git                                     # tests/upgrade builds released versions from history
     libzstd-dev liblz4-dev libkrb5-dev      # building the vendored Citus (tests/citus, bench/citus)

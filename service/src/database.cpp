@@ -310,6 +310,12 @@ ProbeData probe(pqxx::connection& session, std::int64_t leader_key) {
         session, "to_regprocedure", "crm_core.check_balances()", [](pqxx::transaction_base& tx) {
             return tx.exec1("SELECT count(*) FROM crm_core.check_balances()")[0].as<std::int64_t>();
         });
+    data.position_mismatches = probe_part<std::int64_t>(
+        session, "to_regprocedure", "collections.check_positions()",
+        [](pqxx::transaction_base& tx) {
+            return tx.exec1("SELECT count(*) FROM collections.check_positions()")[0]
+                .as<std::int64_t>();
+        });
     data.seal = probe_part<SealSummary>(
         session, "to_regclass", "crm_core.seal_status", [](pqxx::transaction_base& tx) {
             auto row = tx.exec1(

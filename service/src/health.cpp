@@ -333,6 +333,9 @@ std::vector<Check> health_checks(const InstanceState& instance, const ProbeData&
                         "crm_core.unbalanced_entries()", "posted entries do not balance", checks);
         zero_rows_check(probe.balance_mismatches, "ledger:balances", "crm_core.check_balances()",
                         "accounts whose balance differs from their lines", checks);
+        zero_rows_check(
+            probe.position_mismatches, "collections:positions", "collections.check_positions()",
+            "debts whose position disagrees with their allocations or the ledger", checks);
         seal_check(probe.seal, thresholds.seal_lag_warn_seconds, checks);
         checks.push_back(prepared_check(probe.prepared, thresholds.prepared_warn_seconds));
         checks.push_back(leader_jobs_check(probe.leader, thresholds.leader_stale_seconds));

@@ -73,6 +73,9 @@ struct ProbeData {
     Probed<std::vector<ViewRow>> views;
     Probed<std::int64_t> unbalanced_entries;
     Probed<std::int64_t> balance_mismatches;
+    // crm_collections: debts whose position disagrees with allocations or ledger (missing when
+    // the extension is not installed).
+    Probed<std::int64_t> position_mismatches;
     Probed<SealSummary> seal;
     Probed<LeaderInfo> leader;
     Probed<std::vector<PreparedRow>> prepared;

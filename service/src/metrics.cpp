@@ -188,6 +188,12 @@ std::string render_metrics(const MetricsSnapshot& s) {
         sample(out, "crm_core_balance_mismatches", "",
                static_cast<double>(p.balance_mismatches.value));
     }
+    if (p.position_mismatches.state == Probed<std::int64_t>::State::ok) {
+        family(out, "crm_collections_position_mismatches", "gauge",
+               "Debts whose position disagrees with their allocations or the ledger.");
+        sample(out, "crm_collections_position_mismatches", "",
+               static_cast<double>(p.position_mismatches.value));
+    }
     if (p.seal.state == Probed<SealSummary>::State::ok) {
         family(out, "crm_core_unsealed_rows", "gauge", "Ledger rows not sealed yet.");
         sample(out, "crm_core_unsealed_rows", "", static_cast<double>(p.seal.value.unsealed_rows));

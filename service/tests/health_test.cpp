@@ -29,6 +29,7 @@ ProbeData healthy_probe() {
         Probed<std::vector<ViewRow>>::ok({{"crm_core.aging", 60.0, 30.0, "refreshed", ""}});
     probe.unbalanced_entries = Probed<std::int64_t>::ok(0);
     probe.balance_mismatches = Probed<std::int64_t>::ok(0);
+    probe.position_mismatches = Probed<std::int64_t>::ok(0);
     probe.seal = Probed<SealSummary>::ok(SealSummary{10, 5.0});
     LeaderInfo leader;
     leader.held = true;
@@ -107,6 +108,9 @@ BOOST_AUTO_TEST_CASE(broken_ledger_invariants_fail) {
     BOOST_TEST(status_of(probe) == Status::fail);
     probe = healthy_probe();
     probe.balance_mismatches = Probed<std::int64_t>::ok(2);
+    BOOST_TEST(status_of(probe) == Status::fail);
+    probe = healthy_probe();
+    probe.position_mismatches = Probed<std::int64_t>::ok(3);
     BOOST_TEST(status_of(probe) == Status::fail);
 }
 

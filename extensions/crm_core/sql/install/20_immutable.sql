@@ -263,11 +263,13 @@ CREATE TABLE crm_core.audited_table (
     relid         regclass    PRIMARY KEY,
     columns       text[],
     registered_at timestamptz NOT NULL DEFAULT now(),
-    registered_by name        NOT NULL DEFAULT current_user
+    registered_by name        NOT NULL DEFAULT current_user,
+    -- Rows an extension's install script writes (CREATE EXTENSION writes them again on restore).
+    by_extension  boolean     NOT NULL DEFAULT false
 );
 COMMENT ON TABLE crm_core.audited_table IS
     'Tables whose changes crm_core.audit_trigger() writes to crm_core.audit_log; NULL columns = all.';
-SELECT pg_catalog.pg_extension_config_dump('crm_core.audited_table', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.audited_table', 'WHERE NOT by_extension');
 
 -- DDL event triggers (their functions are in 19_guard_functions.sql; they read the two
 -- registrations above): new partitions get the guards; guards cannot be disabled, dropped,

@@ -14,7 +14,10 @@ CREATE TABLE crm_core.matview (
         CONSTRAINT matview_lock_timeout_positive CHECK (lock_timeout > interval '0'),
     keep_history interval NOT NULL DEFAULT interval '30 days'
         CONSTRAINT matview_keep_history_not_negative CHECK (keep_history >= interval '0'),
-    registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+    registered_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- Registrations an extension's install script makes (CREATE EXTENSION makes them again on
+    -- restore).
+    by_extension boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE crm_core.matview IS
     'Materialized views (and bucket summaries) that crm_core.refresh_due() keeps fresh.';
@@ -36,7 +39,7 @@ CREATE TABLE crm_core.bucket_summary (
 COMMENT ON TABLE crm_core.bucket_summary IS
     'Incremental time-bucket summaries: which source, time column, bucket grid and query.';
 
-SELECT pg_catalog.pg_extension_config_dump('crm_core.matview', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_core.matview', 'WHERE NOT by_extension');
 SELECT pg_catalog.pg_extension_config_dump('crm_core.bucket_summary', '');
 
 -- The latest outcome per view (not dumped: a restored database refreshes everything once).

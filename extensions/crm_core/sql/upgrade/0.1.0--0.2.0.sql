@@ -149,3 +149,12 @@ END;
 $$;
 -- @include install/50_service.sql
 -- ---- end operations hardening ----
+
+-- ---- Registrations by extensions (collections) ----
+-- Registrations made by an extension's install script (crm_collections audits its customers
+-- and registers its dashboards) are not dumped: CREATE EXTENSION makes them again on restore.
+ALTER TABLE crm_core.audited_table ADD COLUMN by_extension boolean NOT NULL DEFAULT false;
+SELECT pg_catalog.pg_extension_config_dump('crm_core.audited_table', 'WHERE NOT by_extension');
+ALTER TABLE crm_core.matview ADD COLUMN by_extension boolean NOT NULL DEFAULT false;
+SELECT pg_catalog.pg_extension_config_dump('crm_core.matview', 'WHERE NOT by_extension');
+-- ---- end registrations by extensions ----

@@ -61,21 +61,6 @@ BEGIN
     sql := sql || CASE WHEN commits THEN ' COMMIT;' ELSE ' ROLLBACK;' END;
 END $$;
 
--- Waits for a connection's batch and drains its results; returns its last error or NULL.
-CREATE FUNCTION pg_temp.finish_batch(conn text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    rows int;
-BEGIN
-    WHILE dblink_is_busy(conn) = 1 LOOP
-        PERFORM pg_sleep(0.001);
-    END LOOP;
-    FOR i IN 1 .. 10000 LOOP
-        SELECT count(*) INTO rows FROM dblink_get_result(conn, false) AS t(v text);
-        EXIT WHEN rows = 0 AND dblink_is_busy(conn) = 0;
-    END LOOP;
-    RETURN NULLIF(NULLIF(dblink_error_message(conn), 'OK'), '');
-END $$;
-
 SELECT dblink_connect('c' || i, pg_temp.connstr(pg_temp.scratch())) FROM generate_series(1, 4) AS i;
 SELECT dblink_exec('c1', $$
     CREATE EXTENSION crm_core;
