@@ -21,6 +21,10 @@ CREATE FUNCTION erp.version() RETURNS text
 COMMENT ON FUNCTION erp.version() IS
     'Version of the loaded crm_erp library; equals the installed extension version when both match.';
 
+-- True for a country whose phone numbers libphonenumber reads ('KE'): the business's country.
+CREATE FUNCTION erp.is_phone_region(region text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_erp_is_phone_region' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
 -- True for a time zone name PostgreSQL knows ('Africa/Nairobi').
 CREATE FUNCTION erp.is_time_zone(name text) RETURNS boolean
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$

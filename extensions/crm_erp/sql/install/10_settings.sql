@@ -8,7 +8,7 @@ CREATE TABLE erp.business_settings (
     currency       text NOT NULL DEFAULT 'KES'
                    CONSTRAINT business_settings_currency_iso CHECK (currency ~ '^[A-Z]{3}$'),
     country        text NOT NULL DEFAULT 'KE'
-                   CONSTRAINT business_settings_country_iso CHECK (country ~ '^[A-Z]{2}$'),
+                   CONSTRAINT business_settings_country_known CHECK (erp.is_phone_region(country)),
     time_zone      text NOT NULL DEFAULT 'Africa/Nairobi'
                    CONSTRAINT business_settings_time_zone_known CHECK (erp.is_time_zone(time_zone)),
     tax_rate       numeric NOT NULL DEFAULT 0

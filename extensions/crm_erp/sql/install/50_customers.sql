@@ -48,6 +48,12 @@ REVOKE EXECUTE ON FUNCTION erp.pii_key() FROM PUBLIC;
 
 -- The normalised forms that are encrypted and hashed: a phone in E.164 (read in the
 -- business's country), a national id upper-cased without spaces or punctuation.
+-- The phone: libphonenumber, the same C++ as collections.normalize_phone (lib/pure/src/phone,
+-- lib/pg/phone); NULL when blank; 22023 for an unknown region or what is not a phone number.
+CREATE FUNCTION erp.normalize_phone(phone text, region text) RETURNS text
+    AS 'MODULE_PATHNAME', 'crm_erp_normalize_phone' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION erp.normalize_phone(text, text) IS
+    'A phone number in E.164 (+254712345678), a national number read in region (ISO 3166 alpha-2, KE).';
 CREATE FUNCTION erp.normalize_national_id(national_id text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT nullif(upper(regexp_replace(national_id, '[^[:alnum:]]', '', 'g')), '')

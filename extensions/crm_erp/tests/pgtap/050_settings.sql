@@ -1,7 +1,7 @@
 -- Business settings, tills, roles and access, and setting a business up: what is written,
 -- idempotence, and every refusal with its SQLSTATE and message.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 INSERT INTO crm_core.business (id, name) VALUES (7001, 'Maji Safi Water'), (7009, 'Not set up');
 
 SELECT lives_ok($$SELECT erp.setup_business(7001, 'water')$$, 'a water business is set up');
@@ -29,6 +29,9 @@ SELECT throws_ok($$SELECT erp.setup_business(424242, 'water')$$,
 SELECT throws_ok($$UPDATE erp.business_settings SET time_zone = 'Mars/Olympus' WHERE business_id = 7001$$,
                  '23514', 'new row for relation "business_settings" violates check constraint "business_settings_time_zone_known"',
                  'an unknown time zone is refused');
+SELECT throws_ok($$UPDATE erp.business_settings SET country = 'XX' WHERE business_id = 7001$$,
+                 '23514', 'new row for relation "business_settings" violates check constraint "business_settings_country_known"',
+                 'a country whose phone numbers libphonenumber cannot read is refused');
 SELECT throws_ok($$UPDATE erp.business_settings SET tax_rate = 1.6 WHERE business_id = 7001$$,
                  '23514', 'new row for relation "business_settings" violates check constraint "business_settings_tax_rate_range"',
                  'a tax rate is a fraction');

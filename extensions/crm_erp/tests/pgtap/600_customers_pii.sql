@@ -1,7 +1,7 @@
 -- Customer phone numbers and national ids at rest: encrypted with pgcrypto under a key that
 -- only the session holds (erp.pii_key), found by keyed hash, never stored in clear.
 BEGIN;
-SELECT plan(20);
+SELECT plan(23);
 INSERT INTO crm_core.business (id, name) VALUES (7002, 'Clean Press Laundry');
 SELECT erp.setup_business(7002, 'laundry');
 
@@ -63,11 +63,19 @@ SELECT crm_core.grant_business('erp_test_reader', 7002);
 SET LOCAL ROLE erp_test_reader;
 SET LOCAL crm_core.business_id = '7002';
 SELECT ok((SELECT phone_cipher IS NOT NULL FROM erp.customer WHERE id = 1), 'the read-only role sees the ciphertext');
-SELECT throws_ok($$SELECT phone FROM erp.customer_pii WHERE id = 1$$, '42501', NULL,
+SELECT throws_ok($$SELECT phone FROM erp.customer_pii WHERE id = 1$$, '42501', 'permission denied for function pii_decrypt',
                  'but cannot decrypt even when the session holds the key');
 RESET ROLE;
 SELECT throws_ok($$INSERT INTO erp.customer_pii (business_id, name, phone) VALUES (7002, 'Cyrus', 'not a phone')$$,
-                 '22023', NULL, 'a phone that is not one is refused');
+                 '22023', 'phone "not a phone" is not a phone number: it is not a phone number',
+                 'a phone that is not one is refused');
+SELECT throws_ok($$INSERT INTO erp.customer_pii (business_id, name, phone) VALUES (7002, 'Cyrus', '0712')$$,
+                 '22023', 'phone "0712" is not a phone number: it is too short for its country',
+                 'a phone too short for the business''s country is refused');
+SELECT is(erp.normalize_phone('  ', 'KE'), NULL, 'a blank phone is no phone');
+SELECT throws_ok($$SELECT erp.normalize_phone('0712 345 678', 'XX')$$,
+                 '22023', 'country "XX" is not an ISO 3166 country code libphonenumber knows',
+                 'a region libphonenumber does not know is refused');
 
 SELECT * FROM finish();
 ROLLBACK;
