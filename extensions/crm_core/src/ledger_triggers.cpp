@@ -11,6 +11,7 @@
 #include "function.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
+#include "trigger.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -30,35 +31,6 @@ namespace crm_core::pg::ledger {
 namespace {
 
 using crm_core::ledger::OverdraftRule;
-
-// The trigger context of fcinfo; refuses a plain call.
-TriggerData* trigger_data(FunctionCallInfo fcinfo) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "crm_core ledger trigger functions can only be called as triggers");
-    }
-    return reinterpret_cast<TriggerData*>(fcinfo->context);
-}
-
-// The attribute number of a column the trigger relies on.
-int column_number(TupleDesc descriptor, const char* name) {
-    int number = guard([&] { return SPI_fnumber(descriptor, name); });
-    if (number <= 0) {
-        throw Error(ERRCODE_UNDEFINED_COLUMN,
-                    std::string("crm_core ledger trigger needs column \"") + name + "\"");
-    }
-    return number;
-}
-
-// A column of a heap tuple, or std::nullopt for NULL.
-std::optional<Datum> tuple_value(HeapTuple tuple, TupleDesc descriptor, int column) {
-    bool is_null = false;
-    Datum value = guard([&] { return heap_getattr(tuple, column, descriptor, &is_null); });
-    if (is_null) {
-        return std::nullopt;
-    }
-    return value;
-}
 
 // a + b for numerics, allocated in context.
 Datum numeric_sum(Datum a, Datum b, MemoryContext context) {
@@ -108,13 +80,13 @@ struct LineData {
 // Attribute numbers of the journal_line columns the triggers read.
 struct LineColumns {
     explicit LineColumns(TupleDesc descriptor)
-        : id(column_number(descriptor, "id")),
-          business_id(column_number(descriptor, "business_id")),
-          entry_id(column_number(descriptor, "entry_id")),
-          account_id(column_number(descriptor, "account_id")),
-          debit(column_number(descriptor, "debit")),
-          credit(column_number(descriptor, "credit")),
-          currency(column_number(descriptor, "currency")) {}
+        : id(column_number(descriptor, "id", "crm_core.journal_line")),
+          business_id(column_number(descriptor, "business_id", "crm_core.journal_line")),
+          entry_id(column_number(descriptor, "entry_id", "crm_core.journal_line")),
+          account_id(column_number(descriptor, "account_id", "crm_core.journal_line")),
+          debit(column_number(descriptor, "debit", "crm_core.journal_line")),
+          credit(column_number(descriptor, "credit", "crm_core.journal_line")),
+          currency(column_number(descriptor, "currency", "crm_core.journal_line")) {}
     int id, business_id, entry_id, account_id, debit, credit, currency;
 };
 
@@ -443,13 +415,14 @@ void check_period_open(const RowKey& entry, DateADT effective_date) {
 // Attribute numbers of the journal_entry columns the triggers read or set.
 struct EntryColumns {
     explicit EntryColumns(TupleDesc descriptor)
-        : id(column_number(descriptor, "id")),
-          business_id(column_number(descriptor, "business_id")),
-          status(column_number(descriptor, "status")),
-          effective_date(column_number(descriptor, "effective_date")),
-          reverses_entry_id(column_number(descriptor, "reverses_entry_id")),
-          posted_at(column_number(descriptor, "posted_at")),
-          posted_txid(column_number(descriptor, "posted_txid")) {}
+        : id(column_number(descriptor, "id", "crm_core.journal_entry")),
+          business_id(column_number(descriptor, "business_id", "crm_core.journal_entry")),
+          status(column_number(descriptor, "status", "crm_core.journal_entry")),
+          effective_date(column_number(descriptor, "effective_date", "crm_core.journal_entry")),
+          reverses_entry_id(
+              column_number(descriptor, "reverses_entry_id", "crm_core.journal_entry")),
+          posted_at(column_number(descriptor, "posted_at", "crm_core.journal_entry")),
+          posted_txid(column_number(descriptor, "posted_txid", "crm_core.journal_entry")) {}
     int id, business_id, status, effective_date, reverses_entry_id, posted_at, posted_txid;
 };
 
@@ -504,7 +477,7 @@ using namespace crm_core::pg::ledger;
 // BEFORE INSERT OR UPDATE OR DELETE ON journal_entry, per row: stamps postings, refuses closed
 // periods and changes to posted entries, and remembers the entries this transaction creates.
 CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
-    TriggerData* trigger = trigger_data(fcinfo);
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_entry_before_write()");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryColumns columns(descriptor);
@@ -544,7 +517,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
 // AFTER UPDATE ON journal_entry, per row, when a draft becomes posted: validates its lines
 // and adds them to the balances.
 CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
-    TriggerData* trigger = trigger_data(fcinfo);
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_entry_posted()");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryRow entry = read_entry(trigger->tg_newtuple, descriptor, EntryColumns(descriptor));
@@ -587,7 +560,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
 // lines, adds those of posted entries to the balances in one statement, and keeps running
 // tallies for the entries this transaction created, so the commit check reads no table.
 CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
-    TriggerData* trigger = trigger_data(fcinfo);
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_lines_inserted()");
     Tuplestorestate* rows = trigger->tg_newtable;
     if (rows == nullptr) {
         throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
@@ -656,7 +629,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
 // BEFORE INSERT ON journal_line FOR EACH STATEMENT: the lines about to be written are not
 // counted until the AFTER statement trigger runs; checks that fire earlier wait for it.
 CRM_CORE_FUNCTION(crm_core_ledger_lines_inserting) {
-    trigger_data(fcinfo);
+    trigger_data(fcinfo, "crm_core.ledger_lines_inserting()");
     ++transaction_state().open_line_statements;
     return PointerGetDatum(nullptr);
 }
@@ -665,14 +638,15 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserting) {
 // OR UPDATE): at commit, or at SET CONSTRAINTS ... IMMEDIATE, checks the row's entry once
 // and every overdraft account the transaction wrote.
 CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
-    TriggerData* trigger = trigger_data(fcinfo);
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_check_entry()");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     HeapTuple tuple =
         TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
     bool is_line = guard([&] { return SPI_fnumber(descriptor, "entry_id"); }) > 0;
-    int entry_column = column_number(descriptor, is_line ? "entry_id" : "id");
-    int business_column = column_number(descriptor, "business_id");
+    const char* table = is_line ? "crm_core.journal_line" : "crm_core.journal_entry";
+    int entry_column = column_number(descriptor, is_line ? "entry_id" : "id", table);
+    int business_column = column_number(descriptor, "business_id", table);
     RowKey entry{DatumGetInt64(*tuple_value(tuple, descriptor, business_column)),
                  DatumGetInt64(*tuple_value(tuple, descriptor, entry_column))};
     if (state.open_line_statements > 0) {
@@ -686,7 +660,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
 // BEFORE UPDATE OR DELETE ON journal_line, per row: lines of posted entries never change
 // (balances count them); lines of drafts stay editable.
 CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
-    TriggerData* trigger = trigger_data(fcinfo);
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_line_before_change()");
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     LineColumns columns(descriptor);
     std::vector<HeapTuple> versions{trigger->tg_trigtuple};
@@ -718,7 +692,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
 // AFTER ... FOR EACH STATEMENT on account and fiscal_period: tells every backend to forget its
 // cached accounts and periods when this transaction commits.
 CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
-    trigger_data(fcinfo);
+    trigger_data(fcinfo, "crm_core.ledger_reference_changed()");
     invalidate_reference_caches();
     return PointerGetDatum(nullptr);
 }
@@ -727,7 +701,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
 // only the ledger (running as the extension owner) or a superuser (a restore) writes the kept
 // balances; a non-superuser owner of the table would otherwise make account_balance() lie.
 CRM_CORE_FUNCTION(crm_core_ledger_slots_guard) {
-    trigger_data(fcinfo);
+    trigger_data(fcinfo, "crm_core.ledger_slots_guard()");
     Oid writer = guard([] { return GetUserId(); });
     if (writer != extension_owner() && !guard([&] { return superuser_arg(writer); })) {
         throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
