@@ -26,7 +26,7 @@ fi
 
 echo
 echo "crm_core $(psql -Atqc 'SELECT crm_core.version()') is installed in database crm_core_demo."
-psql -c "SELECT extname, extversion FROM pg_extension WHERE extname IN ('crm_core', 'crm_collections') ORDER BY extname"
+psql -c "SELECT extname, extversion FROM pg_extension WHERE extname IN ('crm_core', 'crm_collections', 'crm_erp') ORDER BY extname"
 cat <<MSG
 Connect:  psql "host=$PGHOST port=$PGPORT user=postgres dbname=crm_core_demo"
       or: eval "\$(scripts/cluster.sh env demo)"; psql -d crm_core_demo

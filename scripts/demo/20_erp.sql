@@ -87,11 +87,10 @@ SELECT erp.import_till_statement(101, '512345', :'statement', 'till-512345.csv')
 SELECT * FROM erp.match_statement(erp.account_of(101, 'mpesa'));
 
 -- Daily summaries: registered with crm_core (refreshed by crm-core-service or refresh_due()),
--- refreshed here once.
+-- refreshed here once through crm_core, which records it (crm_core.matview_status).
 SELECT erp.schedule_maintenance();
-REFRESH MATERIALIZED VIEW water.daily_summary_mv;
-REFRESH MATERIALIZED VIEW laundry.daily_summary_mv;
-REFRESH MATERIALIZED VIEW retail.daily_summary_mv;
+SELECT crm_core.refresh_now(summary)
+  FROM unnest(ARRAY['water.daily_summary_mv', 'laundry.daily_summary_mv', 'retail.daily_summary_mv']::regclass[]) AS summary;
 \o
 \echo crm_erp demo: Tomtin Water (101), Tomtin Laundry (102), Tomtin Retail & Gas (103)
 SELECT business_id, code, on_hand FROM erp.stock_on_hand WHERE business_id IN (101, 103) ORDER BY 1, 2;
