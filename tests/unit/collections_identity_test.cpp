@@ -6,11 +6,6 @@ using namespace crm_core::collections;
 
 BOOST_AUTO_TEST_SUITE(collections_identity)
 
-BOOST_AUTO_TEST_CASE(national_ids_compare_without_case_or_punctuation) {
-    BOOST_TEST(normalize_national_id("ab-123 456") == "AB123456");
-    BOOST_TEST(normalize_national_id(" 1.85.05.78.006.084 ") == "1850578006084");
-}
-
 BOOST_AUTO_TEST_CASE(fingerprints_are_keyed_and_match_the_same_person) {
     auto a = customer_fingerprint("key one", std::string("+33612345678"), std::string("AB 123"));
     auto b = customer_fingerprint("key one", std::string("+33612345678"), std::string("ab-123"));

@@ -1,4 +1,5 @@
-// The crm_erp shared library: module magic, its version, phone numbers.
+// The crm_erp shared library: module magic, its version, phone numbers and national ids.
+#include "crm_core/national_id.hpp"
 #include "crm_core/phone.hpp"
 #include "datum.hpp"
 #include "function.hpp"
@@ -22,4 +23,14 @@ CRM_CORE_FUNCTION(crm_erp_normalize_phone) {
 // erp.is_phone_region(region)
 CRM_CORE_FUNCTION(crm_erp_is_phone_region) {
     PG_RETURN_BOOL(crm_core::is_known_phone_region(crm_core::pg::text_argument(fcinfo, 0)));
+}
+
+// erp.normalize_national_id(national_id): crm_core/national_id.hpp; NULL when nothing is left.
+CRM_CORE_FUNCTION(crm_erp_normalize_national_id) {
+    std::string normalized =
+        crm_core::normalize_national_id(crm_core::pg::text_argument(fcinfo, 0));
+    if (normalized.empty()) {
+        PG_RETURN_NULL();
+    }
+    return crm_core::pg::string_to_text(normalized);
 }

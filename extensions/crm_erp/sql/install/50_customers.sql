@@ -54,10 +54,11 @@ CREATE FUNCTION erp.normalize_phone(phone text, region text) RETURNS text
     AS 'MODULE_PATHNAME', 'crm_erp_normalize_phone' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION erp.normalize_phone(text, text) IS
     'A phone number in E.164 (+254712345678), a national number read in region (ISO 3166 alpha-2, KE).';
+
+-- The national id: the same C++ as crm_collections' fingerprints (crm_core/national_id.hpp),
+-- ASCII folded only, so no locale changes a hash; NULL when nothing is left.
 CREATE FUNCTION erp.normalize_national_id(national_id text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT nullif(upper(regexp_replace(national_id, '[^[:alnum:]]', '', 'g')), '')
-$$;
+    AS 'MODULE_PATHNAME', 'crm_erp_normalize_national_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- pgcrypto lives in whichever schema CREATE EXTENSION put it: the functions that call it are
 -- written with that schema spelled out (ALTER EXTENSION pgcrypto SET SCHEMA needs

@@ -11,12 +11,9 @@
 
 namespace crm_core::collections {
 
-// A national id as compared: letters upper-cased, spaces and punctuation dropped
-// ("ab-123 456" and "AB123456" are the same id). Bytes outside ASCII are kept as they are.
-std::string normalize_national_id(std::string_view national_id);
-
 // The fingerprint of a customer: HMAC-SHA-256 under the database's key of the E.164 phone and
-// the normalised national id; std::nullopt when both are missing (nothing to match on).
+// the national id normalised by crm_core/national_id.hpp; std::nullopt when both are missing
+// (nothing to match on).
 std::optional<Digest> customer_fingerprint(std::string_view key,
                                            const std::optional<std::string>& e164,
                                            const std::optional<std::string>& national_id);
