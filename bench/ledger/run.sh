@@ -6,6 +6,9 @@
 #   b) the same, one side always the hot account 1   -> throughput (tps)
 #   c) one entry of 20,000 lines                     -> time
 #   d) COPY of 100,000 lines forming 50,000 entries  -> time
+# Tenant isolation cost, a) and b) only: crm_core again, as a login of crm_core_app granted
+# the business, with isolation off ("app": policies and tenant triggers disabled) and on
+# ("tenant": each transaction starts with SET LOCAL crm_core.business_id, as behind PgBouncer).
 # Usage: bench/ledger/run.sh [seconds per pgbench slice, default 5] [rounds, default 3]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,10 +32,11 @@ trap 'rm -rf "$work"; "$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' 
 psql_quiet() { psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 
 variants=(raw plpgsql crm_core)
-for variant in "${variants[@]}"; do
+tenant_variants=(app tenant)
+for variant in "${variants[@]}" "${tenant_variants[@]}"; do
     psql_quiet -d postgres -c "CREATE DATABASE $variant"
     psql_quiet -d "$variant" -c "CREATE EXTENSION crm_core"
-    if [ "$variant" != crm_core ]; then
+    if [ "$variant" = raw ] || [ "$variant" = plpgsql ]; then
         for table in journal_entry journal_line account fiscal_period; do
             psql_quiet -d "$variant" -c "ALTER TABLE crm_core.$table DISABLE TRIGGER USER"
         done
@@ -41,6 +45,17 @@ for variant in "${variants[@]}"; do
         psql_quiet -d "$variant" -f "$here/plpgsql_ledger.sql"
     fi
     psql_quiet -d "$variant" -f "$here/setup.sql"
+    case "$variant" in
+        app) psql_quiet -d "$variant" -f "$here/isolation_off.sql" ;&
+        tenant) psql_quiet -d "$variant" -c "DO \$\$ BEGIN
+                        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_app') THEN
+                            CREATE ROLE bench_app LOGIN IN ROLE crm_core_app;
+                        END IF; END \$\$" -c "SELECT crm_core.grant_business('bench_app', 1)" ;;
+    esac
+done
+# The tenant variant's transactions declare their business first.
+for workload in a_postings.sql b_hot_account.sql; do
+    sed "s/^BEGIN;$/BEGIN;\nSET LOCAL crm_core.business_id = '1';/" "$here/$workload" > "$work/tenant_$workload"
 done
 
 # Workload d's files: 50,000 entries (ids from an offset per run) and their 100,000 lines.
@@ -55,8 +70,12 @@ make_copy_files() {
 }
 
 tps() {  # variant script -> tps
-    local out
-    out=$("$PGBENCH" -n -M prepared -c 4 -j 2 -T "$seconds" --max-tries=20 -f "$here/$2" "$1" 2>&1)
+    local out script=$here/$2 user=()
+    case "$1" in
+        app) user=(-U bench_app) ;;
+        tenant) user=(-U bench_app); script=$work/tenant_$2 ;;
+    esac
+    out=$("$PGBENCH" -n -M prepared -c 4 -j 2 -T "$seconds" --max-tries=20 "${user[@]}" -f "$script" "$1" 2>&1)
     local failed
     failed=$(printf '%s\n' "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
     local retried
@@ -86,14 +105,14 @@ elapsed() {  # variant psql-file [options] -> seconds (or "timeout")
 declare -A result samples
 for workload in a_postings.sql b_hot_account.sql; do
     for round in $(seq 1 "$rounds"); do
-        for variant in "${variants[@]}"; do
+        for variant in "${variants[@]}" "${tenant_variants[@]}"; do
             read -r value failed retried < <(tps "$variant" "$workload")
             samples[$variant,$workload]="${samples[$variant,$workload]:-} $value"
             result[$variant,$workload,notes]="failed $failed, retried $retried"
             echo "  $workload round $round $variant: $value tps (failed $failed, retried $retried)" >&2
         done
     done
-    for variant in "${variants[@]}"; do
+    for variant in "${variants[@]}" "${tenant_variants[@]}"; do
         result[$variant,$workload]=$(printf '%s\n' ${samples[$variant,$workload]} | sort -g |
             awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     done
@@ -131,8 +150,10 @@ SQL
     done
 done
 
-problems=$(psql -X -At -d crm_core -c "SELECT count(*) FROM crm_core.check_balances()")
-echo "  crm_core: crm_core.check_balances() rows = $problems (must be 0)" >&2
+for variant in crm_core "${tenant_variants[@]}"; do
+    problems=$(psql -X -At -d "$variant" -c "SELECT count(*) FROM crm_core.check_balances()")
+    echo "  $variant: crm_core.check_balances() rows = $problems (must be 0)" >&2
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "timeout" || b == "timeout" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 echo
@@ -151,3 +172,11 @@ printf '%-38s %9s %9s %9s %12s %13s %8s\n' "d_copy (s, lower is better)" \
     "${result[raw,d]}" "${result[plpgsql,d]}" "${result[crm_core,d]}" \
     "$(ratio "${result[plpgsql,d]}" "${result[raw,d]}")" "$(ratio "${result[crm_core,d]}" "${result[raw,d]}")" "<=1.3x"
 echo "plpgsql notes: a ${result[plpgsql,a_postings.sql,notes]}; b ${result[plpgsql,b_hot_account.sql,notes]}; c timeout = over $plpgsql_timeout"
+echo
+echo "Tenant isolation (crm_core as a crm_core_app login; a, b: median of the same interleaved slices)"
+printf '%-38s %9s %9s %13s %8s\n' workload "app (off)" "tenant" tenant/app target
+for workload in a_postings.sql b_hot_account.sql; do
+    printf '%-38s %9s %9s %13s %8s\n' "${workload%.sql} (tps, higher is better)" \
+        "${result[app,$workload]}" "${result[tenant,$workload]}" \
+        "$(ratio "${result[tenant,$workload]}" "${result[app,$workload]}")" ">=0.95x"
+done

@@ -53,6 +53,7 @@ SET citus.shard_count = 8;
 SELECT results_eq(
     'SELECT relation::text, placement, action FROM crm_core.distribute()',
     $$VALUES ('crm_core.business', 'reference', 'created reference table'),
+             ('crm_core.business_grant', 'reference', 'created reference table'),
              ('crm_core.account', 'business', 'distributed by business_id'),
              ('acme.payment', 'business', 'distributed by business_id'),
              ('crm_core.account_balance_slot', 'business', 'distributed by business_id'),
@@ -71,6 +72,7 @@ SELECT results_eq(
     $$VALUES ('crm_core.account', 'h', 'business_id'),
              ('crm_core.account_balance_slot', 'h', 'business_id'),
              ('crm_core.business', 'n', NULL),
+             ('crm_core.business_grant', 'n', NULL),
              ('crm_core.fiscal_period', 'h', 'business_id'),
              ('crm_core.journal_entry', 'h', 'business_id'),
              ('crm_core.journal_line', 'h', 'business_id'),

@@ -209,9 +209,35 @@ SELECT is((SELECT string_agg(trim(line), ' ') FROM pg_temp.plan_of(format(
             WHERE line ~ 'Task Count'),
           'Task Count: 1', 'a query with the tenant in it reads one shard');
 CREATE ROLE citus_test_clerk LOGIN IN ROLE crm_core_app;
-SELECT is(pg_temp.outcome(format($$SELECT crm_core.post_entry(%1$s, '[{"account_id": 2000, "debit": 2}, {"account_id": 2001, "credit": 2}]');
-                                   SELECT balance FROM crm_core.account_balances WHERE business_id = %1$s$$, :b), 'citus_test_clerk'),
-          'ok', 'a login of the application role posts and reads balances through the coordinator');
+SELECT crm_core.grant_business('citus_test_clerk', :b);
+-- Tenant isolation (docs/tenants.md): the business is set for the transaction, and Citus
+-- passes the setting on to the workers, where the shards' policies read it. One statement per
+-- message: Citus propagates a SET LOCAL by sending the whole query string it came in. (Plain
+-- INSERTs: Citus sends post_entry()'s INSERT ... SELECT to the shards as COPY, which
+-- PostgreSQL refuses under row-level security.)
+SELECT dblink_connect('clerk', pg_temp.connstr());
+SELECT dblink_exec('clerk', 'SET ROLE citus_test_clerk');
+SELECT dblink_exec('clerk', 'BEGIN');
+SELECT dblink_exec('clerk', $$SET LOCAL citus.propagate_set_commands = 'local'$$);
+SELECT dblink_exec('clerk', format($$SET LOCAL crm_core.business_id = '%s'$$, :b));
+SELECT is(pg_temp.outcome_on('clerk', format($$
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (5040, %1$s);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (%1$s, 5040, 2000, 2, NULL), (%1$s, 5040, 2001, NULL, 2);
+    DO $d$
+    DECLARE
+        mine bigint;
+        others bigint;
+    BEGIN
+        SELECT count(*) INTO mine FROM crm_core.journal_line WHERE business_id = %1$s AND entry_id = 5040;
+        SELECT count(*) INTO others FROM crm_core.journal_line WHERE business_id <> %1$s;
+        IF mine <> 2 OR others <> 0 OR crm_core.account_balance(2000) IS NULL THEN
+            RAISE EXCEPTION 'the clerk sees %% of its lines and %% of other businesses', mine, others;
+        END IF;
+    END $d$;
+    COMMIT;$$, :b)),
+          'ok', 'a login of the application role, acting for its business, posts and reads balances through the coordinator, and sees no other business''s rows on the workers');
+SELECT dblink_disconnect('clerk');
 SELECT is(pg_temp.outcome(format($$INSERT INTO crm_core.account_balance_slot (business_id, account_id, slot, debits) VALUES (%s, 2000, 99, 1000)$$, :b),
                           'citus_test_clerk'),
           '42501: permission denied for table account_balance_slot',

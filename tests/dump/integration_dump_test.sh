@@ -10,7 +10,7 @@ source_db=crm_core_dump_whole_source
 restored_db=crm_core_dump_whole_restored
 source "$(dirname "$0")/lib.sh"
 
-echo "1..22"
+echo "1..23"
 psql -X -q -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'
 CREATE EXTENSION crm_core;
 -- Audited before any maintenance: lands in audit_log_default.
@@ -29,6 +29,8 @@ SELECT count(*) FROM crm_core.partition_by_time('public.payment_event', 'paid_at
                                                  '7 years');
 SELECT crm_core.audit_table('public.payment_event');
 INSERT INTO public.payment_event VALUES (1, 1, now(), 10), (1, 2, now(), 20);
+-- Tenant isolation of that table (its partitions too) and a business grant.
+SELECT crm_core.enable_tenant_isolation('public.payment_event');
 -- A month of the audit log written in a partition maintenance made.
 CREATE TABLE crm_core.audit_log_p201001 PARTITION OF crm_core.audit_log
     FOR VALUES FROM ('2010-01-01 00:00+00') TO ('2010-02-01 00:00+00');
@@ -78,6 +80,7 @@ SELECT count(*) FROM crm_core.seal_ledger(2);
 SELECT crm_core.post_entry(b, pg_temp.lines(b, 'cash', 'revenue', 1000 + b), 'after the seal')
   FROM generate_series(1, 2) AS b;
 INSERT INTO crm_core.journal_entry (business_id, status, memo) VALUES (2, 'draft', 'a draft');
+SELECT crm_core.grant_business('crm_core_readonly', 2);
 INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
 SELECT 2, max(e.id), (SELECT id FROM crm_core.account WHERE business_id = 2 AND code = 'cash'), 5
   FROM crm_core.journal_entry AS e WHERE e.status = 'draft';
@@ -189,8 +192,18 @@ check 21 "sealing continues the chain: everything is sealed, balances and chain 
                                   (SELECT bool_and(ok) FROM crm_core.verify_ledger(NULL, '$digest')),
                                   (SELECT count(*) FROM crm_core.check_balances()))")" "0|t|0"
 check 22 "replica mode lets no application (a non-superuser role) add lines to a posted entry" \
-    "$(psql -X -q -A -t -d "$restored_db" -c "SET session_replication_role = replica" \
+    "$(psql -X -q -A -t -d "$restored_db" -c "SELECT crm_core.grant_business('crm_core_app', 1)" \
+            -c "SET session_replication_role = replica" -c "SET crm_core.business_id = '1'" \
             -c "SET ROLE crm_core_app" -c "INSERT INTO crm_core.journal_line (business_id, entry_id,
                 account_id, debit) VALUES (1, 1, 1, 1)" 2>&1 | grep -c 'refused')" 1
+check 23 "tenant isolation survives: business grants, an isolated table and all its partitions" \
+    "$(sql "$restored_db" "SELECT concat_ws('|',
+        (SELECT count(*) FROM crm_core.business_grant WHERE role = 'crm_core_readonly'::regrole AND business_id = 2),
+        (SELECT count(*) FILTER (WHERE c.relrowsecurity AND c.relforcerowsecurity
+                                   AND EXISTS (SELECT FROM pg_policy AS p WHERE p.polrelid = c.oid
+                                                 AND p.polname = 'crm_core_tenant'))
+                = count(*) AND count(*) > 1
+           FROM pg_partition_tree('public.payment_event') AS t JOIN pg_class AS c ON c.oid = t.relid))")" \
+    "1|t"
 
 [ "$failures" -eq 0 ]

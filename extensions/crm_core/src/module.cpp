@@ -1,10 +1,18 @@
-// The crm_core shared library: module magic and the functions every version has.
+// The crm_core shared library: module magic, its settings, and the functions every version has.
 #include "crm_core/version.hpp"
 #include "datum.hpp"
 #include "function.hpp"
+#include "tenant.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
+
+void _PG_init(void);
+
+// Loading the library defines its settings; a value SET before it loaded is checked now.
+void _PG_init(void) {
+    crm_core::pg::tenant::define_business_setting();
+}
 }
 
 // crm_core.version(): the version of the loaded library, to compare with the installed SQL.

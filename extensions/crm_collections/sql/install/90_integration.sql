@@ -150,6 +150,13 @@ GRANT EXECUTE ON FUNCTION collections._debt(bigint), collections._payment(bigint
 REVOKE EXECUTE ON FUNCTION collections._debt(bigint), collections._payment(bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION collections.check_positions() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION collections.check_positions() TO crm_core_app, crm_core_readonly;
+-- crm-core-service's /healthz runs check_positions() for every business (crm_core_service sees
+-- every business's rows, docs/tenants.md): it reads what the check reads, and nothing else.
+GRANT USAGE ON SCHEMA collections TO crm_core_service;
+GRANT EXECUTE ON FUNCTION collections.check_positions() TO crm_core_service;
+GRANT SELECT ON collections.debt_account, collections.product, collections.installment,
+    collections.payment_allocation, collections.adjustment, collections._ledger_position
+    TO crm_core_service;
 
 -- ---------------------------------------------------------------------------------------
 -- pg_dump: the tables are extension members, so their rows are dumped only when marked (the

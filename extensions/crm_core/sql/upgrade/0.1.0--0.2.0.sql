@@ -158,3 +158,12 @@ SELECT pg_catalog.pg_extension_config_dump('crm_core.audited_table', 'WHERE NOT 
 ALTER TABLE crm_core.matview ADD COLUMN by_extension boolean NOT NULL DEFAULT false;
 SELECT pg_catalog.pg_extension_config_dump('crm_core.matview', 'WHERE NOT by_extension');
 -- ---- end registrations by extensions ----
+
+-- ---- Tenant isolation (tenants) ----
+-- Tenant isolation (docs/tenants.md): current_business(), business grants, crm_core_service,
+-- enable/disable_tenant_isolation, and the policies on crm_core's own tables. The policies
+-- part isolates every crm_core table with a business_id column that exists when it runs:
+-- keep it after every block that adds such a table.
+-- @include install/15_tenants.sql
+-- @include install/95_tenant_policies.sql
+-- ---- end tenant isolation ----

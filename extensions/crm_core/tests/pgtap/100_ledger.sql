@@ -199,6 +199,8 @@ GRANT USAGE ON SCHEMA crm_core TO crm_core_ledger_test_app;
 GRANT INSERT, SELECT, UPDATE ON crm_core.journal_entry, crm_core.journal_line TO crm_core_ledger_test_app;
 GRANT SELECT ON crm_core.account, crm_core.fiscal_period, crm_core.account_balance_slot
     TO crm_core_ledger_test_app;
+SELECT crm_core.grant_business('crm_core_ledger_test_app', 9001);
+SET LOCAL crm_core.business_id = '9001';
 SET ROLE crm_core_ledger_test_app;
 SELECT lives_ok($$
     WITH e AS (INSERT INTO crm_core.journal_entry (business_id) VALUES (9001) RETURNING id)
@@ -209,6 +211,7 @@ SELECT lives_ok($$
 SELECT throws_ok($$UPDATE crm_core.account_balance_slot SET debits = 0$$, '42501', NULL,
                  'but cannot write the balance slots');
 RESET ROLE;
+RESET crm_core.business_id;
 SELECT is(crm_core.account_balance(9101), 115::numeric, 'its posting is counted');
 
 -- Rollups and the global checks.

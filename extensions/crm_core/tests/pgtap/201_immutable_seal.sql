@@ -127,12 +127,16 @@ SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'seal_db_owner'), false
 
 -- An auditor (crm_core_readonly) verifies the chain against a kept digest, and gains nothing else.
 SELECT crm_core.ledger_digest(9001) AS kept_digest \gset
+-- (tenant isolation: the auditor acts for the business it verifies)
+SELECT crm_core.grant_business('crm_core_readonly', 9001);
+SET crm_core.business_id = '9001';
 SET ROLE crm_core_readonly;
 SELECT results_eq(format('SELECT ok, blocks_checked FROM crm_core.verify_ledger(9001, %L)', :'kept_digest'),
                   $$VALUES (true, 3::bigint)$$,
                   'crm_core_readonly can run verify_ledger() with a digest');
 SELECT is(crm_core.ledger_digest(9001), :'kept_digest', 'and ledger_digest()');
 RESET ROLE;
+RESET crm_core.business_id;
 SELECT ok(NOT has_function_privilege('crm_core_readonly', 'crm_core.seal_ledger(integer)', 'EXECUTE')
           AND NOT has_table_privilege('crm_core_readonly', 'crm_core.ledger_sealed_entry', 'INSERT, UPDATE, DELETE, TRUNCATE')
           AND NOT has_table_privilege('crm_core_readonly', 'crm_core.ledger_block', 'INSERT, UPDATE, DELETE, TRUNCATE')

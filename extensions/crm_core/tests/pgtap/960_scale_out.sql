@@ -10,11 +10,12 @@ SELECT throws_ok('SELECT crm_core.distribute()', '55000',
 SELECT results_eq(
     'SELECT relid::text, placement FROM crm_core.scale_out_table WHERE by_extension ORDER BY 1',
     $$VALUES ('crm_core.account', 'business'), ('crm_core.account_balance_slot', 'business'),
-             ('crm_core.business', 'reference'), ('crm_core.fiscal_period', 'business'),
+             ('crm_core.business', 'reference'), ('crm_core.business_grant', 'reference'),
+             ('crm_core.fiscal_period', 'business'),
              ('crm_core.journal_entry', 'business'), ('crm_core.journal_line', 'business'),
              ('crm_core.ledger_block', 'business'), ('crm_core.ledger_sealed_entry', 'business'),
              ('crm_core.seal_progress', 'business')$$,
-    'scale_out_table lists the ledger''s tables: business a reference table, the rest by business');
+    'scale_out_table lists the ledger''s tables: business and its grants reference tables, the rest by business');
 SELECT ok(NOT has_function_privilege('crm_core_app', 'crm_core.distribute()', 'EXECUTE'),
           'the application role cannot call distribute()');
 

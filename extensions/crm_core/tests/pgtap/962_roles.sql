@@ -37,7 +37,17 @@ SELECT set_eq(
         'crm_core._partition_bounds(regclass)',
         'crm_core._partition_range(pg_node_tree)',
         'crm_core._default_rows(regclass)',
-        'crm_core._matview_next_due(timestamp with time zone,interval,timestamp with time zone)'],
+        'crm_core._matview_next_due(timestamp with time zone,interval,timestamp with time zone)',
+        -- tenant isolation (docs/tenants.md): the policies call current_business() as the
+        -- querying role; table owners isolate their own tables (each call does only what its
+        -- caller could: ALTER TABLE and CREATE POLICY need the table's owner), and the
+        -- partitions a role creates under an isolated table are isolated as that role
+        'crm_core.current_business()',
+        'crm_core.tenant_guard()',
+        'crm_core.enable_tenant_isolation(regclass)',
+        'crm_core.disable_tenant_isolation(regclass)',
+        'crm_core._apply_tenant_isolation(regclass,name,boolean)',
+        'crm_core._check_tenant_table(regclass,name)'],
     'PUBLIC may execute the ledger API and the status views'' helpers, no internal function');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'crm_core'::regnamespace AND p.prosecdef
@@ -52,6 +62,8 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
 INSERT INTO crm_core.business (id, name) VALUES (96001, 'roles test');
 INSERT INTO crm_core.account (id, business_id, code, name, kind, currency)
 VALUES (96001, 96001, 'cash', 'Cash', 'asset', 'EUR'), (96002, 96001, 'fees', 'Fees', 'income', 'EUR');
+SELECT crm_core.grant_business('crm_core_app', 96001);
+SET LOCAL crm_core.business_id = '96001';
 SET ROLE crm_core_app;
 SELECT throws_ok('LOCK TABLE crm_core.journal_line IN ACCESS EXCLUSIVE MODE', '42501',
                  'permission denied for table journal_line',
@@ -91,6 +103,7 @@ SELECT throws_ok($$SELECT crm_core._default_rows('crm_core.audit_log')$$,
                  '42501', 'permission denied for view partitioned_tables',
                  'nor count a default partition''s rows behind the view''s back');
 RESET ROLE;
+RESET crm_core.business_id;
 SELECT is((SELECT count(*) FROM crm_core.unbalanced_entries() WHERE business_id = 96001), 0::bigint,
           'what the application role posted balances');
 
@@ -136,7 +149,10 @@ SELECT set_eq(
     ARRAY['crm_core.partitioned_tables SELECT', 'crm_core.matview_status SELECT',
           'crm_core.seal_status SELECT', 'crm_core.jobs SELECT', 'crm_core.account SELECT',
           'crm_core.journal_entry SELECT', 'crm_core.journal_line SELECT',
-          'crm_core.account_balance_slot SELECT'],
+          'crm_core.account_balance_slot SELECT',
+          -- what seal_status and account_balances read as their caller under tenant isolation
+          'crm_core.business SELECT', 'crm_core.ledger_block SELECT',
+          'crm_core.ledger_sealed_entry SELECT', 'crm_core.account_balances SELECT'],
     'it reads the status views and what the ledger checks read, and writes no table');
 
 CREATE ROLE svc_owner;
