@@ -47,4 +47,15 @@ Datum make_array(Oid element_type, const std::vector<Datum>& values,
     });
 }
 
+int64_t integer_datum(Datum value, Oid type) {
+    switch (type) {
+        case INT2OID:
+            return DatumGetInt16(value);
+        case INT4OID:
+            return DatumGetInt32(value);
+        default:
+            return DatumGetInt64(value);
+    }
+}
+
 }  // namespace crm_core::pg

@@ -33,21 +33,11 @@ namespace {
 using crm_core::pg::CachedPlan;
 using crm_core::pg::Error;
 using crm_core::pg::guard;
+using crm_core::pg::integer_datum;
 using crm_core::pg::make_array;
 using crm_core::pg::result_value;
 using crm_core::pg::slot_value;
 namespace posting = crm_core::posting;
-
-int64_t integer_value(Datum value, Oid type) {
-    switch (type) {
-        case INT2OID:
-            return DatumGetInt16(value);
-        case INT4OID:
-            return DatumGetInt32(value);
-        default:
-            return DatumGetInt64(value);
-    }
-}
 
 // The text form of a value (its type's output function).
 std::string text_of(Datum value, Oid type) {
@@ -66,7 +56,7 @@ std::pair<Datum, posting::Amount> amount_of(std::optional<Datum> value, Oid type
         return {Datum(0), posting::Amount::null};
     }
     if (type != NUMERICOID) {
-        int64_t number = integer_value(*value, type);
+        int64_t number = integer_datum(*value, type);
         Datum numeric = guard([&] { return NumericGetDatum(int64_to_numeric(number)); });
         return {numeric, number == 0  ? posting::Amount::zero
                          : number > 0 ? posting::Amount::positive
@@ -149,7 +139,7 @@ int64_t line_account(const ResolvedLine& line, TupleTableSlot* slot, const Event
                             column.name + "\", which is NULL",
                         "", "Give the event a value there, or make the rule line conditional.");
         }
-        target = integer_value(*value, column.type);
+        target = integer_datum(*value, column.type);
     }
     if (!rule.account_column.empty()) {
         return *target;
@@ -175,8 +165,8 @@ void post_row(TupleTableSlot* slot, const EventTable& table, TupleDesc descripto
         throw Error(ERRCODE_NOT_NULL_VIOLATION,
                     "an event of " + table.qualified_name + " has no business_id or id");
     }
-    int64_t business_id = integer_value(*business, table.business_id.type);
-    int64_t event_id = integer_value(*id, table.id.type);
+    int64_t business_id = integer_datum(*business, table.business_id.type);
+    int64_t event_id = integer_datum(*id, table.id.type);
     const RuleSet& rules = rule_set(table, descriptor, business_id);
     if (!rules.defined || !rules.active || rules.lines.empty()) {
         throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -198,7 +188,7 @@ void post_row(TupleTableSlot* slot, const EventTable& table, TupleDesc descripto
                         "Register the table with erp.post_on_insert(), which adds the "
                         "erp_reserve_entry trigger.");
         }
-        entry_id = integer_value(*entry, table.entry_id.type);
+        entry_id = integer_datum(*entry, table.entry_id.type);
         batch.entry_business.push_back(Int64GetDatum(business_id));
         batch.entry_id.push_back(Int64GetDatum(entry_id));
         batch.entry_event.push_back(event_id);
@@ -247,7 +237,7 @@ void post_row(TupleTableSlot* slot, const EventTable& table, TupleDesc descripto
         std::optional<Datum> subledger =
             line.subledger.attnum > 0 ? slot_value(slot, line.subledger.attnum) : std::nullopt;
         batch.line_subledger.push_back(
-            subledger ? Int64GetDatum(integer_value(*subledger, line.subledger.type)) : Datum(0));
+            subledger ? Int64GetDatum(integer_datum(*subledger, line.subledger.type)) : Datum(0));
         batch.subledger_null.push_back(!subledger);
         std::optional<Datum> memo =
             line.memo.attnum > 0 ? slot_value(slot, line.memo.attnum) : std::nullopt;
@@ -261,7 +251,7 @@ void post_row(TupleTableSlot* slot, const EventTable& table, TupleDesc descripto
             throw Error(ERRCODE_NOT_NULL_VIOLATION,
                         event_name(table, event_id) + " has no \"" + table.parent.name + "\"");
         }
-        children.push_back({business_id, integer_value(*parent, table.parent.type), event_id,
+        children.push_back({business_id, integer_datum(*parent, table.parent.type), event_id,
                             first_line, batch.line_business.size()});
     }
 }
