@@ -14,20 +14,6 @@ name=${2:-demo}
 dir="$CRM_RUNTIME/clusters/$name"
 data="$dir/data"
 
-# First port from 55432 on with neither a TCP listener nor a socket file.
-free_port() {
-    local port
-    for port in $(seq 55432 55631); do
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && [ ! -e "$dir/.s.PGSQL.$port" ] \
-            && ! ls /tmp/.s.PGSQL."$port" /var/run/postgresql/.s.PGSQL."$port" >/dev/null 2>&1; then
-            echo "$port"
-            return
-        fi
-    done
-    echo "cluster: no free port in 55432-55631" >&2
-    exit 1
-}
-
 running() { [ -f "$data/postmaster.pid" ] && run_as_db_owner "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; }
 
 start() {
@@ -57,7 +43,7 @@ CONF
         echo "cluster $name already running"
     else
         local port
-        port=$(free_port)
+        port=$(free_port 55432 55631 "$dir")
         run_as_db_owner "$PGBIN/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
             -o "-p $port" start >/dev/null
         cat > "$dir/env" <<ENV

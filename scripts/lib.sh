@@ -38,3 +38,67 @@ PGROOT=${CRM_CORE_PGROOT:-$CRM_RUNTIME/pgroot}
 PGBIN=$PGROOT/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PGBIN/pg_config
 export PG_CONFIG
+
+# ---- Helpers for scripts, tests and benchmarks (one definition each) ------------------------
+
+# free_port FIRST LAST [SOCKET_DIR]: a port in FIRST..LAST (tried in random order, so scripts
+# running side by side rarely race for the same one) with no TCP listener and no PostgreSQL
+# socket file in SOCKET_DIR, /tmp or /var/run/postgresql. Fails when every port is taken.
+free_port() {
+    local first=$1 last=$2 socket_dir=${3:-/tmp} port
+    for port in $(shuf -i "$first-$last"); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null \
+            && [ ! -e "$socket_dir/.s.PGSQL.$port" ] && [ ! -e "/tmp/.s.PGSQL.$port" ] \
+            && [ ! -e "/var/run/postgresql/.s.PGSQL.$port" ]; then
+            echo "$port"
+            return 0
+        fi
+    done
+    echo "free_port: no free port in $first-$last" >&2
+    return 1
+}
+
+# psql_strict ARGS...: psql without ~/.psqlrc, quiet, stopping at the first error.
+psql_strict() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# sql DATABASE STATEMENT: the statement's result, unaligned and without headers.
+sql() { psql_strict -A -t -d "$1" -c "$2"; }
+
+# ratio A B [DECIMALS]: A / B with DECIMALS (default 2) decimals; "n/a" when B is 0 or either
+# is not a number (a timed-out run).
+ratio() {
+    awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN {
+        number = "^-?[0-9]+([.][0-9]*)?$"
+        if (a !~ number || b !~ number || b + 0 == 0) printf "n/a"; else printf "%.*f", d, a / b }'
+}
+
+# TAP for the shell tests: tap_check DESCRIPTION GOT EXPECTED prints one numbered test line (with
+# what differed); tap_ok / tap_not_ok DESCRIPTION [DIAGNOSTIC...] for tests that decide
+# themselves; tap_done prints the plan and fails when a test failed.
+tap_count=0
+tap_failures=0
+tap_ok() {
+    tap_count=$((tap_count + 1))
+    echo "ok $tap_count - $1"
+}
+tap_not_ok() {
+    tap_count=$((tap_count + 1))
+    tap_failures=$((tap_failures + 1))
+    echo "not ok $tap_count - $1"
+    shift
+    local line
+    for line in "$@"; do
+        printf '#   %s\n' "$line"
+    done
+}
+tap_check() {
+    if [ "$2" = "$3" ]; then
+        tap_ok "$1"
+    else
+        tap_not_ok "$1" "got:      $(printf '%s' "$2" | cut -c1-600)" "expected: $3"
+    fi
+}
+tap_done() {
+    echo "1..$tap_count"
+    [ "$tap_failures" -eq 0 ]
+}

@@ -32,7 +32,7 @@ eval "$("$root/scripts/cluster.sh" env "$cluster")"
 PGBENCH=$PGBIN/pgbench
 [ -x "$PGBENCH" ] || PGBENCH=/usr/lib/postgresql/$PG_MAJOR/bin/pgbench
 
-psql_quiet() { psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
+psql_quiet() { psql_strict "$@" >/dev/null; }
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 seconds_since() { awk -v s="$1" -v e="$(date +%s%N)" 'BEGIN { printf "%.3f", (e - s) / 1e9 }'; }
 

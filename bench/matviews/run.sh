@@ -17,7 +17,7 @@ trap '"$CRM_ROOT/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
 eval "$("$CRM_ROOT/scripts/cluster.sh" env "$cluster")"
 export PGDATABASE=bench
 createdb bench
-run() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+run() { psql_strict "$@"; }
 
 echo "loading 1,000,000 payments over 365 days (12 monthly partitions) ..." >&2
 run <<'SQL'

@@ -31,7 +31,7 @@ work=$(mktemp -d)
 chmod 777 "$work"
 trap 'scripts/cluster.sh destroy "$cluster" >/dev/null; rm -rf "$work"' EXIT
 
-q() { psql -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+q() { psql_strict -A -t "$@"; }
 
 q <<SQL
 CREATE EXTENSION crm_core;
@@ -146,7 +146,6 @@ made_cp=$(partitions_of c.stall_plain)
 read -r worst_pp took_pp txns_pp < <(stall p_plain p.stall_plain "$(partman_maintenance p.stall_plain)")
 made_pp=$(partitions_of p.stall_plain)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 echo
 echo "Partition maintenance: crm_core vs pg_partman 4.7 (same cluster, same run)"
 echo
@@ -155,18 +154,18 @@ row "measure" "crm_core" "pg_partman" "ratio"
 row "(a) partitions under maintenance ($TABLES tables, default excluded)" \
     "$partitions_c" "$partitions_p" ""
 row "(a) run_maintenance, nothing to do, median of $ROUNDS (ms)" \
-    "$idle_c" "$idle_p" "$(ratio "$idle_c" "$idle_p")"
+    "$idle_c" "$idle_p" "$(ratio "$idle_c" "$idle_p" 3)"
 row "(b1) with default partitions: worst writer transaction (ms)" \
-    "$worst_cd" "$worst_pd" "$(ratio "$worst_cd" "$worst_pd")"
+    "$worst_cd" "$worst_pd" "$(ratio "$worst_cd" "$worst_pd" 3)"
 row "(b1) maintenance time behind a ${READER_HOLDS}s reader (ms)" \
-    "$took_cd" "$took_pd" "$(ratio "$took_cd" "$took_pd")"
+    "$took_cd" "$took_pd" "$(ratio "$took_cd" "$took_pd" 3)"
 row "(b1) writer transactions completed" "$txns_cd" "$txns_pd" ""
 row "(b1) partitions after maintenance (4 before, 11 wanted)" "$made_cd" "$made_pd" ""
 row "(b1) crm_core outcome (partitions after its next run)" "$outcome_cd ($next_cd)" "" ""
 row "(b2) no default partition: worst writer transaction (ms)" \
-    "$worst_cp" "$worst_pp" "$(ratio "$worst_cp" "$worst_pp")"
+    "$worst_cp" "$worst_pp" "$(ratio "$worst_cp" "$worst_pp" 3)"
 row "(b2) maintenance time behind a ${READER_HOLDS}s reader (ms)" \
-    "$took_cp" "$took_pp" "$(ratio "$took_cp" "$took_pp")"
+    "$took_cp" "$took_pp" "$(ratio "$took_cp" "$took_pp" 3)"
 row "(b2) partitions after maintenance (4 before, 11 wanted)" "$made_cp" "$made_pp" ""
 echo
 echo "crm_core rows left after (a) (must be 0): $leftover"

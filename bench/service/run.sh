@@ -96,7 +96,6 @@ runs=$(wrk -t1 -c1 -d1s "http://127.0.0.1:$port/livez" >/dev/null; exec 3<>"/dev
        timeout 5 cat <&3 | awk '/^crm_core_job_runs_total\{job="refresh",result="success"\}/ { print $2 }')
 stop_service
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 printf '\n%-10s %14s %14s %12s %12s %10s\n' endpoint "p99 idle ms" "p99 busy ms" "busy/idle" "rps idle" "rps busy"
 printf '%-10s %14s %14s %12s %12s %10s\n' /livez "$idle_livez_p99" "$busy_livez_p99" \
     "$(ratio "$busy_livez_p99" "$idle_livez_p99")" "$idle_livez_rps" "$busy_livez_rps"

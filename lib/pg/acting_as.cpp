@@ -1,11 +1,7 @@
-#include <string>
-
 #include "acting_as.hpp"
 
 extern "C" {
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
-#include "utils/syscache.h"
 }
 
 namespace crm_core::pg {
@@ -20,7 +16,7 @@ ActingAs::ActingAs(Oid role, Mode mode, std::initializer_list<ScopedSetting> set
     if (settings.size() > 0) {
         const ScopedSetting* first = settings.begin();
         const ScopedSetting* last = settings.end();
-        setting_level_ = guard([&] {
+        setting_level_ = pg_call([&] {
             int level = NewGUCNestLevel();
             for (const ScopedSetting* setting = first; setting != last; ++setting) {
                 set_config_option(setting->name, setting->value, PGC_USERSET, PGC_S_SESSION,
@@ -37,25 +33,6 @@ ActingAs::~ActingAs() {
         AtEOXact_GUC(mode_ == Mode::definer, setting_level_);
     }
     SetUserIdAndSecContext(saved_user_, saved_context_);
-}
-
-Oid relation_owner(Oid relation) {
-    bool found = false;
-    Oid owner = guard([&] {
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
-        if (!HeapTupleIsValid(tuple)) {
-            return InvalidOid;
-        }
-        found = true;
-        Oid result = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-        ReleaseSysCache(tuple);
-        return result;
-    });
-    if (!found) {
-        throw Error(ERRCODE_UNDEFINED_TABLE,
-                    "relation with OID " + std::to_string(relation) + " does not exist");
-    }
-    return owner;
 }
 
 }  // namespace crm_core::pg

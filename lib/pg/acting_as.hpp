@@ -5,7 +5,8 @@
 
 #include <initializer_list>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
+#include "relation.hpp"
 
 namespace crm_core::pg {
 
@@ -52,8 +53,5 @@ class ActingAs {
     int saved_context_ = 0;
     int setting_level_ = 0;  // 0: no settings, nothing to pop
 };
-
-// The owner of a relation; throws undefined_table when it does not exist.
-Oid relation_owner(Oid relation);
 
 }  // namespace crm_core::pg

@@ -12,7 +12,7 @@ namespace crm_core::pg {
 std::string text_to_string(Datum value) {
     const char* data = nullptr;
     int length = 0;
-    guard([&] {
+    pg_call([&] {
         text* detoasted = DatumGetTextPP(value);
         data = VARDATA_ANY(detoasted);
         length = VARSIZE_ANY_EXHDR(detoasted);
@@ -21,7 +21,7 @@ std::string text_to_string(Datum value) {
 }
 
 Datum string_to_text(std::string_view value) {
-    return guard([&] {
+    return pg_call([&] {
         return PointerGetDatum(
             cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
     });

@@ -1,11 +1,12 @@
-// Conversions between PostgreSQL Datums and C++ values, guarded where PostgreSQL may ereport.
+// Conversions between PostgreSQL Datums and C++ values, through pg_call() where PostgreSQL may
+// ereport.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 namespace crm_core::pg {
 

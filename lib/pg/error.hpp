@@ -6,7 +6,26 @@
 
 namespace crm_core::pg {
 
-// An error for the client: thrown by our C++ code, or by guard() when PostgreSQL raised one.
+// Where PostgreSQL raised an error and what it was doing: what pg_call() keeps of an ERROR so
+// the client sees it re-raised exactly as PostgreSQL reported it (VERBOSITY verbose shows the
+// LOCATION, every client the CONTEXT).
+struct ErrorOrigin {
+    std::string filename;
+    int lineno = 0;
+    std::string funcname;
+    std::string context;
+    std::string internal_query;
+    int internal_position = 0;
+    int cursor_position = 0;
+    const char* domain = nullptr;          // message domains are static strings
+    const char* context_domain = nullptr;  // in PostgreSQL's or a library's text segment
+    bool output_to_server = true;
+    bool output_to_client = true;
+    bool hide_statement = false;
+    bool hide_context = false;
+};
+
+// An error for the client: thrown by our C++ code, or by pg_call() when PostgreSQL raised one.
 class Error : public std::runtime_error {
   public:
     Error(int sqlstate, const std::string& message, std::string detail = {}, std::string hint = {})
@@ -25,7 +44,11 @@ class Error : public std::runtime_error {
     std::string column_name;
     std::string datatype_name;
     std::string constraint_name;
-    std::string context;
+
+    // Set when PostgreSQL raised the error (pg_call()); the boundary then re-raises it with its
+    // original location and context instead of reporting it as a new error of its own.
+    bool from_postgres = false;
+    ErrorOrigin origin;
 
   private:
     int sqlstate_;

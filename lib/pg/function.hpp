@@ -23,7 +23,31 @@ struct ErrorReport {
     const char* column_name;
     const char* datatype_name;
     const char* constraint_name;
+    // An error PostgreSQL raised (Error::from_postgres), rebuilt with its origin to be
+    // re-thrown as it was; nullptr for an error of our own (or when memory ran out).
+    ErrorData* original;
 };
+
+// PostgreSQL's error-handling state when C++ code starts: after the code, both stacks must be
+// as they were. A C++ exception thrown out of a PG_TRY block (or a longjmp out of C++ code)
+// leaves PG_exception_stack pointing into a dead frame, where the next ereport would jump;
+// the boundary checks for that after every body, restores the stacks and reports it.
+struct ErrorStacks {
+    sigjmp_buf* exception_stack;
+    ErrorContextCallback* context_stack;
+
+    static ErrorStacks current() noexcept { return {PG_exception_stack, error_context_stack}; }
+    bool unchanged() const noexcept {
+        return PG_exception_stack == exception_stack && error_context_stack == context_stack;
+    }
+    void restore() const noexcept {
+        PG_exception_stack = exception_stack;
+        error_context_stack = context_stack;
+    }
+};
+
+// What the boundary reports when C++ code left the stacks changed.
+extern const char* const changed_error_stacks_message;
 
 // Copies an Error for reporting; never throws and never ereports.
 ErrorReport report_for(const Error& error) noexcept;
@@ -31,16 +55,23 @@ ErrorReport report_for(const Error& error) noexcept;
 // Copies a plain message for reporting; never throws and never ereports.
 ErrorReport report_for(int sqlstate, const char* message) noexcept;
 
-// ereports the copied error at level ERROR; called only outside any catch block.
+// ereports the copied error at level ERROR (an error PostgreSQL raised is re-thrown as it was,
+// without running the error context callbacks a second time); called only outside any catch
+// block.
 [[noreturn]] void raise(const ErrorReport& report);
 
 // Runs body(fcinfo) and turns every C++ exception into an ordinary PostgreSQL error.
 template <typename Body>
 Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
     MemoryContext call_context = CurrentMemoryContext;
+    const ErrorStacks stacks = ErrorStacks::current();
     ErrorReport report{};
     try {
-        return body(fcinfo);
+        Datum result = body(fcinfo);
+        if (!stacks.unchanged()) {
+            throw Error(ERRCODE_INTERNAL_ERROR, changed_error_stacks_message);
+        }
+        return result;
     } catch (const Error& error) {
         MemoryContextSwitchTo(call_context);
         report = report_for(error);
@@ -52,13 +83,18 @@ Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
     } catch (...) {
         report = report_for(ERRCODE_INTERNAL_ERROR, "unknown C++ exception in crm_core");
     }
+    if (!stacks.unchanged()) {
+        stacks.restore();
+        MemoryContextSwitchTo(call_context);
+        report = report_for(ERRCODE_INTERNAL_ERROR, changed_error_stacks_message);
+    }
     raise(report);
 }
 
 }  // namespace crm_core::pg
 
 // Defines the SQL-callable function `name`; the braces that follow are its C++ body, which
-// sees `fcinfo` and returns a Datum. Calls into PostgreSQL inside it go through guard(). Before
+// sees `fcinfo` and returns a Datum. Calls into PostgreSQL inside it go through pg_call(). Before
 // the body runs, the library refuses to serve SQL objects of another version than its own
 // (EXTENSION_NAME and EXTENSION_VERSION come from the extension's build; installed_version.hpp).
 #define CRM_CORE_FUNCTION(name) \

@@ -1,7 +1,7 @@
 // PostgreSQL's CHECK_FOR_INTERRUPTS for C++ code, and the pure library's cancellation hook.
 #pragma once
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 namespace crm_core::pg {
 
@@ -11,7 +11,7 @@ namespace crm_core::pg {
 // this library installs when it is loaded.
 inline void check_for_interrupts() {
     if (INTERRUPTS_PENDING_CONDITION()) {
-        guard([] { CHECK_FOR_INTERRUPTS(); });
+        pg_call([] { CHECK_FOR_INTERRUPTS(); });
     }
 }
 

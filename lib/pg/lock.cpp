@@ -24,18 +24,18 @@ bool try_lock(LockClass lock_class, std::int64_t key, LockScope scope) {
     LOCKTAG tag = tag_of(lock_class, key);
     bool session = scope == LockScope::session;
     LockAcquireResult result =
-        guard([&] { return LockAcquire(&tag, ExclusiveLock, session, true); });
+        pg_call([&] { return LockAcquire(&tag, ExclusiveLock, session, true); });
     return result != LOCKACQUIRE_NOT_AVAIL;
 }
 
 void wait_for_lock(LockClass lock_class, std::int64_t key) {
     LOCKTAG tag = tag_of(lock_class, key);
-    guard([&] { LockAcquire(&tag, ExclusiveLock, false, false); });
+    pg_call([&] { LockAcquire(&tag, ExclusiveLock, false, false); });
 }
 
 bool release_session_lock(LockClass lock_class, std::int64_t key) {
     LOCKTAG tag = tag_of(lock_class, key);
-    return guard([&] { return LockRelease(&tag, ExclusiveLock, true); });
+    return pg_call([&] { return LockRelease(&tag, ExclusiveLock, true); });
 }
 
 }  // namespace crm_core::pg

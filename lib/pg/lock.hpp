@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 namespace crm_core::pg {
 

@@ -5,20 +5,21 @@
 
 #include <functional>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
+#include "relation.hpp"
 
 namespace crm_core::pg {
-
-// The owner of a schema (an extension's schema belongs to the role that created it).
-Oid schema_owner(const char* schema);
 
 // Runs fn as role, with search_path pinned to "pg_catalog, pg_temp" and generic plans (the
 // statements run this way are key lookups and small set-based writes), like a SECURITY DEFINER
 // function: not a security-restricted operation, since fn's statements post journal entries,
 // whose deferred balance check PostgreSQL refuses to queue inside one. fn must therefore run
-// only fixed statements on tables whose triggers only the role's peers can change. The role is
-// restored on every path (ActingAs); when fn throws, the (sub)transaction's abort restores the
-// settings.
+// only fixed statements on tables whose triggers only the role's peers can change. The role and
+// the settings are restored on every path (ActingAs).
 void as_role(Oid role, const std::function<void()>& fn);
+
+// Whether the role running the statement (SET ROLE included, SECURITY DEFINER excluded) is a
+// superuser: the role crm_core's guards decide on.
+bool invoked_by_superuser();
 
 }  // namespace crm_core::pg

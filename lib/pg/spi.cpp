@@ -20,7 +20,7 @@ void check_spi_result(int code, const char* what) {
 }  // namespace
 
 SpiConnection::SpiConnection() {
-    int code = guard([] { return SPI_connect(); });
+    int code = pg_call([] { return SPI_connect(); });
     check_spi_result(code, "SPI_connect");
 }
 
@@ -39,11 +39,11 @@ SPIPlanPtr CachedPlan::plan() {
     int count = static_cast<int>(argument_types_.size());
     Oid* types = argument_types_.data();
     int options = generic_ ? CURSOR_OPT_GENERIC_PLAN : 0;
-    SPIPlanPtr prepared = guard([&] { return SPI_prepare_cursor(sql, count, types, options); });
+    SPIPlanPtr prepared = pg_call([&] { return SPI_prepare_cursor(sql, count, types, options); });
     if (prepared == nullptr) {
         check_spi_result(SPI_result, "SPI_prepare");
     }
-    check_spi_result(guard([&] { return SPI_keepplan(prepared); }), "SPI_keepplan");
+    check_spi_result(pg_call([&] { return SPI_keepplan(prepared); }), "SPI_keepplan");
     plan_ = prepared;
     ++preparation_count;
     return plan_;
@@ -51,7 +51,7 @@ SPIPlanPtr CachedPlan::plan() {
 
 uint64 CachedPlan::execute(const Datum* values, const char* nulls, bool read_only, long row_limit) {
     SPIPlanPtr prepared = plan();
-    int code = guard([&] {
+    int code = pg_call([&] {
         return SPI_execute_plan(prepared, const_cast<Datum*>(values), nulls, read_only, row_limit);
     });
     check_spi_result(code, "SPI_execute_plan");
@@ -62,15 +62,25 @@ uint64 CachedPlan::preparations() {
     return preparation_count;
 }
 
+uint64 execute_with_arguments(const char* sql, int count, const Oid* types, const Datum* values,
+                              const char* nulls, bool read_only, long row_limit) {
+    int code = pg_call([&] {
+        return SPI_execute_with_args(sql, count, const_cast<Oid*>(types),
+                                     const_cast<Datum*>(values), nulls, read_only, row_limit);
+    });
+    check_spi_result(code, "SPI_execute_with_args");
+    return SPI_processed;
+}
+
 uint64 execute_once(const char* sql, bool read_only, long row_limit) {
-    int code = guard([&] { return SPI_execute(sql, read_only, row_limit); });
+    int code = pg_call([&] { return SPI_execute(sql, read_only, row_limit); });
     check_spi_result(code, "SPI_execute");
     return SPI_processed;
 }
 
 std::optional<Datum> result_value(uint64 row, int column) {
     bool is_null = false;
-    Datum value = guard([&] {
+    Datum value = pg_call([&] {
         return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, &is_null);
     });
     if (is_null) {

@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 namespace crm_core::pg {
 
@@ -44,6 +44,11 @@ class CachedPlan {
     bool generic_;
     SPIPlanPtr plan_ = nullptr;
 };
+
+// Runs a statement with arguments ($1 ...), planned for these values (never a generic plan);
+// returns SPI_processed. nulls as for CachedPlan::execute.
+uint64 execute_with_arguments(const char* sql, int count, const Oid* types, const Datum* values,
+                              const char* nulls, bool read_only, long row_limit = 0);
 
 // Runs a one-off statement (no cached plan); returns SPI_processed. For DDL and rare paths.
 uint64 execute_once(const char* sql, bool read_only, long row_limit = 0);

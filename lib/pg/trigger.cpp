@@ -9,16 +9,37 @@ extern "C" {
 
 namespace crm_core::pg {
 
-TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function) {
+TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function_name) {
     if (!CALLED_AS_TRIGGER(fcinfo)) {
         throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    std::string(function) + " must be called as a trigger");
+                    std::string(function_name) + " must be called as a trigger");
     }
     return reinterpret_cast<TriggerData*>(fcinfo->context);
 }
 
+std::optional<std::string> column_text(HeapTuple tuple, TupleDesc descriptor, int attnum) {
+    const char* text = pg_call([&] { return SPI_getvalue(tuple, descriptor, attnum); });
+    if (text == nullptr) {
+        return std::nullopt;
+    }
+    return std::string(text);
+}
+
+const char* trigger_operation(const TriggerData* data) {
+    if (TRIGGER_FIRED_BY_INSERT(data->tg_event)) {
+        return "INSERT";
+    }
+    if (TRIGGER_FIRED_BY_UPDATE(data->tg_event)) {
+        return "UPDATE";
+    }
+    if (TRIGGER_FIRED_BY_DELETE(data->tg_event)) {
+        return "DELETE";
+    }
+    return "TRUNCATE";
+}
+
 int column_number(TupleDesc descriptor, const char* name, const char* table) {
-    int number = guard([&] { return SPI_fnumber(descriptor, name); });
+    int number = pg_call([&] { return SPI_fnumber(descriptor, name); });
     if (number <= 0) {
         throw Error(ERRCODE_UNDEFINED_COLUMN,
                     std::string(table) + " has no column \"" + name + "\"");
@@ -28,7 +49,7 @@ int column_number(TupleDesc descriptor, const char* name, const char* table) {
 
 std::optional<Datum> tuple_value(HeapTuple tuple, TupleDesc descriptor, int column) {
     bool is_null = false;
-    Datum value = guard([&] { return heap_getattr(tuple, column, descriptor, &is_null); });
+    Datum value = pg_call([&] { return heap_getattr(tuple, column, descriptor, &is_null); });
     if (is_null) {
         return std::nullopt;
     }
@@ -37,7 +58,7 @@ std::optional<Datum> tuple_value(HeapTuple tuple, TupleDesc descriptor, int colu
 
 std::optional<Datum> slot_value(TupleTableSlot* slot, int column) {
     bool is_null = false;
-    Datum value = guard([&] { return slot_getattr(slot, column, &is_null); });
+    Datum value = pg_call([&] { return slot_getattr(slot, column, &is_null); });
     if (is_null) {
         return std::nullopt;
     }
@@ -49,7 +70,7 @@ TransitionRows::TransitionRows(Tuplestorestate* rows, TupleDesc descriptor) : ro
         throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
                     "the trigger needs a transition table (REFERENCING NEW TABLE)");
     }
-    slot_ = guard([&] {
+    slot_ = pg_call([&] {
         TupleTableSlot* made = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
         tuplestore_select_read_pointer(rows, tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND));
         tuplestore_rescan(rows);
@@ -60,7 +81,7 @@ TransitionRows::TransitionRows(Tuplestorestate* rows, TupleDesc descriptor) : ro
 bool TransitionRows::next() {
     Tuplestorestate* rows = rows_;
     TupleTableSlot* slot = slot_;
-    return guard([&] { return tuplestore_gettupleslot(rows, true, false, slot); });
+    return pg_call([&] { return tuplestore_gettupleslot(rows, true, false, slot); });
 }
 
 void TransitionRows::finish() {
@@ -70,7 +91,7 @@ void TransitionRows::finish() {
     Tuplestorestate* rows = rows_;
     TupleTableSlot* slot = slot_;
     slot_ = nullptr;
-    guard([&] {
+    pg_call([&] {
         ExecDropSingleTupleTableSlot(slot);
         tuplestore_select_read_pointer(rows, 0);
     });

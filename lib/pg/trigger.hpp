@@ -1,20 +1,28 @@
-// Trigger functions from C++: the trigger context, column numbers, and row values.
+// What every trigger function needs from its call: the TriggerData, the event, column numbers,
+// row values (as Datums or text), and the rows of a transition table.
 #pragma once
 
 #include <optional>
+#include <string>
 
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 extern "C" {
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
+#include "utils/rel.h"
 }
 
 namespace crm_core::pg {
 
-// The TriggerData of a trigger call; throws when the function (its SQL name) was called some
-// other way.
-TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function);
+// The TriggerData of a trigger call; throws when the function was called some other way.
+TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* function_name);
+
+// The text form of column attnum (1-based) of tuple, or std::nullopt for NULL.
+std::optional<std::string> column_text(HeapTuple tuple, TupleDesc descriptor, int attnum);
+
+// The operation that fired the trigger: "INSERT", "UPDATE", "DELETE" or "TRUNCATE".
+const char* trigger_operation(const TriggerData* data);
 
 // The attribute number of a column the trigger relies on; refuses a table without it.
 int column_number(TupleDesc descriptor, const char* name, const char* table);

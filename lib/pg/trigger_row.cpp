@@ -10,20 +10,12 @@ extern "C" {
 
 namespace crm_core::pg {
 
-TriggerData* trigger_context(FunctionCallInfo fcinfo, const char* function_name) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    std::string(function_name) + " can only be called as a trigger");
-    }
-    return reinterpret_cast<TriggerData*>(fcinfo->context);
-}
-
 TriggerRow::TriggerRow(HeapTuple tuple, TupleDesc descriptor)
     : tuple_(tuple), descriptor_(descriptor) {}
 
 int TriggerRow::column(const char* name) const {
     TupleDesc descriptor = descriptor_;
-    int number = guard([&] { return SPI_fnumber(descriptor, name); });
+    int number = pg_call([&] { return SPI_fnumber(descriptor, name); });
     if (number <= 0) {
         throw Error(ERRCODE_UNDEFINED_COLUMN,
                     std::string("crm_collections trigger needs column \"") + name + "\"");
@@ -41,7 +33,7 @@ std::optional<Datum> TriggerRow::get(const char* name) const {
     bool is_null = false;
     HeapTuple tuple = tuple_;
     TupleDesc descriptor = descriptor_;
-    Datum value = guard([&] { return heap_getattr(tuple, number, descriptor, &is_null); });
+    Datum value = pg_call([&] { return heap_getattr(tuple, number, descriptor, &is_null); });
     if (is_null) {
         return std::nullopt;
     }
@@ -83,10 +75,10 @@ HeapTuple TriggerRow::result() const {
         return tuple_;
     }
     int count = static_cast<int>(changed_columns_.size());
-    // Plain arrays for the guarded call (no destructors in a frame a longjmp may skip).
-    auto* columns = static_cast<int*>(guard([&] { return palloc(sizeof(int) * count); }));
-    auto* values = static_cast<Datum*>(guard([&] { return palloc(sizeof(Datum) * count); }));
-    auto* nulls = static_cast<bool*>(guard([&] { return palloc(sizeof(bool) * count); }));
+    // Plain arrays for the pg_call() (no destructors in a frame a longjmp may skip).
+    auto* columns = static_cast<int*>(pg_call([&] { return palloc(sizeof(int) * count); }));
+    auto* values = static_cast<Datum*>(pg_call([&] { return palloc(sizeof(Datum) * count); }));
+    auto* nulls = static_cast<bool*>(pg_call([&] { return palloc(sizeof(bool) * count); }));
     for (int i = 0; i < count; ++i) {
         columns[i] = changed_columns_[i];
         values[i] = changed_values_[i];
@@ -94,22 +86,22 @@ HeapTuple TriggerRow::result() const {
     }
     HeapTuple tuple = tuple_;
     TupleDesc descriptor = descriptor_;
-    return guard([&] {
+    return pg_call([&] {
         return heap_modify_tuple_by_cols(tuple, descriptor, count, columns, values, nulls);
     });
 }
 
 Datum datum_array(const std::vector<std::optional<Datum>>& elements, Oid element_type) {
     int count = static_cast<int>(elements.size());
-    auto* values =
-        static_cast<Datum*>(guard([&] { return palloc(sizeof(Datum) * (count > 0 ? count : 1)); }));
+    auto* values = static_cast<Datum*>(
+        pg_call([&] { return palloc(sizeof(Datum) * (count > 0 ? count : 1)); }));
     auto* nulls =
-        static_cast<bool*>(guard([&] { return palloc(sizeof(bool) * (count > 0 ? count : 1)); }));
+        static_cast<bool*>(pg_call([&] { return palloc(sizeof(bool) * (count > 0 ? count : 1)); }));
     for (int i = 0; i < count; ++i) {
         values[i] = elements[static_cast<std::size_t>(i)].value_or(0);
         nulls[i] = !elements[static_cast<std::size_t>(i)].has_value();
     }
-    return guard([&] {
+    return pg_call([&] {
         int16 length = 0;
         bool by_value = false;
         char alignment = 0;

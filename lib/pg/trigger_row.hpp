@@ -1,21 +1,20 @@
 // Reading and rewriting the row a trigger fires for, by column name: what a row trigger that
-// fills in or checks columns needs, with every PostgreSQL call guarded.
+// fills in or checks columns needs, with every PostgreSQL call through pg_call().
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "guard.hpp"
-
-extern "C" {
-#include "commands/trigger.h"
-}
+#include "pg_call.hpp"
+#include "trigger.hpp"
 
 namespace crm_core::pg {
 
-// The TriggerData of a trigger call; throws when the function was called another way.
-TriggerData* trigger_context(FunctionCallInfo fcinfo, const char* function_name);
+// TODO(issue 17): the old name of trigger_data(), until the crm_collections branches land.
+inline TriggerData* trigger_context(FunctionCallInfo fcinfo, const char* name) {
+    return trigger_data(fcinfo, name);
+}
 
 // The row a row trigger fires for (NEW for INSERT and UPDATE), with the changes the trigger
 // makes to it collected until result().

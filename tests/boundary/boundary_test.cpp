@@ -110,3 +110,55 @@ CRM_CORE_FUNCTION(crm_core_test_plans_prepared) {
 CRM_CORE_FUNCTION(crm_core_test_no_exception_in_flight) {
     PG_RETURN_BOOL(std::current_exception() == nullptr && std::uncaught_exceptions() == 0);
 }
+
+// leave_error_stacks_changed(): the bug the boundary must catch, a C++ exception thrown inside
+// a PG_TRY block: it skips PG_END_TRY, so PG_exception_stack still points into this frame.
+CRM_CORE_FUNCTION(crm_core_test_leave_error_stacks_changed) {
+    PG_TRY();
+    { throw std::runtime_error("thrown out of a PG_TRY block"); }
+    PG_CATCH();
+    { PG_RE_THROW(); }
+    PG_END_TRY();
+    PG_RETURN_VOID();
+}
+
+// error_origin(sql): how a client that catches errors in C sees the error sql raises, as
+// "function|file|context" (file without its directory); 'no error' when it succeeds. Plain C
+// on purpose, outside the boundary it observes: it is PostgreSQL's side of the call (what
+// PL/pgSQL's EXCEPTION block does), with nothing but plain data in its frame.
+extern "C" {
+PG_FUNCTION_INFO_V1(crm_core_test_error_origin);
+Datum crm_core_test_error_origin(PG_FUNCTION_ARGS) {
+    char* sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+    MemoryContext caller_context = CurrentMemoryContext;
+    ResourceOwner caller_owner = CurrentResourceOwner;
+    ErrorData* volatile caught = nullptr;
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(caller_context);
+    PG_TRY();
+    {
+        SPI_connect();
+        SPI_execute(sql, false, 0);
+        SPI_finish();
+        ReleaseCurrentSubTransaction();
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller_context);
+        caught = CopyErrorData();
+        FlushErrorState();
+        RollbackAndReleaseCurrentSubTransaction();
+    }
+    PG_END_TRY();
+    MemoryContextSwitchTo(caller_context);
+    CurrentResourceOwner = caller_owner;
+    if (caught == nullptr) {
+        PG_RETURN_TEXT_P(cstring_to_text("no error"));
+    }
+    const char* file = caught->filename != nullptr ? caught->filename : "";
+    const char* slash = strrchr(file, '/');
+    PG_RETURN_TEXT_P(cstring_to_text(psprintf(
+        "%s|%s|%s", caught->funcname != nullptr ? caught->funcname : "",
+        slash != nullptr ? slash + 1 : file, caught->context != nullptr ? caught->context : "")));
+}
+}

@@ -21,3 +21,7 @@ CREATE FUNCTION crm_core_test.plans_prepared()
     RETURNS bigint AS 'MODULE_PATHNAME', 'crm_core_test_plans_prepared' LANGUAGE C;
 CREATE FUNCTION crm_core_test.no_exception_in_flight()
     RETURNS boolean AS 'MODULE_PATHNAME', 'crm_core_test_no_exception_in_flight' LANGUAGE C;
+CREATE FUNCTION crm_core_test.leave_error_stacks_changed()
+    RETURNS void AS 'MODULE_PATHNAME', 'crm_core_test_leave_error_stacks_changed' LANGUAGE C;
+CREATE FUNCTION crm_core_test.error_origin(sql text)
+    RETURNS text AS 'MODULE_PATHNAME', 'crm_core_test_error_origin' LANGUAGE C STRICT;

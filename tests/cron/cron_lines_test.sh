@@ -13,10 +13,7 @@ db=crm_core_cron_lines
 dropdb --if-exists --force "$db"
 createdb "$db"
 trap 'dropdb --if-exists --force "$db"' EXIT
-sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
-source "$CRM_ROOT/tests/lib/tap.sh"
 
-echo "1..5"
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
 CREATE EXTENSION crm_core;
 CREATE TABLE public.events (at timestamptz NOT NULL) PARTITION BY RANGE (at);
@@ -31,17 +28,17 @@ SQL
 
 # The lines as documented (sh, as cron runs them; only the database name differs).
 sh -c "echo 'SELECT * FROM crm_core.concurrent_retirements() \\gexec' | psql -X -q -d $db" >/dev/null
-check 1 "the psql \\gexec line detaches the partition past retention concurrently and drops it" \
-    "$(sql "SELECT to_regclass('public.events_p200001') IS NULL")" t
-check 2 "and logs the retirement" \
-    "$(sql "SELECT action || ': ' || detail FROM crm_core.partition_log WHERE partition_name = 'events_p200001'")" \
+tap_check "the psql \\gexec line detaches the partition past retention concurrently and drops it" \
+    "$(sql "$db" "SELECT to_regclass('public.events_p200001') IS NULL")" t
+tap_check "and logs the retirement" \
+    "$(sql "$db" "SELECT action || ': ' || detail FROM crm_core.partition_log WHERE partition_name = 'events_p200001'")" \
     "retired: detached concurrently and dropped"
 sh -c "psql -X -q -d $db -c 'SELECT * FROM crm_core.run_maintenance()'" >/dev/null
-check 3 "run_maintenance() afterwards finds nothing left to retire or defer" \
-    "$(sql "SELECT count(*) FROM crm_core.partition_log WHERE action IN ('deferred', 'failed')")" 0
+tap_check "run_maintenance() afterwards finds nothing left to retire or defer" \
+    "$(sql "$db" "SELECT count(*) FROM crm_core.partition_log WHERE action IN ('deferred', 'failed')")" 0
 output=$(sh -c "psql -X -q -d $db -c 'CALL crm_core.run_due_jobs()'" 2>&1)
-check 4 "CALL crm_core.run_due_jobs() runs the due job and reports ran/failed" \
+tap_check "CALL crm_core.run_due_jobs() runs the due job and reports ran/failed" \
     "$(printf '%s\n' "$output" | sed -n '3p' | tr -d ' ')" "1|0"
-check 5 "the job's work is committed" "$(sql "SELECT count(*) FROM public.job_log")" 1
+tap_check "the job's work is committed" "$(sql "$db" "SELECT count(*) FROM public.job_log")" 1
 
-[ "$failures" -eq 0 ]
+tap_done

@@ -11,7 +11,6 @@ source_db=crm_collections_dump_source
 restored_db=crm_collections_dump_restored
 source "$(dirname "$0")/lib.sh"
 
-echo "1..9"
 psql -X -q -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'
 CREATE EXTENSION crm_collections CASCADE;
 INSERT INTO crm_core.business (id, name) VALUES (1, 'Acme Recouvrement');
@@ -52,31 +51,31 @@ registrations_before=$(sql "$source_db" "$registrations")
 
 restore_log=$(mktemp)
 if dump_and_restore "$source_db" "$restored_db" "$restore_log"; then
-    check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" ok ok
+    tap_check "the dump restores (replica mode) with ON_ERROR_STOP=1" ok ok
 else
-    check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" "$(head -c 400 "$restore_log")" ok
+    tap_check "the dump restores (replica mode) with ON_ERROR_STOP=1" "$(head -c 400 "$restore_log")" ok
 fi
 rm -f "$restore_log"
-check 2 "customers, fingerprints, debts, installments, payments (monthly and default partitions), allocations, reversals, adjustments, history and positions come back" \
+tap_check "customers, fingerprints, debts, installments, payments (monthly and default partitions), allocations, reversals, adjustments, history and positions come back" \
     "$(sql "$restored_db" "$state")" "$state_before"
-check 3 "the install's registrations are made once, by CREATE EXTENSION" \
+tap_check "the install's registrations are made once, by CREATE EXTENSION" \
     "$(sql "$restored_db" "$registrations")" "$registrations_before"
-check 4 "check_positions() and check_balances() are empty" \
+tap_check "check_positions() and check_balances() are empty" \
     "$(sql "$restored_db" "SELECT (SELECT count(*) FROM collections.check_positions()) || '|' ||
                                   (SELECT count(*) FROM crm_core.check_balances())")" "0|0"
-check 5 "the fingerprint key came back: the same person is recognised" \
+tap_check "the fingerprint key came back: the same person is recognised" \
     "$(sql "$restored_db" "SELECT collections.find_or_create_customer(1, 'C.', '+33612340007', 'id-7')
                            = (SELECT id FROM collections.customer WHERE national_id = 'ID-7')")" "t"
-check 6 "a payment allocates and posts in the restored database" \
+tap_check "a payment allocates and posts in the restored database" \
     "$(sql "$restored_db" "INSERT INTO collections.payment (business_id, debt_account_id, reference, amount)
                            SELECT 1, min(id), 'AFTER-1', 20 FROM collections.debt_account WHERE id % 2 = 0;
                            SELECT count(*) FROM collections.payment_allocation a JOIN collections.payment p
                              ON p.business_id = a.business_id AND p.id = a.payment_id WHERE p.reference = 'AFTER-1'")" "1"
-check 7 "positions still agree after it" \
+tap_check "positions still agree after it" \
     "$(sql "$restored_db" "SELECT count(*) FROM collections.check_positions()")" "0"
-check 8 "payments stay append-only" \
+tap_check "payments stay append-only" \
     "$(psql -X -q -A -t -d "$restored_db" -c "DELETE FROM collections.payment" 2>&1 | grep -c 'refused')" 1
-check 9 "a duplicate reference is still refused" \
+tap_check "a duplicate reference is still refused" \
     "$(psql -X -q -A -t -d "$restored_db" -c "INSERT INTO collections.payment (business_id, debt_account_id, reference, amount)
                                                SELECT 1, min(id), 'P-' || min(id), 1 FROM collections.debt_account" 2>&1 | grep -c 'already used')" 1
-[ "$failures" -eq 0 ]
+tap_done

@@ -10,7 +10,6 @@ source_db=crm_core_dump_whole_source
 restored_db=crm_core_dump_whole_restored
 source "$(dirname "$0")/lib.sh"
 
-echo "1..23"
 psql -X -q -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'
 CREATE EXTENSION crm_core;
 -- Audited before any maintenance: lands in audit_log_default.
@@ -122,81 +121,81 @@ guards_before=$(sql "$source_db" "$guards")
 
 restore_log=$(mktemp)
 if dump_and_restore "$source_db" "$restored_db" "$restore_log"; then
-    check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" ok ok
+    tap_check "the dump restores (replica mode) with ON_ERROR_STOP=1" ok ok
 else
-    check 1 "the dump restores (replica mode) with ON_ERROR_STOP=1" "$(head -c 300 "$restore_log")" ok
+    tap_check "the dump restores (replica mode) with ON_ERROR_STOP=1" "$(head -c 300 "$restore_log")" ok
 fi
 rm -f "$restore_log"
 
-check 2 "audit rows, default partition rows, debtors and payments come back" \
+tap_check "audit rows, default partition rows, debtors and payments come back" \
     "$(sql "$restored_db" "$counts")" "$counts_before"
-check 3 "the audit log holds 2 debtors, 2 payments and the waiting row (in the default partition)" \
+tap_check "the audit log holds 2 debtors, 2 payments and the waiting row (in the default partition)" \
     "$(sql "$restored_db" "SELECT count(*) || '/' || (SELECT count(*) FROM crm_core.audit_log_default)
                            FROM crm_core.audit_log")" "5/1"
-check 4 "registrations (partitions, append-only, audited, matviews) are unchanged" \
+tap_check "registrations (partitions, append-only, audited, matviews) are unchanged" \
     "$(sql "$restored_db" "$config")" "$config_before"
-check 5 "every guard and audit trigger is back, ENABLE ALWAYS" \
+tap_check "every guard and audit trigger is back, ENABLE ALWAYS" \
     "$(sql "$restored_db" "$guards")" "$guards_before"
-check 6 "restored monthly audit partitions are not extension members" \
+tap_check "restored monthly audit partitions are not extension members" \
     "$(sql "$restored_db" "SELECT count(*) FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
                            WHERE d.deptype = 'e' AND c.relname ~ '^audit_log_p[0-9]{6}\$'")" 0
-check 7 "nor missing their keys" \
+tap_check "nor missing their keys" \
     "$(sql "$restored_db" "SELECT count(*) FROM pg_inherits i WHERE i.inhparent = 'crm_core.audit_log'::regclass
                            AND NOT EXISTS (SELECT FROM pg_index x WHERE x.indrelid = i.inhrelid AND x.indisprimary)")" 0
-check 8 "audited writes carry on in the restored database" \
+tap_check "audited writes carry on in the restored database" \
     "$(sql "$restored_db" "INSERT INTO public.debtor VALUES (1, 3, 'Cy');
                            SELECT count(*) FROM crm_core.audit_log WHERE table_name = 'public.debtor'")" 3
-check 9 "append-only guards hold in the restored database" \
+tap_check "append-only guards hold in the restored database" \
     "$(psql -X -q -A -t -d "$restored_db" -c "DELETE FROM public.payment_event" 2>&1 | grep -c 'refused')" 1
-check 10 "maintenance in the restored database creates nothing new" \
+tap_check "maintenance in the restored database creates nothing new" \
     "$(sql "$restored_db" "SELECT count(*) FROM crm_core.run_maintenance(false) WHERE action = 'created'")" 0
-check 11 "the retired 2010 audit month comes back detached, append-only, with its row" \
+tap_check "the retired 2010 audit month comes back detached, append-only, with its row" \
     "$(sql "$restored_db" "SELECT concat_ws('|', c.relispartition, t.by_extension,
                                   (SELECT count(*) FROM crm_core.audit_log_p201001))
                            FROM pg_class c JOIN crm_core.append_only_table t ON t.relid = c.oid
                            WHERE c.oid = 'crm_core.audit_log_p201001'::regclass")" "f|f|1"
 
-check 12 "every ledger table comes back row for row (counts and md5 of the rows)" \
+tap_check "every ledger table comes back row for row (counts and md5 of the rows)" \
     "$(sql "$restored_db" "$ledger")" "$ledger_before"
-check 13 "and holds what the source wrote (2 businesses, 6 accounts, 17 entries, 2 sealed blocks+)" \
+tap_check "and holds what the source wrote (2 businesses, 6 accounts, 17 entries, 2 sealed blocks+)" \
     "$(sql "$restored_db" "SELECT concat_ws('|', (SELECT count(*) FROM crm_core.business),
                                   (SELECT count(*) FROM crm_core.account),
                                   (SELECT count(*) FROM crm_core.journal_entry),
                                   (SELECT count(*) FROM crm_core.ledger_block) >= 2)")" "2|6|17|t"
-check 14 "account balances are unchanged (the lines were not counted twice)" \
+tap_check "account balances are unchanged (the lines were not counted twice)" \
     "$(sql "$restored_db" "$balances")" "$balances_before"
-check 15 "check_balances() and unbalanced_entries() are empty" \
+tap_check "check_balances() and unbalanced_entries() are empty" \
     "$(sql "$restored_db" "SELECT (SELECT count(*) FROM crm_core.check_balances()) || '|' ||
                                   (SELECT count(*) FROM crm_core.unbalanced_entries())")" "0|0"
-check 16 "the chain verifies against the digest taken before the dump" \
+tap_check "the chain verifies against the digest taken before the dump" \
     "$(sql "$restored_db" "SELECT bool_and(ok) || '|' || count(*) FROM crm_core.verify_ledger(NULL, '$digest')")" "true|2"
-check 17 "sealed blocks and unsealed rows are as before" \
+tap_check "sealed blocks and unsealed rows are as before" \
     "$(sql "$restored_db" "$seal_state")" "$seal_state_before"
-check 18 "a new posting takes the next id (identity sequences were dumped)" \
+tap_check "a new posting takes the next id (identity sequences were dumped)" \
     "$(sql "$restored_db" "SELECT crm_core.post_entry(1, jsonb_build_array(
                                  jsonb_build_object('account_id', (SELECT id FROM crm_core.account WHERE business_id = 1 AND code = 'cash'), 'debit', 3),
                                  jsonb_build_object('account_id', (SELECT id FROM crm_core.account WHERE business_id = 1 AND code = 'revenue'), 'credit', 3)))
                                  > $max_entry")" "t"
-check 19 "the closed period and the closed account still refuse postings" \
+tap_check "the closed period and the closed account still refuse postings" \
     "$(psql -X -q -A -t -d "$restored_db" -c "SELECT crm_core.post_entry(1, jsonb_build_array(
             jsonb_build_object('account_id', (SELECT id FROM crm_core.account WHERE business_id = 1 AND code = 'cash'), 'debit', 1),
             jsonb_build_object('account_id', (SELECT id FROM crm_core.account WHERE business_id = 1 AND code = 'revenue'), 'credit', 1)),
             NULL, '2020-03-01')" 2>&1 | grep -c '^ERROR: .*closed')/$(psql -X -q -A -t -d "$restored_db" -c "SELECT crm_core.post_entry(1, jsonb_build_array(
             jsonb_build_object('account_id', (SELECT id FROM crm_core.account WHERE business_id = 1 AND code = 'old'), 'debit', 1),
             jsonb_build_object('account_id', (SELECT id FROM crm_core.account WHERE business_id = 1 AND code = 'revenue'), 'credit', 1)))" 2>&1 | grep -c '^ERROR: .*closed')" "1/1"
-check 20 "posted entries stay immutable in the restored database" \
+tap_check "posted entries stay immutable in the restored database" \
     "$(psql -X -q -A -t -d "$restored_db" -c "DELETE FROM crm_core.journal_line" 2>&1 | grep -c 'refused')" 1
-check 21 "sealing continues the chain: everything is sealed, balances and chain check out" \
+tap_check "sealing continues the chain: everything is sealed, balances and chain check out" \
     "$(sql "$restored_db" "SELECT count(*) FROM crm_core.seal_ledger()" >/dev/null
       sql "$restored_db" "SELECT concat_ws('|', (SELECT sum(unsealed_rows) FROM crm_core.seal_status),
                                   (SELECT bool_and(ok) FROM crm_core.verify_ledger(NULL, '$digest')),
                                   (SELECT count(*) FROM crm_core.check_balances()))")" "0|t|0"
-check 22 "replica mode lets no application (a non-superuser role) add lines to a posted entry" \
+tap_check "replica mode lets no application (a non-superuser role) add lines to a posted entry" \
     "$(psql -X -q -A -t -d "$restored_db" -c "SELECT crm_core.grant_business('crm_core_app', 1)" \
             -c "SET session_replication_role = replica" -c "SET crm_core.business_id = '1'" \
             -c "SET ROLE crm_core_app" -c "INSERT INTO crm_core.journal_line (business_id, entry_id,
                 account_id, debit) VALUES (1, 1, 1, 1)" 2>&1 | grep -c 'refused')" 1
-check 23 "tenant isolation survives: business grants, an isolated table and all its partitions" \
+tap_check "tenant isolation survives: business grants, an isolated table and all its partitions" \
     "$(sql "$restored_db" "SELECT concat_ws('|',
         (SELECT count(*) FROM crm_core.business_grant WHERE role = 'crm_core_readonly'::regrole AND business_id = 2),
         (SELECT count(*) FILTER (WHERE c.relrowsecurity AND c.relforcerowsecurity
@@ -206,4 +205,4 @@ check 23 "tenant isolation survives: business grants, an isolated table and all 
            FROM pg_partition_tree('public.payment_event') AS t JOIN pg_class AS c ON c.oid = t.relid))")" \
     "1|t"
 
-[ "$failures" -eq 0 ]
+tap_done

@@ -1,5 +1,5 @@
 # Shared by tests/dump/*_test.sh (sourced): the cluster's environment, a fresh source and
-# restore database (dropped again on exit), and TAP helpers. Set source_db and restored_db first.
+# restore database (dropped again on exit), and TAP helpers (scripts/lib.sh). Set source_db and restored_db first.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/restore.sh"
 
@@ -11,7 +11,3 @@ trap cleanup EXIT
 createdb "$source_db"
 createdb "$restored_db"
 
-# One statement's result, unaligned, in database $1.
-sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
-
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"

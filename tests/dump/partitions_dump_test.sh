@@ -7,7 +7,6 @@ source_db=crm_core_dump_source
 restored_db=crm_core_dump_restored
 source "$(dirname "$0")/lib.sh"
 
-echo "1..5"
 psql -X -q -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'
 CREATE EXTENSION crm_core;
 CREATE SCHEMA archive;
@@ -32,16 +31,16 @@ before=$(sql "$source_db" "$config")
 
 "$PGBIN/pg_dump" -d "$source_db" | psql -X -q -v ON_ERROR_STOP=1 -d "$restored_db" >/dev/null
 
-check 1 "the dump restores both registrations (and the install's own, crm_core.audit_log)" \
+tap_check "the dump restores both registrations (and the install's own, crm_core.audit_log)" \
     "$(sql "$restored_db" "SELECT count(*) FILTER (WHERE NOT by_extension) || '+' || count(*) FILTER (WHERE by_extension)
                            FROM crm_core.partition_config")" "2+1"
-check 2 "with every setting unchanged" "$(sql "$restored_db" "$config")" "$before"
-check 3 "and the data" "$(sql "$restored_db" "SELECT sum(amount) FROM public.payment")" 30
-check 4 "maintenance in the restored database has nothing to do" \
+tap_check "with every setting unchanged" "$(sql "$restored_db" "$config")" "$before"
+tap_check "and the data" "$(sql "$restored_db" "SELECT sum(amount) FROM public.payment")" 30
+tap_check "maintenance in the restored database has nothing to do" \
     "$(sql "$restored_db" "SELECT count(*) FROM crm_core.run_maintenance(false)")" 0
 sql "$restored_db" "SELECT crm_core.alter_partitioning('public.audit_log', premake => 5)" >/dev/null
-check 5 "and carries on from the restored configuration" \
+tap_check "and carries on from the restored configuration" \
     "$(sql "$restored_db" "SELECT string_agg(action, ',') FROM crm_core.run_maintenance(false)")" \
     "created,created"
 
-[ "$failures" -eq 0 ]
+tap_done

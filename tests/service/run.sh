@@ -47,22 +47,11 @@ fi
 psql -q -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' \
     -f "$CRM_ROOT/tests/service/fixtures.sql" >/dev/null
 
-# ---- TAP helpers ----------------------------------------------------------------------------
-count=0
-failed=0
-ok() {
-    count=$((count + 1))
-    echo "ok $count - $1"
-}
-not_ok() {
-    count=$((count + 1))
-    failed=$((failed + 1))
-    echo "not ok $count - $1"
-}
+# ---- TAP (scripts/lib.sh) --------------------------------------------------------------------
 check() {  # check "description" command...
     local description=$1
     shift
-    if "$@"; then ok "$description"; else not_ok "$description"; fi
+    if "$@"; then tap_ok "$description"; else tap_not_ok "$description"; fi
 }
 # Polls a command every 0.1 s until it succeeds or `seconds` pass.
 wait_until() {
@@ -93,8 +82,7 @@ check_ext() {  # check_ext "description" command...
     if extension_installed; then
         check "$@"
     else
-        count=$((count + 1))
-        echo "ok $count - $1 # SKIP crm_core is not installed"
+        tap_ok "$1 # SKIP crm_core is not installed"
     fi
 }
 check_with() {  # check_with OBJECT "description" command...
@@ -103,8 +91,7 @@ check_with() {  # check_with OBJECT "description" command...
     if fixture "$object"; then
         check "$@"
     else
-        count=$((count + 1))
-        echo "ok $count - $1 # SKIP the real $object is installed"
+        tap_ok "$1 # SKIP the real $object is installed"
     fi
 }
 
@@ -127,16 +114,6 @@ body_has() { local body; body=$(body_of "$1" GET "$2"); grep -q -- "$3" <<<"$bod
 metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }                         # PORT NAME VALUE
 metric_ge() { local v; v=$(metric "$1" "$2"); [ -n "$v" ] && [ "${v%.*}" -ge "$3" ]; }
 
-free_port() {
-    local port
-    for port in $(shuf -i 20000-40000 -n 50); do
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    return 1
-}
 
 # start_service NAME PORT [FLAGS...]: runs an instance in the background, logging to $work/NAME.log
 start_service() {
@@ -296,7 +273,7 @@ SQL
 fi
 
 # ---- a database without crm_core: nothing crashes, everything is "not installed" ----------
-bare_port=$(free_port)
+bare_port=$(free_port 20000 40000)
 start_service bare "$bare_port" --dsn "dbname=crm_core_service_bare password=hunter2 sslpassword=hunter3" \
     --maintenance-interval 1s --health-interval 1s
 check "bare database: /healthz passes with skipped checks" \
@@ -316,7 +293,7 @@ if [ "$extension" = 1 ]; then
     wait_until 5 sql_is "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
                          WHERE l.locktype = 'advisory' AND l.granted AND a.usename = 'crm_app'" 1
 fi
-port_a=$(free_port)
+port_a=$(free_port 20000 40000)
 echo "seal-interval = 4s" >"$work/a.conf"
 start_service svc-a "$port_a" --config "$work/a.conf" --maintenance-interval 1s \
     --refresh-interval 300ms --health-interval 500ms --failures-warn 3 --max-connections 4 \
@@ -578,7 +555,7 @@ check "the new session is the lock holder" sql_is "SELECT count(*) FROM pg_locks
      AND a.application_name = 'svc-a/leader' AND a.backend_start > now() - interval '10 seconds'" 1
 
 # ---- failover -------------------------------------------------------------------------------
-port_b=$(free_port)
+port_b=$(free_port 20000 40000)
 start_service svc-b "$port_b" --maintenance-interval 1s --refresh-interval 300ms --health-interval 500ms
 check "the second instance stands by" metric_is "$port_b" crm_core_service_leader 0
 check "the standby's /healthz passes" status_is "$port_b" GET /healthz 200
@@ -684,10 +661,10 @@ check_with 'crm_core.run_maintenance()' "the overrunning job was cancelled, not 
 check "the cancelled service released the lock" wait_until 3 lock_holders_are 0
 sql "UPDATE crm_core_fixture.knob SET sleep_seconds = 0 WHERE job = 'maintenance'"
 
-echo "1..$count"
-if [ "$failed" -gt 0 ]; then
-    echo "# $failed of $count service integration tests failed; logs:"
+echo "1..$tap_count"
+if [ "$tap_failures" -gt 0 ]; then
+    echo "# $tap_failures of $tap_count service integration tests failed; logs:"
     tail -n 20 "$work"/*.log | sed 's/^/# /'
     exit 1
 fi
-echo "# all $count service integration tests passed"
+echo "# all $tap_count service integration tests passed"

@@ -26,23 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-count=0
-failures=0
-check() {  # check DESCRIPTION GOT EXPECTED
-    count=$((count + 1))
-    if [ "$2" = "$3" ]; then
-        echo "ok $count - $1"
-    else
-        echo "not ok $count - $1"
-        printf '#   got:      %s\n#   expected: %s\n' "$2" "$3" | cut -c1-600
-        failures=$((failures + 1))
-    fi
-}
 bail() {
     echo "Bail out! $*"
     exit 1
 }
-sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
 # build_release EXTENSION VERSION COMMIT: the release's library and SQL, built from its commit and
 # installed into $CRM_RUNTIME/releases/EXTENSION-VERSION/pgroot (kept for the next run).
@@ -162,7 +149,7 @@ while read -r extension version commit; do
     restored=upgrade_data_restored
     createdb "$db"
     sql "$db" "CREATE EXTENSION $extension" >/dev/null
-    check "$extension $version from commit ${commit:0:12}: the release's library and SQL are installed" \
+    tap_check "$extension $version from commit ${commit:0:12}: the release's library and SQL are installed" \
         "$(sql "$db" "SELECT crm_core.version() || '/' || extversion FROM pg_extension WHERE extname = '$extension'")" \
         "$version/$version"
     demos=("$release_dir"/src/scripts/demo/*.sql)
@@ -172,7 +159,7 @@ while read -r extension version commit; do
     done
     # Entries posted after the demo's seal stay unsealed across the upgrade.
     sql "$db" "SELECT count(collections.record_payment(1, n, 10, now())) FROM generate_series(1, 3) n" >/dev/null
-    check "the demo data is loaded: sealed blocks, unsealed entries, audit rows, partitions, matviews" \
+    tap_check "the demo data is loaded: sealed blocks, unsealed entries, audit rows, partitions, matviews" \
         "$(sql "$db" "SELECT (SELECT count(*) > 0 FROM crm_core.ledger_block) AND
                              (SELECT sum(unsealed_rows) > 0 FROM crm_core.seal_status) AND
                              (SELECT count(*) > 0 FROM crm_core.audit_log) AND
@@ -188,68 +175,67 @@ while read -r extension version commit; do
     eval "$("$CRM_ROOT/scripts/cluster.sh" env "$cluster")"
     # An application's payment: its ledger rows go through crm_core's C triggers.
     refusal=$(psql -X -q -d "$db" -c "SELECT collections.record_payment(1, 1, 5, now())" 2>&1 || true)
-    check "before the update a posting is refused: the library names both versions" \
+    tap_check "before the update a posting is refused: the library names both versions" \
         "$(printf '%s\n' "$refusal" | sed -n 's/^ERROR: *//p')" \
         "crm_core library $current does not match the installed SQL $version"
-    check "with the hint to update" "$(printf '%s\n' "$refusal" | sed -n 's/^HINT: *//p')" \
+    tap_check "with the hint to update" "$(printf '%s\n' "$refusal" | sed -n 's/^HINT: *//p')" \
         "Run ALTER EXTENSION crm_core UPDATE in this database (as a superuser)."
     if update_log=$(sql "$db" "ALTER EXTENSION $extension UPDATE" 2>&1); then update_log=ok; fi
-    check "ALTER EXTENSION $extension UPDATE runs" "$update_log" ok
-    check "library and SQL are now $current" \
+    tap_check "ALTER EXTENSION $extension UPDATE runs" "$update_log" ok
+    tap_check "library and SQL are now $current" \
         "$(sql "$db" "SELECT crm_core.version() || '/' || extversion FROM pg_extension WHERE extname = '$extension'")" \
         "$current/$current"
-    check "no row of the ledger, the audit log or the application's tables changed; no registration lost" \
+    tap_check "no row of the ledger, the audit log or the application's tables changed; no registration lost" \
         "$(changed_rows "$db" 2>&1 || echo 'the comparison failed')" ""
-    check "every account's balance is what it was" "$(sql "$db" "$ACCOUNT_BALANCES_SQL")" "$balances_before"
-    check "grants on the extension's functions survive, also where a signature changed" \
+    tap_check "every account's balance is what it was" "$(sql "$db" "$ACCOUNT_BALANCES_SQL")" "$balances_before"
+    tap_check "grants on the extension's functions survive, also where a signature changed" \
         "$(sql "$db" "SELECT string_agg(g.proname, ' ') FROM upgrade_check.granted_function g
                       WHERE EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = 'crm_core'::regnamespace
                                                             AND p.proname = g.proname)
                         AND NOT EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = 'crm_core'::regnamespace
                                           AND p.proname = g.proname
                                           AND has_function_privilege('upgrade_grantee', p.oid, 'EXECUTE'))")" ""
-    check "the seal chain verifies with the digest taken before the upgrade" \
+    tap_check "the seal chain verifies with the digest taken before the upgrade" \
         "$(sql "$db" "SELECT bool_and(ok) FROM crm_core.verify_ledger(NULL, '$digest')")" t
-    check "check_balances() and unbalanced_entries() are empty" \
+    tap_check "check_balances() and unbalanced_entries() are empty" \
         "$(sql "$db" "SELECT (SELECT count(*) FROM crm_core.check_balances()) || '/' ||
                              (SELECT count(*) FROM crm_core.unbalanced_entries())")" 0/0
     sql "$db" "DROP SCHEMA upgrade_check CASCADE" >/dev/null
-    check "maintenance runs on the upgraded database without a failed step" \
+    tap_check "maintenance runs on the upgraded database without a failed step" \
         "$(sql "$db" "SELECT count(*) FROM crm_core.run_maintenance() WHERE action LIKE '%fail%'")" 0
     sql "$db" "SELECT count(*) FROM crm_core.seal_ledger()" >/dev/null
-    check "sealing continues the chain: everything sealed, verified with the old digest" \
+    tap_check "sealing continues the chain: everything sealed, verified with the old digest" \
         "$(sql "$db" "SELECT (SELECT coalesce(sum(unsealed_rows), 0) FROM crm_core.seal_status) || '/' ||
                              (SELECT bool_and(ok) FROM crm_core.verify_ledger(NULL, '$digest'))")" 0/true
 
     if CRM_CORE_CLUSTER=$cluster CRM_CORE_PGTAP_UPGRADE_FROM=$version \
         "$CRM_ROOT/scripts/run-pgtap.sh" "$CRM_ROOT"/extensions/"$extension"/tests/pgtap/*.sql \
         >"$work/pgtap.log" 2>&1; then
-        check "the whole pgTAP suite passes on a database upgraded from $version" ok ok
+        tap_check "the whole pgTAP suite passes on a database upgraded from $version" ok ok
     else
         grep -v '^\(ok\|extensions/.* ok\)$' "$work/pgtap.log" | sed 's/^/# /' | tail -n 40
-        check "the whole pgTAP suite passes on a database upgraded from $version" failed ok
+        tap_check "the whole pgTAP suite passes on a database upgraded from $version" failed ok
     fi
 
     ledger_before=$(sql "$db" "$LEDGER_ROWS_SQL")
     balances_before=$(sql "$db" "$ACCOUNT_BALANCES_SQL")
     createdb "$restored"
     if dump_and_restore "$db" "$restored" "$work/restore.log"; then
-        check "pg_dump of the upgraded database restores (replica mode, ON_ERROR_STOP)" ok ok
+        tap_check "pg_dump of the upgraded database restores (replica mode, ON_ERROR_STOP)" ok ok
     else
-        check "pg_dump of the upgraded database restores (replica mode, ON_ERROR_STOP)" \
+        tap_check "pg_dump of the upgraded database restores (replica mode, ON_ERROR_STOP)" \
             "$(head -c 300 "$work/restore.log")" ok
     fi
-    check "the restored ledger is row for row the upgraded one" \
+    tap_check "the restored ledger is row for row the upgraded one" \
         "$(sql "$restored" "$LEDGER_ROWS_SQL")" "$ledger_before"
-    check "with the same balances, a chain that verifies with the digest from before the upgrade, no mismatch" \
+    tap_check "with the same balances, a chain that verifies with the digest from before the upgrade, no mismatch" \
         "$(sql "$restored" "SELECT ($ACCOUNT_BALANCES_SQL) = '$balances_before' AND
                                    (SELECT bool_and(ok) FROM crm_core.verify_ledger(NULL, '$digest')) AND
                                    NOT EXISTS (SELECT FROM crm_core.check_balances())")" t
-    check "the restored database is on $current" \
+    tap_check "the restored database is on $current" \
         "$(sql "$restored" "SELECT extversion FROM pg_extension WHERE extname = '$extension'")" "$current"
     "$CRM_ROOT/scripts/cluster.sh" destroy "$cluster" >/dev/null
 done <"$CRM_ROOT/RELEASES"
 
-echo "1..$count"
-[ "$count" -gt 0 ] || bail "RELEASES lists no release"
-[ "$failures" -eq 0 ]
+[ "$tap_count" -gt 0 ] || bail "RELEASES lists no release"
+tap_done

@@ -14,8 +14,6 @@ trap cleanup EXIT
 work=$(mktemp -d)
 trap 'cleanup; rm -rf "$work"' EXIT
 
-sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-
 cases=()
 for control in "$CRM_ROOT"/extensions/*/*.control; do
     extension=$(basename "$control" .control)
@@ -28,41 +26,34 @@ for control in "$CRM_ROOT"/extensions/*/*.control; do
     done
 done
 
-echo "1..$((${#cases[@]} * 2))"
-n=0
-failures=0
 for case in "${cases[@]}"; do
     read -r extension version <<<"$case"
     current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$CRM_ROOT/extensions/$extension/$extension.control")
     cleanup
     createdb "$fresh"
     createdb "$upgraded"
-    sql -d "$fresh" -c "CREATE EXTENSION $extension CASCADE" >/dev/null
-    n=$((n + 1))
+    psql_strict -d "$fresh" -c "CREATE EXTENSION $extension CASCADE" >/dev/null
     # Between installing the new library and ALTER EXTENSION ... UPDATE, the old catalog runs
     # the new C code: DDL its event triggers see must keep working.
-    if sql -d "$upgraded" -c "CREATE EXTENSION $extension VERSION '$version' CASCADE" \
+    if psql_strict -d "$upgraded" -c "CREATE EXTENSION $extension VERSION '$version' CASCADE" \
            -c "CREATE TABLE upgrade_probe (id int); ALTER TABLE upgrade_probe ADD COLUMN note text;
                CREATE TRIGGER upgrade_probe BEFORE UPDATE ON upgrade_probe FOR EACH ROW
                    EXECUTE FUNCTION suppress_redundant_updates_trigger();
                DROP TABLE upgrade_probe" \
            -c "ALTER EXTENSION $extension UPDATE" >"$work/update.log" 2>&1; then
-        echo "ok $n - $extension $version updates to $current"
+        tap_ok "$extension $version updates to $current"
     else
-        echo "not ok $n - $extension $version updates to $current"
+        tap_not_ok "$extension $version updates to $current"
         sed 's/^/#   /' "$work/update.log"
-        failures=$((failures + 1))
     fi
-    n=$((n + 1))
-    sql -d "$fresh" -v extension="$extension" -f "$CRM_ROOT/tests/upgrade/describe.sql" > "$work/fresh.txt"
-    sql -d "$upgraded" -v extension="$extension" -f "$CRM_ROOT/tests/upgrade/describe.sql" > "$work/upgraded.txt"
+    psql_strict -d "$fresh" -v extension="$extension" -f "$CRM_ROOT/tests/upgrade/describe.sql" > "$work/fresh.txt"
+    psql_strict -d "$upgraded" -v extension="$extension" -f "$CRM_ROOT/tests/upgrade/describe.sql" > "$work/upgraded.txt"
     if diff -u "$work/fresh.txt" "$work/upgraded.txt" > "$work/diff.txt"; then
-        echo "ok $n - $extension upgraded from $version has the catalog of a fresh $current ($(wc -l < "$work/fresh.txt") lines)"
+        tap_ok "$extension upgraded from $version has the catalog of a fresh $current ($(wc -l < "$work/fresh.txt") lines)"
     else
-        echo "not ok $n - $extension upgraded from $version has the catalog of a fresh $current"
-        echo "#   --- fresh $current, +++ upgraded from $version:"
+        tap_not_ok "$extension upgraded from $version has the catalog of a fresh $current" \
+            "--- fresh $current, +++ upgraded from $version:"
         grep '^[-+][^-+]' "$work/diff.txt" | cut -c1-400 | sed 's/^/#   /'
-        failures=$((failures + 1))
     fi
 done
-[ "$failures" -eq 0 ]
+tap_done

@@ -11,6 +11,7 @@
 #include "datum.hpp"
 #include "function.hpp"
 #include "acting_as.hpp"
+#include "relation.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -24,15 +25,7 @@ namespace {
 
 using crm_core::pg::ActingAs;
 using crm_core::pg::Error;
-using crm_core::pg::guard;
-
-// The relation's name, schema-qualified and quoted as needed.
-std::string qualified_name(Oid relation) {
-    return guard([&] {
-        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relation)),
-                                          get_rel_name(relation));
-    });
-}
+using crm_core::pg::pg_call;
 
 // Runs sql as the owner of relation: rows processed, or with single_value the bigint in the one
 // column of its first row (nullopt: no row or NULL). Refused unless the current user is a
@@ -40,11 +33,11 @@ std::string qualified_name(Oid relation) {
 std::optional<std::int64_t> run_as_owner(Oid relation, const std::string& sql, bool single_value) {
     Oid owner = crm_core::pg::relation_owner(relation);
     Oid caller = GetUserId();
-    if (!guard([&] { return has_privs_of_role(caller, owner); })) {
-        const char* owner_name = guard([&] { return GetUserNameFromId(owner, false); });
+    if (!pg_call([&] { return has_privs_of_role(caller, owner); })) {
+        const char* owner_name = pg_call([&] { return GetUserNameFromId(owner, false); });
         throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, std::string("must be a member of role ") +
                                                         owner_name + " to act as the owner of " +
-                                                        qualified_name(relation));
+                                                        crm_core::pg::qualified_name(relation));
     }
     crm_core::pg::SpiConnection spi;
     ActingAs as_owner(owner, ActingAs::Mode::restricted, {{"search_path", "pg_catalog, pg_temp"}});
@@ -95,7 +88,7 @@ CRM_CORE_FUNCTION(crm_core_select_as_owner) {
 CRM_CORE_FUNCTION(crm_core_default_rows) {
     Oid parent = PG_GETARG_OID(0);
     Oid reader = GetUserId();
-    AclResult allowed = guard([&] {
+    AclResult allowed = pg_call([&] {
         Oid view = get_relname_relid("partitioned_tables", get_namespace_oid("crm_core", false));
         return pg_class_aclcheck(view, reader, ACL_SELECT);
     });
@@ -103,12 +96,12 @@ CRM_CORE_FUNCTION(crm_core_default_rows) {
         throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
                     "permission denied for view partitioned_tables");
     }
-    Oid partition = guard([&] { return get_default_partition_oid(parent); });
+    Oid partition = pg_call([&] { return get_default_partition_oid(parent); });
     if (partition == InvalidOid) {
         PG_RETURN_NULL();
     }
     Oid owner = crm_core::pg::relation_owner(partition);
-    std::string count = "SELECT count(*) FROM ONLY " + qualified_name(partition);
+    std::string count = "SELECT count(*) FROM ONLY " + crm_core::pg::qualified_name(partition);
     crm_core::pg::SpiConnection spi;
     ActingAs as_owner(owner, ActingAs::Mode::restricted, {{"search_path", "pg_catalog, pg_temp"}});
     crm_core::pg::execute_once(count.c_str(), true);

@@ -9,7 +9,9 @@
 #include "acting_as.hpp"
 #include "datum.hpp"
 #include "function.hpp"
-#include "immutable_trigger.hpp"
+#include "relation.hpp"
+#include "role.hpp"
+#include "trigger.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -58,7 +60,7 @@ RowChange collect_change(const TriggerData* data) {
     HeapTuple old_tuple = inserting ? nullptr : data->tg_trigtuple;
     HeapTuple new_tuple = inserting ? data->tg_trigtuple : (deleting ? nullptr : data->tg_newtuple);
     HeapTuple current = new_tuple != nullptr ? new_tuple : old_tuple;
-    Bitmapset* key_columns = crm_core::pg::guard(
+    Bitmapset* key_columns = crm_core::pg::pg_call(
         [&] { return RelationGetIndexAttrBitmap(relation, INDEX_ATTR_BITMAP_PRIMARY_KEY); });
 
     RowChange change;
@@ -104,29 +106,7 @@ Oid audited_relation(Relation relation) {
     if (!relation->rd_rel->relispartition) {
         return relid;
     }
-    return crm_core::pg::guard([&] { return llast_oid(get_partition_ancestors(relid)); });
-}
-
-// "schema.table" of a relation, quoted where needed.
-std::string qualified_relation_name(Oid relid) {
-    return crm_core::pg::guard([&] {
-        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-                                          get_rel_name(relid));
-    });
-}
-
-// The owner of crm_core.audit_log, whom the insert runs as.
-Oid audit_log_owner() {
-    return crm_core::pg::guard([] {
-        Oid relation = get_relname_relid("audit_log", get_namespace_oid("crm_core", false));
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
-        if (!HeapTupleIsValid(tuple)) {
-            elog(ERROR, "crm_core.audit_log is missing");
-        }
-        Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-        ReleaseSysCache(tuple);
-        return owner;
-    });
+    return crm_core::pg::pg_call([&] { return llast_oid(get_partition_ancestors(relid)); });
 }
 
 // A text Datum, or a NULL marker for SPI.
@@ -169,7 +149,7 @@ CRM_CORE_FUNCTION(crm_core_audit_trigger) {
         return PointerGetDatum(nullptr);
     }
     Oid relation = audited_relation(data->tg_relation);
-    std::string actor = crm_core::pg::guard([] { return GetUserNameFromId(GetUserId(), false); });
+    std::string actor = crm_core::pg::pg_call([] { return GetUserNameFromId(GetUserId(), false); });
 
     // Runs as the log's owner under the writer's search_path: every name is schema-qualified,
     // operators included, so nothing of the writer's can be picked instead.
@@ -186,7 +166,7 @@ CRM_CORE_FUNCTION(crm_core_audit_trigger) {
     Datum values[8];
     char nulls[9] = "        ";
     values[0] = ObjectIdGetDatum(relation);
-    set_text(values, nulls, 1, qualified_relation_name(relation));
+    set_text(values, nulls, 1, crm_core::pg::qualified_name(relation));
     set_text(values, nulls, 2, std::string(crm_core::pg::trigger_operation(data)));
     set_text(values, nulls, 3, change.business_id);
     set_text(values, nulls, 4,
@@ -202,7 +182,7 @@ CRM_CORE_FUNCTION(crm_core_audit_trigger) {
                       : std::optional<std::string>(crm_core::json_object(change.new_values)));
     set_text(values, nulls, 7, actor);
 
-    Oid owner = audit_log_owner();
+    Oid owner = crm_core::pg::relation_owner(crm_core::pg::relation_id("crm_core", "audit_log"));
     crm_core::pg::SpiConnection spi;
     crm_core::pg::ActingAs as_owner(owner, true);
     insert_log.execute(values, nulls, false);

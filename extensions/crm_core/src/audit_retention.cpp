@@ -5,6 +5,7 @@
 // does so (backend-local state set here in C, not a setting a session could change).
 #include "audit_retention.hpp"
 #include "function.hpp"
+#include "relation.hpp"
 #include "spi.hpp"
 
 namespace {
@@ -27,14 +28,10 @@ class RelationMark {
     Oid& mark_;
 };
 
-// Refuses callers not running as the owner of crm_core.audit_log (SPI must be connected).
+// Refuses callers not running as the owner of crm_core.audit_log.
 void require_audit_log_owner() {
-    static crm_core::pg::CachedPlan plan_owner(
-        "SELECT relowner = $1 FROM pg_catalog.pg_class WHERE oid = 'crm_core.audit_log'::regclass",
-        {OIDOID});
-    Datum values[1] = {ObjectIdGetDatum(GetUserId())};
-    if (plan_owner.execute(values, nullptr, true, 1) == 0 ||
-        !DatumGetBool(*crm_core::pg::result_value(0, 1))) {
+    Oid owner = crm_core::pg::relation_owner(crm_core::pg::relation_id("crm_core", "audit_log"));
+    if (GetUserId() != owner) {
         throw crm_core::pg::Error(
             ERRCODE_INSUFFICIENT_PRIVILEGE,
             "only the owner of crm_core.audit_log may maintain its partitions",
@@ -71,8 +68,8 @@ CRM_CORE_FUNCTION(crm_core_audit_retention_detach) {
         throw crm_core::pg::Error(ERRCODE_INVALID_PARAMETER_VALUE,
                                   "relation is not a partition of crm_core.audit_log");
     }
-    const char* detach_sql =
-        crm_core::pg::guard([&] { return TextDatumGetCString(*crm_core::pg::result_value(0, 1)); });
+    const char* detach_sql = crm_core::pg::pg_call(
+        [&] { return TextDatumGetCString(*crm_core::pg::result_value(0, 1)); });
     RelationMark retiring(partition_being_retired, partition);
     crm_core::pg::execute_once(detach_sql, false);
     PG_RETURN_VOID();

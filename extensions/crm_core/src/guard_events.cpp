@@ -32,7 +32,7 @@ namespace {
 bool helper_installed(const char* name, std::initializer_list<Oid> types) {
     const Oid* argument_types = types.begin();
     int count = static_cast<int>(types.size());
-    return crm_core::pg::guard([&] {
+    return crm_core::pg::pg_call([&] {
         List* qualified = list_make2(makeString(pstrdup("crm_core")), makeString(pstrdup(name)));
         return OidIsValid(LookupFuncName(qualified, count, argument_types, true));
     });
@@ -41,7 +41,7 @@ bool helper_installed(const char* name, std::initializer_list<Oid> types) {
 // The relation a statement names, resolved as the statement will resolve it (the session's
 // search_path); InvalidOid when it does not exist (the statement then fails on its own).
 Oid relation_named(RangeVar* relation) {
-    return crm_core::pg::guard([&] { return RangeVarGetRelid(relation, NoLock, true); });
+    return crm_core::pg::pg_call([&] { return RangeVarGetRelid(relation, NoLock, true); });
 }
 
 // CREATE [OR REPLACE] TRIGGER: crm_core._guard_create_trigger refuses to replace a guard and
@@ -56,7 +56,7 @@ void check_create_trigger(const CreateTrigStmt* statement) {
     }
     List* function_name = statement->funcname;
     const Oid function =
-        crm_core::pg::guard([&] { return LookupFuncName(function_name, 0, nullptr, true); });
+        crm_core::pg::pg_call([&] { return LookupFuncName(function_name, 0, nullptr, true); });
     static crm_core::pg::CachedPlan check("SELECT crm_core._guard_create_trigger($1, $2, $3, $4)",
                                           {REGCLASSOID, TEXTOID, OIDOID, BOOLOID});
     Datum values[4] = {ObjectIdGetDatum(relation),
@@ -111,7 +111,7 @@ void check_rename(const RenameStmt* statement) {
         const Oid composite = relation_named(statement->relation);
         const Oid type = composite == InvalidOid
                              ? InvalidOid
-                             : crm_core::pg::guard([&] { return get_rel_type_id(composite); });
+                             : crm_core::pg::pg_call([&] { return get_rel_type_id(composite); });
         check_type_rename(type, "attribute", statement->subname);
         return;
     }
@@ -137,7 +137,7 @@ void check_alter_enum(const AlterEnumStmt* statement) {
         return;
     }
     List* names = statement->typeName;
-    const Oid type = crm_core::pg::guard(
+    const Oid type = crm_core::pg::pg_call(
         [&] { return LookupTypeNameOid(nullptr, makeTypeNameFromNameList(names), true); });
     check_type_rename(type, "value", statement->oldVal);
 }
@@ -183,7 +183,7 @@ CRM_CORE_FUNCTION_ANY_VERSION(crm_core_guard_ddl_command_start) {
 // while the transaction that deleted it runs. NULL when no such version exists.
 CRM_CORE_FUNCTION(crm_core_dropped_trigger_function) {
     const Oid trigger = PG_GETARG_OID(0);
-    const Oid function = crm_core::pg::guard([&] {
+    const Oid function = crm_core::pg::pg_call([&] {
         Relation catalog = table_open(TriggerRelationId, AccessShareLock);
         ScanKeyData key;
         ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,

@@ -5,7 +5,9 @@
 
 #include "audit_retention.hpp"
 #include "function.hpp"
-#include "immutable_trigger.hpp"
+#include "relation.hpp"
+#include "role.hpp"
+#include "trigger.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
 
@@ -55,7 +57,7 @@ struct EntryState {
 std::optional<crm_core::pg::ledger::RowKey> line_entry(HeapTuple line, TupleDesc descriptor) {
     bool business_null = false, entry_null = false;
     Datum business = 0, entry = 0;
-    crm_core::pg::guard([&] {
+    crm_core::pg::pg_call([&] {
         business =
             heap_getattr(line, SPI_fnumber(descriptor, "business_id"), descriptor, &business_null);
         entry = heap_getattr(line, SPI_fnumber(descriptor, "entry_id"), descriptor, &entry_null);
@@ -124,7 +126,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_guard) {
     if (!for_lines) {
         std::optional<std::string> status = crm_core::pg::column_text(
             data->tg_trigtuple, descriptor,
-            crm_core::pg::guard([&] { return SPI_fnumber(descriptor, "status"); }));
+            crm_core::pg::pg_call([&] { return SPI_fnumber(descriptor, "status"); }));
         if (status == std::string("posted")) {
             throw append_only_error(table, operation, "posted journal entries");
         }

@@ -26,21 +26,13 @@ namespace {
 // Whether the last crm_core._job_call() of this backend was stopped by its statement_timeout.
 bool last_job_timed_out = false;
 
-// The owner of crm_core.job (the extension's owner): registrations are written as that role.
-Oid job_table_owner() {
-    static crm_core::pg::CachedPlan plan_owner(
-        "SELECT relowner FROM pg_catalog.pg_class"
-        " WHERE oid = 'crm_core.job'::pg_catalog.regclass",
-        {});
-    plan_owner.execute(nullptr, nullptr, true, 1);
-    return DatumGetObjectId(*crm_core::pg::result_value(0, 1));
-}
-
 // Calls `sql` (a crm_core function taking the calling role as $1, then `arguments`) as the
 // owner of crm_core.job and returns its single result, or nullopt for NULL.
 std::optional<Datum> call_as_job_owner(crm_core::pg::CachedPlan& plan, Datum* values,
                                        const char* nulls) {
-    crm_core::pg::ActingAs as_owner(job_table_owner(), true);
+    // The owner of crm_core.job (the extension's owner): registrations are written as that role.
+    Oid owner = crm_core::pg::relation_owner(crm_core::pg::relation_id("crm_core", "job"));
+    crm_core::pg::ActingAs as_owner(owner, true);
     plan.execute(values, nulls, false, 1);
     return crm_core::pg::result_value(0, 1);
 }
@@ -98,7 +90,7 @@ CRM_CORE_FUNCTION(crm_core_schedule_job) {
         values[i + 1] = PG_ARGISNULL(i) ? 0 : PG_GETARG_DATUM(i);
         nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
     }
-    const char* extension = crm_core::pg::guard(
+    const char* extension = crm_core::pg::pg_call(
         [] { return creating_extension ? get_extension_name(CurrentExtensionObject) : nullptr; });
     values[6] = extension != nullptr ? CStringGetTextDatum(extension) : 0;
     nulls[6] = extension != nullptr ? ' ' : 'n';
@@ -128,7 +120,7 @@ CRM_CORE_FUNCTION(crm_core_job_call) {
     const Oid role = PG_GETARG_OID(1);
     const int64 timeout_ms = PG_GETARG_INT64(2);
     last_job_timed_out = false;
-    std::string call = crm_core::pg::guard([&] {
+    std::string call = crm_core::pg::pg_call([&] {
         char* schema = get_namespace_name(get_func_namespace(function));
         char* name = get_func_name(function);
         if (schema == nullptr || name == nullptr) {
@@ -139,17 +131,16 @@ CRM_CORE_FUNCTION(crm_core_job_call) {
                         quote_qualified_identifier(schema, name));
     });
     crm_core::pg::SpiConnection spi;
-    crm_core::pg::ActingAs as_role(role, true);
     // Whatever the job sets (even with SET, not SET LOCAL) is reverted afterwards. Its
     // search_path is crm_core.run_job's: pg_catalog, pg_temp.
-    int guc_level = crm_core::pg::guard([] { return NewGUCNestLevel(); });
+    crm_core::pg::ActingAs as_role(role, crm_core::pg::ActingAs::Mode::restricted,
+                                   {{"search_path", "pg_catalog, pg_temp"}});
     int64 rows = 0;
     {
         JobTimeout timeout(timeout_ms);
         crm_core::pg::execute_once(call.c_str(), false, 1);
         rows = DatumGetInt64(*crm_core::pg::result_value(0, 1));
     }
-    crm_core::pg::guard([&] { AtEOXact_GUC(false, guc_level); });
     PG_RETURN_INT64(rows);
 }
 

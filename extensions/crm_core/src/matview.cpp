@@ -7,7 +7,7 @@
 #include "crm_core/matview_plan.hpp"
 #include "interrupts.hpp"
 #include "function.hpp"
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 extern "C" {
 #include "utils/array.h"
@@ -16,7 +16,7 @@ extern "C" {
 
 namespace {
 
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 namespace mv = crm_core::matview;
 
 // Argument n (oid[], NULL meaning empty) as view ids; NULL elements are skipped.
@@ -27,7 +27,7 @@ std::vector<mv::ViewId> oid_array_argument(FunctionCallInfo fcinfo, int n) {
     Datum* elements = nullptr;
     bool* nulls = nullptr;
     int count = 0;
-    guard([&] {
+    pg_call([&] {
         ArrayType* array = PG_GETARG_ARRAYTYPE_P(n);
         deconstruct_array(array, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elements, &nulls,
                           &count);
@@ -64,7 +64,7 @@ std::vector<mv::Dependency> dependency_arguments(FunctionCallInfo fcinfo, int n)
 Datum oid_array_result(const std::vector<mv::ViewId>& ids) {
     int count = static_cast<int>(ids.size());
     const mv::ViewId* data = ids.data();
-    ArrayType* array = guard([&] {
+    ArrayType* array = pg_call([&] {
         Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
         for (int i = 0; i < count; ++i) {
             CHECK_FOR_INTERRUPTS();

@@ -10,6 +10,8 @@
 #include "interrupts.hpp"
 #include "datum.hpp"
 #include "function.hpp"
+#include "relation.hpp"
+#include "trigger.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -26,7 +28,7 @@ extern "C" {
 namespace {
 
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 namespace mv = crm_core::matview;
 
 constexpr std::int64_t kMicrosecondsPerDay = 86'400'000'000;
@@ -65,7 +67,7 @@ Datum time_datum(std::int64_t microseconds, Oid type) {
 Datum int8_array(const std::vector<std::int64_t>& values) {
     int count = static_cast<int>(values.size());
     const std::int64_t* data = values.data();
-    return guard([&] {
+    return pg_call([&] {
         Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * (count > 0 ? count : 1)));
         for (int i = 0; i < count; ++i) {
             CHECK_FOR_INTERRUPTS();
@@ -79,7 +81,7 @@ Datum int8_array(const std::vector<std::int64_t>& values) {
 // An identifier quoted for SQL when needed.
 std::string quoted(const std::string& identifier) {
     const char* name = identifier.c_str();
-    return guard([&] { return quote_identifier(name); });
+    return pg_call([&] { return quote_identifier(name); });
 }
 
 // The bucket ranges touched by the rows of one transition table. Reads the tuplestore the
@@ -89,7 +91,7 @@ std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor
                                      Oid type, const mv::BucketGrid& grid) {
     constexpr std::size_t kBatchRows = 65536;
     int read_pointer = 0;
-    TupleTableSlot* slot = guard([&] {
+    TupleTableSlot* slot = pg_call([&] {
         read_pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
         tuplestore_select_read_pointer(rows, read_pointer);
         tuplestore_rescan(rows);
@@ -101,7 +103,7 @@ std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor
     for (bool more = true; more;) {
         std::int64_t* out = times.data();
         std::size_t read = 0;
-        more = guard([&] {
+        more = pg_call([&] {
             tuplestore_select_read_pointer(rows, read_pointer);
             while (read < kBatchRows) {
                 CHECK_FOR_INTERRUPTS();
@@ -124,7 +126,7 @@ std::vector<mv::TimeRange> ranges_in(Tuplestorestate* rows, TupleDesc descriptor
             merged_size = std::max<std::size_t>(ranges.size(), 1);
         }
     }
-    guard([&] {
+    pg_call([&] {
         ExecDropSingleTupleTableSlot(slot);
         tuplestore_select_read_pointer(rows, 0);
     });
@@ -136,7 +138,7 @@ std::vector<mv::TimeRange> changed_ranges(TriggerData* trigger_data, const std::
                                           const mv::BucketGrid& grid) {
     TupleDesc descriptor = RelationGetDescr(trigger_data->tg_relation);
     const char* name = column.c_str();
-    int attribute = guard([&] { return SPI_fnumber(descriptor, name); });
+    int attribute = pg_call([&] { return SPI_fnumber(descriptor, name); });
     if (attribute <= 0) {
         throw Error(ERRCODE_UNDEFINED_COLUMN,
                     "time column \"" + column + "\" of a bucket summary's source is gone", "",
@@ -175,16 +177,9 @@ void log_ranges(Oid summary, const std::vector<mv::TimeRange>& ranges) {
 
 // Runs sql with the two range bounds as $1 and $2; returns the rows it processed.
 uint64 execute_with_range(const std::string& sql, Oid type, Datum lower, Datum upper) {
-    const char* text = sql.c_str();
     Oid types[2] = {type, type};
     Datum values[2] = {lower, upper};
-    int code =
-        guard([&] { return SPI_execute_with_args(text, 2, types, values, nullptr, false, 0); });
-    if (code < 0) {
-        throw Error(ERRCODE_INTERNAL_ERROR,
-                    std::string("SPI_execute_with_args failed: ") + SPI_result_code_string(code));
-    }
-    return SPI_processed;
+    return crm_core::pg::execute_with_arguments(sql.c_str(), 2, types, values, nullptr, false);
 }
 
 }  // namespace
@@ -194,11 +189,7 @@ uint64 execute_with_range(const std::string& sql, Oid type, Datum lower, Datum u
 // finds the summaries in crm_core.bucket_summary rather than in trigger arguments, so the
 // triggers survive pg_dump/restore (new OIDs) and renames.
 CRM_CORE_FUNCTION(crm_core_bucket_invalidate) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "crm_core._bucket_invalidate() must be called as a trigger");
-    }
-    auto* trigger_data = reinterpret_cast<TriggerData*>(fcinfo->context);
+    TriggerData* trigger_data = crm_core::pg::trigger_data(fcinfo, "crm_core._bucket_invalidate()");
     if (!TRIGGER_FIRED_FOR_STATEMENT(trigger_data->tg_event)) {
         throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
                     "crm_core._bucket_invalidate() must be a statement trigger", "",
@@ -246,10 +237,7 @@ CRM_CORE_FUNCTION(crm_core_bucket_log_rows) {
     Oid rel = PG_GETARG_OID(1);
     std::string column = NameStr(*PG_GETARG_NAME(2));
     mv::BucketGrid grid{PG_GETARG_INT64(3), PG_GETARG_INT64(4)};
-    std::string table = guard([&] {
-        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)),
-                                          get_rel_name(rel));
-    });
+    std::string table = crm_core::pg::qualified_name(rel);
     std::string column_sql = quoted(column);
     std::string sql = "SELECT min(" + column_sql + "), max(" + column_sql + "), " +
                       "pg_catalog.pg_typeof(min(" + column_sql + "))::pg_catalog.oid FROM " + table;

@@ -21,7 +21,7 @@ namespace {
 
 namespace part = crm_core::partition;
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 
 // Microseconds between 1970-01-01 (the planner's epoch) and 2000-01-01 (PostgreSQL's).
 constexpr part::Micros kPostgresEpochOffset =
@@ -76,7 +76,7 @@ std::vector<Datum> array_elements(Datum array, Oid element_type, int16 length, b
     Datum* elements = nullptr;
     bool* nulls = nullptr;
     int count = 0;
-    guard([&] {
+    pg_call([&] {
         deconstruct_array(DatumGetArrayTypeP(array), element_type, length, by_value, align,
                           &elements, &nulls, &count);
     });
@@ -99,7 +99,7 @@ void put_row(ReturnSetInfo* result, const char* action, const part::Partition& p
     values[1] = crm_core::pg::string_to_text(partition.name);
     values[2] = TimestampGetDatum(to_timestamp(partition.range.lower));
     values[3] = TimestampGetDatum(to_timestamp(partition.range.upper));
-    guard([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+    pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
 }
 
 }  // namespace
@@ -147,7 +147,7 @@ CRM_CORE_FUNCTION(crm_core_partition_plan) {
     }
 
     const part::Plan plan = part::plan(parent, config, now, existing);
-    guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const part::Partition& partition : plan.retire) {
         crm_core::pg::check_for_interrupts();
@@ -172,7 +172,7 @@ CRM_CORE_FUNCTION(crm_core_partition_slot) {
     const part::Micros lower = part::slot_start(unit, at);
     const part::Partition slot{part::partition_name(parent, unit, lower),
                                {lower, part::next_slot(unit, lower)}};
-    guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
     put_row(reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo), "create", slot);
     return (Datum)0;
 }
@@ -224,7 +224,7 @@ Timestamp bound_timestamp(const PartitionRangeDatum* datum) {
 CRM_CORE_FUNCTION(crm_core_partition_range) {
     const std::string stored = crm_core::pg::text_argument(fcinfo, 0);
     const PartitionBoundSpec* spec = nullptr;
-    guard([&] { spec = static_cast<const PartitionBoundSpec*>(stringToNode(stored.c_str())); });
+    pg_call([&] { spec = static_cast<const PartitionBoundSpec*>(stringToNode(stored.c_str())); });
     if (spec == nullptr || !IsA(spec, PartitionBoundSpec)) {
         throw Error(ERRCODE_DATA_EXCEPTION, "not a partition bound");
     }
@@ -241,7 +241,7 @@ CRM_CORE_FUNCTION(crm_core_partition_range) {
         TimestampGetDatum(
             bound_timestamp(static_cast<const PartitionRangeDatum*>(linitial(spec->upperdatums)))),
     };
-    return guard([&] {
+    return pg_call([&] {
         return PointerGetDatum(
             construct_array(bounds, 2, TIMESTAMPOID, sizeof(Timestamp), true, TYPALIGN_DOUBLE));
     });

@@ -58,7 +58,7 @@ struct SealedRow {
 
 // Column `column` (1-based) of SPI result row `row` as text.
 std::optional<std::string> result_text(uint64 row, int column) {
-    const char* text = crm_core::pg::guard(
+    const char* text = crm_core::pg::pg_call(
         [&] { return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column); });
     if (text == nullptr) {
         return std::nullopt;
@@ -134,7 +134,7 @@ std::string result_bytes(uint64 row, int column) {
     }
     const char* data = nullptr;
     std::size_t size = 0;
-    crm_core::pg::guard([&] {
+    crm_core::pg::pg_call([&] {
         bytea* bytes = DatumGetByteaPP(*value);
         data = VARDATA_ANY(bytes);
         size = VARSIZE_ANY_EXHDR(bytes);
@@ -221,18 +221,6 @@ struct SealPlan {
     std::uint64_t next_scan_from;
 };
 
-// Runs a statement with arguments, planned for these values (never a generic plan).
-uint64 execute_with_values(const char* sql, int count, Oid* types, Datum* values) {
-    int code = crm_core::pg::guard(
-        [&] { return SPI_execute_with_args(sql, count, types, values, nullptr, false, 0); });
-    if (code < 0) {
-        throw crm_core::pg::Error(
-            ERRCODE_INTERNAL_ERROR,
-            std::string("SPI_execute_with_args failed: ") + SPI_result_code_string(code));
-    }
-    return SPI_processed;
-}
-
 // Finds the posted, unsealed entries of a business posted by transactions from scan_from on:
 // those whose entry and lines were written before the horizon are sealable now; the others
 // (still too young) keep the next scan starting at their posting transaction.
@@ -251,7 +239,8 @@ SealPlan plan_seal(std::int64_t business_id, std::uint64_t horizon, std::uint64_
     Datum values[] = {Int64GetDatum(business_id),
                       crm_core::pg::string_to_text(std::to_string(scan_from)),
                       crm_core::pg::string_to_text(std::to_string(horizon))};
-    uint64 count = execute_with_values(kCandidates, 3, types, values);
+    uint64 count =
+        crm_core::pg::execute_with_arguments(kCandidates, 3, types, values, nullptr, false);
     SealPlan plan{{}, horizon};
     for (uint64 row = 0; row < count; ++row) {
         crm_core::pg::check_for_interrupts();
@@ -373,7 +362,7 @@ uint64 seal_block(crm_core::ChainHead& head, const std::string& horizon,
 // Appends one row of plain values to a materialized SRF result.
 void put_row(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
     auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    crm_core::pg::guard(
+    crm_core::pg::pg_call(
         [&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
 }
 
@@ -387,7 +376,7 @@ CRM_CORE_FUNCTION(crm_core_seal_ledger) {
                                   "entries_per_block must be between 1 and 100000, not " +
                                       std::to_string(entries_per_block));
     }
-    crm_core::pg::guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    crm_core::pg::pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
     std::string horizon;
     std::vector<std::int64_t> ids;
     {
@@ -703,7 +692,7 @@ CRM_CORE_FUNCTION(crm_core_verify_ledger) {
                                       "Pass a value returned by crm_core.ledger_digest().");
         }
     }
-    crm_core::pg::guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    crm_core::pg::pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
     std::vector<KnownBusiness> known;
     {
         crm_core::pg::SpiConnection spi;

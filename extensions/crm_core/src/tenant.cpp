@@ -13,7 +13,8 @@
 #include "crm_core/tenant.hpp"
 #include "datum.hpp"
 #include "function.hpp"
-#include "immutable_trigger.hpp"
+#include "relation.hpp"
+#include "trigger.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
 #include "tenant.hpp"
@@ -89,8 +90,8 @@ void forget_at_new_transaction_on_citus() {
         return;
     }
     cache_transaction = MyProc->lxid;
-    bool citus =
-        guard([] { return OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)); });
+    bool citus = pg_call(
+        [] { return OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)); });
     if (citus) {
         forget_all();
     }
@@ -112,7 +113,7 @@ void register_callbacks() {
     if (callbacks_registered) {
         return;
     }
-    guard([] {
+    pg_call([] {
         CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
         CacheRegisterSyscacheCallback(AUTHOID, on_role_invalidation, 0);
         CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, on_role_invalidation, 0);
@@ -131,7 +132,7 @@ std::vector<Oid> grantees(int64 business_id) {
     std::vector<Oid> roles;
     ledger::as_extension_owner([&] {
         SpiConnection spi;
-        grant_table = guard([] {
+        grant_table = pg_call([] {
             return get_relname_relid("business_grant", get_namespace_oid("crm_core", false));
         });
         static CachedPlan select_grantees("SELECT crm_core._business_grantees($1)", {INT8OID});
@@ -150,7 +151,7 @@ std::vector<Oid> grantees(int64 business_id) {
 // Whether role was granted the business, itself or through a role whose privileges it has.
 bool granted(Oid role, int64 business_id) {
     for (Oid grantee : grantees(business_id)) {
-        if (guard([&] { return has_privs_of_role(role, grantee); })) {
+        if (pg_call([&] { return has_privs_of_role(role, grantee); })) {
             return true;
         }
     }
@@ -159,7 +160,7 @@ bool granted(Oid role, int64 business_id) {
 
 // The role's name, for messages.
 std::string role_name(Oid role) {
-    const char* name = guard([&] { return GetUserNameFromId(role, true); });
+    const char* name = pg_call([&] { return GetUserNameFromId(role, true); });
     return name != nullptr ? name : "oid " + std::to_string(role);
 }
 
@@ -201,7 +202,7 @@ KeyColumn key_column(FunctionCallInfo fcinfo, const TriggerData* data) {
     const Trigger* trigger = data->tg_trigger;
     const char* name = trigger->tgnargs > 0 ? trigger->tgargs[0] : "business_id";
     TupleDesc descriptor = RelationGetDescr(data->tg_relation);
-    int number = guard([&] { return SPI_fnumber(descriptor, name); });
+    int number = pg_call([&] { return SPI_fnumber(descriptor, name); });
     if (number <= 0) {
         throw Error(ERRCODE_UNDEFINED_COLUMN,
                     table_of(data) + " has no column \"" + name + "\" for its business", "",
@@ -209,7 +210,7 @@ KeyColumn key_column(FunctionCallInfo fcinfo, const TriggerData* data) {
     }
     Oid type = TupleDescAttr(descriptor, number - 1)->atttypid;
     auto* cached = static_cast<KeyColumn*>(
-        guard([&] { return MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(KeyColumn)); }));
+        pg_call([&] { return MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(KeyColumn)); }));
     *cached = KeyColumn{number, type};
     fcinfo->flinfo->fn_extra = cached;
     return *cached;
@@ -218,7 +219,7 @@ KeyColumn key_column(FunctionCallInfo fcinfo, const TriggerData* data) {
 // The business a row belongs to; std::nullopt for NULL.
 std::optional<int64> row_business(HeapTuple row, TupleDesc descriptor, const KeyColumn& key) {
     bool is_null = false;
-    Datum value = guard([&] { return heap_getattr(row, key.number, descriptor, &is_null); });
+    Datum value = pg_call([&] { return heap_getattr(row, key.number, descriptor, &is_null); });
     if (is_null) {
         return std::nullopt;
     }
@@ -237,7 +238,7 @@ bool has_global_view(Oid role) {
         return cached->second;
     }
     std::uint64_t seen = invalidations;
-    bool global = guard([&] {
+    bool global = pg_call([&] {
         if (superuser_arg(role) || has_bypassrls_privilege(role)) {
             return true;
         }
@@ -308,7 +309,7 @@ CRM_CORE_FUNCTION(crm_core_current_business) {
 CRM_CORE_FUNCTION(crm_core_business_grants_changed) {
     TriggerData* data = trigger_data(fcinfo, "crm_core.business_grants_changed()");
     Oid table = RelationGetRelid(data->tg_relation);
-    guard([&] { CacheInvalidateRelcacheByRelid(table); });
+    pg_call([&] { CacheInvalidateRelcacheByRelid(table); });
     return PointerGetDatum(nullptr);
 }
 

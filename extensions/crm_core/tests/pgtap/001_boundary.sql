@@ -2,7 +2,7 @@
 -- Every throws_ok runs in a subtransaction, like an application's SAVEPOINT; a backend crash
 -- would end this whole file, so reaching finish() also proves the backend survived.
 BEGIN;
-SELECT plan(28);
+SELECT plan(35);
 
 CREATE TEMP TABLE session_facts AS SELECT pg_backend_pid() AS pid;
 
@@ -35,7 +35,7 @@ SELECT is(pg_temp.error_fields($$SELECT crm_core_test.throw_error('23514', 'm', 
 SELECT throws_ok($$SELECT crm_core_test.throw_std_exception('plain std::runtime_error')$$,
                  'XX000', 'plain std::runtime_error', 'std::exception becomes internal_error (XX000)');
 SELECT throws_ok($$SELECT crm_core_test.throw_bad_alloc()$$,
-                 '53200', NULL, 'std::bad_alloc becomes out_of_memory (53200)');
+                 '53200', 'out of memory in crm_core', 'std::bad_alloc becomes out_of_memory (53200)');
 SELECT throws_ok($$SELECT crm_core_test.throw_non_std()$$,
                  'XX000', 'unknown C++ exception in crm_core', 'a non-std exception is still caught');
 
@@ -69,6 +69,47 @@ SELECT is(pg_temp.constraint_of($$SELECT crm_core_test.run_guarded('INSERT INTO 
           '23505|boundary_unique_pk|boundary_unique',
           'a unique violation keeps SQLSTATE, constraint and table names');
 
+-- Rule 2c: re-raised, a PostgreSQL error is the error PostgreSQL raised: its location (the C
+-- function and file that raised it, shown by VERBOSITY verbose) and its CONTEXT, each line once.
+SELECT is(crm_core_test.error_origin($$SELECT crm_core_test.run_guarded('SELECT 1/0')$$),
+          E'int4div|int.c|SQL statement "SELECT 1/0"\n'
+          'SQL statement "SELECT crm_core_test.run_guarded(''SELECT 1/0'')"',
+          'a re-raised error keeps its LOCATION and CONTEXT');
+SELECT is(crm_core_test.error_origin($$SELECT crm_core_test.throw_error('22023', 'm')$$),
+          'raise|function.cpp|SQL statement "SELECT crm_core_test.throw_error(''22023'', ''m'')"',
+          'an error of our own C++ code is raised at the boundary, under its callers'' context');
+SELECT is((SELECT split_part(origin, '|', 1) || '|' || split_part(origin, '|', 2)
+           FROM crm_core_test.error_origin($sql$DO $do$ BEGIN
+                    PERFORM crm_core_test.run_guarded('SELECT 1/0');
+                EXCEPTION WHEN division_by_zero THEN RAISE; END $do$$sql$) AS origin),
+          'int4div|int.c',
+          'caught and re-raised by PL/pgSQL after its rollback, the error still has its LOCATION');
+CREATE FUNCTION pg_temp.error_context(sql text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE context text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS context = PG_EXCEPTION_CONTEXT;
+    RETURN regexp_replace(context, 'pg_temp_[0-9]+', 'pg_temp');
+END $f$;
+SELECT is(pg_temp.error_context($$SELECT crm_core_test.run_guarded('SELECT 1/0')$$),
+          E'SQL statement "SELECT 1/0"\n'
+          'SQL statement "SELECT crm_core_test.run_guarded(''SELECT 1/0'')"\n'
+          'PL/pgSQL function pg_temp.error_context(text) line 4 at EXECUTE',
+          'PL/pgSQL sees the whole CONTEXT of a re-raised error');
+
+-- Rule 2d: C++ code that leaves PostgreSQL's error stacks changed (here: an exception thrown out
+-- of a PG_TRY block) is caught at the boundary; the stacks are restored, so the next error
+-- unwinds normally instead of jumping into a dead frame.
+SELECT throws_ok($$SELECT crm_core_test.leave_error_stacks_changed()$$, 'XX000',
+                 'crm_core: C++ code left PostgreSQL''s error stacks changed (an exception or '
+                 'longjmp crossed a PG_TRY block); the stacks were restored',
+                 'changed error stacks are reported');
+SELECT throws_ok($$SELECT crm_core_test.run_guarded('SELECT 1/0')$$,
+                 '22012', 'division by zero', 'the next error after them is reported normally');
+SELECT is((SELECT pid FROM session_facts), pg_backend_pid(), 'on the same backend');
+
 -- Rule 2b: caught in C++ inside a subtransaction, the error is data and the session goes on.
 SELECT is(crm_core_test.catch_in_subtransaction('SELECT 1/0'),
           '22012|division by zero|context-restored',
@@ -96,7 +137,7 @@ SELECT is(crm_core_test.plans_prepared(), (:plans_before + 1)::bigint,
 -- Rule 5: the session is healthy: same backend, inside a savepoint, and the ledger of errors
 -- above did not abort the surrounding transaction.
 SAVEPOINT before_error;
-SELECT throws_ok($$SELECT crm_core_test.run_guarded('SELECT 1/0')$$, '22012', NULL,
+SELECT throws_ok($$SELECT crm_core_test.run_guarded('SELECT 1/0')$$, '22012', 'division by zero',
                  'an error inside a savepoint');
 ROLLBACK TO SAVEPOINT before_error;
 SELECT is(crm_core_test.run_guarded('SELECT 1'), 1::bigint, 'the savepoint is usable after it');

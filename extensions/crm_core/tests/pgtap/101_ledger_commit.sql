@@ -19,7 +19,7 @@ SELECT throws_ok($$SELECT dblink_exec('s1', '
     INSERT INTO crm_core.journal_entry (id, business_id) VALUES (10, 1);
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 10, 1, 100);
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (1, 10, 2, 99);
-    COMMIT')$$, '23514', NULL, 'an unbalanced entry fails at COMMIT');
+    COMMIT')$$, '23514', 'journal entry 10 does not balance in EUR: debits 100, credits 99', 'an unbalanced entry fails at COMMIT');
 SELECT dblink_exec('s1', 'ROLLBACK');
 SELECT is(pg_temp.q('s1', 'SELECT count(*) FROM crm_core.journal_entry'), '0', 'and nothing of it is committed');
 
@@ -38,7 +38,7 @@ SELECT throws_ok($$SELECT dblink_exec('s1', '
     VALUES (1, 12, 1, 5, NULL), (1, 12, 2, NULL, 5);
     SET CONSTRAINTS ALL IMMEDIATE;
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 12, 1, 1);
-    COMMIT')$$, '23514', NULL, 'a line added after SET CONSTRAINTS IMMEDIATE is checked again');
+    COMMIT')$$, '23514', 'journal entry 12 does not balance in EUR: debits 6, credits 5', 'a line added after SET CONSTRAINTS IMMEDIATE is checked again');
 SELECT dblink_exec('s1', 'ROLLBACK');
 
 SELECT throws_ok($$SELECT dblink_exec('s1', '
@@ -50,7 +50,7 @@ SELECT throws_ok($$SELECT dblink_exec('s1', '
     SET CONSTRAINTS ALL IMMEDIATE;
     SET CONSTRAINTS ALL DEFERRED;
     ROLLBACK TO SAVEPOINT s;
-    COMMIT')$$, '23514', NULL,
+    COMMIT')$$, '23514', 'journal entry 13 has 1 line(s); a posted entry needs at least two',
     'an entry checked inside a savepoint is checked again once the savepoint rolls back');
 SELECT dblink_exec('s1', 'ROLLBACK');
 
@@ -100,13 +100,13 @@ SELECT is(dblink_is_busy('s1'), 1, 'posting a draft waits for a session adding l
 SELECT dblink_exec('s2', 'COMMIT');
 SELECT is(v, 'UPDATE 1', 'then the posting goes ahead') FROM dblink_get_result('s1') AS t(v text);
 SELECT * FROM dblink_get_result('s1') AS t(v text);
-SELECT throws_ok($$SELECT dblink_exec('s1', 'COMMIT')$$, '23514', NULL,
+SELECT throws_ok($$SELECT dblink_exec('s1', 'COMMIT')$$, '23514', 'journal entry 20 does not balance in EUR: debits 13, credits 10',
                  'and its check sees the other session''s line');
 SELECT dblink_exec('s1', 'ROLLBACK');
 SELECT throws_ok($$SELECT dblink_exec('s1', '
     BEGIN;
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (1, 11, 2, 1);
-    COMMIT')$$, '55000', NULL, 'lines cannot be added to an entry posted by an earlier transaction');
+    COMMIT')$$, '55000', 'INSERT on crm_core.journal_line is refused: lines of posted journal entries are append-only', 'lines cannot be added to an entry posted by an earlier transaction');
 SELECT dblink_exec('s1', 'ROLLBACK');
 
 -- Closing an account is seen by other sessions' next postings (per-backend cache invalidated).
@@ -127,7 +127,7 @@ SELECT throws_ok($$SELECT dblink_exec('s2', '
     INSERT INTO crm_core.journal_entry (id, business_id) VALUES (30, 1);
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
     VALUES (1, 30, 1, 1, NULL), (1, 30, 2, NULL, 1);
-    COMMIT')$$, '55000', NULL, 'another session sees an account closed after it cached it');
+    COMMIT')$$, '55000', 'account 4000 (id 2) is closed', 'another session sees an account closed after it cached it');
 SELECT dblink_exec('s2', 'ROLLBACK');
 
 -- Overdraft rules under concurrency: two sessions each spend 80 of a wallet holding 100.
@@ -149,7 +149,7 @@ SELECT lives_ok($$SELECT dblink_exec('s1', '
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
     VALUES (1, 42, 3, 80, NULL), (1, 42, 1, NULL, 80);
     COMMIT')$$, 'the first session to commit spends the wallet');
-SELECT throws_ok($$SELECT dblink_exec('s2', 'COMMIT')$$, '23514', NULL,
+SELECT throws_ok($$SELECT dblink_exec('s2', 'COMMIT')$$, '23514', 'account 2100 (id 3) would have debits 160 exceeding credits 100',
                  'the other, written at the same time, is refused at its commit');
 SELECT dblink_exec('s2', 'ROLLBACK');
 SELECT dblink_exec('s2', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
@@ -163,7 +163,7 @@ SELECT throws_ok($$SELECT dblink_exec('s2', '
     INSERT INTO crm_core.journal_entry (id, business_id) VALUES (44, 1);
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
     VALUES (1, 44, 3, 10, NULL), (1, 44, 1, NULL, 10);
-    COMMIT')$$, '40001', NULL,
+    COMMIT')$$, '40001', 'could not serialize access due to concurrent update',
     'under REPEATABLE READ a wallet spent since the snapshot fails with a serialization error');
 SELECT dblink_exec('s2', 'ROLLBACK');
 SELECT is(pg_temp.q('s1', 'SELECT crm_core.account_balance(3)'), '10', 'the wallet holds 100 - 80 - 10');

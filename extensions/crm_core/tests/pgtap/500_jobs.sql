@@ -1,7 +1,7 @@
 -- Registered jobs: schedule_job / unschedule_job, the crm_core.jobs view, and run_job, which
 -- runs a job as the role that registered it (never as the runner), with a pinned search_path,
 -- every setting it changes reverted, bounded by its statement_timeout, failures recorded and
--- retried with backoff. Runners in other sessions and CALL run_due_jobs(): 501_jobs_sessions.sql.
+-- retried with backoff. Runners in other sessions and CALL run_due_jobs(): tests/isolation/specs/jobs_sessions.spec.
 BEGIN;
 SELECT plan(62);
 
