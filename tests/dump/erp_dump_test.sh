@@ -10,7 +10,6 @@ source_db=crm_erp_dump_source
 restored_db=crm_erp_dump_restored
 source "$(dirname "$0")/lib.sh"
 
-echo "1..10"
 psql -X -q -v ON_ERROR_STOP=1 -d "$source_db" -c 'CREATE EXTENSION crm_core' \
     -f "$CRM_ROOT/scripts/demo/20_erp.sql" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d "$source_db" >/dev/null <<'SQL'
@@ -37,28 +36,28 @@ ledger_before=$(sql "$source_db" "$LEDGER_ROWS_SQL")
 restore_log=$(mktemp)
 trap 'rm -f "$restore_log"; cleanup' EXIT
 if dump_and_restore "$source_db" "$restored_db" "$restore_log"; then
-    check 1 "the dump restores without error" ok ok
+    tap_check "the dump restores without error" ok ok
 else
-    check 1 "the dump restores without error" "$(head -3 "$restore_log")" ok
+    tap_check "the dump restores without error" "$(head -3 "$restore_log")" ok
 fi
-check 2 "entries, lines, sales, items, matches, customers and a user's events come back, none twice" \
+tap_check "entries, lines, sales, items, matches, customers and a user's events come back, none twice" \
     "$(sql "$restored_db" "$counts")" "$before"
-check 3 "stock on hand is what it was" "$(sql "$restored_db" "$stock")" "$stock_before"
-check 4 "kept balances equal their lines, stock its movements" \
+tap_check "stock on hand is what it was" "$(sql "$restored_db" "$stock")" "$stock_before"
+tap_check "kept balances equal their lines, stock its movements" \
     "$(sql "$restored_db" "SELECT (SELECT count(*) FROM crm_core.check_balances()) + (SELECT count(*) FROM erp.check_stock())")" 0
-check 5 "the modules' registrations are the install's, the user's event table is kept" \
+tap_check "the modules' registrations are the install's, the user's event table is kept" \
     "$(sql "$restored_db" "SELECT string_agg(relid::text || ':' || by_extension, ',' ORDER BY relid::text) FROM erp.event_table WHERE relid::text LIKE 'shop.%' OR relid::text = 'water.sale'")" \
     "shop.expense:false,water.sale:true"
-check 6 "a restored event table still posts" \
+tap_check "a restored event table still posts" \
     "$(sql "$restored_db" "INSERT INTO shop.expense (business_id, amount) VALUES (101, 10) RETURNING (SELECT 1)" >/dev/null;
        sql "$restored_db" "SELECT count(*) FROM crm_core.journal_line l JOIN shop.expense e ON e.business_id = l.business_id AND e.entry_id = l.entry_id")" 4
 frozen=$(psql -X -q -A -t -d "$restored_db" -c "UPDATE water.sale SET quantity = 1" 2>&1 || true)
-check 7 "posted events are still frozen" "$(printf '%s' "$frozen" | grep -c 'is posted: it does not change')" 1
-check 8 "customers decrypt with the key they were written with" \
+tap_check "posted events are still frozen" "$(printf '%s' "$frozen" | grep -c 'is posted: it does not change')" 1
+tap_check "customers decrypt with the key they were written with" \
     "$(PGOPTIONS="$PGOPTIONS -c erp.pii_key=demo-only-key-0123456789abcdefghijklmnop" sql "$restored_db" "SELECT phone FROM erp.customer_pii WHERE business_id = 102 AND id = 1")" \
     "+254712345678"
-check 9 "the daily summaries refresh" \
+tap_check "the daily summaries refresh" \
     "$(sql "$restored_db" "REFRESH MATERIALIZED VIEW water.daily_summary_mv; SELECT sum(bottles_sold) FROM water.daily_summary_mv")" \
     "$(sql "$source_db" "SELECT sum(bottles_sold) FROM water.daily_summary_mv")"
-check 10 "the ledger comes back row for row" "$(sql "$restored_db" "$LEDGER_ROWS_SQL")" "$ledger_before"
-[ "$failures" -eq 0 ]
+tap_check "the ledger comes back row for row" "$(sql "$restored_db" "$LEDGER_ROWS_SQL")" "$ledger_before"
+tap_done
