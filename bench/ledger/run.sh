@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
-# Ledger benchmark: the same tables with no triggers (the limit), a plain PL/pgSQL version of
-# the same rules (plpgsql_ledger.sql) and crm_core, side by side in one throwaway cluster.
+# Ledger benchmark: crm_core against four other ledgers, side by side in one throwaway cluster.
+#   minimal       the minimal tables a user writes (bench/ledger/minimal/setup.sql), no triggers:
+#                 the physical limit
+#   hand          the same tables with the PL/pgSQL a user writes by hand
+#                 (minimal/hand_plpgsql.sql: per-line balance UPDATE, deferred per-line sum
+#                 check, append-only guard)
+#   plpgsql_all   crm_core's tables with all of crm_core's rules in plain PL/pgSQL
+#                 (plpgsql_ledger.sql), crm_core's own triggers disabled
+#   crm_off       crm_core's tables with crm_core's triggers disabled (CHECKs stay; the
+#                 journal tables carry no foreign keys, the triggers check references): what
+#                 the same tables cost without the ledger
+#   crm_core      crm_core
 # Workloads (pgbench, 4 clients, synchronous_commit=off):
-#   a) 2-line postings over 1,000 accounts           -> throughput (tps)
-#   b) the same, one side always the hot account 1   -> throughput (tps)
-#   c) one entry of 20,000 lines                     -> time
-#   d) COPY of 100,000 lines forming 50,000 entries  -> time
+#   a) 2-line postings over 1,000 accounts            -> throughput (tps)
+#   b) the same, one side always the hot account 1    -> throughput (tps)
+#   c) one entry of 20,000 lines                      -> time
+#   d) COPY of 100,000 lines forming 50,000 entries   -> time
+# and, for crm_core alone: (a) with the debit line in a random one of 1,000,000 subledgers, and batch
+# posting, crm_core.post_entries() with 1,000 entries per call against 1,000 single-entry
+# transactions (one client).
 # Tenant isolation cost, a) and b) only: crm_core again, as a login of crm_core_app granted
 # the business, with isolation off ("app": policies and tenant triggers disabled) and on
 # ("tenant": each transaction starts with SET LOCAL crm_core.business_id, as behind PgBouncer).
 # Usage: bench/ledger/run.sh [seconds per pgbench slice, default 5] [rounds, default 3]
+# The machine may be shared: slices of the variants are interleaved, medians are reported.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -17,34 +31,41 @@ source "$root/scripts/lib.sh"
 seconds=${1:-5}
 rounds=${2:-3}
 cluster=bench-ledger
-plpgsql_timeout=${PLPGSQL_TIMEOUT:-60s}
+slow_timeout=${SLOW_TIMEOUT:-60s}
 
 "$root/scripts/build.sh" >/dev/null
 "$root/scripts/cluster.sh" destroy "$cluster" >/dev/null
 "$root/scripts/cluster.sh" start "$cluster" >/dev/null
-trap '"$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
-eval "$("$root/scripts/cluster.sh" env "$cluster")"
-PGBENCH=/usr/lib/postgresql/$PG_MAJOR/bin/pgbench
 work=$(mktemp -d)
 chmod 755 "$work"
 trap 'rm -rf "$work"; "$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
+eval "$("$root/scripts/cluster.sh" env "$cluster")"
+PGBENCH=/usr/lib/postgresql/$PG_MAJOR/bin/pgbench
 
 psql_quiet() { psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 
-variants=(raw plpgsql crm_core)
+variants=(minimal hand plpgsql_all crm_off crm_core)
 tenant_variants=(app tenant)
+# The directory of a variant's workload files (crm_core's tables or the minimal ones).
+workloads_of() { case $1 in minimal | hand) echo "$here/minimal" ;; *) echo "$here" ;; esac; }
 for variant in "${variants[@]}" "${tenant_variants[@]}"; do
     psql_quiet -d postgres -c "CREATE DATABASE $variant"
-    psql_quiet -d "$variant" -c "CREATE EXTENSION crm_core"
-    if [ "$variant" = raw ] || [ "$variant" = plpgsql ]; then
-        for table in journal_entry journal_line account fiscal_period; do
-            psql_quiet -d "$variant" -c "ALTER TABLE crm_core.$table DISABLE TRIGGER USER"
-        done
-    fi
-    if [ "$variant" = plpgsql ]; then
-        psql_quiet -d "$variant" -f "$here/plpgsql_ledger.sql"
-    fi
-    psql_quiet -d "$variant" -f "$here/setup.sql"
+    case $variant in
+        minimal) psql_quiet -d "$variant" -f "$here/minimal/setup.sql" ;;
+        hand) psql_quiet -d "$variant" -f "$here/minimal/setup.sql" -f "$here/minimal/hand_plpgsql.sql" ;;
+        *)
+            psql_quiet -d "$variant" -c "CREATE EXTENSION crm_core"
+            if [ "$variant" != crm_core ]; then
+                for table in journal_entry journal_line account fiscal_period; do
+                    psql_quiet -d "$variant" -c "ALTER TABLE crm_core.$table DISABLE TRIGGER USER"
+                done
+            fi
+            if [ "$variant" = plpgsql_all ]; then
+                psql_quiet -d "$variant" -f "$here/plpgsql_ledger.sql"
+            fi
+            psql_quiet -d "$variant" -f "$here/setup.sql"
+            ;;
+    esac
     case "$variant" in
         app) psql_quiet -d "$variant" -f "$here/isolation_off.sql" ;&
         tenant) psql_quiet -d "$variant" -c "DO \$\$ BEGIN
@@ -54,44 +75,58 @@ for variant in "${variants[@]}" "${tenant_variants[@]}"; do
     esac
 done
 # The tenant variant's transactions declare their business first.
-for workload in a_postings.sql b_hot_account.sql; do
-    sed "s/^BEGIN;$/BEGIN;\nSET LOCAL crm_core.business_id = '1';/" "$here/$workload" > "$work/tenant_$workload"
+for workload in a_postings b_hot_account; do
+    sed "s/^BEGIN;$/BEGIN;\nSET LOCAL crm_core.business_id = '1';/" "$here/$workload.sql" > "$work/tenant_$workload.sql"
 done
 
 # Workload d's files: 50,000 entries (ids from an offset per run) and their 100,000 lines.
 make_copy_files() {
     local offset=$1
-    awk -v o="$offset" 'BEGIN { for (k = 1; k <= 50000; k++) printf "%d,1\n", o + k }' \
+    awk -v o="$offset" 'BEGIN { for (k = 1; k <= 50000; k++) printf "%d\n", o + k }' \
         > "$work/entries_$offset.csv"
     awk -v o="$offset" 'BEGIN { srand(7); for (k = 1; k <= 50000; k++) {
             a = int(rand() * 1000) + 1; b = int(rand() * 1000) + 1; m = int(rand() * 100000) + 1;
-            printf "1,%d,%d,%d,\n1,%d,%d,,%d\n", o + k, a, m, o + k, b, m } }' \
+            printf "%d,%d,%d,\n%d,%d,,%d\n", o + k, a, m, o + k, b, m } }' \
         > "$work/lines_$offset.csv"
+    # The COPY files in each variant's column layout.
+    awk -v o="$offset" 'BEGIN { for (k = 1; k <= 50000; k++) printf "%d,1\n", o + k }' > "$work/entries_crm_$offset.csv"
+    awk -F, '{ printf "1,%s,%s,%s,%s\n", $1, $2, $3, $4 }' "$work/lines_$offset.csv" > "$work/lines_crm_$offset.csv"
+    cat > "$work/d_crm_$offset.sql" <<SQL
+BEGIN;
+\\copy crm_core.journal_entry (id, business_id) FROM '$work/entries_crm_$offset.csv' WITH (FORMAT csv)
+\\copy crm_core.journal_line (business_id, entry_id, account_id, debit, credit) FROM '$work/lines_crm_$offset.csv' WITH (FORMAT csv)
+SET CONSTRAINTS ALL IMMEDIATE;
+COMMIT;
+SQL
+    cat > "$work/d_minimal_$offset.sql" <<SQL
+BEGIN;
+\\copy bench.entry (id) FROM '$work/entries_$offset.csv' WITH (FORMAT csv)
+\\copy bench.line (entry_id, account_id, debit, credit) FROM '$work/lines_$offset.csv' WITH (FORMAT csv)
+SET CONSTRAINTS ALL IMMEDIATE;
+COMMIT;
+SQL
 }
 
-tps() {  # variant script -> tps
-    local out script=$here/$2 user=()
+tps() {  # variant script-path [clients] -> "tps failed retried"
+    local out script=$2 user=()
     case "$1" in
         app) user=(-U bench_app) ;;
-        tenant) user=(-U bench_app); script=$work/tenant_$2 ;;
+        tenant) user=(-U bench_app); script=$work/tenant_$(basename "$2") ;;
     esac
-    out=$("$PGBENCH" -n -M prepared -c 4 -j 2 -T "$seconds" --max-tries=20 "${user[@]}" -f "$script" "$1" 2>&1)
-    local failed
+    out=$("$PGBENCH" -n -M prepared -c "${3:-4}" -j 2 -T "$seconds" --max-tries=20 "${user[@]}" -f "$script" "$1" 2>&1)
+    local failed retried
     failed=$(printf '%s\n' "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
-    local retried
     retried=$(printf '%s\n' "$out" | sed -n 's/^number of transactions retried: \([0-9]*\).*/\1/p')
-    printf '%s\n' "$out" > "$work/$1_$2.log"
     printf '%s %s %s\n' "$(printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)" \
         "${failed:-0}" "${retried:-0}"
 }
 
-elapsed() {  # variant psql-file [options] -> seconds (or "timeout")
-    local variant=$1 file=$2
-    shift 2
+elapsed() {  # variant psql-file [timeout] -> seconds (or "timeout")
+    local variant=$1 file=$2 timeout=${3:-0}
     local start end
     start=$(date +%s%N)
-    if ! PGOPTIONS="${PGOPTIONS_EXTRA:-}" psql -X -q -v ON_ERROR_STOP=1 -d "$variant" "$@" -f "$file" \
-        >/dev/null 2>"$work/err"; then
+    if ! PGOPTIONS="-c statement_timeout=$timeout" psql -X -q -v ON_ERROR_STOP=1 -d "$variant" \
+        -f "$file" >/dev/null 2>"$work/err"; then
         if grep -q 'statement timeout' "$work/err"; then echo timeout; return; fi
         cat "$work/err" >&2
         exit 1
@@ -100,83 +135,121 @@ elapsed() {  # variant psql-file [options] -> seconds (or "timeout")
     awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", (e - s) / 1e9 }'
 }
 
-# The machine is shared and noisy: interleave the variants in short slices, several rounds,
-# and keep each variant's median.
-declare -A result samples
-for workload in a_postings.sql b_hot_account.sql; do
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "timeout" || b == "timeout" || a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (v[1] == "timeout") print "timeout"; else printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A result samples notes
+# a and b: throughput, the variants interleaved in each round.
+for workload in a_postings b_hot_account; do
     for round in $(seq 1 "$rounds"); do
         for variant in "${variants[@]}" "${tenant_variants[@]}"; do
-            read -r value failed retried < <(tps "$variant" "$workload")
+            read -r value failed retried < <(tps "$variant" "$(workloads_of "$variant")/$workload.sql")
             samples[$variant,$workload]="${samples[$variant,$workload]:-} $value"
-            result[$variant,$workload,notes]="failed $failed, retried $retried"
+            notes[$variant,$workload]="failed $failed, retried $retried"
             echo "  $workload round $round $variant: $value tps (failed $failed, retried $retried)" >&2
         done
+        if [ "$workload" = a_postings ]; then  # crm_core with subledgers, beside plain crm_core
+            read -r value failed retried < <(tps crm_core "$here/a_subledger.sql")
+            samples[crm_core,a_subledger]="${samples[crm_core,a_subledger]:-} $value"
+            echo "  a_subledger round $round crm_core: $value tps (failed $failed, retried $retried)" >&2
+        fi
     done
-    for variant in "${variants[@]}" "${tenant_variants[@]}"; do
-        result[$variant,$workload]=$(printf '%s\n' ${samples[$variant,$workload]} | sort -g |
-            awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+done
+for key in "${!samples[@]}"; do
+    # shellcheck disable=SC2086
+    result[$key]=$(median ${samples[$key]})
+done
+
+# c and d: times, the variants interleaved in each run; hand's O(n^2) check may time out.
+for run in $(seq 1 "$rounds"); do
+    offset=$((run * 1000000))
+    make_copy_files "$offset"
+    for variant in "${variants[@]}"; do
+        timeout=0
+        case $variant in hand | plpgsql_all) timeout=$slow_timeout ;; esac
+        if [ "$run" -gt 1 ] && [ "${samples[$variant,c]:-}" = " timeout" ]; then
+            c=timeout
+        else
+            c=$(elapsed "$variant" "$(workloads_of "$variant")/c_big_entry.sql" "$timeout")
+        fi
+        case $variant in minimal | hand) d_file=$work/d_minimal_$offset.sql ;; *) d_file=$work/d_crm_$offset.sql ;; esac
+        d=$(elapsed "$variant" "$d_file" "$timeout")
+        samples[$variant,c]="${samples[$variant,c]:-} $c"
+        samples[$variant,d]="${samples[$variant,d]:-} $d"
+        echo "  run $run $variant: c ${c}s, d ${d}s" >&2
+    done
+done
+for variant in "${variants[@]}"; do
+    for key in c d; do
+        # shellcheck disable=SC2086
+        result[$variant,$key]=$(median ${samples[$variant,$key]})
     done
 done
 
-runs=3
-for run in $(seq 1 $runs); do
-    offset=$((run * 1000000))
-    make_copy_files "$offset"
-    cat > "$work/d_$offset.sql" <<SQL
-BEGIN;
-\\copy crm_core.journal_entry (id, business_id) FROM '$work/entries_$offset.csv' WITH (FORMAT csv)
-\\copy crm_core.journal_line (business_id, entry_id, account_id, debit, credit) FROM '$work/lines_$offset.csv' WITH (FORMAT csv)
-SET CONSTRAINTS ALL IMMEDIATE;
-COMMIT;
-SQL
-    for variant in "${variants[@]}"; do
-        options=()
-        if [ "$variant" = plpgsql ]; then export PGOPTIONS_EXTRA="-c statement_timeout=$plpgsql_timeout"; else export PGOPTIONS_EXTRA=""; fi
-        if [ "$variant" = plpgsql ] && [ "$run" -gt 1 ] && [ "${result[$variant,c]}" = timeout ]; then
-            c=timeout
-        else
-            c=$(elapsed "$variant" "$here/c_big_entry.sql")
-        fi
-        d=$(elapsed "$variant" "$work/d_$offset.sql")
-        echo "  run $run $variant: c ${c}s, d ${d}s" >&2
-        # keep the best (lowest) time of the runs
-        for key in c d; do
-            value=${!key}
-            old=${result[$variant,$key]:-}
-            if [ -z "$old" ] || [ "$old" = timeout ] || { [ "$value" != timeout ] && awk -v a="$value" -v b="$old" 'BEGIN { exit !(a < b) }'; }; then
-                result[$variant,$key]=$value
-            fi
-        done
+# Batch posting (crm_core, one client): 1,000 entries in one post_entries() call against
+# 1,000 single-entry transactions.
+batch_line="batch: crm_core.post_entries() not available"
+if [ -n "$(psql -X -At -d crm_core -c "SELECT to_regproc('crm_core.post_entries')")" ]; then
+    awk 'BEGIN { srand(5); printf "SELECT count(*) FROM crm_core.post_entries(1, $$["
+        for (k = 1; k <= 1000; k++) {
+            a = int(rand() * 1000) + 1; b = int(rand() * 1000) + 1; m = int(rand() * 100000) + 1
+            printf "%s{\"lines\": [{\"account_id\": %d, \"debit\": %d}, {\"account_id\": %d, \"credit\": %d}]}",
+                (k > 1 ? "," : ""), a, m, b, m
+        }
+        print "]$$);" }' > "$work/batch.sql"
+    for round in $(seq 1 "$rounds"); do
+        single=$("$PGBENCH" -n -M prepared -c 1 -t 1000 -f "$here/a_postings.sql" crm_core 2>&1 |
+            sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p')
+        batch=$(elapsed crm_core "$work/batch.sql")
+        samples[batch_single]="${samples[batch_single]:-} $single"
+        samples[batch_call]="${samples[batch_call]:-} $batch"
+        echo "  batch round $round: single-entry transaction ${single} ms each, post_entries(1,000 entries) ${batch} s" >&2
     done
-done
+    # shellcheck disable=SC2086
+    single_ms=$(median ${samples[batch_single]})
+    # shellcheck disable=SC2086
+    per_entry_ms=$(median ${samples[batch_call]})  # seconds per 1,000 entries = ms per entry
+    batch_line="batch: post_entries() ${per_entry_ms} ms per entry (1,000 per call), a single-entry transaction ${single_ms} ms: $(ratio "$single_ms" "$per_entry_ms") faster per entry (target >= 5x)"
+fi
 
 for variant in crm_core "${tenant_variants[@]}"; do
     problems=$(psql -X -At -d "$variant" -c "SELECT count(*) FROM crm_core.check_balances()")
-    echo "  $variant: crm_core.check_balances() rows = $problems (must be 0)" >&2
+    unbalanced=$(psql -X -At -d "$variant" -c "SELECT count(*) FROM crm_core.unbalanced_entries()")
+    echo "  $variant: check_balances() rows = $problems, unbalanced_entries() rows = $unbalanced (both must be 0)" >&2
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "timeout" || b == "timeout" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 echo
-echo "Ledger benchmark (4 clients, synchronous_commit=off; a, b: median of $rounds interleaved ${seconds}s slices; c, d: best of $runs)"
-printf '%-38s %9s %9s %9s %12s %13s %8s\n' workload raw plpgsql crm_core plpgsql/raw crm_core/raw target
-for workload in a_postings.sql b_hot_account.sql; do
-    printf '%-38s %9s %9s %9s %12s %13s %8s\n' "${workload%.sql} (tps, higher is better)" \
-        "${result[raw,$workload]}" "${result[plpgsql,$workload]}" "${result[crm_core,$workload]}" \
-        "$(ratio "${result[plpgsql,$workload]}" "${result[raw,$workload]}")" \
-        "$(ratio "${result[crm_core,$workload]}" "${result[raw,$workload]}")" ">=0.90x"
+echo "Ledger benchmark (4 clients, synchronous_commit=off; medians of $rounds interleaved rounds, ${seconds}s pgbench slices)"
+printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' workload minimal hand plpgsql_all crm_off crm_core \
+    "vs hand" "vs off" "vs min"
+for workload in a_postings b_hot_account; do
+    printf '%-24s %9.0f %9.0f %11.0f %9.0f %9.0f | %9s %9s %9s\n' "${workload%%_*} (tps)" \
+        "${result[minimal,$workload]}" "${result[hand,$workload]}" "${result[plpgsql_all,$workload]}" \
+        "${result[crm_off,$workload]}" "${result[crm_core,$workload]}" \
+        "$(ratio "${result[crm_core,$workload]}" "${result[hand,$workload]}")" \
+        "$(ratio "${result[crm_core,$workload]}" "${result[crm_off,$workload]}")" \
+        "$(ratio "${result[crm_core,$workload]}" "${result[minimal,$workload]}")"
 done
-printf '%-38s %9s %9s %9s %12s %13s %8s\n' "c_big_entry (s, lower is better)" \
-    "${result[raw,c]}" "${result[plpgsql,c]}" "${result[crm_core,c]}" \
-    "$(ratio "${result[plpgsql,c]}" "${result[raw,c]}")" "$(ratio "${result[crm_core,c]}" "${result[raw,c]}")" "<=1.5x"
-printf '%-38s %9s %9s %9s %12s %13s %8s\n' "d_copy (s, lower is better)" \
-    "${result[raw,d]}" "${result[plpgsql,d]}" "${result[crm_core,d]}" \
-    "$(ratio "${result[plpgsql,d]}" "${result[raw,d]}")" "$(ratio "${result[crm_core,d]}" "${result[raw,d]}")" "<=1.3x"
-echo "plpgsql notes: a ${result[plpgsql,a_postings.sql,notes]}; b ${result[plpgsql,b_hot_account.sql,notes]}; c timeout = over $plpgsql_timeout"
+for key in c d; do
+    label="c 20,000-line entry (s)"
+    [ "$key" = d ] && label="d COPY 100,000 lines (s)"
+    printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' "$label" \
+        "${result[minimal,$key]}" "${result[hand,$key]}" "${result[plpgsql_all,$key]}" \
+        "${result[crm_off,$key]}" "${result[crm_core,$key]}" \
+        "$(ratio "${result[crm_core,$key]}" "${result[hand,$key]}")" \
+        "$(ratio "${result[crm_core,$key]}" "${result[crm_off,$key]}")" \
+        "$(ratio "${result[crm_core,$key]}" "${result[minimal,$key]}")"
+done
+echo "targets: a, b: crm_core >= 1.50x hand and >= 0.90x crm_off; c <= 1.2x crm_off; d <= 1.1x crm_off (time)"
+echo "subledgers: a with the debit line in a random one of 1,000,000 subledgers: ${result[crm_core,a_subledger]} tps" \
+    "($(ratio "${result[crm_core,a_subledger]}" "${result[crm_core,a_postings]}") of plain a)"
+echo "$batch_line"
+echo "hand notes: a ${notes[hand,a_postings]}; b ${notes[hand,b_hot_account]}; c/d timeout = over $slow_timeout"
 echo
-echo "Tenant isolation (crm_core as a crm_core_app login; a, b: median of the same interleaved slices)"
-printf '%-38s %9s %9s %13s %8s\n' workload "app (off)" "tenant" tenant/app target
-for workload in a_postings.sql b_hot_account.sql; do
-    printf '%-38s %9s %9s %13s %8s\n' "${workload%.sql} (tps, higher is better)" \
+echo "Tenant isolation (crm_core as a crm_core_app login; a, b: medians of the same interleaved slices)"
+printf '%-24s %9s %9s %13s %8s\n' workload "app (off)" "tenant" tenant/app target
+for workload in a_postings b_hot_account; do
+    printf '%-24s %9.0f %9.0f %13s %8s\n' "${workload%%_*} (tps)" \
         "${result[app,$workload]}" "${result[tenant,$workload]}" \
         "$(ratio "${result[tenant,$workload]}" "${result[app,$workload]}")" ">=0.95x"
 done

@@ -5,6 +5,7 @@
 
 #include <exception>
 #include <new>
+#include <type_traits>
 
 #include "error.hpp"
 #include "installed_version.hpp"
@@ -60,18 +61,27 @@ ErrorReport report_for(int sqlstate, const char* message) noexcept;
 // block.
 [[noreturn]] void raise(const ErrorReport& report);
 
-// Runs body(fcinfo) and turns every C++ exception into an ordinary PostgreSQL error.
+// Runs body() and turns every C++ exception into an ordinary PostgreSQL error: the boundary of
+// every entry point PostgreSQL calls (SQL functions, triggers, transaction callbacks).
 template <typename Body>
-Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
+auto report_errors(Body body) -> decltype(body()) {
     MemoryContext call_context = CurrentMemoryContext;
     const ErrorStacks stacks = ErrorStacks::current();
     ErrorReport report{};
     try {
-        Datum result = body(fcinfo);
-        if (!stacks.unchanged()) {
-            throw Error(ERRCODE_INTERNAL_ERROR, changed_error_stacks_message);
+        if constexpr (std::is_void_v<decltype(body())>) {
+            body();
+            if (!stacks.unchanged()) {
+                throw Error(ERRCODE_INTERNAL_ERROR, changed_error_stacks_message);
+            }
+            return;
+        } else {
+            auto result = body();
+            if (!stacks.unchanged()) {
+                throw Error(ERRCODE_INTERNAL_ERROR, changed_error_stacks_message);
+            }
+            return result;
         }
-        return result;
     } catch (const Error& error) {
         MemoryContextSwitchTo(call_context);
         report = report_for(error);
@@ -89,6 +99,12 @@ Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
         report = report_for(ERRCODE_INTERNAL_ERROR, changed_error_stacks_message);
     }
     raise(report);
+}
+
+// Runs body(fcinfo) and turns every C++ exception into an ordinary PostgreSQL error.
+template <typename Body>
+Datum call_cpp(Body body, FunctionCallInfo fcinfo) {
+    return report_errors([&] { return body(fcinfo); });
 }
 
 }  // namespace crm_core::pg

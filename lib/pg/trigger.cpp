@@ -38,6 +38,14 @@ const char* trigger_operation(const TriggerData* data) {
     return "TRUNCATE";
 }
 
+Error append_only_error(const std::string& table, const char* operation, const char* what) {
+    return Error(
+        ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        std::string(operation) + " on " + table + " is refused: " + what + " are append-only",
+        "crm_core guards this table; history is never edited, removed or truncated.",
+        "Record a correction as a new row (for the ledger: a reversing entry).");
+}
+
 int column_number(TupleDesc descriptor, const char* name, const char* table) {
     int number = pg_call([&] { return SPI_fnumber(descriptor, name); });
     if (number <= 0) {

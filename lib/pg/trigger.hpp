@@ -24,6 +24,10 @@ std::optional<std::string> column_text(HeapTuple tuple, TupleDesc descriptor, in
 // The operation that fired the trigger: "INSERT", "UPDATE", "DELETE" or "TRUNCATE".
 const char* trigger_operation(const TriggerData* data);
 
+// The error a guard raises for a refused change: the table, the operation, and what to do
+// instead ("UPDATE on t is refused: <what> are append-only").
+Error append_only_error(const std::string& table, const char* operation, const char* what);
+
 // The attribute number of a column the trigger relies on; refuses a table without it.
 int column_number(TupleDesc descriptor, const char* name, const char* table);
 

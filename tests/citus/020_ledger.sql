@@ -132,9 +132,9 @@ SELECT matches(pg_temp.outcome(format($$UPDATE crm_core.journal_line SET debit =
 SELECT matches(pg_temp.outcome(format($$DELETE FROM crm_core.journal_entry WHERE business_id = %s AND id = 5001$$, :a)),
                '^55000: DELETE on crm_core\.journal_entry_[0-9]+ is refused: posted journal entries are append-only$',
                'a posted entry cannot be deleted');
-SELECT matches(pg_temp.outcome(format($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (%s, 5001, 1000, 1)$$, :a)),
-               '^55000: INSERT on crm_core\.journal_line_[0-9]+ is refused: lines of posted journal entries are append-only$',
-               'no line joins an entry posted by an earlier transaction');
+SELECT is(pg_temp.outcome(format($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (%s, 5001, 1000, 1)$$, :a)),
+          '55000: journal entry 5001 is already posted; lines cannot be added to it',
+          'no line joins an entry posted by an earlier transaction');
 SELECT is(pg_temp.outcome('TRUNCATE crm_core.journal_line CASCADE'),
           '55000: TRUNCATE on crm_core.journal_line is refused: its rows are append-only',
           'the journal cannot be truncated');
@@ -202,7 +202,7 @@ SELECT matches(pg_temp.outcome(format($$
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit) VALUES
         (%1$s, 5032, 2000, 1, NULL), (%1$s, 5032, 1003, NULL, 1);
     COMMIT;$$, :a)),
-               '^23503: insert or update on table "journal_line_[0-9]+" violates foreign key constraint "journal_line_business_id_account_id_fkey_[0-9]+"$',
+               format('^23503: account 2000 does not exist in business %s$', :a),
                'a line cannot use another tenant''s account');
 SELECT is((SELECT string_agg(trim(line), ' ') FROM pg_temp.plan_of(format(
                'SELECT * FROM crm_core.journal_line WHERE business_id = %s', :a)) AS line

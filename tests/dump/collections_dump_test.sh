@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A crm_collections database survives pg_dump | psql -v ON_ERROR_STOP=1, as a superuser with
-# session_replication_role = replica (docs/install.md, "Backup and restore"): customers and
+# A crm_collections database survives pg_dump -Fc and the documented restore (docs/install.md,
+# "Backup and restore": replica mode, stopping at the first error; the keys that ATTACH
+# PARTITION builds on the monthly partitions of the extension's tables are not created twice,
+# and every partition ends with its parent's keys and indexes, attached to them): customers and
 # their fingerprints (the key is dumped), debts, plans, payments and allocations in monthly and
 # default partitions, reversals, adjustments, history; the install's registrations (append-only,
 # audit, partitions, dashboards) are made again by CREATE EXTENSION, not duplicated; positions
@@ -46,7 +48,17 @@ registrations="SELECT concat_ws(' / ',
     (SELECT string_agg(relid::text || ':' || by_extension, ',' ORDER BY relid::text) FROM crm_core.audited_table WHERE relid::text LIKE 'collections.%'),
     (SELECT string_agg(parent::text || ':' || by_extension, ',' ORDER BY parent::text) FROM crm_core.partition_config WHERE parent::text LIKE 'collections.%'),
     (SELECT string_agg(view::text || ':' || by_extension, ',' ORDER BY view::text) FROM crm_core.matview WHERE view::text LIKE 'collections.%'))"
+# Every index of every partition of a collections table, with its parent index.
+partition_indexes="SELECT string_agg(concat_ws(':', i.indrelid::regclass, i.indexrelid::regclass,
+                                               pg_get_indexdef(i.indexrelid), c.contype,
+                                               (SELECT a.inhparent::regclass FROM pg_inherits AS a
+                                                 WHERE a.inhrelid = i.indexrelid)),
+                                     ' / ' ORDER BY i.indexrelid::regclass::text)
+                     FROM pg_index AS i JOIN pg_class AS t ON t.oid = i.indrelid
+                     LEFT JOIN pg_constraint AS c ON c.conindid = i.indexrelid
+                    WHERE t.relispartition AND t.relnamespace = 'collections'::regnamespace"
 state_before=$(sql "$source_db" "$state")
+partition_indexes_before=$(sql "$source_db" "$partition_indexes")
 registrations_before=$(sql "$source_db" "$registrations")
 
 restore_log=$(mktemp)
@@ -78,4 +90,6 @@ tap_check "payments stay append-only" \
 tap_check "a duplicate reference is still refused" \
     "$(psql -X -q -A -t -d "$restored_db" -c "INSERT INTO collections.payment (business_id, debt_account_id, reference, amount)
                                                SELECT 1, min(id), 'P-' || min(id), 1 FROM collections.debt_account" 2>&1 | grep -c 'already used')" 1
+tap_check "every partition has its parent's keys and indexes once, attached to the parent's, under the source's names" \
+    "$(sql "$restored_db" "$partition_indexes")" "$partition_indexes_before"
 tap_done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A whole crm_core database survives pg_dump | psql -v ON_ERROR_STOP=1, as a superuser with
+# A whole crm_core database survives pg_dump -Fc and the documented restore (ON_ERROR_STOP), as a superuser with
 # session_replication_role = replica (docs/install.md, "Backup and restore"), into a new database: the ledger (businesses, accounts, a closed fiscal period,
 # posted entries, a reversal, drafts, balances, sealed blocks and unsealed entries), audit rows (in the default and in monthly partitions), a partitioned append-only and audited
 # user table, partition and materialized view registrations; the install's own configuration

@@ -1,6 +1,9 @@
 #include "ledger_state.hpp"
 
+#include <optional>
+
 #include "datum.hpp"
+#include "function.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -27,17 +30,21 @@ bool callbacks_registered = false;
 
 std::unordered_map<RowKey, AccountInfo, RowKeyHash> account_cache;
 std::unordered_map<int64, ClosedRanges> period_cache;
+std::unordered_set<int64> business_cache;
 // The tables whose invalidation empties the caches (looked up when the caches load).
 Oid account_table = InvalidOid;
 Oid period_table = InvalidOid;
+Oid business_table = InvalidOid;
 
 // Drops everything the finished transaction remembered; never throws.
 void reset_state() noexcept {
     state.tallies_trusted = true;
     state.lost = false;
     state.fresh_entries.clear();
+    state.entries_counted_untallied.clear();
     state.tallies.clear();
     state.lines_counted_after_posting.clear();
+    state.touched_entries.clear();
     state.verified_entries.clear();
     state.ruled_accounts_touched.clear();
     state.ruled_accounts_pending.clear();
@@ -45,8 +52,16 @@ void reset_state() noexcept {
     state.checks_waiting.clear();
 }
 
-// Transaction end: the numeric Datums die with TopTransactionContext, so forget them now.
+// Before COMMIT or PREPARE: what the deferred checks left (lines added to an entry after its
+// check). At transaction end: the numeric Datums die with TopTransactionContext, so forget
+// them now.
 void on_transaction_event(XactEvent event, void*) {
+    if ((event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) &&
+        state_transaction == MyProc->lxid &&
+        (!state.touched_entries.empty() || !state.ruled_accounts_pending.empty() || state.lost)) {
+        report_errors([] { check_before_commit(state); });
+        return;
+    }
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
         event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
         reset_state();
@@ -85,6 +100,9 @@ void on_relcache_invalidation(Datum, Oid relation) {
     if (relation == InvalidOid || relation == period_table) {
         period_cache.clear();
     }
+    if (relation == InvalidOid || relation == business_table) {
+        business_cache.clear();
+    }
 }
 
 // Whether Citus is loaded in this server (it is preloaded or not at all).
@@ -95,10 +113,11 @@ bool citus_loaded() {
 
 // Remembers the OIDs of the ledger's reference tables for the invalidation callback.
 void remember_reference_tables() {
-    guard([] {
+    pg_call([] {
         Oid schema = get_namespace_oid("crm_core", false);
         account_table = get_relname_relid("account", schema);
         period_table = get_relname_relid("fiscal_period", schema);
+        business_table = get_relname_relid("business", schema);
     });
 }
 
@@ -106,7 +125,7 @@ void remember_reference_tables() {
 
 TransactionState& transaction_state() {
     if (!callbacks_registered) {
-        guard([] {
+        pg_call([] {
             RegisterXactCallback(on_transaction_event, nullptr);
             RegisterSubXactCallback(on_subtransaction_event, nullptr);
             CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
@@ -126,24 +145,52 @@ const AccountInfo* find_account(const RowKey& account) {
         return &cached->second;
     }
     remember_reference_tables();
-    static CachedPlan select_account(
-        "SELECT code, currency, closed_at IS NOT NULL, overdraft FROM crm_core.account "
-        "WHERE business_id = $1 AND id = $2",
-        {INT8OID, INT8OID});
-    Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
-    if (execute_on_latest_snapshot(select_account, arguments, 1) == 0) {
+    std::optional<AccountInfo> loaded;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan select_account(
+            "SELECT code, currency, closed_at IS NOT NULL, overdraft FROM crm_core.account "
+            "WHERE business_id = $1 AND id = $2",
+            {INT8OID, INT8OID});
+        Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
+        if (execute_on_latest_snapshot(select_account, arguments, 1) == 0) {
+            return;
+        }
+        AccountInfo info;
+        info.code = text_to_string(*result_value(0, 1));
+        info.currency = text_to_string(*result_value(0, 2));
+        info.closed = DatumGetBool(*result_value(0, 3));
+        info.overdraft = crm_core::ledger::parse_overdraft_rule(text_to_string(*result_value(0, 4)))
+                             .value_or(crm_core::ledger::OverdraftRule::none);
+        loaded = std::move(info);
+    });
+    if (!loaded) {
         return nullptr;
     }
-    AccountInfo info;
-    info.code = text_to_string(*result_value(0, 1));
-    info.currency = text_to_string(*result_value(0, 2));
-    info.closed = DatumGetBool(*result_value(0, 3));
-    info.overdraft = crm_core::ledger::parse_overdraft_rule(text_to_string(*result_value(0, 4)))
-                         .value_or(crm_core::ledger::OverdraftRule::none);
-    return &account_cache.insert_or_assign(account, std::move(info)).first->second;
+    return &account_cache.insert_or_assign(account, std::move(*loaded)).first->second;
 }
 
-const ClosedRanges* cached_closed_periods(int64 business_id) {
+bool business_exists(int64 business_id) {
+    if (business_cache.count(business_id) > 0) {
+        return true;
+    }
+    remember_reference_tables();
+    bool found = false;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan select_business("SELECT 1 FROM crm_core.business WHERE id = $1",
+                                          {INT8OID});
+        Datum arguments[1] = {Int64GetDatum(business_id)};
+        found = execute_on_latest_snapshot(select_business, arguments, 1) > 0;
+    });
+    if (found) {
+        business_cache.insert(business_id);
+    }
+    return found;
+}
+
+// The business's closed fiscal periods if cached, else nullptr.
+static const ClosedRanges* cached_closed_periods(int64 business_id) {
     auto cached = period_cache.find(business_id);
     return cached == period_cache.end() ? nullptr : &cached->second;
 }
@@ -153,40 +200,45 @@ const ClosedRanges& closed_periods(int64 business_id) {
         return *cached;
     }
     remember_reference_tables();
-    static CachedPlan select_periods(
-        "SELECT starts_on, ends_on FROM crm_core.fiscal_period "
-        "WHERE business_id = $1 AND closed_at IS NOT NULL",
-        {INT8OID});
-    Datum arguments[1] = {Int64GetDatum(business_id)};
-    uint64 rows = execute_on_latest_snapshot(select_periods, arguments);
     ClosedRanges ranges;
-    for (uint64 row = 0; row < rows; ++row) {
-        ranges.add(DatumGetDateADT(*result_value(row, 1)), DatumGetDateADT(*result_value(row, 2)));
-    }
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan select_periods(
+            "SELECT starts_on, ends_on FROM crm_core.fiscal_period "
+            "WHERE business_id = $1 AND closed_at IS NOT NULL",
+            {INT8OID});
+        Datum arguments[1] = {Int64GetDatum(business_id)};
+        uint64 rows = execute_on_latest_snapshot(select_periods, arguments);
+        for (uint64 row = 0; row < rows; ++row) {
+            ranges.add(DatumGetDateADT(*result_value(row, 1)),
+                       DatumGetDateADT(*result_value(row, 2)));
+        }
+    });
     return period_cache.insert_or_assign(business_id, std::move(ranges)).first->second;
 }
 
 uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit) {
-    guard([] {
+    pg_call([] {
         // As SPI does before a read-write statement: this query's own writes so far are seen.
         CommandCounterIncrement();
         PushActiveSnapshot(GetLatestSnapshot());
     });
     uint64 rows = plan.execute(arguments, nullptr, true, row_limit);
-    guard([] { PopActiveSnapshot(); });
+    pg_call([] { PopActiveSnapshot(); });
     return rows;
 }
 
 void invalidate_reference_caches() {
     remember_reference_tables();
-    guard([] {
+    pg_call([] {
         CacheInvalidateRelcacheByRelid(account_table);
         CacheInvalidateRelcacheByRelid(period_table);
+        CacheInvalidateRelcacheByRelid(business_table);
     });
 }
 
 Oid extension_owner() {
-    return guard([] {
+    return pg_call([] {
         Oid schema = get_namespace_oid("crm_core", false);
         HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(schema));
         if (!HeapTupleIsValid(tuple)) {
@@ -202,7 +254,7 @@ void as_extension_owner(const std::function<void()>& fn) {
     Oid saved_user = InvalidOid;
     int saved_context = 0;
     Oid owner = extension_owner();
-    int guc_level = guard([&] {
+    int guc_level = pg_call([&] {
         GetUserIdAndSecContext(&saved_user, &saved_context);
         SetUserIdAndSecContext(
             owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
@@ -220,7 +272,7 @@ void as_extension_owner(const std::function<void()>& fn) {
         return level;
     });
     fn();
-    guard([&] {
+    pg_call([&] {
         AtEOXact_GUC(true, guc_level);
         SetUserIdAndSecContext(saved_user, saved_context);
     });

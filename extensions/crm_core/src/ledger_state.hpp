@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "crm_core/ledger.hpp"
-#include "guard.hpp"
+#include "pg_call.hpp"
 #include "spi.hpp"
 
 namespace crm_core::pg::ledger {
@@ -55,9 +55,16 @@ struct TransactionState {
     bool tallies_trusted = true;
     // True when memory ran out while re-arming checks: this transaction may not commit.
     bool lost = false;
-    // Entries inserted by this transaction: true when inserted as posted.
+    // Entries inserted by this transaction (rows that exist: recorded after the insert):
+    // true when inserted as posted. Their lines are tallied as they come.
     std::unordered_map<RowKey, bool, RowKeyHash> fresh_entries;
+    // Entries whose lines were counted without a tally (not fresh when they came): never
+    // fresh afterwards, their check reads the table.
+    std::unordered_set<RowKey, RowKeyHash> entries_counted_untallied;
     std::unordered_map<RowKey, EntryTally, RowKeyHash> tallies;
+    // Posted entries this transaction touched (inserted, posted, or given counted lines): each
+    // is checked before commit unless it was checked since its last change.
+    std::unordered_set<RowKey, RowKeyHash> touched_entries;
     // Entries checked since their last change (an entry is checked once per commit).
     std::unordered_set<RowKey, RowKeyHash> verified_entries;
     // Accounts with an overdraft rule written by this transaction, and those not yet checked.
@@ -78,15 +85,21 @@ struct TransactionState {
 // The current transaction's state (registers the transaction callbacks on first use).
 TransactionState& transaction_state();
 
-// The account, loading it through SPI on a cache miss; std::nullopt when it does not exist.
-// Needs an open SPI connection.
+// Checks what the transaction's deferred checks have not (ledger_triggers.cpp): every touched
+// entry not checked since its last change and every pending overdraft account. Runs just
+// before COMMIT and PREPARE TRANSACTION, after the deferred triggers.
+void check_before_commit(TransactionState& state);
+
+// The account, loaded (as the extension owner, on the latest snapshot) on a cache miss; nullptr
+// when it does not exist.
 const AccountInfo* find_account(const RowKey& account);
 
-// The business's closed fiscal periods if cached, else nullptr.
-const crm_core::ledger::ClosedRanges* cached_closed_periods(int64 business_id);
+// Whether the business exists (cached; looked up as the extension owner, on the latest
+// snapshot, on a miss).
+bool business_exists(int64 business_id);
 
-// The business's closed fiscal periods, loaded through SPI on a cache miss.
-// Needs an open SPI connection.
+// The business's closed fiscal periods, loaded (as the extension owner, on the latest
+// snapshot) on a cache miss.
 const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
 
 // Runs a read-only plan on the latest committed snapshot, as foreign key checks do. A
@@ -97,9 +110,9 @@ const crm_core::ledger::ClosedRanges& closed_periods(int64 business_id);
 // snapshot. Needs an open SPI connection.
 uint64 execute_on_latest_snapshot(CachedPlan& plan, const Datum* arguments, long row_limit = 0);
 
-// Forgets the cached accounts and periods in every backend once this transaction commits.
-// Both caches go, by the tables' names: on a Citus cluster the change fires on a shard, whose
-// OID the caches do not know.
+// Forgets the cached businesses, accounts and periods in every backend once this transaction
+// commits. All three caches go, by the tables' names: on a Citus cluster the change fires on a
+// shard, whose OID the caches do not know.
 void invalidate_reference_caches();
 
 // The owner of schema crm_core (the role the ledger's own statements run as).

@@ -1,6 +1,7 @@
 // The ledger's triggers: validation of lines as they are written, balances kept in the same
 // transaction, and the deferred check that every touched posted entry balances at commit.
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,16 +10,22 @@
 #include "crm_core/ledger.hpp"
 #include "datum.hpp"
 #include "function.hpp"
+#include "relation.hpp"
+#include "role.hpp"
+#include "trigger.hpp"
+#include "ledger_balances.hpp"
 #include "ledger_state.hpp"
 #include "spi.hpp"
-#include "trigger.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "storage/backendid.h"
+#include "storage/lmgr.h"
 #include "utils/date.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -32,10 +39,15 @@ namespace {
 
 using crm_core::ledger::OverdraftRule;
 
+// The attribute number of a column the ledger's triggers rely on (lib/pg's column_number).
+int column_number(TupleDesc descriptor, const char* name) {
+    return crm_core::pg::column_number(descriptor, name, "crm_core's ledger table");
+}
+
 // a + b for numerics, allocated in context.
 Datum numeric_sum(Datum a, Datum b, MemoryContext context) {
     MemoryContext caller = MemoryContextSwitchTo(context);
-    Datum sum = guard([&] { return DirectFunctionCall2(numeric_add, a, b); });
+    Datum sum = pg_call([&] { return DirectFunctionCall2(numeric_add, a, b); });
     MemoryContextSwitchTo(caller);
     return sum;
 }
@@ -43,28 +55,53 @@ Datum numeric_sum(Datum a, Datum b, MemoryContext context) {
 // Zero as a numeric, allocated in context.
 Datum numeric_zero(MemoryContext context) {
     MemoryContext caller = MemoryContextSwitchTo(context);
-    Datum zero = guard([] { return NumericGetDatum(int64_to_numeric(0)); });
+    Datum zero = pg_call([] { return NumericGetDatum(int64_to_numeric(0)); });
     MemoryContextSwitchTo(caller);
     return zero;
 }
 
 // The sign of a - b for numerics.
 int numeric_compare(Datum a, Datum b) {
-    return guard([&] { return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b)); });
+    return pg_call([&] { return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b)); });
 }
 
 // A numeric as text, for messages.
 std::string numeric_text(Datum value) {
     const char* text =
-        guard([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, value)); });
+        pg_call([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, value)); });
     return text;
 }
 
 // A date as text, for messages.
 std::string date_text(DateADT day) {
     const char* text =
-        guard([&] { return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))); });
+        pg_call([&] { return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))); });
     return text;
+}
+
+// Calls fn(slot) for every row of the statement's transition table of new rows.
+template <typename Fn>
+void for_each_new_row(const TriggerData* trigger, Fn&& fn) {
+    Tuplestorestate* rows = trigger->tg_newtable;
+    if (rows == nullptr) {
+        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                    "crm_core ledger statement triggers need REFERENCING NEW TABLE");
+    }
+    TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
+    TupleTableSlot* slot = pg_call([&] {
+        TupleTableSlot* made = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
+        tuplestore_select_read_pointer(rows, tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND));
+        tuplestore_rescan(rows);
+        return made;
+    });
+    while (pg_call([&] { return tuplestore_gettupleslot(rows, true, false, slot); })) {
+        crm_core::pg::check_for_interrupts();
+        fn(slot);
+    }
+    pg_call([&] {
+        ExecDropSingleTupleTableSlot(slot);
+        tuplestore_select_read_pointer(rows, 0);
+    });
 }
 
 // A journal line as the triggers read it.
@@ -80,13 +117,13 @@ struct LineData {
 // Attribute numbers of the journal_line columns the triggers read.
 struct LineColumns {
     explicit LineColumns(TupleDesc descriptor)
-        : id(column_number(descriptor, "id", "crm_core.journal_line")),
-          business_id(column_number(descriptor, "business_id", "crm_core.journal_line")),
-          entry_id(column_number(descriptor, "entry_id", "crm_core.journal_line")),
-          account_id(column_number(descriptor, "account_id", "crm_core.journal_line")),
-          debit(column_number(descriptor, "debit", "crm_core.journal_line")),
-          credit(column_number(descriptor, "credit", "crm_core.journal_line")),
-          currency(column_number(descriptor, "currency", "crm_core.journal_line")) {}
+        : id(column_number(descriptor, "id")),
+          business_id(column_number(descriptor, "business_id")),
+          entry_id(column_number(descriptor, "entry_id")),
+          account_id(column_number(descriptor, "account_id")),
+          debit(column_number(descriptor, "debit")),
+          credit(column_number(descriptor, "credit")),
+          currency(column_number(descriptor, "currency")) {}
     int id, business_id, entry_id, account_id, debit, credit, currency;
 };
 
@@ -97,7 +134,7 @@ LineData read_line(TupleTableSlot* slot, const LineColumns& columns) {
     const int numbers[7] = {columns.business_id, columns.entry_id, columns.account_id,
                             columns.debit,       columns.credit,   columns.currency,
                             columns.id};
-    guard([&] {
+    pg_call([&] {
         for (int i = 0; i < 7; ++i) {
             values[i] = slot_getattr(slot, numbers[i], &nulls[i]);
         }
@@ -121,16 +158,107 @@ LineData read_line(TupleTableSlot* slot, const LineColumns& columns) {
     return line;
 }
 
-// Refuses a line whose account is missing, closed (for counted lines) or in another currency.
+// The error for a line whose account does not exist in its business.
+Error missing_account(const RowKey& account) {
+    Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                "account " + std::to_string(account.second) + " does not exist in business " +
+                    std::to_string(account.first),
+                "", "Use an account of the entry's business.");
+    error.table_name = "journal_line";
+    return error;
+}
+
+// The error for a row that names an entry that does not exist in its business.
+Error missing_entry(const RowKey& entry, const char* table) {
+    Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                "journal entry " + std::to_string(entry.second) + " does not exist in business " +
+                    std::to_string(entry.first),
+                "", "Insert the entry first (in the same transaction, or earlier).");
+    error.table_name = table;
+    return error;
+}
+
+// Whether a query on the latest snapshot, as the extension owner, returns a row; the first
+// column of that row (a bigint) when there is one.
+std::optional<int64> first_row_on_latest_snapshot(CachedPlan& plan, const Datum* arguments) {
+    std::optional<int64> found;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        if (execute_on_latest_snapshot(plan, arguments, 1) > 0) {
+            found = DatumGetInt64(*result_value(0, 1));
+        }
+    });
+    return found;
+}
+
+// Refuses removing (or renumbering) an entry that lines or a reversal still name.
+void check_entry_unreferenced(const RowKey& entry, const char* operation) {
+    static CachedPlan select_line(
+        "SELECT id FROM crm_core.journal_line WHERE business_id = $1 AND entry_id = $2",
+        {INT8OID, INT8OID});
+    static CachedPlan select_reversal(
+        "SELECT id FROM crm_core.journal_entry WHERE business_id = $1 AND reverses_entry_id = $2",
+        {INT8OID, INT8OID});
+    Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
+    std::string subject = "journal entry " + std::to_string(entry.second);
+    if (first_row_on_latest_snapshot(select_line, arguments)) {
+        Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                    subject + " has journal lines: it cannot be " + operation, "",
+                    "Delete its lines first (it is a draft).");
+        error.table_name = "journal_entry";
+        throw error;
+    }
+    if (std::optional<int64> reversal = first_row_on_latest_snapshot(select_reversal, arguments)) {
+        Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                    subject + " is reversed by entry " + std::to_string(*reversal) +
+                        ": it cannot be " + operation,
+                    "", "Delete the reversing entry first (if it is a draft).");
+        error.table_name = "journal_entry";
+        throw error;
+    }
+}
+
+// Whether rows the query finds exist, after waiting for the postings in flight of the business
+// (crm_core._wait_for_postings: a SHARE lock on the journal tables, or on a Citus cluster on the
+// business's journal shards) and looking on the latest snapshot, so that a REPEATABLE READ
+// transaction sees what was committed after it began.
+bool referenced_after_postings(Oid fired_on, int64 business_id, CachedPlan& plan,
+                               const Datum* arguments) {
+    static CachedPlan wait_for_postings("SELECT crm_core._wait_for_postings($1, $2)",
+                                        {REGCLASSOID, INT8OID});
+    Datum wait_arguments[2] = {ObjectIdGetDatum(fired_on), Int64GetDatum(business_id)};
+    bool referenced = false;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        wait_for_postings.execute(wait_arguments, nullptr, false, 0);
+        referenced = execute_on_latest_snapshot(plan, arguments, 1) > 0;
+    });
+    return referenced;
+}
+
+// Refuses a reference to an entry that does not exist; locks it (FOR KEY SHARE) so that it is
+// not deleted before this transaction ends.
+void check_entry_exists(const RowKey& entry) {
+    static CachedPlan lock_entry(
+        "SELECT id FROM crm_core.journal_entry WHERE business_id = $1 AND id = $2 FOR KEY SHARE",
+        {INT8OID, INT8OID});
+    Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
+    bool found = false;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        found = lock_entry.execute(arguments, nullptr, false, 1) > 0;
+    });
+    if (!found) {
+        throw missing_entry(entry, "journal_entry");
+    }
+}
+
+// Refuses a line whose account does not exist in the line's business, is closed (for counted
+// lines) or has another currency.
 const AccountInfo& check_line_account(const LineData& line, bool counted) {
     const AccountInfo* account = find_account(line.account);
     if (account == nullptr) {
-        Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
-                    "account " + std::to_string(line.account.second) +
-                        " does not exist in business " + std::to_string(line.account.first),
-                    "", "Use an account of the entry's business.");
-        error.table_name = "journal_line";
-        throw error;
+        throw missing_account(line.account);
     }
     if (line.currency && *line.currency != account->currency) {
         Error error(ERRCODE_CHECK_VIOLATION,
@@ -175,9 +303,9 @@ void tally_line(EntryTally& tally, const LineData& line, const std::string& curr
     tally.totals.push_back(std::move(totals));
 }
 
-// The lines of posted entries written by one statement, summed per account, then added to
-// this backend's balance slots in one statement (accounts in key order).
-class BalanceDeltas {
+// The lines of posted entries one statement counted, summed per account, then added to this
+// backend's balance slots (ledger_balances.cpp).
+class StatementBalances {
   public:
     // Counts a validated line of a posted entry.
     void add(const LineData& line) {
@@ -189,37 +317,16 @@ class BalanceDeltas {
         add_amounts(line, found->second.first, found->second.second, CurrentMemoryContext);
     }
 
-    // Adds the sums to the balance slots; needs an open SPI connection. The backend's slot rows
-    // usually exist: a plain UPDATE by key adds to each; only an account this slot has never
-    // seen is inserted (an upsert, in case a prepared transaction of a former backend holds it).
-    void apply() {
-        static CachedPlan update(
-            "UPDATE crm_core.account_balance_slot "
-            "SET debits = debits + $4, credits = credits + $5 "
-            "WHERE business_id = $1 AND account_id = $2 AND slot = $3",
-            {INT8OID, INT8OID, INT4OID, NUMERICOID, NUMERICOID});
-        static CachedPlan upsert(
-            "INSERT INTO crm_core.account_balance_slot AS s "
-            "(business_id, account_id, slot, debits, credits) VALUES ($1, $2, $3, $4, $5) "
-            "ON CONFLICT (business_id, account_id, slot) DO UPDATE "
-            "SET debits = s.debits + excluded.debits, credits = s.credits + excluded.credits",
-            {INT8OID, INT8OID, INT4OID, NUMERICOID, NUMERICOID});
-        Datum slot = Int32GetDatum(crm_core::ledger::balance_slot(MyBackendId));
-        for (const auto& [account, sums] : deltas_) {
-            Datum arguments[5] = {Int64GetDatum(account.first), Int64GetDatum(account.second), slot,
-                                  sums.first, sums.second};
-            if (update.execute(arguments, nullptr, false) == 0) {
-                upsert.execute(arguments, nullptr, false);
-            }
-        }
-    }
+    // Writes the sums to the balance slots co-located with fired_on (the trigger's table).
+    void apply(Oid fired_on) const { add_to_balance_slots(deltas_, fired_on); }
 
   private:
-    std::map<RowKey, std::pair<Datum, Datum>> deltas_;
+    BalanceDeltas deltas_;
 };
 
 // Remembers that a counted line touched its entry and account (checks re-armed).
 void note_counted_line(TransactionState& state, const LineData& line, const AccountInfo& account) {
+    state.touched_entries.insert(line.entry);
     state.verified_entries.erase(line.entry);
     if (account.overdraft != OverdraftRule::none) {
         state.ruled_accounts_touched.insert(line.account);
@@ -230,7 +337,7 @@ void note_counted_line(TransactionState& state, const LineData& line, const Acco
 // Whether a line of an entry posted by UPDATE in this transaction is counted for the first
 // time (then remembered with the current subtransaction).
 bool first_count_after_posting(TransactionState& state, const LineData& line) {
-    SubTransactionId counting = guard([] { return GetCurrentSubTransactionId(); });
+    SubTransactionId counting = pg_call([] { return GetCurrentSubTransactionId(); });
     return state.lines_counted_after_posting.emplace(line.id, counting).second;
 }
 
@@ -238,19 +345,28 @@ bool first_count_after_posting(TransactionState& state, const LineData& line) {
 // entry posted by this transaction, no for a draft; refused for an entry posted by another.
 // Locks the entry (FOR SHARE) so that nobody posts a draft under lines being added.
 bool existing_entry_counts(const RowKey& entry) {
-    static CachedPlan lock_entry(
-        "SELECT status = 'posted', xmin FROM crm_core.journal_entry "
-        "WHERE business_id = $1 AND id = $2 FOR SHARE",
-        {INT8OID, INT8OID});
-    Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
-    if (lock_entry.execute(arguments, nullptr, false, 1) == 0) {
+    bool found = false, posted = false, posted_here = false;
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan lock_entry(
+            "SELECT status = 'posted', xmin FROM crm_core.journal_entry "
+            "WHERE business_id = $1 AND id = $2 FOR SHARE",
+            {INT8OID, INT8OID});
+        Datum arguments[2] = {Int64GetDatum(entry.first), Int64GetDatum(entry.second)};
+        found = lock_entry.execute(arguments, nullptr, false, 1) > 0;
+        if (found) {
+            posted = DatumGetBool(*result_value(0, 1));
+            TransactionId writer = DatumGetTransactionId(*result_value(0, 2));
+            posted_here = pg_call([&] { return TransactionIdIsCurrentTransactionId(writer); });
+        }
+    });
+    if (!found) {
+        throw missing_entry(entry, "journal_line");
+    }
+    if (!posted) {
         return false;
     }
-    if (!DatumGetBool(*result_value(0, 1))) {
-        return false;
-    }
-    TransactionId writer = DatumGetTransactionId(*result_value(0, 2));
-    if (guard([&] { return TransactionIdIsCurrentTransactionId(writer); })) {
+    if (posted_here) {
         return true;
     }
     throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -359,6 +475,21 @@ void check_ruled_accounts(TransactionState& state) {
     state.ruled_accounts_pending.clear();
 }
 
+// Checks the pending overdraft accounts, if any.
+void verify_ruled_accounts(TransactionState& state) {
+    if (state.lost) {
+        throw Error(ERRCODE_OUT_OF_MEMORY,
+                    "crm_core lost track of this transaction's ledger checks", "",
+                    "Roll back and retry the transaction.");
+    }
+    if (!state.ruled_accounts_pending.empty()) {
+        as_extension_owner([&] {
+            SpiConnection spi;
+            check_ruled_accounts(state);
+        });
+    }
+}
+
 // The deferred check for one entry: once per commit unless it changes again. Entries this
 // transaction created are checked from their running tallies, others from the table.
 void verify_entry(TransactionState& state, const RowKey& entry) {
@@ -385,24 +516,32 @@ void verify_entry(TransactionState& state, const RowKey& entry) {
         }
         state.verified_entries.insert(entry);
     }
-    if (!state.ruled_accounts_pending.empty()) {
-        as_extension_owner([&] {
-            SpiConnection spi;
-            check_ruled_accounts(state);
-        });
+    verify_ruled_accounts(state);
+}
+
+}  // namespace
+
+void check_before_commit(TransactionState& state) {
+    // In key order: whatever the hash order, the same entry is named when several fail.
+    std::set<RowKey> unchecked;
+    for (const RowKey& entry : state.touched_entries) {
+        if (state.verified_entries.count(entry) == 0) {
+            unchecked.insert(entry);
+        }
+    }
+    for (const RowKey& entry : unchecked) {
+        verify_entry(state, entry);
+    }
+    if (unchecked.empty() && (!state.ruled_accounts_pending.empty() || state.lost)) {
+        verify_ruled_accounts(state);
     }
 }
 
+namespace {
+
 // Refuses posting an entry dated inside a closed fiscal period (cache loaded on a miss).
 void check_period_open(const RowKey& entry, DateADT effective_date) {
-    const crm_core::ledger::ClosedRanges* periods = cached_closed_periods(entry.first);
-    if (periods == nullptr) {
-        as_extension_owner([&] {
-            SpiConnection spi;
-            periods = &closed_periods(entry.first);
-        });
-    }
-    auto closed = periods->find(effective_date);
+    auto closed = closed_periods(entry.first).find(effective_date);
     if (closed) {
         throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "journal entry " + std::to_string(entry.second) + " is dated " +
@@ -415,14 +554,13 @@ void check_period_open(const RowKey& entry, DateADT effective_date) {
 // Attribute numbers of the journal_entry columns the triggers read or set.
 struct EntryColumns {
     explicit EntryColumns(TupleDesc descriptor)
-        : id(column_number(descriptor, "id", "crm_core.journal_entry")),
-          business_id(column_number(descriptor, "business_id", "crm_core.journal_entry")),
-          status(column_number(descriptor, "status", "crm_core.journal_entry")),
-          effective_date(column_number(descriptor, "effective_date", "crm_core.journal_entry")),
-          reverses_entry_id(
-              column_number(descriptor, "reverses_entry_id", "crm_core.journal_entry")),
-          posted_at(column_number(descriptor, "posted_at", "crm_core.journal_entry")),
-          posted_txid(column_number(descriptor, "posted_txid", "crm_core.journal_entry")) {}
+        : id(column_number(descriptor, "id")),
+          business_id(column_number(descriptor, "business_id")),
+          status(column_number(descriptor, "status")),
+          effective_date(column_number(descriptor, "effective_date")),
+          reverses_entry_id(column_number(descriptor, "reverses_entry_id")),
+          posted_at(column_number(descriptor, "posted_at")),
+          posted_txid(column_number(descriptor, "posted_txid")) {}
     int id, business_id, status, effective_date, reverses_entry_id, posted_at, posted_txid;
 };
 
@@ -447,24 +585,13 @@ EntryRow read_entry(HeapTuple tuple, TupleDesc descriptor, const EntryColumns& c
 // The row with posted_at / posted_txid set for a posted entry, or cleared for a draft.
 HeapTuple with_posting_stamp(HeapTuple tuple, TupleDesc descriptor, const EntryColumns& columns,
                              bool posted) {
-    return guard([&] {
+    return pg_call([&] {
         int replaced[2] = {columns.posted_at, columns.posted_txid};
         Datum values[2] = {TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
                            FullTransactionIdGetDatum(GetTopFullTransactionId())};
         bool nulls[2] = {!posted, !posted};
         return heap_modify_tuple_by_cols(tuple, descriptor, 2, replaced, values, nulls);
     });
-}
-
-// Refuses an update that changes what a posted entry means.
-void check_posted_entry_update(const EntryRow& before, const EntryRow& after) {
-    if (!after.posted || before.key != after.key || before.effective_date != after.effective_date ||
-        before.reverses_entry_id != after.reverses_entry_id) {
-        throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                    "posted journal entry " + std::to_string(before.key.second) +
-                        " cannot change its status, business, id, date or reversal link",
-                    "", "Correct a posted entry with crm_core.reverse_entry() and a new entry.");
-    }
 }
 
 }  // namespace
@@ -474,53 +601,88 @@ void check_posted_entry_update(const EntryRow& before, const EntryRow& after) {
 using namespace crm_core::pg;
 using namespace crm_core::pg::ledger;
 
-// BEFORE INSERT OR UPDATE OR DELETE ON journal_entry, per row: stamps postings, refuses closed
-// periods and changes to posted entries, and remembers the entries this transaction creates.
+// BEFORE INSERT OR UPDATE OR DELETE ON journal_entry, per row: stamps postings and refuses
+// postings dated in a closed period. (crm_core_guard_posted, which fires first, refuses any
+// change to a posted entry.) It only ever forgets what the transaction knew about an entry:
+// a BEFORE trigger also sees rows that are never written (INSERT ... ON CONFLICT DO NOTHING),
+// so the entries this transaction inserted are recorded after the fact, from the rows
+// themselves (crm_core_ledger_entries_inserted).
 CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
-    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_entry_before_write()");
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryColumns columns(descriptor);
     if (TRIGGER_FIRED_BY_DELETE(trigger->tg_event)) {
-        // A deleted entry has no lines (their foreign key): its pending check reads the table.
-        state.fresh_entries.erase(read_entry(trigger->tg_trigtuple, descriptor, columns).key);
+        RowKey entry = read_entry(trigger->tg_trigtuple, descriptor, columns).key;
+        check_entry_unreferenced(entry, "deleted");
+        state.fresh_entries.erase(entry);
         return PointerGetDatum(trigger->tg_trigtuple);
     }
     bool inserting = TRIGGER_FIRED_BY_INSERT(trigger->tg_event);
     HeapTuple tuple = inserting ? trigger->tg_trigtuple : trigger->tg_newtuple;
     EntryRow entry = read_entry(tuple, descriptor, columns);
-    bool was_posted = false;
+    std::optional<int64> reversed_before;
     if (!inserting) {
         EntryRow before = read_entry(trigger->tg_trigtuple, descriptor, columns);
-        was_posted = before.posted;
-        if (was_posted) {
-            check_posted_entry_update(before, entry);
+        if (before.key != entry.key) {
+            check_entry_unreferenced(before.key, "renumbered");
         }
-        state.fresh_entries.erase(before.key);
-        state.fresh_entries.erase(entry.key);
-        state.verified_entries.erase(entry.key);
+        reversed_before = before.reverses_entry_id;
+        for (const RowKey& key : {before.key, entry.key}) {
+            state.fresh_entries.erase(key);
+            state.verified_entries.erase(key);
+        }
     }
-    if (entry.posted && !was_posted) {
+    if (!business_exists(entry.key.first)) {
+        Error error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                    "business " + std::to_string(entry.key.first) + " does not exist", "",
+                    "Insert the business first.");
+        error.table_name = "journal_entry";
+        throw error;
+    }
+    if (entry.reverses_entry_id && entry.reverses_entry_id != reversed_before) {
+        check_entry_exists(RowKey{entry.key.first, *entry.reverses_entry_id});
+    }
+    if (entry.posted) {
         check_period_open(entry.key, entry.effective_date);
     }
-    if (inserting) {
+    return PointerGetDatum(with_posting_stamp(tuple, descriptor, columns, entry.posted));
+}
+
+// AFTER INSERT ON journal_entry FOR EACH STATEMENT (transition table new_entries): the entries
+// this statement really inserted become this transaction's fresh entries, whose lines are
+// tallied as they are inserted so that the commit check reads no table. An entry whose lines
+// were counted before this runs (one query inserting lines before the entry's statement
+// trigger fires) stays checked from the table.
+CRM_CORE_FUNCTION(crm_core_ledger_entries_inserted) {
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
+    TransactionState& state = transaction_state();
+    TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
+    EntryColumns columns(descriptor);
+    for_each_new_row(trigger, [&](TupleTableSlot* slot) {
+        HeapTuple tuple = pg_call([&] { return ExecFetchSlotHeapTuple(slot, false, nullptr); });
+        EntryRow entry = read_entry(tuple, descriptor, columns);
+        if (state.entries_counted_untallied.count(entry.key) > 0) {
+            return;
+        }
         state.fresh_entries.insert_or_assign(entry.key, entry.posted);
         state.tallies.erase(entry.key);
         state.verified_entries.erase(entry.key);
-    }
-    if (was_posted) {
-        return PointerGetDatum(tuple);
-    }
-    return PointerGetDatum(with_posting_stamp(tuple, descriptor, columns, entry.posted));
+        if (entry.posted) {
+            state.touched_entries.insert(entry.key);
+        }
+    });
+    return PointerGetDatum(nullptr);
 }
 
 // AFTER UPDATE ON journal_entry, per row, when a draft becomes posted: validates its lines
 // and adds them to the balances.
 CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
-    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_entry_posted()");
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     EntryRow entry = read_entry(trigger->tg_newtuple, descriptor, EntryColumns(descriptor));
+    state.touched_entries.insert(entry.key);
     as_extension_owner([&] {
         SpiConnection spi;
         static crm_core::pg::CachedPlan select_lines(
@@ -541,7 +703,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
                 result_value(row, 3),
                 currency ? std::optional<std::string>(text_to_string(*currency)) : std::nullopt});
         }
-        BalanceDeltas deltas;
+        StatementBalances deltas;
         for (const LineData& line : lines) {
             crm_core::pg::check_for_interrupts();
             const AccountInfo& account = check_line_account(line, true);
@@ -551,7 +713,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
             deltas.add(line);
             note_counted_line(state, line, account);
         }
-        deltas.apply();
+        deltas.apply(RelationGetRelid(trigger->tg_relation));
     });
     return PointerGetDatum(nullptr);
 }
@@ -560,28 +722,13 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_posted) {
 // lines, adds those of posted entries to the balances in one statement, and keeps running
 // tallies for the entries this transaction created, so the commit check reads no table.
 CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
-    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_lines_inserted()");
-    Tuplestorestate* rows = trigger->tg_newtable;
-    if (rows == nullptr) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "crm_core_ledger_lines_inserted needs REFERENCING NEW TABLE");
-    }
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
-    TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
-    LineColumns columns(descriptor);
-    as_extension_owner([&] {
-        SpiConnection spi;
-        BalanceDeltas deltas;
+    LineColumns columns(RelationGetDescr(trigger->tg_relation));
+    {
+        StatementBalances deltas;
         std::unordered_map<RowKey, bool, RowKeyHash> existing_entries;
-        TupleTableSlot* slot = guard([&] {
-            TupleTableSlot* made = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
-            tuplestore_select_read_pointer(rows,
-                                           tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND));
-            tuplestore_rescan(rows);
-            return made;
-        });
-        while (guard([&] { return tuplestore_gettupleslot(rows, true, false, slot); })) {
-            crm_core::pg::check_for_interrupts();
+        for_each_new_row(trigger, [&](TupleTableSlot* slot) {
             LineData line = read_line(slot, columns);
             auto fresh = state.fresh_entries.find(line.entry);
             bool counted;
@@ -598,20 +745,18 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
             const AccountInfo& account = check_line_account(line, counted);
             if (!counted ||
                 (fresh == state.fresh_entries.end() && !first_count_after_posting(state, line))) {
-                continue;
+                return;
             }
             deltas.add(line);
             note_counted_line(state, line, account);
-            if (fresh != state.fresh_entries.end() && state.tallies_trusted) {
+            if (fresh == state.fresh_entries.end()) {
+                state.entries_counted_untallied.insert(line.entry);
+            } else if (state.tallies_trusted) {
                 tally_line(state.tallies[line.entry], line, account.currency);
             }
-        }
-        guard([&] {
-            ExecDropSingleTupleTableSlot(slot);
-            tuplestore_select_read_pointer(rows, 0);
         });
-        deltas.apply();
-    });
+        deltas.apply(RelationGetRelid(trigger->tg_relation));
+    }
     if (state.open_line_statements > 0) {
         --state.open_line_statements;
     }
@@ -629,26 +774,21 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
 // BEFORE INSERT ON journal_line FOR EACH STATEMENT: the lines about to be written are not
 // counted until the AFTER statement trigger runs; checks that fire earlier wait for it.
 CRM_CORE_FUNCTION(crm_core_ledger_lines_inserting) {
-    trigger_data(fcinfo, "crm_core.ledger_lines_inserting()");
+    trigger_data(fcinfo, "crm_core ledger trigger");
     ++transaction_state().open_line_statements;
     return PointerGetDatum(nullptr);
 }
 
-// Deferred constraint trigger on journal_line (AFTER INSERT) and journal_entry (AFTER INSERT
-// OR UPDATE): at commit, or at SET CONSTRAINTS ... IMMEDIATE, checks the row's entry once
-// and every overdraft account the transaction wrote.
+// Deferred constraint trigger on journal_entry (AFTER INSERT OR UPDATE, posted rows): at
+// commit, or at SET CONSTRAINTS ... IMMEDIATE, checks the entry once and every overdraft
+// account the transaction wrote.
 CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
-    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_check_entry()");
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     HeapTuple tuple =
         TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
-    bool is_line = guard([&] { return SPI_fnumber(descriptor, "entry_id"); }) > 0;
-    const char* table = is_line ? "crm_core.journal_line" : "crm_core.journal_entry";
-    int entry_column = column_number(descriptor, is_line ? "entry_id" : "id", table);
-    int business_column = column_number(descriptor, "business_id", table);
-    RowKey entry{DatumGetInt64(*tuple_value(tuple, descriptor, business_column)),
-                 DatumGetInt64(*tuple_value(tuple, descriptor, entry_column))};
+    RowKey entry = read_entry(tuple, descriptor, EntryColumns(descriptor)).key;
     if (state.open_line_statements > 0) {
         state.checks_waiting.insert(entry);
     } else {
@@ -657,42 +797,70 @@ CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
     return PointerGetDatum(nullptr);
 }
 
-// BEFORE UPDATE OR DELETE ON journal_line, per row: lines of posted entries never change
-// (balances count them); lines of drafts stay editable.
-CRM_CORE_FUNCTION(crm_core_ledger_line_before_change) {
-    TriggerData* trigger = trigger_data(fcinfo, "crm_core.ledger_line_before_change()");
+// BEFORE UPDATE (of its business, id or currency) OR DELETE ON account, per row: refused once
+// the account has lines (their entries balance per currency, their keys name the account).
+CRM_CORE_FUNCTION(crm_core_ledger_account_before_update) {
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
-    LineColumns columns(descriptor);
-    std::vector<HeapTuple> versions{trigger->tg_trigtuple};
-    if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)) {
-        versions.push_back(trigger->tg_newtuple);
+    HeapTuple before = trigger->tg_trigtuple;
+    RowKey account{
+        DatumGetInt64(*tuple_value(before, descriptor, column_number(descriptor, "business_id"))),
+        DatumGetInt64(*tuple_value(before, descriptor, column_number(descriptor, "id")))};
+    static crm_core::pg::CachedPlan select_line(
+        "SELECT 1 FROM crm_core.journal_line WHERE business_id = $1 AND account_id = $2",
+        {INT8OID, INT8OID});
+    Datum arguments[2] = {Int64GetDatum(account.first), Int64GetDatum(account.second)};
+    if (referenced_after_postings(RelationGetRelid(trigger->tg_relation), account.first,
+                                  select_line, arguments)) {
+        bool deleting = TRIGGER_FIRED_BY_DELETE(trigger->tg_event);
+        std::string code =
+            text_to_string(*tuple_value(before, descriptor, column_number(descriptor, "code")));
+        throw Error(
+            deleting ? ERRCODE_FOREIGN_KEY_VIOLATION : ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "account " + code + " (id " + std::to_string(account.second) + ") has journal lines: " +
+                (deleting ? "it cannot be deleted" : "its business, id and currency cannot change"),
+            "", "Close the account and open a new one.");
     }
-    as_extension_owner([&] {
-        SpiConnection spi;
-        static crm_core::pg::CachedPlan select_status(
-            "SELECT status = 'posted' FROM crm_core.journal_entry "
-            "WHERE business_id = $1 AND id = $2 FOR SHARE",
-            {INT8OID, INT8OID});
-        for (HeapTuple version : versions) {
-            crm_core::pg::check_for_interrupts();
-            Datum arguments[2] = {*tuple_value(version, descriptor, columns.business_id),
-                                  *tuple_value(version, descriptor, columns.entry_id)};
-            if (select_status.execute(arguments, nullptr, false, 1) > 0 &&
-                DatumGetBool(*result_value(0, 1))) {
-                throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                            "lines of posted journal entry " +
-                                std::to_string(DatumGetInt64(arguments[1])) + " cannot change",
-                            "", "Correct it with crm_core.reverse_entry() and a new entry.");
-            }
-        }
-    });
-    return PointerGetDatum(versions.back());
+    return PointerGetDatum(TRIGGER_FIRED_BY_DELETE(trigger->tg_event) ? before
+                                                                      : trigger->tg_newtuple);
+}
+
+// BEFORE UPDATE (of its id) OR DELETE ON business, per row: refused once the business has
+// journal entries.
+CRM_CORE_FUNCTION(crm_core_ledger_business_before_change) {
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
+    TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
+    HeapTuple before = trigger->tg_trigtuple;
+    int64 business =
+        DatumGetInt64(*tuple_value(before, descriptor, column_number(descriptor, "id")));
+    static crm_core::pg::CachedPlan select_entry(
+        "SELECT 1 FROM crm_core.journal_entry WHERE business_id = $1", {INT8OID});
+    Datum arguments[1] = {Int64GetDatum(business)};
+    bool deleting = TRIGGER_FIRED_BY_DELETE(trigger->tg_event);
+    if (referenced_after_postings(RelationGetRelid(trigger->tg_relation), business, select_entry,
+                                  arguments)) {
+        throw Error(ERRCODE_FOREIGN_KEY_VIOLATION,
+                    "business " + std::to_string(business) + " has journal entries: " +
+                        (deleting ? "it cannot be deleted" : "its id cannot change"),
+                    "", "A business with a ledger stays; stop using it instead.");
+    }
+    return PointerGetDatum(deleting ? before : trigger->tg_newtuple);
+}
+
+// BEFORE TRUNCATE ON business and account: refused; journal entries and lines name their rows
+// (TRUNCATE would skip the row checks above).
+CRM_CORE_FUNCTION(crm_core_ledger_reference_truncate) {
+    TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
+    throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "TRUNCATE on " + qualified_name(trigger->tg_relation) +
+                    " is refused: journal entries and lines name its rows",
+                "", "Delete the rows you mean to remove; those the ledger names stay.");
 }
 
 // AFTER ... FOR EACH STATEMENT on account and fiscal_period: tells every backend to forget its
 // cached accounts and periods when this transaction commits.
 CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
-    trigger_data(fcinfo, "crm_core.ledger_reference_changed()");
+    trigger_data(fcinfo, "crm_core ledger trigger");
     invalidate_reference_caches();
     return PointerGetDatum(nullptr);
 }
@@ -701,9 +869,9 @@ CRM_CORE_FUNCTION(crm_core_ledger_reference_changed) {
 // only the ledger (running as the extension owner) or a superuser (a restore) writes the kept
 // balances; a non-superuser owner of the table would otherwise make account_balance() lie.
 CRM_CORE_FUNCTION(crm_core_ledger_slots_guard) {
-    trigger_data(fcinfo, "crm_core.ledger_slots_guard()");
-    Oid writer = guard([] { return GetUserId(); });
-    if (writer != extension_owner() && !guard([&] { return superuser_arg(writer); })) {
+    trigger_data(fcinfo, "crm_core ledger trigger");
+    Oid writer = pg_call([] { return GetUserId(); });
+    if (writer != extension_owner() && !pg_call([&] { return superuser_arg(writer); })) {
         throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
                     "crm_core.account_balance_slot is written only by the ledger", "",
                     "Post journal entries; balances follow their lines.");

@@ -16,7 +16,8 @@ DECLARE
     entry_shard text;
     line_shard text;
 BEGIN
-    IF fired_on IN ('crm_core.account'::regclass, 'crm_core.fiscal_period'::regclass) THEN
+    IF fired_on IN ('crm_core.account'::regclass, 'crm_core.fiscal_period'::regclass,
+                    'crm_core.business'::regclass) THEN
         LOCK TABLE crm_core.journal_entry, crm_core.journal_line IN SHARE MODE;
         RETURN;
     END IF;
@@ -41,21 +42,3 @@ BEGIN
 END;
 $$;
 REVOKE EXECUTE ON FUNCTION crm_core.ledger_wait_for_postings() FROM PUBLIC;
-
--- An account that has lines keeps its business and currency.
-CREATE OR REPLACE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    -- Wait for postings in flight: a line committed meanwhile must be seen below.
-    PERFORM crm_core._wait_for_postings(TG_RELID, OLD.business_id);
-    IF EXISTS (SELECT 1 FROM crm_core.journal_line l
-               WHERE l.business_id = OLD.business_id AND l.account_id = OLD.id) THEN
-        RAISE EXCEPTION 'account % (id %) has journal lines: its business and currency cannot change',
-            OLD.code, OLD.id
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Close the account and open a new one.';
-    END IF;
-    RETURN NEW;
-END;
-$$;
-REVOKE EXECUTE ON FUNCTION crm_core.ledger_account_before_update() FROM PUBLIC;

@@ -52,32 +52,43 @@ COMMENT ON FUNCTION crm_core.account_balance(bigint, timestamptz) IS
     'Balance of an account at a past moment, from the lines of entries posted by then.';
 
 -- The balance of an account and all its descendants (parent_id), in the root's normal side.
+-- One currency only: a tree holding two is refused, never added up.
 CREATE OR REPLACE FUNCTION crm_core.account_rollup_balance(account_id bigint) RETURNS numeric
     LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    -- scalar: an id two businesses share is refused, not summed over both
-    root_business bigint := (SELECT x.business_id FROM crm_core.account x
-                             WHERE x.id = account_rollup_balance.account_id);
+    root crm_core.account;
+    currencies text[];
+    balance numeric;
 BEGIN
-    IF root_business IS NULL THEN
+    -- A scalar subquery: an id two businesses share is refused (cardinality_violation).
+    root := (SELECT a FROM crm_core.account a WHERE a.id = account_rollup_balance.account_id);
+    IF root.id IS NULL THEN
         RETURN NULL;
     END IF;
     -- Every table is filtered by the business, so that Citus keeps the query on one shard.
-    RETURN (
     WITH RECURSIVE tree AS (
-        SELECT a.business_id, a.id, a.normal_side AS root_side
-        FROM crm_core.account a
-        WHERE a.business_id = root_business AND a.id = account_rollup_balance.account_id
-        UNION ALL
-        SELECT c.business_id, c.id, t.root_side
+        SELECT root.business_id AS business_id, root.id AS id, root.currency AS currency
+        UNION  -- not ALL: a cycle of parents ends
+        SELECT c.business_id, c.id, c.currency
         FROM crm_core.account c JOIN tree t ON c.business_id = t.business_id AND c.parent_id = t.id
-        WHERE c.business_id = root_business
+        WHERE c.business_id = root.business_id
     )
-    SELECT CASE min(t.root_side) WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
-                                 ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
-    FROM tree t
-    LEFT JOIN crm_core.account_balance_slot s
-           ON s.business_id = root_business AND s.business_id = t.business_id AND s.account_id = t.id);
+    SELECT (SELECT array_agg(DISTINCT t.currency ORDER BY t.currency) FROM tree t),
+           (SELECT CASE root.normal_side
+                       WHEN 'debit' THEN COALESCE(sum(s.debits), 0) - COALESCE(sum(s.credits), 0)
+                       ELSE COALESCE(sum(s.credits), 0) - COALESCE(sum(s.debits), 0) END
+            FROM tree t
+            JOIN crm_core.account_balance_slot s
+              ON s.business_id = root.business_id AND s.business_id = t.business_id
+             AND s.account_id = t.id)
+    INTO currencies, balance;
+    IF cardinality(currencies) > 1 THEN
+        RAISE EXCEPTION 'account % (id %) and its descendants hold more than one currency (%)',
+            root.code, root.id, array_to_string(currencies, ', ')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Roll up a subtree of one currency, or read each account with account_balance().';
+    END IF;
+    RETURN balance;
 END;
 $$;
 COMMENT ON FUNCTION crm_core.account_rollup_balance(bigint) IS
@@ -399,3 +410,77 @@ END;
 $$;
 COMMENT ON FUNCTION crm_core.post_entry(bigint, jsonb, text, date, text, text, jsonb) IS
     'Posts an entry from JSON lines; idempotent per (business, idempotency_key).';
+
+-- Posts many entries of one business in one call: a JSON array of
+-- {"lines": [...as post_entry...], "memo", "effective_date", "source_ref", "metadata",
+--  "idempotency_key"}. Returns each entry's position in the array (from 1) and its id. Entries
+-- without an idempotency key are inserted by two statements, whatever their number (the
+-- ledger's triggers count and check them per statement, not per row); an entry with a key
+-- goes through post_entry(), so that a retry returns the entry already posted. All or
+-- nothing: one refused entry refuses the call (and, at commit, the transaction).
+CREATE OR REPLACE FUNCTION crm_core.post_entries(business_id bigint, entries jsonb)
+    RETURNS TABLE ("position" bigint, entry_id bigint)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    keyed record;
+BEGIN
+    IF jsonb_typeof(entries) IS DISTINCT FROM 'array'
+       OR EXISTS (SELECT FROM jsonb_array_elements(entries) AS e(doc)
+                  WHERE jsonb_typeof(e.doc) IS DISTINCT FROM 'object'
+                     OR jsonb_typeof(e.doc->'lines') IS DISTINCT FROM 'array') THEN
+        RAISE EXCEPTION 'entries must be a JSON array of {"lines": [...]} objects'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Each entry is {"lines": [{"account_id", "debit" or "credit"}, ...], "memo", ...}.';
+    END IF;
+    -- The new entries' ids follow their order of insertion (one statement, one sequence),
+    -- which is the order of their positions: the n-th smallest id is the n-th entry (an array
+    -- index, not a join the planner could run as a nested loop).
+    RETURN QUERY
+    WITH input AS MATERIALIZED (
+        SELECT e.ordinality AS position, e.doc
+        FROM jsonb_array_elements(entries) WITH ORDINALITY AS e(doc, ordinality)
+        WHERE e.doc->>'idempotency_key' IS NULL
+    ), inserted AS (
+        INSERT INTO crm_core.journal_entry AS j (business_id, effective_date, memo, source_ref, metadata)
+        SELECT post_entries.business_id, COALESCE((i.doc->>'effective_date')::date, CURRENT_DATE),
+               i.doc->>'memo', i.doc->>'source_ref', COALESCE(i.doc->'metadata', '{}')
+        FROM input i ORDER BY i.position
+        RETURNING j.id
+    ), ids AS MATERIALIZED (
+        SELECT array_agg(inserted.id ORDER BY inserted.id) AS sorted FROM inserted
+    ), numbered AS MATERIALIZED (
+        SELECT i.position, i.doc, ids.sorted[i.rank] AS id
+        FROM (SELECT input.position, input.doc, row_number() OVER (ORDER BY input.position) AS rank
+              FROM input) i
+        CROSS JOIN ids
+    ), lines AS (
+        INSERT INTO crm_core.journal_line
+            (business_id, entry_id, account_id, debit, credit, currency, memo, subledger)
+        SELECT post_entries.business_id, n.id, l.account_id, l.debit, l.credit, l.currency, l.memo,
+               l.subledger
+        FROM numbered n
+        CROSS JOIN LATERAL jsonb_to_recordset(n.doc->'lines')
+            AS l(account_id bigint, debit numeric, credit numeric, currency text, memo text,
+                 subledger bigint)
+        ORDER BY n.position
+    )
+    SELECT n.position, n.id FROM numbered n;
+    FOR keyed IN
+        SELECT e.ordinality AS position, e.doc
+        FROM jsonb_array_elements(entries) WITH ORDINALITY AS e(doc, ordinality)
+        WHERE e.doc->>'idempotency_key' IS NOT NULL
+        ORDER BY e.ordinality
+    LOOP
+        position := keyed.position;
+        entry_id := crm_core.post_entry(post_entries.business_id, keyed.doc->'lines',
+                                        memo => keyed.doc->>'memo',
+                                        effective_date => COALESCE((keyed.doc->>'effective_date')::date, CURRENT_DATE),
+                                        idempotency_key => keyed.doc->>'idempotency_key',
+                                        source_ref => keyed.doc->>'source_ref',
+                                        metadata => COALESCE(keyed.doc->'metadata', '{}'));
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION crm_core.post_entries(bigint, jsonb) IS
+    'Posts a JSON array of entries of one business in one call; returns (position, entry_id) per entry.';

@@ -292,18 +292,7 @@ COMMENT ON FUNCTION crm_core.audit_trigger() IS
     'Trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW writes crm_core.audit_log (arguments: watched columns); BEFORE TRUNCATE refuses non-superusers.';
 
 -- ---------------------------------------------------------------------------------------
--- The ledger: posted entries and their lines never change; drafts stay editable.
-
-CREATE FUNCTION crm_core.ledger_guard() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'crm_core_ledger_guard' LANGUAGE C;
-REVOKE EXECUTE ON FUNCTION crm_core.ledger_guard() FROM PUBLIC;
-COMMENT ON FUNCTION crm_core.ledger_guard() IS
-    'Trigger: refuses changes to posted journal entries and their lines (argument entry or line).';
-
-CREATE TRIGGER crm_core_guard_posted BEFORE UPDATE OR DELETE ON crm_core.journal_entry
-    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('entry');
-CREATE TRIGGER crm_core_guard_posted BEFORE INSERT OR UPDATE OR DELETE ON crm_core.journal_line
-    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('line');
+-- The ledger: its guards (crm_core_guard_posted, 10_ledger.sql) become ENABLE ALWAYS here.
 INSERT INTO crm_core.append_only_table (relid)
 VALUES ('crm_core.journal_entry'), ('crm_core.journal_line');
 SELECT crm_core.apply_append_only_guards('crm_core.journal_entry', NULL);

@@ -29,6 +29,104 @@ CREATE INDEX journal_line_account_idx ON crm_core.journal_line (business_id, acc
 DROP FUNCTION crm_core.check_balances();
 -- ---- end subledgers ----
 
+-- ---- Ledger hardening (ledger) ----
+-- The entries a transaction inserted are recorded from the rows themselves, after the insert
+-- (a BEFORE trigger also sees rows that ON CONFLICT DO NOTHING never writes).
+CREATE FUNCTION crm_core.ledger_entries_inserted() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_entries_inserted' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_entries_inserted() FROM PUBLIC;
+CREATE TRIGGER journal_entry_inserted
+    AFTER INSERT ON crm_core.journal_entry
+    REFERENCING NEW TABLE AS new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_entries_inserted();
+-- One trigger per rule: the ledger guard alone refuses changes to posted lines (it now also
+-- refuses moving a line into a posted entry and locks the entry), and a line inserted into an
+-- entry posted earlier is refused where lines are counted (the guard keeps INSERT for replica
+-- mode only).
+DROP TRIGGER journal_line_before_change ON crm_core.journal_line;
+DROP FUNCTION crm_core.ledger_line_before_change();
+-- The commit check runs once per entry: no deferred event per line any more (lines added to
+-- an entry after its check are checked again just before commit).
+DROP TRIGGER journal_line_balanced ON crm_core.journal_line;
+-- An account's currency change looks for lines on the latest snapshot (C, was PL/pgSQL).
+CREATE OR REPLACE FUNCTION crm_core.ledger_account_before_update() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_account_before_update' LANGUAGE C;
+-- ---- end ledger hardening ----
+
+-- ---- Ledger speed (ledger; issue 15) ----
+-- journal_line's CHECK constraints keep their names and meaning, each now one C function:
+-- PostgreSQL reads and plans them for every statement that writes the table.
+CREATE FUNCTION crm_core.amounts_not_negative(debit numeric, credit numeric) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_core_amounts_not_negative' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_core.amounts_not_negative(numeric, numeric) IS
+    'CHECK journal_line_amount_not_negative: debit >= 0 and credit >= 0.';
+CREATE FUNCTION crm_core.amount_present(debit numeric, credit numeric) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_core_amount_present' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_core.amount_present(numeric, numeric) IS
+    'CHECK journal_line_amount_present: debit + credit > 0.';
+CREATE FUNCTION crm_core.amounts_finite(debit numeric, credit numeric) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_core_amounts_finite' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_core.amounts_finite(numeric, numeric) IS
+    'CHECK journal_line_amount_finite: debit and credit below Infinity (not NaN).';
+CREATE FUNCTION crm_core.amount_on_one_side(debit numeric, credit numeric) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'crm_core_amount_on_one_side' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_core.amount_on_one_side(numeric, numeric) IS
+    'CHECK journal_line_one_side: debit = 0 or credit = 0.';
+ALTER TABLE crm_core.journal_line
+    DROP CONSTRAINT journal_line_amount_not_negative,
+    DROP CONSTRAINT journal_line_amount_present,
+    DROP CONSTRAINT journal_line_amount_finite,
+    DROP CONSTRAINT journal_line_one_side,
+    ADD CONSTRAINT journal_line_amount_not_negative CHECK (crm_core.amounts_not_negative(debit, credit)),
+    ADD CONSTRAINT journal_line_amount_present CHECK (crm_core.amount_present(debit, credit)),
+    ADD CONSTRAINT journal_line_amount_finite CHECK (crm_core.amounts_finite(debit, credit)),
+    ADD CONSTRAINT journal_line_one_side CHECK (crm_core.amount_on_one_side(debit, credit));
+-- Room on each page for new versions of the slot rows (new pages; VACUUM FULL
+-- crm_core.account_balance_slot repacks the old ones, see docs/ledger.md).
+ALTER TABLE crm_core.account_balance_slot SET (fillfactor = 70);
+-- No foreign keys on the journal tables: the ledger's triggers check each reference where
+-- they read it anyway (PostgreSQL's checks ran one query per row on top) and refuse deleting,
+-- renumbering or truncating what a journal row names.
+ALTER TABLE crm_core.journal_line
+    DROP CONSTRAINT journal_line_business_id_entry_id_fkey,
+    DROP CONSTRAINT journal_line_business_id_account_id_fkey;
+ALTER TABLE crm_core.journal_entry
+    DROP CONSTRAINT journal_entry_business_id_fkey,
+    DROP CONSTRAINT journal_entry_business_id_reverses_entry_id_fkey;
+DROP TRIGGER account_before_update ON crm_core.account;
+CREATE TRIGGER account_before_update
+    BEFORE UPDATE ON crm_core.account
+    FOR EACH ROW WHEN (OLD.currency IS DISTINCT FROM NEW.currency
+                       OR OLD.business_id IS DISTINCT FROM NEW.business_id
+                       OR OLD.id IS DISTINCT FROM NEW.id)
+    EXECUTE FUNCTION crm_core.ledger_account_before_update();
+CREATE FUNCTION crm_core.ledger_business_before_change() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_business_before_change' LANGUAGE C;
+CREATE FUNCTION crm_core.ledger_reference_truncate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'crm_core_ledger_reference_truncate' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION crm_core.ledger_business_before_change(),
+    crm_core.ledger_reference_truncate() FROM PUBLIC;
+CREATE TRIGGER account_before_delete
+    BEFORE DELETE ON crm_core.account
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_account_before_update();
+CREATE TRIGGER business_before_update
+    BEFORE UPDATE ON crm_core.business
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id)
+    EXECUTE FUNCTION crm_core.ledger_business_before_change();
+CREATE TRIGGER business_before_delete
+    BEFORE DELETE ON crm_core.business
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_business_before_change();
+CREATE TRIGGER account_not_truncated
+    BEFORE TRUNCATE ON crm_core.account
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_truncate();
+CREATE TRIGGER business_not_truncated
+    BEFORE TRUNCATE ON crm_core.business
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_truncate();
+CREATE TRIGGER business_changed
+    AFTER UPDATE OR DELETE ON crm_core.business
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
+-- ---- end ledger speed ----
+
 -- ---- Ledger functions (ledger) ----
 -- The ledger's SQL functions (balances, checks, posting helpers), all CREATE OR REPLACE. Keep
 -- this include after every block that changes what they read (columns, tables, dropped forms).

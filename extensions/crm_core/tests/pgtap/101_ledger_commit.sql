@@ -2,7 +2,7 @@
 -- multi-statement transactions, SET CONSTRAINTS ... IMMEDIATE, rolled-back savepoints, COPY,
 -- and lines added by another session to a draft being posted.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 \set scratch_prefix crm_core_ledger_commit_
 \ir lib/scratch.sql
 
@@ -66,6 +66,19 @@ SELECT lives_ok($$SELECT dblink_exec('s1', '
 SELECT is(pg_temp.q('s1', 'SELECT crm_core.account_balance(1)'), '108',
           'balances count only the committed lines');
 
+-- One query that inserts the lines before their entry (the lines' statement trigger fires
+-- before the entry's): the entry is checked from the table, all its lines included.
+SELECT throws_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    WITH l AS (INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+               VALUES (1, 15, 1, 100) RETURNING business_id, entry_id)
+    INSERT INTO crm_core.journal_entry (business_id, id) SELECT DISTINCT business_id, entry_id FROM l;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 15, 1, 5, NULL), (1, 15, 2, NULL, 5);
+    COMMIT')$$, '23514', 'journal entry 15 does not balance in EUR: debits 105, credits 5',
+    'lines counted before their entry was recorded are not left out of its check');
+SELECT dblink_exec('s1', 'ROLLBACK');
+
 -- COPY: many entries in one statement.
 SELECT throws_ok($$SELECT dblink_exec('s1', $q$
     BEGIN;
@@ -82,6 +95,34 @@ SELECT lives_ok($$SELECT dblink_exec('s1', $q$
         'seq 100 199 | awk ''{ print "1," $1 ",1,5,"; print "1," $1 ",2,,5" }''' WITH (FORMAT csv);
     COMMIT$q$)$$, 'COPY of 100 balanced entries commits');
 SELECT is(pg_temp.q('s1', 'SELECT crm_core.account_balance(1)'), '608', 'COPY lines are counted');
+
+-- Two-phase commit: PREPARE TRANSACTION checks like COMMIT, also lines added after an entry's
+-- check; a prepared posting counts once committed.
+SELECT throws_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (50, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 50, 1, 10, NULL), (1, 50, 2, NULL, 10);
+    SET CONSTRAINTS ALL IMMEDIATE;
+    SET CONSTRAINTS ALL DEFERRED;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 50, 1, 1);
+    PREPARE TRANSACTION ''crm_core_ledger_unbalanced''')$$,
+    '23514', 'journal entry 50 does not balance in EUR: debits 11, credits 10',
+    'PREPARE TRANSACTION refuses an entry given a line after its check');
+SELECT dblink_exec('s1', 'ROLLBACK');
+-- (Were it prepared anyway, it would hold its locks and stall the tests below.)
+SELECT count(*) > 0 AS leftover_prepared FROM pg_prepared_xacts WHERE gid = 'crm_core_ledger_unbalanced' \gset
+\if :leftover_prepared
+SELECT dblink_exec('s1', $$ROLLBACK PREPARED 'crm_core_ledger_unbalanced'$$);
+\endif
+SELECT lives_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (51, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 51, 1, 2, NULL), (1, 51, 2, NULL, 2);
+    PREPARE TRANSACTION ''crm_core_ledger_2pc''')$$, 'a balanced entry prepares');
+SELECT dblink_exec('s1', $$COMMIT PREPARED 'crm_core_ledger_2pc'$$);
+SELECT is(pg_temp.q('s1', 'SELECT crm_core.account_balance(1)'), '610', 'and counts once committed');
 
 -- One session posts a draft while another adds lines to it: the poster waits, then checks
 -- the lines the other committed.
@@ -106,7 +147,7 @@ SELECT dblink_exec('s1', 'ROLLBACK');
 SELECT throws_ok($$SELECT dblink_exec('s1', '
     BEGIN;
     INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (1, 11, 2, 1);
-    COMMIT')$$, '55000', 'INSERT on crm_core.journal_line is refused: lines of posted journal entries are append-only', 'lines cannot be added to an entry posted by an earlier transaction');
+    COMMIT')$$, '55000', 'journal entry 11 is already posted; lines cannot be added to it', 'lines cannot be added to an entry posted by an earlier transaction');
 SELECT dblink_exec('s1', 'ROLLBACK');
 
 -- Closing an account is seen by other sessions' next postings (per-backend cache invalidated).

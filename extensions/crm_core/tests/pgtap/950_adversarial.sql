@@ -1,8 +1,132 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
--- Races between sessions (snapshots older than a closing, a currency change against a posting
--- in flight): tests/isolation/specs/ledger_races.spec.
+-- Real sessions (dblink) in a scratch database where a race needs two committed transactions.
 BEGIN;
-SELECT plan(22);
+SELECT plan(39);
+\set scratch_prefix crm_core_adversarial_
+\ir lib/scratch.sql
+
+SELECT dblink_connect('poster', pg_temp.connstr(pg_temp.scratch()));
+SELECT dblink_connect('closer', pg_temp.connstr(pg_temp.scratch()));
+SELECT dblink_exec('closer', $$
+    CREATE EXTENSION crm_core;
+    INSERT INTO crm_core.business (id, name) VALUES (1, 'b');
+    INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
+        (1, 1, 'cash', 'Cash', 'asset', 'EUR'), (2, 1, 'fees', 'Fees', 'income', 'EUR'),
+        (3, 1, 'sales', 'Sales', 'income', 'EUR'), (4, 1, 'misc', 'Misc', 'income', 'EUR'),
+        (5, 1, 'other', 'Other', 'income', 'EUR');
+    INSERT INTO crm_core.fiscal_period (business_id, name, starts_on, ends_on)
+    VALUES (1, '2021', '2021-01-01', '2021-12-31');
+$$);
+
+-- A REPEATABLE READ transaction whose snapshot predates a period's closing (the closer waited
+-- for in-flight postings; this one started after) must not post into the closed period.
+SELECT dblink_exec('poster', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT n FROM dblink('poster', 'SELECT count(*) FROM crm_core.fiscal_period') AS t(n bigint);
+SELECT dblink_exec('closer', $$UPDATE crm_core.fiscal_period SET closed_at = now() WHERE name = '2021'$$);
+SELECT throws_ok(
+    $$SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_id, effective_date)
+                                   VALUES (1, 1, ''2021-06-01'')')$$, '55000', 'journal entry 1 is dated 2021-06-01, inside a closed fiscal period (2021-01-01 to 2021-12-31)',
+    'REPEATABLE READ: a period closed after the snapshot refuses postings dated inside it');
+SELECT dblink_exec('poster', 'ROLLBACK');
+
+-- The same for an account closed after the snapshot.
+SELECT dblink_exec('poster', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT n FROM dblink('poster', 'SELECT count(*) FROM crm_core.account') AS t(n bigint);
+SELECT dblink_exec('closer', 'UPDATE crm_core.account SET closed_at = now() WHERE id = 2');
+SELECT throws_ok(
+    $$SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_id) VALUES (2, 1);
+        INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+        VALUES (1, 2, 1, 5, NULL), (1, 2, 2, NULL, 5)')$$, '55000', 'account fees (id 2) is closed',
+    'REPEATABLE READ: an account closed after the snapshot refuses postings');
+SELECT dblink_exec('poster', 'ROLLBACK');
+
+-- A REPEATABLE READ transaction posts a draft whose lines another session changed after the
+-- snapshot: the posting must count the lines that are there, not those its snapshot shows.
+SELECT dblink_exec('closer', $$
+    INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (3, 1, 'draft');
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 3, 1, 5, NULL), (1, 3, 3, NULL, 5);
+$$);
+SELECT dblink_exec('poster', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT n FROM dblink('poster', 'SELECT count(*) FROM crm_core.journal_line') AS t(n bigint);
+SELECT dblink_exec('closer', 'INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+                              VALUES (1, 3, 1, 100)');
+SELECT dblink_exec('poster', $$UPDATE crm_core.journal_entry SET status = 'posted' WHERE id = 3$$);
+SELECT throws_ok($$SELECT dblink_exec('poster', 'COMMIT')$$, '23514', 'journal entry 3 does not balance in EUR: debits 105, credits 5',
+                   'REPEATABLE READ: posting a draft counts lines committed after the snapshot');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbalanced_entries()$$) AS t(n bigint)),
+          0::bigint, 'no unbalanced posted entry');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.check_balances()$$) AS t(n bigint)),
+          0::bigint, 'balances equal the posted lines');
+
+-- An account's currency changes only while it has no lines (that the change waits for a
+-- posting in flight is tests/isolation/specs/ledger_races.spec).
+SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_id) VALUES (4, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 4, 1, 5, NULL), (1, 4, 4, NULL, 5)');
+SELECT throws_ok($$SELECT dblink_exec('closer', $q$UPDATE crm_core.account SET currency = 'USD' WHERE id = 4$q$)$$,
+                 '55000', 'account misc (id 4) has journal lines: its business, id and currency cannot change',
+                 'an account with committed lines keeps its currency');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbalanced_entries()$$) AS t(n bigint)),
+          0::bigint, 'every posted entry still balances in its accounts'' currencies');
+
+-- Under REPEATABLE READ too: a currency change whose snapshot predates lines committed since
+-- must see them (issue 10, item 10).
+SELECT dblink_exec('closer', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT n FROM dblink('closer', 'SELECT count(*) FROM crm_core.journal_line') AS t(n bigint);
+SELECT dblink_exec('poster', 'INSERT INTO crm_core.journal_entry (id, business_id) VALUES (5, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 5, 1, 5, NULL), (1, 5, 5, NULL, 5)');
+SELECT throws_ok($$SELECT dblink_exec('closer', $q$UPDATE crm_core.account SET currency = 'USD' WHERE id = 5$q$)$$,
+                 '55000', 'account other (id 5) has journal lines: its business, id and currency cannot change',
+                 'REPEATABLE READ: a currency change sees lines committed after its snapshot');
+SELECT dblink_exec('closer', 'ROLLBACK');
+
+-- Phantom entries (issue 10, items 1 and 2): INSERT ... ON CONFLICT DO NOTHING of an entry
+-- that exists inserts nothing, so nothing may be remembered about it; lines for it are lines
+-- for the entry already posted. As the application role.
+SELECT dblink_exec('poster', $$DO 'BEGIN PERFORM crm_core.grant_business(''crm_core_app'', 1); END'$$);
+SELECT dblink_exec('poster', $$SET crm_core.business_id = '1'$$);
+SELECT dblink_exec('poster', 'SET ROLE crm_core_app');
+SELECT throws_ok($$SELECT dblink_exec('poster', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (business_id, id, status) VALUES (1, 4, ''draft'') ON CONFLICT DO NOTHING;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 4, 1, 1000000);
+    COMMIT')$$, '55000', 'journal entry 4 is already posted; lines cannot be added to it',
+    'app role: a phantom draft does not open a posted entry to an unbalancing line');
+SELECT dblink_exec('poster', 'ROLLBACK');
+SELECT dblink_exec('closer', $$INSERT INTO crm_core.fiscal_period (business_id, name, starts_on, ends_on, closed_at)
+                                VALUES (1, 'this year', date_trunc('year', now()), date_trunc('year', now()) + interval '1 year - 1 day', now())$$);
+SELECT throws_ok($$SELECT dblink_exec('poster', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (business_id, id, effective_date) VALUES (1, 4, ''2000-01-01'') ON CONFLICT DO NOTHING;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 4, 1, 7, NULL), (1, 4, 3, NULL, 7);
+    COMMIT')$$, '55000', 'journal entry 4 is already posted; lines cannot be added to it',
+    'app role: a phantom posted entry dated in an open period adds no lines to a posted entry of a closed period');
+SELECT dblink_exec('poster', 'ROLLBACK');
+SELECT throws_ok($$SELECT dblink_exec('poster', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (business_id, id, effective_date) VALUES (1, 6, ''2000-01-01'');
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 6, 1, 100);
+    INSERT INTO crm_core.journal_entry (business_id, id, status) VALUES (1, 6, ''draft'') ON CONFLICT DO NOTHING;
+    COMMIT')$$, '23514', 'journal entry 6 has 1 line(s); a posted entry needs at least two',
+    'app role: a phantom draft of an entry this transaction posted does not excuse it from the check');
+SELECT dblink_exec('poster', 'ROLLBACK');
+SELECT dblink_exec('poster', 'RESET ROLE');
+SELECT dblink_exec('poster', 'RESET crm_core.business_id');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.unbalanced_entries()$$) AS t(n bigint)),
+          0::bigint, 'after the phantom attempts no posted entry is unbalanced');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.check_balances()$$) AS t(n bigint)),
+          0::bigint, 'and balances equal the posted lines');
+
+SELECT is((SELECT n FROM dblink('poster', 'SELECT 1') AS t(n int)), 1, 'the poster session is still usable');
+SELECT is((SELECT n FROM dblink('poster', $$SELECT count(*) FROM crm_core.journal_entry WHERE status = 'posted'$$) AS t(n bigint)),
+          2::bigint, 'only the valid postings were posted');
+
+SELECT dblink_disconnect('poster');
+SELECT dblink_disconnect('closer');
+SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE %I WITH (FORCE)', pg_temp.scratch()));
 
 -- Ids are unique per business only (explicit ids are allowed): functions that take a bare id
 -- must refuse an id two businesses share rather than pick one of them.
@@ -20,6 +144,15 @@ SELECT throws_ok($$SELECT crm_core.account_balance(9500001, now())$$, '21000', '
                  'account_balance at a time refuses an account id two businesses share');
 SELECT throws_ok('SELECT crm_core.account_rollup_balance(9500001)', '21000', 'more than one row returned by a subquery used as an expression',
                  'account_rollup_balance refuses an account id two businesses share');
+-- A rollup never adds two currencies (issue 10, item 21).
+INSERT INTO crm_core.account (id, business_id, code, name, kind, currency, parent_id) VALUES
+    (9500101, 9500001, 'banks', 'Banks', 'asset', 'EUR', NULL),
+    (9500102, 9500001, 'bank-usd', 'Bank USD', 'asset', 'USD', 9500101),
+    (9500103, 9500001, 'bank-eur', 'Bank EUR', 'asset', 'EUR', 9500101);
+SELECT throws_ok('SELECT crm_core.account_rollup_balance(9500101)', '22023',
+                 'account banks (id 9500101) and its descendants hold more than one currency (EUR, USD)',
+                 'account_rollup_balance refuses to add EUR and USD');
+SELECT is(crm_core.account_rollup_balance(9500103), 0::numeric, 'a one-currency subtree still rolls up');
 SELECT throws_ok('SELECT crm_core.reverse_entry(9500001)', '21000', 'journal entry id 9500001 exists in more than one business',
                  'reverse_entry refuses an entry id two businesses share');
 
@@ -86,7 +219,7 @@ SELECT throws_ok('ALTER TABLE crm_core.journal_line DISABLE TRIGGER journal_line
                  'owner: disabling the balance-keeping trigger is refused');
 SELECT throws_ok('ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_entry_balanced', '42501', 'changing ledger table crm_core.journal_entry is refused',
                  'owner: disabling the commit check is refused');
-SELECT throws_ok('DROP TRIGGER journal_line_balanced ON crm_core.journal_line', '42501', 'dropping journal_line_balanced on crm_core.journal_line is refused',
+SELECT throws_ok('DROP TRIGGER journal_entry_balanced ON crm_core.journal_entry', '42501', 'dropping journal_entry_balanced on crm_core.journal_entry is refused',
                  'owner: dropping the commit check is refused');
 SELECT throws_ok('ALTER TABLE crm_core.journal_line DROP CONSTRAINT journal_line_one_side', '42501', 'dropping journal_line_one_side on crm_core.journal_line is refused',
                  'owner: dropping a line constraint is refused');
