@@ -13,7 +13,12 @@ SELECT tables_are('collections', ARRAY[
     'income_expense_profile', 'risk_flag', 'debt_account', 'collateral', 'debt_collateral',
     'guarantor', 'repayment_plan', 'installment', 'dpd_due', 'payment', 'payment_default', 'payment_reference',
     'payment_allocation', 'payment_allocation_default', 'payment_reversal', 'adjustment',
-    'dpd_history', 'dpd_history_default'], 'the tables of the extension (partitions come from maintenance)');
+    'dpd_history', 'dpd_history_default',
+    -- the workflow (issue 13)
+    'agent', 'assignment', 'action_outcome', 'call_status', 'action', 'action_default', 'call_session',
+    'call_session_default', 'call_session_key', 'call_status_update', 'call_status_update_default',
+    'promise', 'promise_payment', 'promise_history', 'dunning_template', 'dunning_rule', 'dunning_block',
+    'outbox', 'job_run'], 'the tables of the extension (partitions come from maintenance)');
 SELECT col_is_pk('collections', t, ARRAY['business_id', 'id'], t || ' keys on business_id first')
   FROM unnest(ARRAY['customer', 'debt_account', 'product', 'bucket', 'repayment_plan', 'installment',
                     'adjustment']) AS t;

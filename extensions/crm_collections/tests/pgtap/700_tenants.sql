@@ -98,8 +98,10 @@ SELECT is(ARRAY(SELECT c.oid::regclass::text FROM pg_class c
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
                  WHERE c.relnamespace = 'collections'::regnamespace AND c.relkind IN ('r', 'p')
                    AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid
-                                      AND a.attname = 'business_id' AND NOT a.attisdropped)),
-          ARRAY['fingerprint_key'], 'the fingerprint key (no business, no grant to the application) is the only table without');
+                                      AND a.attname = 'business_id' AND NOT a.attisdropped)
+                 ORDER BY c.relname),
+          ARRAY['fingerprint_key', 'job_run'],
+          'the fingerprint key and the workflow''s job log (no business, no grant to the application) are the only tables without');
 SELECT is((SELECT min(tgname) FROM pg_trigger t
             WHERE t.tgrelid = r AND (t.tgtype & 2) = 2 AND (t.tgtype & 1) = 1 AND NOT t.tgisinternal),
           '_crm_core_tenant_row'::text,

@@ -17,8 +17,9 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname::text COLLATE "C"
              FROM pg_proc p WHERE p.pronamespace = 'collections'::regnamespace AND p.proname LIKE '\_%'
               AND p.prorettype <> 'trigger'::regtype
               AND has_function_privilege('crm_core_app', p.oid, 'EXECUTE')),
-          ARRAY['_check_allocation_order', '_debt', '_is_phone_country', '_payment'],
-          'of the internal functions the application runs only harmless lookups');
+          ARRAY['_agent', '_balance_quotas', '_check_allocation_order', '_check_call_status', '_check_template', '_debt',
+                '_is_owner', '_is_phone_country', '_outbox_sending', '_payment', '_render_template', '_retry_delay_ms'],
+          'of the internal functions the application runs only harmless lookups (and the workflow''s, which its functions call as the application)');
 
 INSERT INTO collections.customer (business_id, id, full_name, phone) VALUES (71, 7101, 'Jeanne Martin', '0612345678');
 INSERT INTO collections.debt_account (business_id, id, customer_id, external_ref, principal) VALUES (71, 7801, 7101, 'A', 100);
