@@ -13,11 +13,13 @@ CRM_CORE_VERSION := $(call version_of,$(TOP)/extensions/crm_core/crm_core.contro
 
 MODULE_big    = $(EXTENSION)
 OWN_SOURCES   = $(sort $(wildcard src/*.cpp))
-# An extension may add folders of lib/pure/src that only it uses (OWN_PURE_DIRS) and the
-# libraries they need (OWN_LINK_LIBS), so that crm_core never links them.
+# An extension may add folders of lib/pure/src (OWN_PURE_DIRS) and of lib/pg (OWN_PG_DIRS) that
+# not every extension uses, and the libraries they need (OWN_LINK_LIBS), so that crm_core never
+# links them (phone: libphonenumber, for crm_collections and crm_erp).
 SHARED_OBJS   = $(patsubst %.cpp,%.o,$(sort $(wildcard $(TOP)/lib/pg/*.cpp) \
                                           $(wildcard $(TOP)/lib/pure/src/*.cpp) \
-                                          $(foreach dir,$(OWN_PURE_DIRS),$(wildcard $(TOP)/lib/pure/src/$(dir)/*.cpp))))
+                                          $(foreach dir,$(OWN_PURE_DIRS),$(wildcard $(TOP)/lib/pure/src/$(dir)/*.cpp)) \
+                                          $(foreach dir,$(OWN_PG_DIRS),$(wildcard $(TOP)/lib/pg/$(dir)/*.cpp))))
 OBJS          = $(OWN_SOURCES:.cpp=.o) $(SHARED_OBJS)
 
 INSTALL_PARTS   = $(sort $(wildcard sql/install/*.sql))

@@ -2,6 +2,11 @@
 
 #include "datum.hpp"
 
+extern "C" {
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+}
+
 namespace crm_core::pg {
 
 std::string text_to_string(Datum value) {
@@ -20,6 +25,37 @@ Datum string_to_text(std::string_view value) {
         return PointerGetDatum(
             cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
     });
+}
+
+Datum make_array(Oid element_type, const std::vector<Datum>& values,
+                 const std::vector<bool>& nulls) {
+    int count = static_cast<int>(values.size());
+    return guard([&] {
+        int16 length = 0;
+        bool by_value = false;
+        char alignment = 'i';
+        get_typlenbyvalalign(element_type, &length, &by_value, &alignment);
+        bool* null_flags = static_cast<bool*>(palloc(sizeof(bool) * (count > 0 ? count : 1)));
+        for (int i = 0; i < count; ++i) {
+            null_flags[i] = nulls[i];
+        }
+        int dimensions[1] = {count};
+        int lower_bounds[1] = {1};
+        return PointerGetDatum(construct_md_array(const_cast<Datum*>(values.data()), null_flags, 1,
+                                                  dimensions, lower_bounds, element_type, length,
+                                                  by_value, alignment));
+    });
+}
+
+int64_t integer_datum(Datum value, Oid type) {
+    switch (type) {
+        case INT2OID:
+            return DatumGetInt16(value);
+        case INT4OID:
+            return DatumGetInt32(value);
+        default:
+            return DatumGetInt64(value);
+    }
 }
 
 }  // namespace crm_core::pg

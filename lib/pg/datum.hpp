@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pg_call.hpp"
 
@@ -19,5 +20,13 @@ Datum string_to_text(std::string_view value);
 inline std::string text_argument(FunctionCallInfo fcinfo, int n) {
     return text_to_string(PG_GETARG_DATUM(n));
 }
+
+// An integer Datum of type int2, int4 or int8 (any other type is read as int8) as int64.
+int64_t integer_datum(Datum value, Oid type);
+
+// A one-dimensional array of element_type holding values (nulls[i] true: element i is NULL),
+// in the current memory context. Values of a by-reference type must stay valid until then.
+Datum make_array(Oid element_type, const std::vector<Datum>& values,
+                 const std::vector<bool>& nulls);
 
 }  // namespace crm_core::pg

@@ -28,8 +28,8 @@ SpiConnection::~SpiConnection() {
     SPI_finish();
 }
 
-CachedPlan::CachedPlan(const char* sql, std::vector<Oid> argument_types)
-    : sql_(sql), argument_types_(std::move(argument_types)) {}
+CachedPlan::CachedPlan(const char* sql, std::vector<Oid> argument_types, bool generic)
+    : sql_(sql), argument_types_(std::move(argument_types)), generic_(generic) {}
 
 SPIPlanPtr CachedPlan::plan() {
     if (plan_ != nullptr) {
@@ -38,7 +38,8 @@ SPIPlanPtr CachedPlan::plan() {
     const char* sql = sql_;
     int count = static_cast<int>(argument_types_.size());
     Oid* types = argument_types_.data();
-    SPIPlanPtr prepared = pg_call([&] { return SPI_prepare(sql, count, types); });
+    int options = generic_ ? CURSOR_OPT_GENERIC_PLAN : 0;
+    SPIPlanPtr prepared = pg_call([&] { return SPI_prepare_cursor(sql, count, types, options); });
     if (prepared == nullptr) {
         check_spi_result(SPI_result, "SPI_prepare");
     }

@@ -23,7 +23,9 @@ class SpiConnection {
 // when the tables it reads change.
 class CachedPlan {
   public:
-    CachedPlan(const char* sql, std::vector<Oid> argument_types);
+    // generic: always run the one generic plan (no per-call re-planning for the parameter
+    // values), for statements whose best plan does not depend on them.
+    CachedPlan(const char* sql, std::vector<Oid> argument_types, bool generic = false);
     CachedPlan(const CachedPlan&) = delete;
     CachedPlan& operator=(const CachedPlan&) = delete;
 
@@ -39,6 +41,7 @@ class CachedPlan {
 
     const char* sql_;
     std::vector<Oid> argument_types_;
+    bool generic_;
     SPIPlanPtr plan_ = nullptr;
 };
 

@@ -1,4 +1,5 @@
-// What every trigger function needs from its call: the TriggerData, the event, a column as text.
+// What every trigger function needs from its call: the TriggerData, the event, column numbers,
+// row values (as Datums or text), and the rows of a transition table.
 #pragma once
 
 #include <optional>
@@ -8,6 +9,7 @@
 
 extern "C" {
 #include "commands/trigger.h"
+#include "executor/tuptable.h"
 #include "utils/rel.h"
 }
 
@@ -25,5 +27,29 @@ const char* trigger_operation(const TriggerData* data);
 // The error a guard raises for a refused change: the table, the operation, and what to do
 // instead ("UPDATE on t is refused: <what> are append-only").
 Error append_only_error(const std::string& table, const char* operation, const char* what);
+
+// The attribute number of a column the trigger relies on; refuses a table without it.
+int column_number(TupleDesc descriptor, const char* name, const char* table);
+
+// A column of a heap tuple, or std::nullopt for NULL.
+std::optional<Datum> tuple_value(HeapTuple tuple, TupleDesc descriptor, int column);
+
+// A column of a tuple table slot, or std::nullopt for NULL.
+std::optional<Datum> slot_value(TupleTableSlot* slot, int column);
+
+// Reads a transition table (REFERENCING NEW/OLD TABLE) row by row: start(), then next()
+// until false, then finish() (also after an exception: the slot lives in the trigger's memory
+// context, so skipping finish() only delays freeing it).
+class TransitionRows {
+  public:
+    TransitionRows(Tuplestorestate* rows, TupleDesc descriptor);
+    bool next();
+    TupleTableSlot* slot() const { return slot_; }
+    void finish();
+
+  private:
+    Tuplestorestate* rows_;
+    TupleTableSlot* slot_ = nullptr;
+};
 
 }  // namespace crm_core::pg

@@ -1,4 +1,4 @@
-// Customers: the phone in E.164 (libphonenumber, national numbers read in the business's
+// Customers: the phone in E.164 (lib/pg/phone, national numbers read in the business's
 // country), and the keyed fingerprint of phone and national id that refuses duplicates.
 #include <optional>
 #include <string>
@@ -7,6 +7,7 @@
 #include "configuration.hpp"
 #include "datum.hpp"
 #include "function.hpp"
+#include "phone/phone_sql.hpp"
 #include "spi.hpp"
 #include "trigger_row.hpp"
 
@@ -20,7 +21,6 @@ using crm_core::collections::glue::as_owner;
 using crm_core::collections::glue::business_settings;
 using crm_core::collections::glue::fingerprint_key;
 using crm_core::collections::glue::table_error;
-using crm_core::pg::Error;
 using crm_core::pg::guard;
 
 // Text without surrounding blanks; std::nullopt when nothing is left.
@@ -37,22 +37,9 @@ std::optional<std::string> trimmed(const std::optional<std::string>& text) {
     return text->substr(first, last - first + 1);
 }
 
-// The E.164 form of phone read in country; refuses (22023) what is not a phone number.
-std::string e164_or_refuse(const std::string& phone, const std::string& country,
-                           const std::string& table) {
-    crm_core::collections::PhoneNumber number =
-        crm_core::collections::normalize_phone(phone, country);
-    if (!number.e164) {
-        Error error =
-            table_error(ERRCODE_INVALID_PARAMETER_VALUE, table,
-                        "phone \"" + phone + "\" is not a phone number: " + number.problem,
-                        "Write it in international form (+33 6 12 34 56 78) or as a "
-                        "national number of " +
-                            country + ".");
-        error.column_name = "phone";
-        throw error;
-    }
-    return *number.e164;
+// The E.164 form of a customer's phone read in country; refuses (22023) what is not one.
+std::string e164_or_refuse(const std::string& phone, const std::string& country) {
+    return crm_core::pg::e164_or_refuse(phone, country, "collections", "customer");
 }
 
 Datum digest_to_bytea(const crm_core::Digest& digest) {
@@ -80,7 +67,7 @@ CRM_CORE_FUNCTION(crm_collections_customer_identity) {
     std::optional<crm_core::Digest> print;
     as_owner([&] {
         if (phone) {
-            e164 = e164_or_refuse(*phone, business_settings(business_id).country, "customer");
+            e164 = e164_or_refuse(*phone, business_settings(business_id).country);
         } else {
             business_settings(business_id);  // refuses a business not set up
         }
@@ -118,28 +105,7 @@ CRM_CORE_FUNCTION(crm_collections_customer_identity) {
 
 // collections.normalize_phone(phone, country)
 CRM_CORE_FUNCTION(crm_collections_normalize_phone) {
-    std::string phone = crm_core::pg::text_argument(fcinfo, 0);
-    std::string country = crm_core::pg::text_argument(fcinfo, 1);
-    if (!crm_core::collections::is_known_phone_region(country)) {
-        throw Error(
-            ERRCODE_INVALID_PARAMETER_VALUE,
-            "country \"" + country + "\" is not an ISO 3166 country code libphonenumber knows", "",
-            "Give two upper-case letters, such as FR, IN or US.");
-    }
-    std::optional<std::string> text = trimmed(phone);
-    if (!text) {
-        PG_RETURN_NULL();
-    }
-    crm_core::collections::PhoneNumber number =
-        crm_core::collections::normalize_phone(*text, country);
-    if (!number.e164) {
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
-                    "phone \"" + phone + "\" is not a phone number: " + number.problem, "",
-                    "Write it in international form (+33 6 12 34 56 78) or as a national number "
-                    "of " +
-                        country + ".");
-    }
-    return crm_core::pg::string_to_text(*number.e164);
+    return crm_core::pg::normalize_phone_call(fcinfo);
 }
 
 // collections.customer_fingerprint(business_id, phone, national_id)
@@ -156,7 +122,7 @@ CRM_CORE_FUNCTION(crm_collections_customer_fingerprint) {
     as_owner([&] {
         std::optional<std::string> e164;
         if (phone) {
-            e164 = e164_or_refuse(*phone, business_settings(business_id).country, "customer");
+            e164 = e164_or_refuse(*phone, business_settings(business_id).country);
         }
         print = crm_core::collections::customer_fingerprint(fingerprint_key(), e164, national_id);
     });

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "collections/allocation.hpp"
-#include "collections/customer_identity.hpp"
+#include "crm_core/phone.hpp"
 #include "configuration.hpp"
 #include "datum.hpp"
 #include "function.hpp"
@@ -79,8 +79,7 @@ CRM_CORE_FUNCTION(crm_collections_check_allocation_order) {
 
 // collections._is_phone_country(country)
 CRM_CORE_FUNCTION(crm_collections_is_phone_country) {
-    return BoolGetDatum(
-        crm_core::collections::is_known_phone_region(crm_core::pg::text_argument(fcinfo, 0)));
+    return BoolGetDatum(crm_core::is_known_phone_region(crm_core::pg::text_argument(fcinfo, 0)));
 }
 
 // collections._new_fingerprint_key(): 32 bytes from the server's strong random source.

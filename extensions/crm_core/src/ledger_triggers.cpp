@@ -39,24 +39,9 @@ namespace {
 
 using crm_core::ledger::OverdraftRule;
 
-// The attribute number of a column the trigger relies on.
+// The attribute number of a column the ledger's triggers rely on (lib/pg's column_number).
 int column_number(TupleDesc descriptor, const char* name) {
-    int number = pg_call([&] { return SPI_fnumber(descriptor, name); });
-    if (number <= 0) {
-        throw Error(ERRCODE_UNDEFINED_COLUMN,
-                    std::string("crm_core ledger trigger needs column \"") + name + "\"");
-    }
-    return number;
-}
-
-// A column of a heap tuple, or std::nullopt for NULL.
-std::optional<Datum> tuple_value(HeapTuple tuple, TupleDesc descriptor, int column) {
-    bool is_null = false;
-    Datum value = pg_call([&] { return heap_getattr(tuple, column, descriptor, &is_null); });
-    if (is_null) {
-        return std::nullopt;
-    }
-    return value;
+    return crm_core::pg::column_number(descriptor, name, "crm_core's ledger table");
 }
 
 // a + b for numerics, allocated in context.

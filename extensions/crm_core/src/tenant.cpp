@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crm_core/tenant.hpp"
+#include "datum.hpp"
 #include "function.hpp"
 #include "relation.hpp"
 #include "trigger.hpp"
@@ -222,14 +223,7 @@ std::optional<int64> row_business(HeapTuple row, TupleDesc descriptor, const Key
     if (is_null) {
         return std::nullopt;
     }
-    switch (key.type) {
-        case INT2OID:
-            return DatumGetInt16(value);
-        case INT4OID:
-            return DatumGetInt32(value);
-        default:
-            return DatumGetInt64(value);
-    }
+    return integer_datum(value, key.type);
 }
 
 }  // namespace

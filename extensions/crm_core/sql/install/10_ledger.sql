@@ -23,8 +23,11 @@ CREATE TABLE crm_core.account (
                 CHECK (kind IN ('asset', 'liability', 'equity', 'income', 'expense')),
     normal_side text NOT NULL GENERATED ALWAYS AS
                 (CASE WHEN kind IN ('asset', 'expense') THEN 'debit' ELSE 'credit' END) STORED,
+    -- Money in an ISO 4217 code ('EUR'), or quantities in a unit ('unit:water_20l'): the
+    -- ledger balances each entry per currency, so a quantity ledger is the same ledger.
     currency    text NOT NULL
-                CONSTRAINT account_currency_iso CHECK (currency ~ '^[A-Z]{3}$'),
+                CONSTRAINT account_currency_iso_or_unit
+                CHECK (currency ~ '^[A-Z]{3}$' OR currency ~ '^unit:[a-z0-9][a-z0-9_.-]{0,39}$'),
     parent_id   bigint,
     overdraft   text NOT NULL DEFAULT 'none'
                 CONSTRAINT account_overdraft_valid
@@ -40,7 +43,7 @@ CREATE TABLE crm_core.account (
 );
 CREATE INDEX account_id_idx ON crm_core.account (id);
 COMMENT ON TABLE crm_core.account IS
-    'Chart of accounts per business: kind (normal balance), ISO currency, optional parent for '
+    'Chart of accounts per business: kind (normal balance), ISO currency or unit, optional parent for '
     'rollups, optional overdraft rule, closed when closed_at is set.';
 
 -- Fiscal periods; a closed one refuses postings whose effective_date lies inside it.

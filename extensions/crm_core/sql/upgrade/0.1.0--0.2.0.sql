@@ -4,6 +4,17 @@
 -- changed since 0.1.0 (new columns, dropped or renamed objects) is written here by hand.
 -- tests/upgrade proves that an upgraded 0.1.0 database has the same catalog as a fresh 0.2.0.
 
+-- ---- Units as currencies (crm_erp's quantity ledger: stock counted in the same ledger) ----
+-- An account's currency is an ISO 4217 code or a unit ('unit:water_20l'). Only the check and
+-- the table comment change; existing accounts all pass the new check.
+ALTER TABLE crm_core.account DROP CONSTRAINT account_currency_iso;
+ALTER TABLE crm_core.account ADD CONSTRAINT account_currency_iso_or_unit
+    CHECK (currency ~ '^[A-Z]{3}$' OR currency ~ '^unit:[a-z0-9][a-z0-9_.-]{0,39}$');
+COMMENT ON TABLE crm_core.account IS
+    'Chart of accounts per business: kind (normal balance), ISO currency or unit, optional parent for '
+    'rollups, optional overdraft rule, closed when closed_at is set.';
+-- ---- end units as currencies ----
+
 -- ---- Subledgers (ledger) ----
 -- A journal line may name what it belongs to within its account (a loan, a customer).
 -- Adding the nullable column rewrites nothing; the account index is rebuilt once with the

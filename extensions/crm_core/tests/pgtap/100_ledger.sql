@@ -41,7 +41,7 @@ SELECT col_is_pk('crm_core', 'journal_line', ARRAY['business_id', 'id'], 'lines 
 SELECT is((SELECT normal_side FROM crm_core.account WHERE id = 9102), 'credit',
           'an income account has a credit normal balance');
 SELECT throws_ok($$INSERT INTO crm_core.account (business_id, code, name, kind, currency)
-                   VALUES (9001, 'X', 'x', 'asset', 'euro')$$, '23514', 'new row for relation "account" violates check constraint "account_currency_iso"',
+                   VALUES (9001, 'X', 'x', 'asset', 'euro')$$, '23514', 'new row for relation "account" violates check constraint "account_currency_iso_or_unit"',
                  'a currency that is not an ISO code is refused');
 
 -- Plain SQL with only the public columns; status defaults to posted.

@@ -1,27 +1,14 @@
 #include "collections/customer_identity.hpp"
 
 #include "crm_core/hmac.hpp"
+#include "crm_core/national_id.hpp"
 
 namespace crm_core::collections {
-
-std::string normalize_national_id(std::string_view national_id) {
-    std::string normalized;
-    normalized.reserve(national_id.size());
-    for (char c : national_id) {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte >= 0x80 || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')) {
-            normalized.push_back(c);
-        } else if (c >= 'a' && c <= 'z') {
-            normalized.push_back(static_cast<char>(c - 'a' + 'A'));
-        }
-    }
-    return normalized;
-}
 
 std::optional<Digest> customer_fingerprint(std::string_view key,
                                            const std::optional<std::string>& e164,
                                            const std::optional<std::string>& national_id) {
-    std::string id = national_id ? normalize_national_id(*national_id) : std::string();
+    std::string id = national_id ? crm_core::normalize_national_id(*national_id) : std::string();
     std::string phone = e164 ? *e164 : std::string();
     if (id.empty() && phone.empty()) {
         return std::nullopt;

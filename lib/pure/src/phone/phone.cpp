@@ -1,12 +1,12 @@
 // The wrapper over libphonenumber: the only file that includes its headers.
-#include "collections/customer_identity.hpp"
+#include "crm_core/phone.hpp"
 
 #include <memory>
 
 #include <phonenumbers/logger.h>
 #include <phonenumbers/phonenumberutil.h>
 
-namespace crm_core::collections {
+namespace crm_core {
 
 namespace {
 
@@ -60,8 +60,7 @@ std::string possibility_problem(PhoneNumberUtil::ValidationResult result) {
 PhoneNumber normalize_phone(std::string_view text, std::string_view region) {
     PhoneNumberUtil& util = phone_util();
     i18n::phonenumbers::PhoneNumber number;
-    PhoneNumberUtil::ErrorType error =
-        util.Parse(std::string(text), std::string(region), &number);
+    PhoneNumberUtil::ErrorType error = util.Parse(std::string(text), std::string(region), &number);
     if (error != PhoneNumberUtil::NO_PARSING_ERROR) {
         return PhoneNumber{std::nullopt, parse_problem(error)};
     }
@@ -78,4 +77,4 @@ bool is_known_phone_region(std::string_view region) {
     return phone_util().GetCountryCodeForRegion(std::string(region)) != 0;
 }
 
-}  // namespace crm_core::collections
+}  // namespace crm_core
