@@ -6,6 +6,7 @@
 
 #include "collections/customer_identity.hpp"
 #include "collections/money.hpp"
+#include "crm_core/phone.hpp"
 
 namespace crm_core::collections::import {
 
