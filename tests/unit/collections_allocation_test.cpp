@@ -29,8 +29,8 @@ BOOST_AUTO_TEST_SUITE(collections_allocation)
 
 BOOST_AUTO_TEST_CASE(the_oldest_installment_is_paid_first_in_component_order) {
     std::vector<OpenItem> items = {item(1, 10, 100, 20, 5, 3), item(2, 40, 100, 20, 5, 0)};
-    Allocation a = allocate(items, default_allocation_order(),
-                            AllocationStrategy::installment_first, 140);
+    Allocation a =
+        allocate(items, default_allocation_order(), AllocationStrategy::installment_first, 140);
     // penalty 3, fee 5, interest 20, principal 100 of #1, then penalty 0, fee 5, interest 7 of #2
     BOOST_TEST(paid(a, 1, Component::penalty) == 3);
     BOOST_TEST(paid(a, 1, Component::fee) == 5);
@@ -58,8 +58,8 @@ BOOST_AUTO_TEST_CASE(component_first_pays_a_component_across_installments) {
 
 BOOST_AUTO_TEST_CASE(more_than_owed_is_an_overpayment_and_nothing_goes_negative) {
     std::vector<OpenItem> items = {item(1, 10, 100, 0, 0, 0), item(0, 20, 30, 0, 5, 0)};
-    Allocation a = allocate(items, default_allocation_order(),
-                            AllocationStrategy::installment_first, 200);
+    Allocation a =
+        allocate(items, default_allocation_order(), AllocationStrategy::installment_first, 200);
     BOOST_TEST(a.overpayment == 65);
     BOOST_TEST(a.by_component[static_cast<int>(Component::principal)] == 130);
     BOOST_TEST(a.by_component[static_cast<int>(Component::fee)] == 5);
@@ -93,8 +93,8 @@ BOOST_AUTO_TEST_CASE(allocation_orders_name_each_component_once) {
     BOOST_TEST(!parse_allocation_order({"principal", "interest", "fee", "tax"}, problem));
     BOOST_TEST(problem.find("unknown component \"tax\"") == 0u);
     BOOST_TEST((default_allocation_order()[0] == Component::penalty));
-    BOOST_TEST((*parse_allocation_strategy("component_first") ==
-                AllocationStrategy::component_first));
+    BOOST_TEST(
+        (*parse_allocation_strategy("component_first") == AllocationStrategy::component_first));
     BOOST_TEST(!parse_allocation_strategy("newest_first"));
 }
 

@@ -74,8 +74,8 @@ std::string numeric_text(Datum value) {
 
 // A date as text, for messages.
 std::string date_text(DateADT day) {
-    const char* text =
-        pg_call([&] { return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))); });
+    const char* text = pg_call(
+        [&] { return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))); });
     return text;
 }
 

@@ -24,7 +24,7 @@ struct Bucket {
 // Where a debt stands on a day, and the first day on which that changes by itself.
 struct BucketState {
     std::int32_t days_past_due = 0;
-    std::optional<std::int64_t> bucket_id;    // none when no bucket holds days_past_due
+    std::optional<std::int64_t> bucket_id;   // none when no bucket holds days_past_due
     std::optional<std::int32_t> changes_on;  // none: never without a payment or charge
 };
 

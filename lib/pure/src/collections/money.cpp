@@ -61,8 +61,8 @@ std::optional<Minor> to_minor(std::string_view decimal, int fraction_digits,
 std::string from_minor(Minor amount, int fraction_digits) {
     bool negative = amount < 0;
     // Work on the unsigned magnitude: -INT64_MIN does not fit an int64.
-    std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(amount)
-                                       : static_cast<std::uint64_t>(amount);
+    std::uint64_t magnitude =
+        negative ? 0 - static_cast<std::uint64_t>(amount) : static_cast<std::uint64_t>(amount);
     std::string digits = std::to_string(magnitude);
     if (fraction_digits > 0) {
         if (digits.size() <= static_cast<std::size_t>(fraction_digits)) {
