@@ -385,23 +385,20 @@ BEGIN
 
     -- Relance templates and rules become dunning templates and rules (the workflow part of
     -- crm_collections), through its own tables.
-    IF to_regclass('collections.dunning_template') IS NULL THEN
-        RETURN ROW('skipped', 'this crm_collections has no dunning templates and rules (its workflow part)', NULL, NULL, NULL, NULL)::collections._import_outcome;
-    END IF;
     IF batch.entity = 'relance_templates' THEN
-        EXECUTE 'SELECT t.id FROM collections.dunning_template t WHERE t.business_id = $1 AND t.code = $2'
-           INTO made USING batch.business_id, d ->> 'name';
+        SELECT t.id INTO made FROM collections.dunning_template t
+         WHERE t.business_id = batch.business_id AND t.code = d ->> 'name';
         IF made IS NULL THEN
-            EXECUTE 'INSERT INTO collections.dunning_template (business_id, code, channel, subject, body) '
-                    'VALUES ($1, $2, $3, $4, $5) RETURNING id'
-               INTO made USING batch.business_id, d ->> 'name', d ->> 'channel', d ->> 'subject', d ->> 'body';
+            INSERT INTO collections.dunning_template (business_id, code, channel, subject, body)
+            VALUES (batch.business_id, d ->> 'name', d ->> 'channel', d ->> 'subject', d ->> 'body')
+            RETURNING id INTO made;
         ELSIF made IS DISTINCT FROM collections._import_target(batch.business_id, batch.source, batch.entity, r.key) THEN
             RETURN ROW('skipped', format('name: business %s already has a dunning template %L', batch.business_id, d ->> 'name'),
                     NULL, NULL, NULL, made)::collections._import_outcome;
         ELSE
-            EXECUTE 'UPDATE collections.dunning_template SET channel = $3, subject = $4, body = $5 '
-                    'WHERE business_id = $1 AND id = $2'
-              USING batch.business_id, made, d ->> 'channel', d ->> 'subject', d ->> 'body';
+            UPDATE collections.dunning_template
+               SET channel = d ->> 'channel', subject = d ->> 'subject', body = d ->> 'body'
+             WHERE business_id = batch.business_id AND id = made;
         END IF;
         PERFORM collections._import_remember(batch, r, made);
         RETURN ROW('applied', NULL, NULL, NULL, NULL, made)::collections._import_outcome;
@@ -415,15 +412,15 @@ BEGIN
     END IF;
     made := collections._import_target(batch.business_id, batch.source, batch.entity, r.key);
     IF made IS NULL THEN
-        EXECUTE 'INSERT INTO collections.dunning_rule (business_id, name, template_id, min_dpd, min_amount, active) '
-                'VALUES ($1, $2, $3, $4, $5, $6) RETURNING id'
-           INTO made USING batch.business_id, d ->> 'name', known, (d ->> 'min_dpd')::integer,
-                           (d ->> 'min_amount')::numeric, (d ->> 'active')::boolean;
+        INSERT INTO collections.dunning_rule (business_id, name, template_id, min_dpd, min_amount, active)
+        VALUES (batch.business_id, d ->> 'name', known, (d ->> 'min_dpd')::integer,
+                (d ->> 'min_amount')::numeric, (d ->> 'active')::boolean)
+        RETURNING id INTO made;
     ELSE
-        EXECUTE 'UPDATE collections.dunning_rule SET name = $3, template_id = $4, min_dpd = $5, min_amount = $6, active = $7 '
-                'WHERE business_id = $1 AND id = $2'
-          USING batch.business_id, made, d ->> 'name', known, (d ->> 'min_dpd')::integer,
-                (d ->> 'min_amount')::numeric, (d ->> 'active')::boolean;
+        UPDATE collections.dunning_rule
+           SET name = d ->> 'name', template_id = known, min_dpd = (d ->> 'min_dpd')::integer,
+               min_amount = (d ->> 'min_amount')::numeric, active = (d ->> 'active')::boolean
+         WHERE business_id = batch.business_id AND id = made;
     END IF;
     PERFORM collections._import_remember(batch, r, made);
     RETURN ROW('applied', NULL, NULL, NULL, NULL, made)::collections._import_outcome;
