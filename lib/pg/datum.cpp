@@ -30,7 +30,7 @@ Datum string_to_text(std::string_view value) {
 Datum make_array(Oid element_type, const std::vector<Datum>& values,
                  const std::vector<bool>& nulls) {
     int count = static_cast<int>(values.size());
-    return guard([&] {
+    return pg_call([&] {
         int16 length = 0;
         bool by_value = false;
         char alignment = 'i';

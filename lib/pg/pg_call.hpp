@@ -66,12 +66,4 @@ void in_subtransaction(Fn&& fn) {
     CurrentResourceOwner = caller_owner;
 }
 
-// TODO(issue 17): the old name, for ledger_*.cpp and crm_collections until their branches land;
-// then: sed -i 's/\bguard(\[/pg_call([/g; s/pg::guard\b/pg::pg_call/g;
-// s/"guard.hpp"/"pg_call.hpp"/'
-template <typename Fn>
-auto guard(Fn&& fn) -> decltype(fn()) {
-    return pg_call(std::forward<Fn>(fn));
-}
-
 }  // namespace crm_core::pg

@@ -41,8 +41,8 @@ void note_tables() {
         return;
     }
     for (const char* name : {"business_settings", "product", "bucket", "fingerprint_key"}) {
-        Oid relation =
-            guard([&] { return get_relname_relid(name, get_namespace_oid("collections", false)); });
+        Oid relation = pg_call(
+            [&] { return get_relname_relid(name, get_namespace_oid("collections", false)); });
         cache.tables.push_back(relation);
     }
 }

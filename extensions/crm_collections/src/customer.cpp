@@ -21,7 +21,7 @@ using crm_core::collections::glue::as_owner;
 using crm_core::collections::glue::business_settings;
 using crm_core::collections::glue::fingerprint_key;
 using crm_core::collections::glue::table_error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 
 // Text without surrounding blanks; std::nullopt when nothing is left.
 std::optional<std::string> trimmed(const std::optional<std::string>& text) {
@@ -43,7 +43,7 @@ std::string e164_or_refuse(const std::string& phone, const std::string& country)
 }
 
 Datum digest_to_bytea(const crm_core::Digest& digest) {
-    return guard([&] {
+    return pg_call([&] {
         bytea* result = static_cast<bytea*>(palloc(VARHDRSZ + digest.size()));
         SET_VARSIZE(result, VARHDRSZ + digest.size());
         memcpy(VARDATA(result), digest.data(), digest.size());

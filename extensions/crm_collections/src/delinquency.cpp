@@ -13,7 +13,7 @@ extern "C" {
 
 using namespace crm_core::collections;
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 
 // collections.days_past_due(unpaid_since, as_of, grace_days)
 CRM_CORE_FUNCTION(crm_collections_days_past_due) {
@@ -52,7 +52,7 @@ CRM_CORE_FUNCTION(crm_collections_bucket_state) {
                        state.bucket_id ? Int64GetDatum(*state.bucket_id) : 0,
                        state.changes_on ? DateADTGetDatum(*state.changes_on) : 0};
     bool nulls[3] = {false, !state.bucket_id, !state.changes_on};
-    return guard([&] {
+    return pg_call([&] {
         TupleDesc descriptor = nullptr;
         if (get_call_result_type(fcinfo, nullptr, &descriptor) != TYPEFUNC_COMPOSITE) {
             elog(ERROR, "collections._bucket_state must return a record");

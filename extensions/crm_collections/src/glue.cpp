@@ -14,7 +14,7 @@ namespace {
 
 std::string numeric_text(Datum numeric) {
     const char* text =
-        guard([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, numeric)); });
+        pg_call([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, numeric)); });
     return text;
 }
 
@@ -58,7 +58,7 @@ Minor to_minor_units(Datum numeric, int digits, const std::string& what) {
 Datum to_numeric(Minor amount, int digits) {
     std::string text = from_minor(amount, digits);
     const char* cstring = text.c_str();
-    return guard([&] {
+    return pg_call([&] {
         return DirectFunctionCall3(numeric_in, CStringGetDatum(cstring),
                                    ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
     });
@@ -75,13 +75,13 @@ int currency_digits(const std::string& currency) {
 }
 
 std::string date_text(int32_t day) {
-    const char* text =
-        guard([&] { return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))); });
+    const char* text = pg_call(
+        [&] { return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))); });
     return text;
 }
 
 int32_t today() {
-    return guard([] { return GetSQLCurrentDate(); });
+    return pg_call([] { return GetSQLCurrentDate(); });
 }
 
 Error table_error(int sqlstate, const std::string& table, const std::string& message,

@@ -8,12 +8,12 @@
 #include <string>
 
 #include "collections/money.hpp"
-#include "guard.hpp"
+#include "pg_call.hpp"
 
 namespace crm_core::collections::glue {
 
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 
 // A numeric column or argument as minor units of a currency with `digits` decimals; refuses
 // (22023) an amount with more decimals than the currency has. what names it in messages.

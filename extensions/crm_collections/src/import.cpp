@@ -20,7 +20,7 @@ namespace {
 
 namespace import = crm_core::collections::import;
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 
 // One scalar of a jsonb document, its key path joined by dots; plain data (palloc'd strings).
 struct FlatField {
@@ -120,15 +120,15 @@ CRM_CORE_FUNCTION(crm_collections_import_map) {
                     "source " + source_text + " has no entity \"" + entity + "\"", "",
                     "Entities of " + source_text + ": " + import::entity_names(*source) + ".");
     }
-    Jsonb* document = guard([&] { return PG_GETARG_JSONB_P(2); });
+    Jsonb* document = pg_call([&] { return PG_GETARG_JSONB_P(2); });
     import::Settings settings{crm_core::pg::text_argument(fcinfo, 3),
                               crm_core::pg::text_argument(fcinfo, 4)};
 
     import::RawRow raw;
-    if (guard([&] { return JB_ROOT_IS_OBJECT(document); })) {
-        FlatField* fields =
-            guard([&] { return static_cast<FlatField*>(palloc(sizeof(FlatField) * kMaxFields)); });
-        int count = guard([&] { return flatten_jsonb(document, fields); });
+    if (pg_call([&] { return JB_ROOT_IS_OBJECT(document); })) {
+        FlatField* fields = pg_call(
+            [&] { return static_cast<FlatField*>(palloc(sizeof(FlatField) * kMaxFields)); });
+        int count = pg_call([&] { return flatten_jsonb(document, fields); });
         for (int i = 0; i < count; ++i) {
             raw[fields[i].key] = fields[i].value;
         }
@@ -161,7 +161,7 @@ CRM_CORE_FUNCTION(crm_collections_import_map) {
     nulls[4] = !print;
     nulls[5] = !row.error.empty();
     const char* data_text = data.c_str();
-    return guard([&] {
+    return pg_call([&] {
         if (print) {
             bytea* bytes = static_cast<bytea*>(palloc(VARHDRSZ + print->size()));
             SET_VARSIZE(bytes, VARHDRSZ + print->size());

@@ -25,7 +25,7 @@ void _PG_init(void) {
 }
 
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 
 // collections.version(): the version of the loaded library.
 CRM_CORE_FUNCTION(crm_collections_version) {
@@ -38,7 +38,7 @@ CRM_CORE_FUNCTION(crm_collections_configuration_changed) {
     TriggerData* data =
         crm_core::pg::trigger_context(fcinfo, "collections._configuration_changed()");
     Oid relation = data->tg_relation->rd_id;
-    guard([&] { CacheInvalidateRelcacheByRelid(relation); });
+    pg_call([&] { CacheInvalidateRelcacheByRelid(relation); });
     return PointerGetDatum(nullptr);
 }
 
@@ -57,7 +57,7 @@ CRM_CORE_FUNCTION(crm_collections_check_allocation_order) {
     Datum* elements = nullptr;
     bool* nulls = nullptr;
     int count = 0;
-    guard([&] {
+    pg_call([&] {
         deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, &elements,
                           &nulls, &count);
     });
@@ -89,7 +89,7 @@ CRM_CORE_FUNCTION(crm_collections_new_fingerprint_key) {
     if (!pg_strong_random(key, kBytes)) {
         throw Error(ERRCODE_INTERNAL_ERROR, "could not generate a random fingerprint key");
     }
-    return guard([&] {
+    return pg_call([&] {
         bytea* result = static_cast<bytea*>(palloc(VARHDRSZ + kBytes));
         SET_VARSIZE(result, VARHDRSZ + kBytes);
         memcpy(VARDATA(result), key, kBytes);

@@ -29,7 +29,8 @@ using crm_core::pg::result_value;
 
 // The date of a timestamptz in the session's time zone.
 int32_t date_of(Datum timestamp) {
-    return guard([&] { return DatumGetDateADT(DirectFunctionCall1(timestamptz_date, timestamp)); });
+    return pg_call(
+        [&] { return DatumGetDateADT(DirectFunctionCall1(timestamptz_date, timestamp)); });
 }
 
 // Writes the allocation: one row per installment (the unscheduled balance and the overpayment

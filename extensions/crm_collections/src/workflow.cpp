@@ -17,7 +17,7 @@ extern "C" {
 }
 
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 using namespace crm_core::collections;
 
 namespace {
@@ -28,7 +28,7 @@ std::vector<std::optional<Datum>> array_elements(Datum array, Oid element_type, 
     Datum* elements = nullptr;
     bool* nulls = nullptr;
     int count = 0;
-    guard([&] {
+    pg_call([&] {
         deconstruct_array(DatumGetArrayTypeP(array), element_type, length, by_value, align,
                           &elements, &nulls, &count);
     });
@@ -97,7 +97,7 @@ CRM_CORE_FUNCTION(crm_collections_template_placeholders) {
     for (const std::string& name : names) {
         texts.push_back(crm_core::pg::string_to_text(name));
     }
-    return guard([&] {
+    return pg_call([&] {
         return PointerGetDatum(construct_array(texts.data(), static_cast<int>(texts.size()),
                                                TEXTOID, -1, false, TYPALIGN_INT));
     });
@@ -122,7 +122,7 @@ CRM_CORE_FUNCTION(crm_collections_balance_quotas) {
     for (std::int64_t quota : quotas) {
         datums.push_back(Int64GetDatum(quota));
     }
-    return guard([&] {
+    return pg_call([&] {
         return PointerGetDatum(construct_array(datums.data(), static_cast<int>(datums.size()),
                                                INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
     });

@@ -32,16 +32,16 @@ namespace {
 
 using crm_core::pg::CachedPlan;
 using crm_core::pg::Error;
-using crm_core::pg::guard;
 using crm_core::pg::integer_datum;
 using crm_core::pg::make_array;
+using crm_core::pg::pg_call;
 using crm_core::pg::result_value;
 using crm_core::pg::slot_value;
 namespace posting = crm_core::posting;
 
 // The text form of a value (its type's output function).
 std::string text_of(Datum value, Oid type) {
-    const char* text = guard([&] {
+    const char* text = pg_call([&] {
         Oid output = InvalidOid;
         bool varlena = false;
         getTypeOutputInfo(type, &output, &varlena);
@@ -57,13 +57,13 @@ std::pair<Datum, posting::Amount> amount_of(std::optional<Datum> value, Oid type
     }
     if (type != NUMERICOID) {
         int64_t number = integer_datum(*value, type);
-        Datum numeric = guard([&] { return NumericGetDatum(int64_to_numeric(number)); });
+        Datum numeric = pg_call([&] { return NumericGetDatum(int64_to_numeric(number)); });
         return {numeric, number == 0  ? posting::Amount::zero
                          : number > 0 ? posting::Amount::positive
                                       : posting::Amount::negative};
     }
     Datum original = *value;
-    return guard([&] {
+    return pg_call([&] {
         Datum copy = datumCopy(original, false, -1);
         Numeric number = DatumGetNumeric(copy);
         if (numeric_is_nan(number) || numeric_is_inf(number)) {
@@ -83,11 +83,11 @@ DateADT entry_date(TupleTableSlot* slot, const EventTable& table) {
     std::optional<Datum> value =
         table.date.attnum > 0 ? slot_value(slot, table.date.attnum) : std::nullopt;
     if (!value) {
-        return guard([] { return GetSQLCurrentDate(); });
+        return pg_call([] { return GetSQLCurrentDate(); });
     }
     Oid type = table.date.type;
     Datum original = *value;
-    return guard([&] {
+    return pg_call([&] {
         if (type == DATEOID) {
             return DatumGetDateADT(original);
         }
@@ -286,7 +286,7 @@ void resolve_children(const EventTable& table, std::vector<PendingChild>& childr
         }
     }
     std::string parent_table = [&] {
-        const char* name = guard([&] { return get_rel_name(table.parent_relid); });
+        const char* name = pg_call([&] { return get_rel_name(table.parent_relid); });
         return std::string(name != nullptr ? name : "parent");
     }();
     for (const PendingChild& child : children) {
@@ -374,7 +374,7 @@ void write_batch(const Batch& batch, Oid relid) {
 }  // namespace crm_erp
 
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 
 // erp.reserve_entry(): BEFORE INSERT FOR EACH ROW on a header event table. Sets entry_id to
 // a fresh journal entry id, so the row names its entry before the entry is written.
@@ -399,13 +399,13 @@ CRM_CORE_FUNCTION(crm_erp_reserve_entry) {
     }
     crm_erp::CacheUse cache_use;
     Oid sequence = crm_erp::entry_id_sequence();
-    int64 entry_id = guard([&] { return nextval_internal(sequence, false); });
+    int64 entry_id = pg_call([&] { return nextval_internal(sequence, false); });
     int business_column = crm_core::pg::column_number(descriptor, "business_id", table);
     if (std::optional<Datum> business =
             crm_core::pg::tuple_value(tuple, descriptor, business_column)) {
         crm_erp::note_entry(DatumGetInt64(*business), entry_id, crm_erp::EntryState::reserved);
     }
-    return guard([&] {
+    return pg_call([&] {
         int replaced[1] = {entry_column};
         Datum values[1] = {Int64GetDatum(entry_id)};
         bool nulls[1] = {false};
@@ -432,7 +432,7 @@ CRM_CORE_FUNCTION(crm_erp_post_events) {
     std::vector<crm_erp::PendingChild> children;
     crm_core::pg::TransitionRows rows(trigger->tg_newtable, descriptor);
     while (rows.next()) {
-        guard([] { CHECK_FOR_INTERRUPTS(); });
+        pg_call([] { CHECK_FOR_INTERRUPTS(); });
         crm_erp::post_row(rows.slot(), table, descriptor, batch, children);
     }
     rows.finish();

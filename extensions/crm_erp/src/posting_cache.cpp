@@ -21,7 +21,7 @@ namespace {
 
 using crm_core::pg::CachedPlan;
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 using crm_core::pg::result_value;
 using crm_core::pg::text_to_string;
 
@@ -60,7 +60,7 @@ void on_relcache_invalidation(Datum, Oid relation) {
 
 void watch(Oid relation) {
     if (!callback_registered) {
-        guard([] { CacheRegisterRelcacheCallback(on_relcache_invalidation, 0); });
+        pg_call([] { CacheRegisterRelcacheCallback(on_relcache_invalidation, 0); });
         callback_registered = true;
     }
     watched.insert(relation);
@@ -69,7 +69,7 @@ void watch(Oid relation) {
 // Watches erp's configuration tables.
 void watch_configuration() {
     for (const char* name : {"event_table", "transaction_type", "posting_rule", "item"}) {
-        Oid relation = guard([&] {
+        Oid relation = pg_call([&] {
             Oid schema = get_namespace_oid("erp", false);
             return get_relname_relid(name, schema);
         });
@@ -81,7 +81,7 @@ void watch_configuration() {
 std::string plain_name(Oid relid) {
     const char* schema = nullptr;
     const char* table = nullptr;
-    guard([&] {
+    pg_call([&] {
         schema = get_namespace_name(get_rel_namespace(relid));
         table = get_rel_name(relid);
     });
@@ -94,7 +94,7 @@ std::string plain_name(Oid relid) {
 
 // The relation's name, quoted for SQL.
 std::string quoted_name(Oid relid) {
-    const char* quoted = guard([&] {
+    const char* quoted = pg_call([&] {
         return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
                                           get_rel_name(relid));
     });
@@ -108,7 +108,7 @@ Column find_column(TupleDesc descriptor, const std::string& name) {
     if (name.empty()) {
         return column;
     }
-    int attnum = guard([&] { return SPI_fnumber(descriptor, name.c_str()); });
+    int attnum = pg_call([&] { return SPI_fnumber(descriptor, name.c_str()); });
     if (attnum > 0) {
         column.attnum = attnum;
         column.type = TupleDescAttr(descriptor, attnum - 1)->atttypid;
@@ -385,7 +385,7 @@ Oid entry_id_sequence() {
         return sequence;
     }
     watch_configuration();
-    Oid found = guard([] {
+    Oid found = pg_call([] {
         Oid schema = get_namespace_oid("crm_core", false);
         return get_relname_relid("journal_entry_id_seq", schema);
     });
@@ -398,7 +398,7 @@ Oid entry_id_sequence() {
 }
 
 void invalidate(Oid changed_table) {
-    guard([&] { CacheInvalidateRelcacheByRelid(changed_table); });
+    pg_call([&] { CacheInvalidateRelcacheByRelid(changed_table); });
 }
 
 }  // namespace crm_erp

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "crm_core/posting.hpp"
-#include "guard.hpp"
+#include "pg_call.hpp"
 #include "spi.hpp"
 
 namespace crm_erp {

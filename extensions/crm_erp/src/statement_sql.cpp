@@ -19,12 +19,12 @@ extern "C" {
 namespace {
 
 using crm_core::pg::Error;
-using crm_core::pg::guard;
+using crm_core::pg::pg_call;
 
 // Adds one row to the function's result (materialized SRF).
 void put_row(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
     auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    guard([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+    pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
 }
 
 // A one-dimensional array argument's elements (NULL elements refused).
@@ -33,7 +33,7 @@ std::vector<Datum> array_elements(FunctionCallInfo fcinfo, int argument, Oid ele
     Datum* elements = nullptr;
     bool* nulls = nullptr;
     int count = 0;
-    guard([&] {
+    pg_call([&] {
         ArrayType* array = PG_GETARG_ARRAYTYPE_P(argument);
         int16 length = 0;
         bool by_value = false;
@@ -70,7 +70,7 @@ std::vector<crm_core::reconcile::Candidate> candidates(FunctionCallInfo fcinfo, 
     }
     std::vector<crm_core::reconcile::Candidate> lines(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) {
-        guard([] { CHECK_FOR_INTERRUPTS(); });
+        pg_call([] { CHECK_FOR_INTERRUPTS(); });
         lines[i].id = DatumGetInt64(ids[i]);
         lines[i].day = DatumGetDateADT(days[i]);
         if (amounts[i] == Datum(0)) {
@@ -96,18 +96,18 @@ CRM_CORE_FUNCTION(crm_erp_parse_statement) {
                     "Use 'mpesa' (M-Pesa till or paybill statement) or 'bank'.");
     }
     std::string csv = crm_core::pg::text_argument(fcinfo, 1);
-    guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
     try {
         crm_core::statement::StatementReader reader(*layout, csv);
         crm_core::statement::Line line;
         while (reader.next(line)) {
-            guard([] { CHECK_FOR_INTERRUPTS(); });
+            pg_call([] { CHECK_FOR_INTERRUPTS(); });
             Datum values[6];
             bool nulls[6] = {false, false, false, false, false, !line.balance};
             const std::string& booked_at = line.booked_at;
             const std::string& amount = line.amount;
             const std::optional<std::string>& balance = line.balance;
-            guard([&] {
+            pg_call([&] {
                 values[0] = Int32GetDatum(line.line_no);
                 values[1] = DirectFunctionCall3(timestamp_in, CStringGetDatum(booked_at.c_str()),
                                                 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
@@ -148,7 +148,7 @@ CRM_CORE_FUNCTION(crm_erp_match_lines) {
     }
     std::vector<crm_core::reconcile::Match> matches =
         crm_core::reconcile::match_lines(statement, ledger, window);
-    guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
     for (const auto& match : matches) {
         Datum values[3] = {
             Int64GetDatum(match.statement_id), Int64GetDatum(match.ledger_id),
