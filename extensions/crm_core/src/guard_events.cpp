@@ -1,6 +1,7 @@
 // The DDL event-trigger work that needs C: reading a statement's parse tree before it runs
 // (ddl_command_start), and the catalog row of a trigger the running command just dropped
-// (sql_drop). The rules themselves are SQL (crm_core._guard_* in 19_guard_functions.sql).
+// (sql_drop). The rules themselves are SQL (crm_core._guard_* in 18_guard_ddl_start.sql and
+// 19_guard_ddl_end.sql).
 #include <initializer_list>
 #include <string>
 

@@ -1,4 +1,4 @@
-// Registered jobs (sql/install/50_jobs.sql): the parts that need C. A job belongs to the role
+// Registered jobs (sql/install/50_jobs*.sql): the parts that need C. A job belongs to the role
 // that registered it and runs with that role's privileges, never with the runner's
 // (crm-core-service or a cron role), so:
 //  - registration records the role calling crm_core.schedule_job(), which only C can see (a

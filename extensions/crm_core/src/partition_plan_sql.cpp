@@ -1,5 +1,6 @@
 // SQL-callable face of the partition planner (crm_core/partition_plan.hpp). The DDL itself
-// runs in PL/pgSQL (sql/install/31_partition_maintenance.sql), one subtransaction per step.
+// runs in PL/pgSQL (sql/install/31_partition_planner.sql to 35_partition_status.sql), one
+// subtransaction per step.
 #include <optional>
 #include <string>
 #include <vector>

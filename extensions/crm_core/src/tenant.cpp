@@ -3,7 +3,7 @@
 // refuses writes
 // without a business, rows of another business (before any other trigger reads them) and
 // TRUNCATE. Row visibility itself is the tables' row-level security policy (see
-// sql/install/15_tenants.sql and docs/tenants.md).
+// sql/install/15_tenants.sql, 16_tenant_isolation.sql and docs/tenants.md).
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
 -- crm_core partitions: time-range partitions premade by the clock, retired by retention, all
 -- DDL under a short lock_timeout so that maintenance never stalls the application's writers.
 -- The planner (what to create and retire, names, UTC boundaries) is C++
--- (lib/pure/src/partition_plan.cpp); 31_partition_maintenance.sql runs the DDL it plans. This
+-- (lib/pure/src/partition_plan.cpp); 31_partition_planner.sql to 33_partition_maintain.sql run the DDL it plans. This
 -- part holds the tables and types; see docs/partitions.md.
 
 -- ---------------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ REVOKE EXECUTE ON FUNCTION
 FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
--- crm_core_service (created with the other roles in 20_immutable.sql): its three jobs and
+-- crm_core_service (created with the other roles in 24_roles.sql): its three jobs and
 -- concurrent retention (SECURITY DEFINER functions that act on each table and view as its owner),
 -- registered jobs (each run as the role that scheduled it), its lock and heartbeat, and what the
 -- health probe reads. Nothing else: it writes no table and reads no user data.
@@ -132,7 +132,7 @@ GRANT EXECUTE ON FUNCTION
     crm_core.finish_retirement(regclass, regclass),
     crm_core.refresh_due(),
     crm_core.seal_ledger(integer),
-    -- registered jobs (50_jobs.sql), each run as the role that scheduled it
+    -- registered jobs (50_jobs*.sql), each run as the role that scheduled it
     crm_core.run_job(text, boolean, double precision, interval, interval),
     crm_core.service_try_lock(bigint),
     crm_core.service_unlock(bigint),

@@ -137,7 +137,11 @@ CREATE TRIGGER business_changed
 -- The guard functions, all CREATE OR REPLACE: recognised by the function they call, refusals
 -- before a statement runs, pinned search_path for the C functions that run SQL for others.
 DROP FUNCTION crm_core._replace_restored_guard(regclass, text, text);
--- @include install/19_guard_functions.sql
+-- @include install/17_guard_registry.sql
+-- @include install/18_audit_functions.sql
+-- @include install/18_guard_ddl_start.sql
+-- @include install/19_guard_ddl_end.sql
+-- @include install/19_seal_functions.sql
 DROP FUNCTION crm_core.guard_trigger_names();
 -- The ddl_command_start event trigger now also reads ALTER TABLE and ALTER TYPE.
 DROP EVENT TRIGGER crm_core_guard_ddl_command_start;
@@ -159,13 +163,21 @@ SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
 -- ---- jobs and upgrades (issue 11: job registry, concurrent retention) -------------------------
 -- Registered jobs: new in 0.2.0.
 -- @include install/50_jobs.sql
+-- @include install/50_jobs_run.sql
 -- Retention by DETACH PARTITION ... CONCURRENTLY: a new setting, and partition_by_time and
 -- alter_partitioning take it as a last argument (their functions now live in
--- 31_partitions_api.sql, with the retention path).
+-- 38_partition_register.sql, beside the retention path).
 ALTER TABLE crm_core.partition_config ADD COLUMN detach_concurrently boolean NOT NULL DEFAULT false;
--- @include install/31_partitions_api.sql
+-- @include install/36_partition_retention.sql
+-- @include install/37_partition_run.sql
+-- @include install/38_partition_register.sql
+-- @include install/39_partition_concurrent.sql
 -- The planner and one table's maintenance (harden-ops): _maintain_table takes a budget and a pass.
--- @include install/31_partition_maintenance.sql
+-- @include install/31_partition_planner.sql
+-- @include install/32_partition_create.sql
+-- @include install/33_partition_maintain.sql
+-- @include install/34_partition_admin.sql
+-- @include install/35_partition_status.sql
 -- The grants a DBA gave on the old signatures (EXECUTE to a maintenance role) move to the new
 -- ones; then the old signatures go.
 DO $$
@@ -212,22 +224,29 @@ DROP FUNCTION crm_core._maintain_table(crm_core.partition_config);
 -- table); crm_core.distribute() with the table list it places, the account_balances view,
 -- sealing per node. (The balance reads' PL/pgSQL forms are in 11_ledger_functions.sql.)
 -- @include install/05_ledger_locks.sql
--- @include install/21_seal_status.sql
+-- @include install/25_seal_status.sql
 -- @include install/95_scale_out.sql
+-- @include install/95_scale_out_distribute.sql
 -- ---- end scale-out ----
 
 -- ---- Operations hardening (harden-ops; issue 10: 5, 6, 8, 11, 12, 13, 16, 18, 19) ----
 -- Acting as a table's owner, crm_core's own advisory locks.
 -- @include install/05_identity_and_locks.sql
--- The partition parts are re-applied above (31_partitions_api.sql, 31_partition_maintenance.sql,
--- with the grants of the two changed signatures); _count_rows goes now that the status view no
--- longer calls it. The matview functions and status view are re-applied whole.
+-- The partition parts are re-applied above (31_partition_planner.sql to
+-- 39_partition_concurrent.sql, with the grants of the two changed signatures); _count_rows goes
+-- now that the status view no longer calls it. The matview functions and status view
+-- (41_matview_planning.sql to 45_matview_status.sql) are re-applied whole.
 DROP FUNCTION crm_core._count_rows(regclass);
--- @include install/41_matview_functions.sql
--- Internal helpers of 20_immutable.sql are no longer executable by PUBLIC.
+-- @include install/41_matview_planning.sql
+-- @include install/42_matview_buckets.sql
+-- @include install/43_matview_registration.sql
+-- @include install/44_matview_refresh.sql
+-- @include install/45_matview_status.sql
+-- Internal helpers of 20_append_only.sql and 21_ledger_shape.sql are no longer executable by
+-- PUBLIC.
 REVOKE EXECUTE ON FUNCTION crm_core.invoked_by_superuser(), crm_core.relation_tree(regclass),
     crm_core.ledger_tables() FROM PUBLIC;
--- seal_ledger (19_guard_functions.sql) runs as the extension owner for crm_core_service; a
+-- seal_ledger (19_seal_functions.sql) runs as the extension owner for crm_core_service; a
 -- block names the login that sealed it.
 ALTER TABLE crm_core.ledger_block ALTER COLUMN sealed_by SET DEFAULT session_user;
 -- The application role edits drafts column by column and deletes nothing: a table-wide UPDATE
@@ -263,5 +282,6 @@ SELECT pg_catalog.pg_extension_config_dump('crm_core.matview', 'WHERE NOT by_ext
 -- part isolates every crm_core table with a business_id column that exists when it runs:
 -- keep it after every block that adds such a table.
 -- @include install/15_tenants.sql
+-- @include install/16_tenant_isolation.sql
 -- @include install/95_tenant_policies.sql
 -- ---- end tenant isolation ----

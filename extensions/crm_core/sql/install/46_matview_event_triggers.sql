@@ -1,5 +1,5 @@
 -- Materialized views: the event triggers that keep registrations in step with DDL (their
--- functions are in 41_matview_functions.sql).
+-- functions are in 42_matview_buckets.sql and 43_matview_registration.sql).
 
 -- New partitions of a summary's source get the invalidation triggers; detached ones lose them.
 CREATE EVENT TRIGGER crm_core_bucket_follow_partitions ON ddl_command_end
