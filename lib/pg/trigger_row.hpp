@@ -11,11 +11,6 @@
 
 namespace crm_core::pg {
 
-// TODO(issue 17): the old name of trigger_data(), until the crm_collections branches land.
-inline TriggerData* trigger_context(FunctionCallInfo fcinfo, const char* name) {
-    return trigger_data(fcinfo, name);
-}
-
 // The row a row trigger fires for (NEW for INSERT and UPDATE), with the changes the trigger
 // makes to it collected until result().
 class TriggerRow {

@@ -24,29 +24,25 @@ using namespace crm_core::collections::glue;
 
 // Trigger BEFORE INSERT ON adjustment.
 CRM_CORE_FUNCTION(crm_collections_adjustment_made) {
-    TriggerData* data = crm_core::pg::trigger_context(fcinfo, "collections._adjustment_made()");
-    crm_core::pg::TriggerRow row(data->tg_trigtuple, data->tg_relation->rd_att);
-    int64_t business_id = row.get_int64("business_id").value_or(0);
-    int64_t adjustment_id = row.get_int64("id").value_or(0);
-    int64_t debt_id = row.get_int64("debt_account_id").value_or(0);
+    MoneyEvent event = money_event(fcinfo, "collections._adjustment_made()");
+    crm_core::pg::TriggerRow& row = event.row;
     std::string kind = row.get_text("kind").value_or("");
     std::string reason = row.get_text("reason").value_or("");
-    Datum amount_numeric = *row.get("amount");
     int32_t effective_on = DatumGetDateADT(*row.get("effective_on"));
     int64_t entry_id = 0;
     std::optional<int64_t> installment;
     Components split{};
     int digits = 2;
     as_owner([&] {
-        Debt debt = lock_debt(business_id, debt_id, "adjustment");
+        Debt debt = lock_debt(event.business_id, event.debt_id, "adjustment");
         digits = debt.product.digits;
         bool writing_off = kind == "write_off";
         require_open(debt, "adjustment", writing_off ? "a write-off" : "a charge");
         Minor amount =
-            checked_amount(amount_numeric, digits, "adjustment",
-                           writing_off ? "write-off" : "charge", "adjustment_amount_positive");
+            checked_amount(event.amount, digits, "adjustment", writing_off ? "write-off" : "charge",
+                           "adjustment_amount_positive");
         const ProductAccounts& accounts = debt.product.accounts;
-        std::string source = "collections.adjustment:" + std::to_string(adjustment_id);
+        std::string source = "collections.adjustment:" + std::to_string(event.id);
         if (!writing_off) {
             std::optional<Component> component = parse_component(kind);
             if (!component || *component == Component::principal) {
@@ -74,7 +70,7 @@ CRM_CORE_FUNCTION(crm_collections_adjustment_made) {
         if (amount > owed) {
             throw table_error(ERRCODE_INVALID_PARAMETER_VALUE, "adjustment",
                               "write-off of " + from_minor(amount, digits) +
-                                  " exceeds what debt account " + std::to_string(debt_id) +
+                                  " exceeds what debt account " + std::to_string(event.debt_id) +
                                   " owes (" + from_minor(owed, digits) + " " + debt.currency + ")",
                               "Write off at most what is owed (collections.debt_position).");
         }

@@ -55,7 +55,7 @@ Datum digest_to_bytea(const crm_core::Digest& digest) {
 
 // Trigger BEFORE INSERT OR UPDATE OF phone, national_id, fingerprint, business_id ON customer.
 CRM_CORE_FUNCTION(crm_collections_customer_identity) {
-    TriggerData* data = crm_core::pg::trigger_context(fcinfo, "collections._customer_identity()");
+    TriggerData* data = crm_core::pg::trigger_data(fcinfo, "collections._customer_identity()");
     bool updating = TRIGGER_FIRED_BY_UPDATE(data->tg_event);
     crm_core::pg::TriggerRow row(updating ? data->tg_newtuple : data->tg_trigtuple,
                                  data->tg_relation->rd_att);

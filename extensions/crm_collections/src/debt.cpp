@@ -35,7 +35,7 @@ std::optional<Datum> int64_datum(const std::optional<int64_t>& value) {
 
 // Trigger BEFORE INSERT ON debt_account.
 CRM_CORE_FUNCTION(crm_collections_debt_opened) {
-    TriggerData* data = crm_core::pg::trigger_context(fcinfo, "collections._debt_opened()");
+    TriggerData* data = crm_core::pg::trigger_data(fcinfo, "collections._debt_opened()");
     crm_core::pg::TriggerRow row(data->tg_trigtuple, data->tg_relation->rd_att);
     Debt debt;
     debt.business_id = row.get_int64("business_id").value_or(0);

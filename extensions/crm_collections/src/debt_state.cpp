@@ -354,4 +354,14 @@ void settle_position(const Debt& debt, const std::vector<OpenItem>& items,
     record_bucket_change(debt, position, cause);
 }
 
+MoneyEvent money_event(FunctionCallInfo fcinfo, const char* function) {
+    TriggerData* data = crm_core::pg::trigger_data(fcinfo, function);
+    MoneyEvent event{crm_core::pg::TriggerRow(data->tg_trigtuple, data->tg_relation->rd_att)};
+    event.business_id = event.row.get_int64("business_id").value_or(0);
+    event.id = event.row.get_int64("id").value_or(0);
+    event.debt_id = event.row.get_int64("debt_account_id").value_or(0);
+    event.amount = *event.row.get("amount");
+    return event;
+}
+
 }  // namespace crm_core::collections::glue

@@ -13,8 +13,20 @@
 
 #include "collections/allocation.hpp"
 #include "configuration.hpp"
+#include "trigger_row.hpp"
 
 namespace crm_core::collections::glue {
+
+// The row a money event's BEFORE INSERT trigger fires for (payment, adjustment), and the columns
+// every money event table has.
+struct MoneyEvent {
+    crm_core::pg::TriggerRow row;
+    int64_t business_id = 0;
+    int64_t id = 0;
+    int64_t debt_id = 0;  // debt_account_id
+    Datum amount = 0;     // numeric, NOT NULL
+};
+MoneyEvent money_event(FunctionCallInfo fcinfo, const char* function);
 
 // The debt row as money events need it.
 struct Debt {

@@ -35,8 +35,7 @@ CRM_CORE_FUNCTION(crm_collections_version) {
 // Statement trigger on the configuration tables: every backend drops its caches at commit
 // (and this one at the next command).
 CRM_CORE_FUNCTION(crm_collections_configuration_changed) {
-    TriggerData* data =
-        crm_core::pg::trigger_context(fcinfo, "collections._configuration_changed()");
+    TriggerData* data = crm_core::pg::trigger_data(fcinfo, "collections._configuration_changed()");
     Oid relation = data->tg_relation->rd_id;
     pg_call([&] { CacheInvalidateRelcacheByRelid(relation); });
     return PointerGetDatum(nullptr);

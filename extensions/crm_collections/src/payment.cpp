@@ -85,29 +85,25 @@ std::string status_owing(const Debt& debt, Minor owed) {
 
 // Trigger BEFORE INSERT ON payment.
 CRM_CORE_FUNCTION(crm_collections_payment_received) {
-    TriggerData* data = crm_core::pg::trigger_context(fcinfo, "collections._payment_received()");
-    crm_core::pg::TriggerRow row(data->tg_trigtuple, data->tg_relation->rd_att);
-    int64_t business_id = row.get_int64("business_id").value_or(0);
-    int64_t payment_id = row.get_int64("id").value_or(0);
-    int64_t debt_id = row.get_int64("debt_account_id").value_or(0);
+    MoneyEvent event = money_event(fcinfo, "collections._payment_received()");
+    crm_core::pg::TriggerRow& row = event.row;
     std::string reference = row.get_text("reference").value_or("");
-    Datum amount_numeric = *row.get("amount");
     std::optional<std::string> currency = row.get_text("currency");
     Datum paid_at = *row.get("paid_at");
     int32_t paid_on = date_of(paid_at);
     int64_t entry_id = 0;
     std::string debt_currency;
     as_owner([&] {
-        Debt debt = lock_debt(business_id, debt_id, "payment");
+        Debt debt = lock_debt(event.business_id, event.debt_id, "payment");
         require_open(debt, "payment", "a payment");
         debt_currency = debt.currency;
         if (currency && *currency != debt.currency) {
             throw table_error(ERRCODE_INVALID_PARAMETER_VALUE, "payment",
                               "payment currency " + *currency + " differs from debt account " +
-                                  std::to_string(debt_id) + "'s currency " + debt.currency,
+                                  std::to_string(event.debt_id) + "'s currency " + debt.currency,
                               "Convert the amount to " + debt.currency + ", or omit currency.");
         }
-        Minor amount = checked_amount(amount_numeric, debt.product.digits, "payment",
+        Minor amount = checked_amount(event.amount, debt.product.digits, "payment",
                                       "payment amount", "payment_amount_positive");
         // Claim the reference first: a duplicate fails before anything is posted.
         static crm_core::pg::CachedPlan claim(
@@ -115,9 +111,9 @@ CRM_CORE_FUNCTION(crm_collections_payment_received) {
             "paid_at, debt_account_id) VALUES ($1, $2, $3, $4, $5) "
             "ON CONFLICT ON CONSTRAINT payment_reference_unique DO NOTHING",
             {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, INT8OID});
-        Datum claim_arguments[5] = {Int64GetDatum(business_id),
+        Datum claim_arguments[5] = {Int64GetDatum(event.business_id),
                                     crm_core::pg::string_to_text(reference),
-                                    Int64GetDatum(payment_id), paid_at, Int64GetDatum(debt_id)};
+                                    Int64GetDatum(event.id), paid_at, Int64GetDatum(event.debt_id)};
         if (claim.execute(claim_arguments, nullptr, false) == 0) {
             static crm_core::pg::CachedPlan holder(
                 "SELECT payment_id FROM collections.payment_reference "
@@ -129,7 +125,8 @@ CRM_CORE_FUNCTION(crm_collections_payment_received) {
             }
             throw table_error(ERRCODE_UNIQUE_VIOLATION, "payment",
                               "payment reference \"" + reference + "\" of business " +
-                                  std::to_string(business_id) + " is already used by " + other,
+                                  std::to_string(event.business_id) + " is already used by " +
+                                  other,
                               "Use collections.record_payment() for retries: the same reference "
                               "and content returns the existing payment.",
                               "payment_reference_unique");
@@ -143,9 +140,8 @@ CRM_CORE_FUNCTION(crm_collections_payment_received) {
         }
         lines.push_back({accounts.credit_balance, false, allocation.overpayment});
         entry_id = post_entry(debt, paid_on, "Payment " + reference + " on " + debt.external_ref,
-                              "collections.payment:" + std::to_string(payment_id), lines);
-        record_allocations(debt, payment_id, paid_at, allocation.amounts, allocation.overpayment,
-                           1);
+                              "collections.payment:" + std::to_string(event.id), lines);
+        record_allocations(debt, event.id, paid_at, allocation.amounts, allocation.overpayment, 1);
         add_to_installments(debt, allocation.amounts, InstallmentColumn::paid, 1);
         std::vector<OpenItem> after = after_allocation(std::move(items), allocation);
         settle_position(debt, after, status_owing(debt, owed_by(after)), "payment");
@@ -157,7 +153,7 @@ CRM_CORE_FUNCTION(crm_collections_payment_received) {
 
 // Trigger BEFORE INSERT ON payment_reversal.
 CRM_CORE_FUNCTION(crm_collections_payment_reversed) {
-    TriggerData* data = crm_core::pg::trigger_context(fcinfo, "collections._payment_reversed()");
+    TriggerData* data = crm_core::pg::trigger_data(fcinfo, "collections._payment_reversed()");
     crm_core::pg::TriggerRow row(data->tg_trigtuple, data->tg_relation->rd_att);
     int64_t business_id = row.get_int64("business_id").value_or(0);
     int64_t payment_id = row.get_int64("payment_id").value_or(0);

@@ -104,7 +104,7 @@ void schedule(const Debt& debt, int64_t plan_id, Datum first_due, Datum every, i
 
 // Trigger BEFORE INSERT and AFTER INSERT ON repayment_plan.
 CRM_CORE_FUNCTION(crm_collections_plan_inserted) {
-    TriggerData* data = crm_core::pg::trigger_context(fcinfo, "collections._plan_inserted()");
+    TriggerData* data = crm_core::pg::trigger_data(fcinfo, "collections._plan_inserted()");
     bool before = TRIGGER_FIRED_BEFORE(data->tg_event);
     crm_core::pg::TriggerRow row(data->tg_trigtuple, data->tg_relation->rd_att);
     int64_t business_id = row.get_int64("business_id").value_or(0);
