@@ -60,16 +60,57 @@ free_port() {
 
 # psql_strict ARGS...: psql without ~/.psqlrc, quiet, stopping at the first error.
 psql_strict() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+# psql_quiet ARGS...: psql_strict with its output dropped (errors still go to stderr).
+psql_quiet() { psql_strict "$@" >/dev/null; }
 
 # sql DATABASE STATEMENT: the statement's result, unaligned and without headers.
 sql() { psql_strict -A -t -d "$1" -c "$2"; }
 
-# ratio A B [DECIMALS]: A / B with DECIMALS (default 2) decimals; "n/a" when B is 0 or either
-# is not a number (a timed-out run).
+# ratio A B [DECIMALS] [UNIT]: A / B with DECIMALS (default 2) decimals, then UNIT ("x" for
+# "1.50x"); "n/a" when B is 0 or either is not a number (a timed-out run).
 ratio() {
-    awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN {
+    awk -v a="$1" -v b="$2" -v d="${3:-2}" -v unit="${4:-}" 'BEGIN {
         number = "^-?[0-9]+([.][0-9]*)?$"
-        if (a !~ number || b !~ number || b + 0 == 0) printf "n/a"; else printf "%.*f", d, a / b }'
+        if (a !~ number || b !~ number || b + 0 == 0) printf "n/a"; else printf "%.*f%s", d, a / b, unit }'
+}
+
+# bench_cluster NAME [MODE]: how a benchmark starts: builds everything, starts a fresh throwaway
+# cluster NAME and exports its PG* settings, and makes the work directory $work (chmod MODE,
+# default 755: the server reads and writes files there). When the script exits, bench_on_exit
+# runs (if the script defines it), then $work and the cluster go.
+bench_cluster() {
+    bench_cluster_name=$1
+    "$CRM_ROOT/scripts/build.sh" >/dev/null
+    "$CRM_ROOT/scripts/cluster.sh" destroy "$bench_cluster_name" >/dev/null
+    "$CRM_ROOT/scripts/cluster.sh" start "$bench_cluster_name" >/dev/null
+    work=$(mktemp -d)
+    chmod "${2:-755}" "$work"
+    trap bench_cleanup EXIT
+    eval "$("$CRM_ROOT/scripts/cluster.sh" env "$bench_cluster_name")"
+}
+# callgrind_single_user DATABASE SQL_FILE OUT: runs SQL_FILE in a single-user backend of
+# DATABASE, on a fresh copy of $work/pristine in $data (the stopped cluster's data directory),
+# under valgrind's callgrind (profile OUT.out, output OUT.stdout and OUT.err); prints the
+# instructions it collected. Exits when the SQL raised an error.
+callgrind_single_user() {
+    local database=$1 file=$2 out=$3
+    rm -rf "$data"
+    cp -a "$work/pristine" "$data"
+    run_as_db_owner valgrind --tool=callgrind --callgrind-out-file="$out.out" \
+        "$PGBIN/postgres" --single -D "$data" -c synchronous_commit=off "$database" \
+        < "$file" > "$out.stdout" 2> "$out.err"
+    if grep -q ERROR "$out.stdout"; then
+        grep ERROR "$out.stdout" | head -3 >&2
+        exit 1
+    fi
+    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.err"
+}
+bench_cleanup() {
+    if declare -F bench_on_exit >/dev/null; then
+        bench_on_exit
+    fi
+    rm -rf "$work"
+    "$CRM_ROOT/scripts/cluster.sh" destroy "$bench_cluster_name" >/dev/null
 }
 
 # TAP for the shell tests: tap_check DESCRIPTION GOT EXPECTED prints one numbered test line (with

@@ -22,17 +22,10 @@ dpd_debts=${DEBTS:-1000000}
 dpd_installments=${INSTALLMENTS:-12}
 cluster=bench-collections
 
-"$root/scripts/build.sh" >/dev/null
-"$root/scripts/cluster.sh" destroy "$cluster" >/dev/null
-"$root/scripts/cluster.sh" start "$cluster" >/dev/null
-work=$(mktemp -d)
-chmod 755 "$work"
-trap 'rm -rf "$work"; "$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
-eval "$("$root/scripts/cluster.sh" env "$cluster")"
+bench_cluster "$cluster"
 PGBENCH=$PGBIN/pgbench
 [ -x "$PGBENCH" ] || PGBENCH=/usr/lib/postgresql/$PG_MAJOR/bin/pgbench
 
-psql_quiet() { psql_strict "$@" >/dev/null; }
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 seconds_since() { awk -v s="$1" -v e="$(date +%s%N)" 'BEGIN { printf "%.3f", (e - s) / 1e9 }'; }
 

@@ -23,7 +23,6 @@ cluster=bench-workflow
 "$root/scripts/cluster.sh" start "$cluster" >/dev/null
 trap '"$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
 eval "$("$root/scripts/cluster.sh" env "$cluster")"
-psql_quiet() { psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 value() { psql -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 seconds_since() { awk -v s="$1" -v e="$(date +%s%N)" 'BEGIN { printf "%.3f", (e - s) / 1e9 }'; }

@@ -21,16 +21,9 @@ rounds=${2:-3}
 clients=4
 cluster=bench-erp
 
-"$root/scripts/build.sh" >/dev/null
-"$root/scripts/cluster.sh" destroy "$cluster" >/dev/null
-"$root/scripts/cluster.sh" start "$cluster" >/dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"; "$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
-eval "$("$root/scripts/cluster.sh" env "$cluster")"
+bench_cluster "$cluster"
 PGBENCH=$PGBIN/pgbench
 [ -x "$PGBENCH" ] || PGBENCH=/usr/lib/postgresql/$PG_MAJOR/bin/pgbench
-
-psql_quiet() { psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 
 variants=(none plpgsql crm_erp)
 for variant in "${variants[@]}"; do
@@ -88,11 +81,10 @@ for variant in plpgsql crm_erp; do
     echo "  $variant: $entries sales posted; check_balances + unbalanced_entries + check_stock rows = $checks (must be 0)" >&2
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 echo
 echo "crm_erp benchmark: $((chunks * chunk)) sales x 3 items per round in chunks of $chunk interleaved, $clients clients, synchronous_commit=off; median of $rounds rounds (shared machine)"
 printf '%-10s %14s %14s\n' variant "sales/s" "vs none"
 for variant in "${variants[@]}"; do
-    printf '%-10s %14s %14s\n' "$variant" "${median[$variant]}" "$(ratio "${median[$variant]}" "${median[none]}")"
+    printf '%-10s %14s %14s\n' "$variant" "${median[$variant]}" "$(ratio "${median[$variant]}" "${median[none]}" 2 x)"
 done
-echo "crm_erp / plpgsql: $(ratio "${median[crm_erp]}" "${median[plpgsql]}") (target >= 2x); crm_erp / none: $(ratio "${median[crm_erp]}" "${median[none]}") (target >= 0.6x)"
+echo "crm_erp / plpgsql: $(ratio "${median[crm_erp]}" "${median[plpgsql]}" 2 x) (target >= 2x); crm_erp / none: $(ratio "${median[crm_erp]}" "${median[none]}" 2 x) (target >= 0.6x)"

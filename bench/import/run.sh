@@ -18,12 +18,7 @@ customers=${CUSTOMERS:-760000}
 cluster=bench-import
 loader=$root/build/cmake/tools/crm-core/crm-core
 
-"$root/scripts/build.sh" >/dev/null
-"$root/scripts/cluster.sh" destroy "$cluster" >/dev/null
-"$root/scripts/cluster.sh" start "$cluster" >/dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"; "$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
-eval "$("$root/scripts/cluster.sh" env "$cluster")"
+bench_cluster "$cluster"
 export PGDATABASE=bench_import PGOPTIONS="-c client_min_messages=warning"
 createdb bench_import
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'

@@ -21,17 +21,13 @@ source "$root/scripts/lib.sh"
 postings=${1:-1000}
 cluster=bench-ledger-instructions
 
-"$root/scripts/build.sh" >/dev/null
-"$root/scripts/cluster.sh" destroy "$cluster" >/dev/null
-"$root/scripts/cluster.sh" start "$cluster" >/dev/null
-work=$(mktemp -d)
-chmod 777 "$work"
-trap 'if [ -n "${PROFILE_DIR:-}" ]; then mkdir -p "$PROFILE_DIR"; cp "$work"/*.out "$PROFILE_DIR"/; fi
-      rm -rf "$work"; "$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
-eval "$("$root/scripts/cluster.sh" env "$cluster")"
+# Keeps the callgrind outputs when PROFILE_DIR is set (run by bench_cluster's exit trap).
+bench_on_exit() {
+    if [ -n "${PROFILE_DIR:-}" ]; then mkdir -p "$PROFILE_DIR"; cp "$work"/*.out "$PROFILE_DIR"/; fi
+}
+bench_cluster "$cluster" 777
 data="$CRM_RUNTIME/clusters/$cluster/data"
 
-psql_quiet() { psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 read -r -a variants <<< "${VARIANTS:-minimal hand crm_off crm_core}"
 read -r -a workloads <<< "${WORKLOADS:-post subledger big copy}"
 wanted() { [[ " ${workloads[*]} " == *" $1 "* ]]; }
@@ -125,18 +121,8 @@ for rows in 0 1; do
 done
 
 instructions() {  # variant workload-file -> instructions of the whole run
-    local variant=$1 file=$2 name
-    name=$(basename "$file" .sql)
-    rm -rf "$data"
-    cp -a "$work/pristine" "$data"
-    run_as_db_owner valgrind --tool=callgrind --callgrind-out-file="$work/$variant.$name.out" \
-        "$PGBIN/postgres" --single -D "$data" -c synchronous_commit=off "$variant" \
-        < "$file" > "$work/$variant.$name.stdout" 2> "$work/$variant.$name.err"
-    if grep -q ERROR "$work/$variant.$name.stdout"; then
-        grep ERROR "$work/$variant.$name.stdout" | head -3 >&2
-        exit 1
-    fi
-    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/$variant.$name.err"
+    local variant=$1 file=$2
+    callgrind_single_user "$variant" "$file" "$work/$variant.$(basename "$file" .sql)"
 }
 
 declare -A cost
@@ -162,7 +148,6 @@ for variant in "${variants[@]}"; do
     done
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 echo
 echo "Ledger cost in instructions (callgrind, single-user backend; lower is better)"
 printf '%-30s %12s %12s %12s %12s | %9s %9s %9s\n' workload minimal hand crm_off crm_core \
@@ -171,9 +156,9 @@ for workload in post subledger big copy; do
     printf '%-30s %12s %12s %12s %12s | %9s %9s %9s\n' "$workload" \
         "${cost[minimal,$workload]:-}" "${cost[hand,$workload]:-}" "${cost[crm_off,$workload]:-}" \
         "${cost[crm_core,$workload]:-}" \
-        "$(ratio "${cost[crm_core,$workload]:-}" "${cost[hand,$workload]:-}")" \
-        "$(ratio "${cost[crm_core,$workload]:-}" "${cost[crm_off,$workload]:-}")" \
-        "$(ratio "${cost[crm_core,$workload]:-}" "${cost[minimal,$workload]:-}")"
+        "$(ratio "${cost[crm_core,$workload]:-}" "${cost[hand,$workload]:-}" 2 x)" \
+        "$(ratio "${cost[crm_core,$workload]:-}" "${cost[crm_off,$workload]:-}" 2 x)" \
+        "$(ratio "${cost[crm_core,$workload]:-}" "${cost[minimal,$workload]:-}" 2 x)"
 done
 echo "post, subledger: per 2-line posting (a transaction); big: one 20,000-line entry; copy: 20,000 entries, 40,000 lines"
-echo "subledger / post (crm_core): $(ratio "${cost[crm_core,subledger]:-}" "${cost[crm_core,post]:-}")"
+echo "subledger / post (crm_core): $(ratio "${cost[crm_core,subledger]:-}" "${cost[crm_core,post]:-}" 2 x)"

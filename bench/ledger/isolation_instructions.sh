@@ -20,17 +20,13 @@ source "$root/scripts/lib.sh"
 postings=${1:-2000}
 cluster=bench-ledger-isolation-instructions
 
-"$root/scripts/build.sh" >/dev/null
-"$root/scripts/cluster.sh" destroy "$cluster" >/dev/null
-"$root/scripts/cluster.sh" start "$cluster" >/dev/null
-work=$(mktemp -d)
-chmod 777 "$work"
-trap 'if [ -n "${PROFILE_DIR:-}" ]; then mkdir -p "$PROFILE_DIR"; cp "$work"/*.out "$PROFILE_DIR"/; fi
-      rm -rf "$work"; "$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
-eval "$("$root/scripts/cluster.sh" env "$cluster")"
+# Keeps the callgrind outputs when PROFILE_DIR is set (run by bench_cluster's exit trap).
+bench_on_exit() {
+    if [ -n "${PROFILE_DIR:-}" ]; then mkdir -p "$PROFILE_DIR"; cp "$work"/*.out "$PROFILE_DIR"/; fi
+}
+bench_cluster "$cluster" 777
 data="$CRM_RUNTIME/clusters/$cluster/data"
 
-psql_quiet() { psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 psql_quiet -d postgres -c "CREATE DATABASE ledger"
 psql_quiet -d ledger -c "CREATE EXTENSION crm_core" -f "$here/setup.sql"
 # History: 1,000,000 loans on account 1, one line each (balanced by account 2).
@@ -83,16 +79,7 @@ make_workload() {  # name count
 instructions() {  # name count -> instructions of the whole run
     local name=$1 count=$2
     make_workload "$name" "$count"
-    rm -rf "$data"
-    cp -a "$work/pristine" "$data"
-    run_as_db_owner valgrind --tool=callgrind --callgrind-out-file="$work/$name.$count.out" \
-        "$PGBIN/postgres" --single -D "$data" -c synchronous_commit=off ledger \
-        < "$work/$name.$count.sql" > "$work/$name.$count.stdout" 2> "$work/$name.$count.err"
-    if grep -q ERROR "$work/$name.$count.stdout"; then
-        grep ERROR "$work/$name.$count.stdout" | head -3 >&2
-        exit 1
-    fi
-    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/$name.$count.err"
+    callgrind_single_user ledger "$work/$name.$count.sql" "$work/$name.$count"
 }
 
 declare -A per_posting

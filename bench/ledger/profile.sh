@@ -15,12 +15,7 @@ seconds=${1:-10}
 rows=${2:-30}
 cluster=bench-ledger-profile
 
-"$root/scripts/build.sh" >/dev/null
-"$root/scripts/cluster.sh" destroy "$cluster" >/dev/null
-"$root/scripts/cluster.sh" start "$cluster" >/dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"; "$root/scripts/cluster.sh" destroy "$cluster" >/dev/null' EXIT
-eval "$("$root/scripts/cluster.sh" env "$cluster")"
+bench_cluster "$cluster"
 PGBENCH=/usr/lib/postgresql/$PG_MAJOR/bin/pgbench
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE crm_core" >/dev/null
