@@ -47,6 +47,26 @@ Datum make_array(Oid element_type, const std::vector<Datum>& values,
     });
 }
 
+std::vector<std::optional<Datum>> array_elements(Datum array, Oid element_type) {
+    Datum* elements = nullptr;
+    bool* nulls = nullptr;
+    int count = 0;
+    pg_call([&] {
+        int16 length = 0;
+        bool by_value = false;
+        char alignment = 'i';
+        get_typlenbyvalalign(element_type, &length, &by_value, &alignment);
+        deconstruct_array(DatumGetArrayTypeP(array), element_type, length, by_value, alignment,
+                          &elements, &nulls, &count);
+    });
+    std::vector<std::optional<Datum>> out;
+    out.reserve(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) {
+        out.push_back(nulls[i] ? std::nullopt : std::optional<Datum>(elements[i]));
+    }
+    return out;
+}
+
 int64_t integer_datum(Datum value, Oid type) {
     switch (type) {
         case INT2OID:

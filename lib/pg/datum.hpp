@@ -2,6 +2,7 @@
 // ereport.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,5 +29,9 @@ int64_t integer_datum(Datum value, Oid type);
 // in the current memory context. Values of a by-reference type must stay valid until then.
 Datum make_array(Oid element_type, const std::vector<Datum>& values,
                  const std::vector<bool>& nulls);
+
+// The elements of a one-dimensional array of element_type (std::nullopt: a NULL element),
+// detoasted into the current memory context.
+std::vector<std::optional<Datum>> array_elements(Datum array, Oid element_type);
 
 }  // namespace crm_core::pg

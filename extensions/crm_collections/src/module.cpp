@@ -52,17 +52,10 @@ CRM_CORE_FUNCTION(crm_collections_check_allocation_order) {
     if (PG_ARGISNULL(0)) {
         throw Error(ERRCODE_NOT_NULL_VIOLATION, "allocation_order must not be NULL");
     }
-    Datum array = PG_GETARG_DATUM(0);
-    Datum* elements = nullptr;
-    bool* nulls = nullptr;
-    int count = 0;
-    pg_call([&] {
-        deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, &elements,
-                          &nulls, &count);
-    });
     std::vector<std::string> names;
-    for (int i = 0; i < count; ++i) {
-        names.push_back(nulls[i] ? std::string("NULL") : crm_core::pg::text_to_string(elements[i]));
+    for (const std::optional<Datum>& element :
+         crm_core::pg::array_elements(PG_GETARG_DATUM(0), TEXTOID)) {
+        names.push_back(element ? crm_core::pg::text_to_string(*element) : std::string("NULL"));
     }
     std::string problem;
     if (!crm_core::collections::parse_allocation_order(names, problem)) {

@@ -22,28 +22,9 @@ using namespace crm_core::collections;
 
 namespace {
 
-// The elements of a one-dimensional array argument (NULL elements as none).
-std::vector<std::optional<Datum>> array_elements(Datum array, Oid element_type, int length,
-                                                 bool by_value, char align) {
-    Datum* elements = nullptr;
-    bool* nulls = nullptr;
-    int count = 0;
-    pg_call([&] {
-        deconstruct_array(DatumGetArrayTypeP(array), element_type, length, by_value, align,
-                          &elements, &nulls, &count);
-    });
-    std::vector<std::optional<Datum>> out;
-    out.reserve(count);
-    for (int i = 0; i < count; ++i) {
-        out.push_back(nulls[i] ? std::nullopt : std::optional<Datum>(elements[i]));
-    }
-    return out;
-}
-
 std::vector<std::optional<std::int64_t>> bigint_array(Datum array) {
     std::vector<std::optional<std::int64_t>> values;
-    for (const std::optional<Datum>& element :
-         array_elements(array, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)) {
+    for (const std::optional<Datum>& element : crm_core::pg::array_elements(array, INT8OID)) {
         values.push_back(element ? std::optional<std::int64_t>(DatumGetInt64(*element))
                                  : std::nullopt);
     }
@@ -82,7 +63,7 @@ CRM_CORE_FUNCTION(crm_collections_render_template) {
     ParsedTemplate parsed = parsed_or_refused(crm_core::pg::text_argument(fcinfo, 0), "text");
     std::vector<std::optional<std::string>> values;
     for (const std::optional<Datum>& element :
-         array_elements(PG_GETARG_DATUM(1), TEXTOID, -1, false, TYPALIGN_INT)) {
+         crm_core::pg::array_elements(PG_GETARG_DATUM(1), TEXTOID)) {
         values.push_back(element
                              ? std::optional<std::string>(crm_core::pg::text_to_string(*element))
                              : std::nullopt);

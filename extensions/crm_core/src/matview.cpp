@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "crm_core/matview_plan.hpp"
+#include "datum.hpp"
 #include "interrupts.hpp"
 #include "function.hpp"
 #include "pg_call.hpp"
@@ -24,20 +25,12 @@ std::vector<mv::ViewId> oid_array_argument(FunctionCallInfo fcinfo, int n) {
     if (PG_ARGISNULL(n)) {
         return {};
     }
-    Datum* elements = nullptr;
-    bool* nulls = nullptr;
-    int count = 0;
-    pg_call([&] {
-        ArrayType* array = PG_GETARG_ARRAYTYPE_P(n);
-        deconstruct_array(array, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elements, &nulls,
-                          &count);
-    });
     std::vector<mv::ViewId> ids;
-    ids.reserve(static_cast<std::size_t>(count));
-    for (int i = 0; i < count; ++i) {
+    for (const std::optional<Datum>& element :
+         crm_core::pg::array_elements(PG_GETARG_DATUM(n), OIDOID)) {
         crm_core::pg::check_for_interrupts();
-        if (!nulls[i]) {
-            ids.push_back(DatumGetObjectId(elements[i]));
+        if (element) {
+            ids.push_back(DatumGetObjectId(*element));
         }
     }
     return ids;

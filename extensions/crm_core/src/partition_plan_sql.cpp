@@ -72,22 +72,14 @@ part::Unit unit_or_error(const part::Interval& every) {
 }
 
 // The elements of a one-dimensional array argument (no NULLs allowed) as Datums.
-std::vector<Datum> array_elements(Datum array, Oid element_type, int16 length, bool by_value,
-                                  char align) {
-    Datum* elements = nullptr;
-    bool* nulls = nullptr;
-    int count = 0;
-    pg_call([&] {
-        deconstruct_array(DatumGetArrayTypeP(array), element_type, length, by_value, align,
-                          &elements, &nulls, &count);
-    });
+std::vector<Datum> array_elements(Datum array, Oid element_type) {
     std::vector<Datum> result;
-    for (int i = 0; i < count; ++i) {
+    for (const std::optional<Datum>& element : crm_core::pg::array_elements(array, element_type)) {
         crm_core::pg::check_for_interrupts();
-        if (nulls[i]) {
+        if (!element) {
             throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "partition arrays must not hold NULLs");
         }
-        result.push_back(elements[i]);
+        result.push_back(*element);
     }
     return result;
 }
@@ -131,11 +123,9 @@ CRM_CORE_FUNCTION(crm_core_partition_plan) {
     }
     const part::Micros now = to_micros(PG_GETARG_TIMESTAMPTZ(4));
 
-    std::vector<Datum> names = array_elements(PG_GETARG_DATUM(5), TEXTOID, -1, false, 'i');
-    std::vector<Datum> lowers =
-        array_elements(PG_GETARG_DATUM(6), TIMESTAMPOID, sizeof(Timestamp), true, 'd');
-    std::vector<Datum> uppers =
-        array_elements(PG_GETARG_DATUM(7), TIMESTAMPOID, sizeof(Timestamp), true, 'd');
+    std::vector<Datum> names = array_elements(PG_GETARG_DATUM(5), TEXTOID);
+    std::vector<Datum> lowers = array_elements(PG_GETARG_DATUM(6), TIMESTAMPOID);
+    std::vector<Datum> uppers = array_elements(PG_GETARG_DATUM(7), TIMESTAMPOID);
     if (names.size() != lowers.size() || names.size() != uppers.size()) {
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "partition arrays differ in length");
     }

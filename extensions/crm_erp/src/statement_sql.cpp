@@ -30,25 +30,14 @@ void put_row(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
 // A one-dimensional array argument's elements (NULL elements refused).
 std::vector<Datum> array_elements(FunctionCallInfo fcinfo, int argument, Oid element_type,
                                   const char* name) {
-    Datum* elements = nullptr;
-    bool* nulls = nullptr;
-    int count = 0;
-    pg_call([&] {
-        ArrayType* array = PG_GETARG_ARRAYTYPE_P(argument);
-        int16 length = 0;
-        bool by_value = false;
-        char alignment = 'i';
-        get_typlenbyvalalign(element_type, &length, &by_value, &alignment);
-        deconstruct_array(array, element_type, length, by_value, alignment, &elements, &nulls,
-                          &count);
-    });
     std::vector<Datum> values;
-    for (int i = 0; i < count; ++i) {
-        if (nulls[i] && element_type != TEXTOID) {
+    for (const std::optional<Datum>& element :
+         crm_core::pg::array_elements(PG_GETARG_DATUM(argument), element_type)) {
+        if (!element && element_type != TEXTOID) {
             throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED,
                         std::string(name) + " holds a NULL element");
         }
-        values.push_back(nulls[i] ? Datum(0) : elements[i]);
+        values.push_back(element.value_or(Datum(0)));
     }
     return values;
 }
