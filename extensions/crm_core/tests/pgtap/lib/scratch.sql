@@ -23,14 +23,11 @@ SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE IF EXISTS 
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('CREATE DATABASE %I', pg_temp.scratch()));
 
 -- Waits for a connection's asynchronous batch (dblink_send_query) and drains its results;
--- returns its last error or NULL.
+-- returns its last error or NULL. dblink_get_result blocks until each result arrives (no polling).
 CREATE FUNCTION pg_temp.finish_batch(conn text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     rows int;
 BEGIN
-    WHILE dblink_is_busy(conn) = 1 LOOP
-        PERFORM pg_sleep(0.001);
-    END LOOP;
     FOR i IN 1 .. 10000 LOOP
         SELECT count(*) INTO rows FROM dblink_get_result(conn, false) AS t(v text);
         EXIT WHEN rows = 0 AND dblink_is_busy(conn) = 0;
