@@ -20,6 +20,17 @@ std::string text_to_string(Datum value) {
     return std::string(data, static_cast<size_t>(length));
 }
 
+bool text_equals(Datum value, std::string_view expected) {
+    const char* data = nullptr;
+    int length = 0;
+    pg_call([&] {
+        text* detoasted = DatumGetTextPP(value);
+        data = VARDATA_ANY(detoasted);
+        length = VARSIZE_ANY_EXHDR(detoasted);
+    });
+    return std::string_view(data, static_cast<size_t>(length)) == expected;
+}
+
 Datum string_to_text(std::string_view value) {
     return pg_call([&] {
         return PointerGetDatum(

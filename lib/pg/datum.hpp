@@ -14,6 +14,9 @@ namespace crm_core::pg {
 // A text Datum (possibly toasted) as a std::string.
 std::string text_to_string(Datum value);
 
+// Whether a text Datum (possibly toasted) equals expected, without copying it.
+bool text_equals(Datum value, std::string_view expected);
+
 // A std::string as a new text Datum in the current memory context.
 Datum string_to_text(std::string_view value);
 

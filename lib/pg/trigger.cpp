@@ -1,3 +1,4 @@
+#include <cstring>
 #include <string>
 
 #include "trigger.hpp"
@@ -53,6 +54,17 @@ int column_number(TupleDesc descriptor, const char* name, const char* table) {
                     std::string(table) + " has no column \"" + name + "\"");
     }
     return number;
+}
+
+int CachedColumn::number(TupleDesc descriptor, const char* table) {
+    if (number_ > 0 && number_ <= descriptor->natts) {
+        Form_pg_attribute attribute = TupleDescAttr(descriptor, number_ - 1);
+        if (!attribute->attisdropped && strcmp(NameStr(attribute->attname), name_) == 0) {
+            return number_;
+        }
+    }
+    number_ = column_number(descriptor, name_, table);
+    return number_;
 }
 
 std::optional<Datum> tuple_value(HeapTuple tuple, TupleDesc descriptor, int column) {

@@ -31,6 +31,22 @@ Error append_only_error(const std::string& table, const char* operation, const c
 // The attribute number of a column the trigger relies on; refuses a table without it.
 int column_number(TupleDesc descriptor, const char* name, const char* table);
 
+// A column number looked up by name on first use and re-checked by name on every later use
+// (the attribute at the remembered number must still carry the name): a row trigger reads
+// the same columns at every call, and SPI_fnumber scans the whole descriptor. The table may
+// be altered, or the trigger fire on another relation with another layout (a Citus shard), in
+// between: the name is looked up again then.
+class CachedColumn {
+  public:
+    explicit CachedColumn(const char* name) : name_(name) {}
+    // The column's attribute number in descriptor; refuses a table without it (column_number).
+    int number(TupleDesc descriptor, const char* table);
+
+  private:
+    const char* name_;
+    int number_ = 0;
+};
+
 // A column of a heap tuple, or std::nullopt for NULL.
 std::optional<Datum> tuple_value(HeapTuple tuple, TupleDesc descriptor, int column);
 

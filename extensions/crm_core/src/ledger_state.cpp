@@ -1,11 +1,14 @@
 #include "ledger_state.hpp"
 
+#include <map>
 #include <optional>
 
 #include "datum.hpp"
 #include "function.hpp"
+#include "interrupts.hpp"
 #include "role.hpp"
 #include "spi.hpp"
+#include "trigger_row.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -134,6 +137,19 @@ TransactionState& transaction_state() {
     return state;
 }
 
+// An account from the current SPI result row: columns first..first+3 are code, currency,
+// closed_at IS NOT NULL and overdraft.
+static AccountInfo account_from_result(uint64 row, int first) {
+    AccountInfo info;
+    info.code = text_to_string(*result_value(row, first));
+    info.currency = text_to_string(*result_value(row, first + 1));
+    info.closed = DatumGetBool(*result_value(row, first + 2));
+    info.overdraft =
+        crm_core::ledger::parse_overdraft_rule(text_to_string(*result_value(row, first + 3)))
+            .value_or(crm_core::ledger::OverdraftRule::none);
+    return info;
+}
+
 const AccountInfo* find_account(const RowKey& account) {
     auto cached = account_cache.find(account);
     if (cached != account_cache.end()) {
@@ -151,18 +167,41 @@ const AccountInfo* find_account(const RowKey& account) {
         if (execute_on_latest_snapshot(select_account, arguments, 1) == 0) {
             return;
         }
-        AccountInfo info;
-        info.code = text_to_string(*result_value(0, 1));
-        info.currency = text_to_string(*result_value(0, 2));
-        info.closed = DatumGetBool(*result_value(0, 3));
-        info.overdraft = crm_core::ledger::parse_overdraft_rule(text_to_string(*result_value(0, 4)))
-                             .value_or(crm_core::ledger::OverdraftRule::none);
-        loaded = std::move(info);
+        loaded = account_from_result(0, 1);
     });
     if (!loaded) {
         return nullptr;
     }
     return &account_cache.insert_or_assign(account, std::move(*loaded)).first->second;
+}
+
+void preload_accounts(const std::vector<RowKey>& accounts) {
+    std::map<int64, std::vector<std::optional<int64>>> missing_by_business;
+    for (const RowKey& account : accounts) {
+        if (account_cache.count(account) == 0) {
+            missing_by_business[account.first].push_back(account.second);
+        }
+    }
+    if (missing_by_business.empty()) {
+        return;
+    }
+    remember_reference_tables();
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan select_accounts(
+            "SELECT id, code, currency, closed_at IS NOT NULL, overdraft FROM crm_core.account "
+            "WHERE business_id = $1 AND id = ANY ($2)",
+            {INT8OID, INT8ARRAYOID});
+        for (const auto& [business, ids] : missing_by_business) {
+            crm_core::pg::check_for_interrupts();
+            Datum arguments[2] = {Int64GetDatum(business), int8_array(ids)};
+            uint64 rows = execute_on_latest_snapshot(select_accounts, arguments);
+            for (uint64 row = 0; row < rows; ++row) {
+                RowKey key{business, DatumGetInt64(*result_value(row, 1))};
+                account_cache.insert_or_assign(key, account_from_result(row, 2));
+            }
+        }
+    });
 }
 
 bool business_exists(int64 business_id) {

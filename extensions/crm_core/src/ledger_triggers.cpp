@@ -44,6 +44,11 @@ int column_number(TupleDesc descriptor, const char* name) {
     return crm_core::pg::column_number(descriptor, name, "crm_core's ledger table");
 }
 
+// The same for a column a trigger reads at every call (remembered, re-checked by name).
+int column_number(TupleDesc descriptor, CachedColumn& column) {
+    return column.number(descriptor, "crm_core's ledger table");
+}
+
 // a + b for numerics, allocated in context.
 Datum numeric_sum(Datum a, Datum b, MemoryContext context) {
     MemoryContext caller = MemoryContextSwitchTo(context);
@@ -82,26 +87,12 @@ std::string date_text(DateADT day) {
 // Calls fn(slot) for every row of the statement's transition table of new rows.
 template <typename Fn>
 void for_each_new_row(const TriggerData* trigger, Fn&& fn) {
-    Tuplestorestate* rows = trigger->tg_newtable;
-    if (rows == nullptr) {
-        throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "crm_core ledger statement triggers need REFERENCING NEW TABLE");
-    }
-    TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
-    TupleTableSlot* slot = pg_call([&] {
-        TupleTableSlot* made = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
-        tuplestore_select_read_pointer(rows, tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND));
-        tuplestore_rescan(rows);
-        return made;
-    });
-    while (pg_call([&] { return tuplestore_gettupleslot(rows, true, false, slot); })) {
+    TransitionRows rows(trigger->tg_newtable, RelationGetDescr(trigger->tg_relation));
+    while (rows.next()) {
         crm_core::pg::check_for_interrupts();
-        fn(slot);
+        fn(rows.slot());
     }
-    pg_call([&] {
-        ExecDropSingleTupleTableSlot(slot);
-        tuplestore_select_read_pointer(rows, 0);
-    });
+    rows.finish();
 }
 
 // A journal line as the triggers read it.
@@ -117,14 +108,18 @@ struct LineData {
 // Attribute numbers of the journal_line columns the triggers read.
 struct LineColumns {
     explicit LineColumns(TupleDesc descriptor)
-        : id(column_number(descriptor, "id")),
-          business_id(column_number(descriptor, "business_id")),
-          entry_id(column_number(descriptor, "entry_id")),
-          account_id(column_number(descriptor, "account_id")),
-          debit(column_number(descriptor, "debit")),
-          credit(column_number(descriptor, "credit")),
-          currency(column_number(descriptor, "currency")) {}
+        : id(column_number(descriptor, id_column)),
+          business_id(column_number(descriptor, business_id_column)),
+          entry_id(column_number(descriptor, entry_id_column)),
+          account_id(column_number(descriptor, account_id_column)),
+          debit(column_number(descriptor, debit_column)),
+          credit(column_number(descriptor, credit_column)),
+          currency(column_number(descriptor, currency_column)) {}
     int id, business_id, entry_id, account_id, debit, credit, currency;
+
+    static inline CachedColumn id_column{"id"}, business_id_column{"business_id"},
+        entry_id_column{"entry_id"}, account_id_column{"account_id"}, debit_column{"debit"},
+        credit_column{"credit"}, currency_column{"currency"};
 };
 
 // Reads one line from a slot of the transition table.
@@ -156,6 +151,33 @@ LineData read_line(TupleTableSlot* slot, const LineColumns& columns) {
         line.currency = text_to_string(values[5]);
     }
     return line;
+}
+
+// Statements of more lines than this load the accounts they name in one query per business
+// before reading the lines (below it, one lookup per uncached account is cheaper).
+constexpr int64 preload_threshold = 16;
+
+// Loads the accounts a large statement's lines name that are not cached (one query per
+// business instead of one per account).
+void preload_statement_accounts(const TriggerData* trigger, const LineColumns& columns) {
+    Tuplestorestate* rows = trigger->tg_newtable;
+    if (rows == nullptr ||
+        pg_call([&] { return tuplestore_tuple_count(rows); }) <= preload_threshold) {
+        return;
+    }
+    std::set<RowKey> accounts;
+    for_each_new_row(trigger, [&](TupleTableSlot* slot) {
+        Datum business = 0, account = 0;
+        bool business_null = false, account_null = false;
+        pg_call([&] {
+            business = slot_getattr(slot, columns.business_id, &business_null);
+            account = slot_getattr(slot, columns.account_id, &account_null);
+        });
+        if (!business_null && !account_null) {
+            accounts.emplace(DatumGetInt64(business), DatumGetInt64(account));
+        }
+    });
+    preload_accounts(std::vector<RowKey>(accounts.begin(), accounts.end()));
 }
 
 // The error for a line whose account does not exist in its business.
@@ -554,14 +576,19 @@ void check_period_open(const RowKey& entry, DateADT effective_date) {
 // Attribute numbers of the journal_entry columns the triggers read or set.
 struct EntryColumns {
     explicit EntryColumns(TupleDesc descriptor)
-        : id(column_number(descriptor, "id")),
-          business_id(column_number(descriptor, "business_id")),
-          status(column_number(descriptor, "status")),
-          effective_date(column_number(descriptor, "effective_date")),
-          reverses_entry_id(column_number(descriptor, "reverses_entry_id")),
-          posted_at(column_number(descriptor, "posted_at")),
-          posted_txid(column_number(descriptor, "posted_txid")) {}
+        : id(column_number(descriptor, id_column)),
+          business_id(column_number(descriptor, business_id_column)),
+          status(column_number(descriptor, status_column)),
+          effective_date(column_number(descriptor, effective_date_column)),
+          reverses_entry_id(column_number(descriptor, reverses_entry_id_column)),
+          posted_at(column_number(descriptor, posted_at_column)),
+          posted_txid(column_number(descriptor, posted_txid_column)) {}
     int id, business_id, status, effective_date, reverses_entry_id, posted_at, posted_txid;
+
+    static inline CachedColumn id_column{"id"}, business_id_column{"business_id"},
+        status_column{"status"}, effective_date_column{"effective_date"},
+        reverses_entry_id_column{"reverses_entry_id"}, posted_at_column{"posted_at"},
+        posted_txid_column{"posted_txid"};
 };
 
 // The parts of a journal_entry row the triggers compare.
@@ -570,21 +597,51 @@ struct EntryRow {
     bool posted;
     DateADT effective_date;
     std::optional<int64> reverses_entry_id;
+    // Whether posted_at and posted_txid already say what with_posting_stamp() would write (this
+    // transaction's start and id for a posted entry, NULL for a draft): the columns' defaults
+    // do for a posted entry inserted without them, so the row need not be copied.
+    bool stamped;
 };
 
-// Reads an entry row.
+// Reads an entry row (deformed once: the columns read are spread over the row).
 EntryRow read_entry(HeapTuple tuple, TupleDesc descriptor, const EntryColumns& columns) {
-    std::optional<Datum> reverses = tuple_value(tuple, descriptor, columns.reverses_entry_id);
-    return EntryRow{{DatumGetInt64(*tuple_value(tuple, descriptor, columns.business_id)),
-                     DatumGetInt64(*tuple_value(tuple, descriptor, columns.id))},
-                    text_to_string(*tuple_value(tuple, descriptor, columns.status)) == "posted",
-                    DatumGetDateADT(*tuple_value(tuple, descriptor, columns.effective_date)),
-                    reverses ? std::optional<int64>(DatumGetInt64(*reverses)) : std::nullopt};
+    int count = descriptor->natts;
+    std::vector<Datum> values(static_cast<size_t>(count));
+    // std::vector<bool> has no data(): one byte per column, as heap_deform_tuple writes them.
+    std::vector<char> nulls(static_cast<size_t>(count));
+    Datum* value_array = values.data();
+    bool* null_array = reinterpret_cast<bool*>(nulls.data());
+    pg_call([&] { heap_deform_tuple(tuple, descriptor, value_array, null_array); });
+    auto value = [&](int column) { return values[static_cast<size_t>(column - 1)]; };
+    auto is_null = [&](int column) { return nulls[static_cast<size_t>(column - 1)] != 0; };
+    EntryRow entry{{DatumGetInt64(value(columns.business_id)), DatumGetInt64(value(columns.id))},
+                   text_equals(value(columns.status), "posted"),
+                   DatumGetDateADT(value(columns.effective_date)),
+                   is_null(columns.reverses_entry_id)
+                       ? std::nullopt
+                       : std::optional<int64>(DatumGetInt64(value(columns.reverses_entry_id))),
+                   false};
+    if (!entry.posted) {
+        entry.stamped = is_null(columns.posted_at) && is_null(columns.posted_txid);
+    } else if (!is_null(columns.posted_at) && !is_null(columns.posted_txid)) {
+        entry.stamped = pg_call([&] {
+            return DatumGetTimestampTz(value(columns.posted_at)) ==
+                       GetCurrentTransactionStartTimestamp() &&
+                   FullTransactionIdEquals(DatumGetFullTransactionId(value(columns.posted_txid)),
+                                           GetTopFullTransactionId());
+        });
+    }
+    return entry;
 }
 
-// The row with posted_at / posted_txid set for a posted entry, or cleared for a draft.
+// The row with posted_at / posted_txid set for a posted entry, or cleared for a draft (the row
+// itself when they already are).
 HeapTuple with_posting_stamp(HeapTuple tuple, TupleDesc descriptor, const EntryColumns& columns,
-                             bool posted) {
+                             const EntryRow& entry) {
+    if (entry.stamped) {
+        return tuple;
+    }
+    bool posted = entry.posted;
     return pg_call([&] {
         int replaced[2] = {columns.posted_at, columns.posted_txid};
         Datum values[2] = {TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
@@ -646,7 +703,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entry_before_write) {
     if (entry.posted) {
         check_period_open(entry.key, entry.effective_date);
     }
-    return PointerGetDatum(with_posting_stamp(tuple, descriptor, columns, entry.posted));
+    return PointerGetDatum(with_posting_stamp(tuple, descriptor, columns, entry));
 }
 
 // AFTER INSERT ON journal_entry FOR EACH STATEMENT (transition table new_entries): the entries
@@ -725,6 +782,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
     TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     LineColumns columns(RelationGetDescr(trigger->tg_relation));
+    preload_statement_accounts(trigger, columns);
     {
         StatementBalances deltas;
         std::unordered_map<RowKey, bool, RowKeyHash> existing_entries;
@@ -788,11 +846,16 @@ CRM_CORE_FUNCTION(crm_core_ledger_check_entry) {
     TupleDesc descriptor = RelationGetDescr(trigger->tg_relation);
     HeapTuple tuple =
         TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
-    RowKey entry = read_entry(tuple, descriptor, EntryColumns(descriptor)).key;
+    EntryRow row = read_entry(tuple, descriptor, EntryColumns(descriptor));
+    // The trigger has no WHEN clause (evaluating one costs every posting more than a draft's
+    // call): a draft has nothing to check.
+    if (!row.posted) {
+        return PointerGetDatum(nullptr);
+    }
     if (state.open_line_statements > 0) {
-        state.checks_waiting.insert(entry);
+        state.checks_waiting.insert(row.key);
     } else {
-        verify_entry(state, entry);
+        verify_entry(state, row.key);
     }
     return PointerGetDatum(nullptr);
 }
