@@ -3,7 +3,7 @@
 -- Commit-time checks run here through SET CONSTRAINTS ALL IMMEDIATE; 101_ledger_commit.sql
 -- proves them with real commits.
 BEGIN;
-SELECT plan(70);
+SELECT plan(75);
 
 -- Posts lines (JSON) for business 9001 and runs the deferred checks now.
 CREATE FUNCTION pg_temp.post(lines text, effective date DEFAULT CURRENT_DATE) RETURNS bigint
@@ -190,6 +190,27 @@ SELECT is(crm_core.account_balance(9101), 111::numeric, 'the reversal undoes the
 SELECT throws_ok($$SELECT crm_core.reverse_entry(9601)$$, '23505', format('journal entry 9601 is already reversed by entry %s', (SELECT id FROM crm_core.journal_entry WHERE business_id = 9001 AND reverses_entry_id = 9601)), 'an entry is reversed at most once');
 INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (9602, 9001, 'draft');
 SELECT throws_ok($$SELECT crm_core.reverse_entry(9602)$$, '55000', 'journal entry 9602 is a draft; only posted entries are reversed', 'a draft cannot be reversed');
+
+-- The rules of the entry row itself, whatever SQL writes it.
+SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id, status) VALUES (9001, 'void')$$,
+                 '23514', 'new row for relation "journal_entry" violates check constraint "journal_entry_status_valid"',
+                 'an entry is a draft or posted');
+SELECT throws_ok($$UPDATE crm_core.journal_entry SET reverses_entry_id = 9602 WHERE id = 9602$$,
+                 '23514', 'new row for relation "journal_entry" violates check constraint "journal_entry_not_own_reversal"',
+                 'an entry does not reverse itself');
+SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id, status, reverses_entry_id) VALUES (9001, 'draft', 9601)$$,
+                 '23505', 'duplicate key value violates unique constraint "journal_entry_reversed_once"',
+                 'nor is an entry reversed twice by plain SQL');
+-- What each posting writes: the key (id first, so lookups by id alone use it), the idempotency
+-- key, the posting transaction (seals), and the reversal index only for reversals.
+SELECT col_is_pk('crm_core', 'journal_entry', ARRAY['id', 'business_id'], 'entries key on id first');
+SELECT is((SELECT array_agg(indexrelid::regclass::text || coalesce(' WHERE ' || pg_get_expr(indpred, indrelid), '')
+                            ORDER BY indexrelid::regclass::text)
+           FROM pg_index WHERE indrelid = 'crm_core.journal_entry'::regclass),
+          ARRAY['crm_core.journal_entry_idempotency_key_unique', 'crm_core.journal_entry_pkey',
+                'crm_core.journal_entry_posted_txid_idx WHERE (status = ''posted''::text)',
+                'crm_core.journal_entry_reversed_once WHERE (reverses_entry_id IS NOT NULL)'],
+          'an entry is indexed by its key, idempotency key and posting transaction; only reversals by the reversal index');
 
 -- Idempotency keys.
 SELECT is(crm_core.post_entry(9001, '[{"account_id":9101,"debit":3},{"account_id":9102,"credit":3}]',
