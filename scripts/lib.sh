@@ -88,6 +88,35 @@ bench_cluster() {
     trap bench_cleanup EXIT
     eval "$("$CRM_ROOT/scripts/cluster.sh" env "$bench_cluster_name")"
 }
+# cluster_cpu_ticks: the CPU time (user + system, in clock ticks, /proc) the running cluster
+# ($PGHOST/data) has used so far: the postmaster's own, that of its children that exited
+# (counted in the postmaster's cutime and cstime once reaped), and that of the live ones. On a
+# shared machine a workload's CPU per transaction is steadier than its throughput.
+cluster_cpu_ticks() {
+    local postmaster child total
+    postmaster=$(head -1 "$PGHOST/data/postmaster.pid")
+    # Fields after the command name: utime is the 12th, stime, cutime, cstime follow.
+    total=$(sed 's/^.*) //' "/proc/$postmaster/stat" | awk '{ print $12 + $13 + $14 + $15 }')
+    for child in $(cluster_children); do
+        total=$((total + $(sed 's/^.*) //' "/proc/$child/stat" 2>/dev/null |
+            awk '{ print $12 + $13 } END { if (NR == 0) print 0 }')))
+    done
+    echo "$total"
+}
+# cluster_children: the process ids of the running cluster's backends and workers.
+cluster_children() { pgrep -P "$(head -1 "$PGHOST/data/postmaster.pid")" || true; }
+# cluster_settle: waits (at most 10 s) until only the cluster's own workers are left, so that
+# the backends of the last run have exited and their CPU time is the postmaster's.
+cluster_settle() {
+    local tries=0
+    while [ "$tries" -lt 100 ] &&
+        [ "$(psql -X -At -d postgres -c "SELECT count(*) FROM pg_stat_activity
+              WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" != 0 ]; do
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+}
+
 # callgrind_single_user DATABASE SQL_FILE OUT: runs SQL_FILE in a single-user backend of
 # DATABASE, on a fresh copy of $work/pristine in $data (the stopped cluster's data directory),
 # under valgrind's callgrind (profile OUT.out, output OUT.stdout and OUT.err); prints the

@@ -99,18 +99,27 @@ COMMIT;
 SQL
 }
 
-tps() {  # variant script-path [clients] -> "tps failed retried"
+ticks_per_second=$(getconf CLK_TCK)
+tps() {  # variant script-path [clients] -> "tps failed retried server-cpu-ms-per-transaction"
     local out script=$2 user=()
     case "$1" in
         app) user=(-U bench_app) ;;
         tenant) user=(-U bench_app); script=$work/tenant_$(basename "$2") ;;
     esac
+    local ticks_before ticks_after
+    cluster_settle
+    ticks_before=$(cluster_cpu_ticks)
     out=$("$PGBENCH" -n -M prepared -c "${3:-4}" -j 2 -T "$seconds" --max-tries=20 "${user[@]}" -f "$script" "$1" 2>&1)
-    local failed retried
+    cluster_settle
+    ticks_after=$(cluster_cpu_ticks)
+    local failed retried processed
     failed=$(printf '%s\n' "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
     retried=$(printf '%s\n' "$out" | sed -n 's/^number of transactions retried: \([0-9]*\).*/\1/p')
-    printf '%s %s %s\n' "$(printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)" \
-        "${failed:-0}" "${retried:-0}"
+    processed=$(printf '%s\n' "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+    printf '%s %s %s %s\n' "$(printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)" \
+        "${failed:-0}" "${retried:-0}" \
+        "$(awk -v t=$((ticks_after - ticks_before)) -v hz="$ticks_per_second" -v n="${processed:-0}" \
+            'BEGIN { if (n == 0) print "n/a"; else printf "%.4f", t * 1000 / hz / n }')"
 }
 
 elapsed() {  # variant psql-file [timeout] -> seconds (or "timeout")
@@ -134,13 +143,14 @@ declare -A result samples notes
 for workload in a_postings b_hot_account; do
     for round in $(seq 1 "$rounds"); do
         for variant in "${variants[@]}" "${tenant_variants[@]}"; do
-            read -r value failed retried < <(tps "$variant" "$(workloads_of "$variant")/$workload.sql")
+            read -r value failed retried cpu < <(tps "$variant" "$(workloads_of "$variant")/$workload.sql")
             samples[$variant,$workload]="${samples[$variant,$workload]:-} $value"
+            samples[$variant,$workload,cpu]="${samples[$variant,$workload,cpu]:-} $cpu"
             notes[$variant,$workload]="failed $failed, retried $retried"
-            echo "  $workload round $round $variant: $value tps (failed $failed, retried $retried)" >&2
+            echo "  $workload round $round $variant: $value tps, server CPU $cpu ms per transaction (failed $failed, retried $retried)" >&2
         done
         if [ "$workload" = a_postings ]; then  # crm_core with subledgers, beside plain crm_core
-            read -r value failed retried < <(tps crm_core "$here/a_subledger.sql")
+            read -r value failed retried _ < <(tps crm_core "$here/a_subledger.sql")
             samples[crm_core,a_subledger]="${samples[crm_core,a_subledger]:-} $value"
             echo "  a_subledger round $round crm_core: $value tps (failed $failed, retried $retried)" >&2
         fi
@@ -232,6 +242,20 @@ for key in c d; do
         "$(ratio "${result[crm_core,$key]}" "${result[minimal,$key]}" 2 x)"
 done
 echo "targets: a, b: crm_core >= 1.50x hand and >= 0.90x crm_off; c <= 1.2x crm_off; d <= 1.1x crm_off (time)"
+echo
+echo "Server CPU per transaction (ms; all the cluster's processes, medians): what a posting costs"
+echo "the server, steadier than throughput on a shared machine. Ratios are speed (the other's"
+echo "CPU / crm_core's), comparable with the tps ratios above."
+printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' workload minimal hand plpgsql_all crm_off crm_core \
+    "vs hand" "vs off" "vs min"
+for workload in a_postings b_hot_account; do
+    printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' "${workload%%_*} (ms CPU)" \
+        "${result[minimal,$workload,cpu]}" "${result[hand,$workload,cpu]}" "${result[plpgsql_all,$workload,cpu]}" \
+        "${result[crm_off,$workload,cpu]}" "${result[crm_core,$workload,cpu]}" \
+        "$(ratio "${result[hand,$workload,cpu]}" "${result[crm_core,$workload,cpu]}" 2 x)" \
+        "$(ratio "${result[crm_off,$workload,cpu]}" "${result[crm_core,$workload,cpu]}" 2 x)" \
+        "$(ratio "${result[minimal,$workload,cpu]}" "${result[crm_core,$workload,cpu]}" 2 x)"
+done
 echo "subledgers: a with the debit line in a random one of 1,000,000 subledgers: ${result[crm_core,a_subledger]} tps" \
     "($(ratio "${result[crm_core,a_subledger]}" "${result[crm_core,a_postings]}" 2 x) of plain a)"
 echo "$batch_line"
