@@ -220,42 +220,43 @@ for variant in crm_core "${tenant_variants[@]}"; do
 done
 
 echo
+# table_row LABEL KEY FORMAT [cost]: the variants' medians of KEY (numbers printed with the
+# printf FORMAT) and crm_core's ratios against hand, crm_off and minimal: crm_core / other
+# (tps: speed; seconds: time), or with "cost" other / crm_core (CPU per transaction, read as
+# speed like tps).
+table_row() {
+    local label=$1 key=$2 format=$3 crm=${result[crm_core,$2]} variant cells=() ratios=()
+    for variant in "${variants[@]}"; do
+        cells+=("$(awk -v v="${result[$variant,$key]}" -v f="$format" \
+            'BEGIN { if (v ~ /^-?[0-9]+([.][0-9]*)?$/) printf f, v; else printf "%s", v }')")
+    done
+    for variant in hand crm_off minimal; do
+        if [ "${4:-}" = cost ]; then
+            ratios+=("$(ratio "${result[$variant,$key]}" "$crm" 2 x)")
+        else
+            ratios+=("$(ratio "$crm" "${result[$variant,$key]}" 2 x)")
+        fi
+    done
+    printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' "$label" "${cells[@]}" "${ratios[@]}"
+}
+table_header() {
+    printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' workload "${variants[@]}" \
+        "vs hand" "vs off" "vs min"
+}
 echo "Ledger benchmark (4 clients, synchronous_commit=off; medians of $rounds interleaved rounds, ${seconds}s pgbench slices)"
-printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' workload minimal hand plpgsql_all crm_off crm_core \
-    "vs hand" "vs off" "vs min"
-for workload in a_postings b_hot_account; do
-    printf '%-24s %9.0f %9.0f %11.0f %9.0f %9.0f | %9s %9s %9s\n' "${workload%%_*} (tps)" \
-        "${result[minimal,$workload]}" "${result[hand,$workload]}" "${result[plpgsql_all,$workload]}" \
-        "${result[crm_off,$workload]}" "${result[crm_core,$workload]}" \
-        "$(ratio "${result[crm_core,$workload]}" "${result[hand,$workload]}" 2 x)" \
-        "$(ratio "${result[crm_core,$workload]}" "${result[crm_off,$workload]}" 2 x)" \
-        "$(ratio "${result[crm_core,$workload]}" "${result[minimal,$workload]}" 2 x)"
-done
-for key in c d; do
-    label="c 20,000-line entry (s)"
-    [ "$key" = d ] && label="d COPY 100,000 lines (s)"
-    printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' "$label" \
-        "${result[minimal,$key]}" "${result[hand,$key]}" "${result[plpgsql_all,$key]}" \
-        "${result[crm_off,$key]}" "${result[crm_core,$key]}" \
-        "$(ratio "${result[crm_core,$key]}" "${result[hand,$key]}" 2 x)" \
-        "$(ratio "${result[crm_core,$key]}" "${result[crm_off,$key]}" 2 x)" \
-        "$(ratio "${result[crm_core,$key]}" "${result[minimal,$key]}" 2 x)"
-done
+table_header
+table_row "a (tps)" a_postings %.0f
+table_row "b (tps)" b_hot_account %.0f
+table_row "c 20,000-line entry (s)" c %s
+table_row "d COPY 100,000 lines (s)" d %s
 echo "targets: a, b: crm_core >= 1.50x hand and >= 0.90x crm_off; c <= 1.2x crm_off; d <= 1.1x crm_off (time)"
 echo
 echo "Server CPU per transaction (ms; all the cluster's processes, medians): what a posting costs"
 echo "the server, steadier than throughput on a shared machine. Ratios are speed (the other's"
 echo "CPU / crm_core's), comparable with the tps ratios above."
-printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' workload minimal hand plpgsql_all crm_off crm_core \
-    "vs hand" "vs off" "vs min"
-for workload in a_postings b_hot_account; do
-    printf '%-24s %9s %9s %11s %9s %9s | %9s %9s %9s\n' "${workload%%_*} (ms CPU)" \
-        "${result[minimal,$workload,cpu]}" "${result[hand,$workload,cpu]}" "${result[plpgsql_all,$workload,cpu]}" \
-        "${result[crm_off,$workload,cpu]}" "${result[crm_core,$workload,cpu]}" \
-        "$(ratio "${result[hand,$workload,cpu]}" "${result[crm_core,$workload,cpu]}" 2 x)" \
-        "$(ratio "${result[crm_off,$workload,cpu]}" "${result[crm_core,$workload,cpu]}" 2 x)" \
-        "$(ratio "${result[minimal,$workload,cpu]}" "${result[crm_core,$workload,cpu]}" 2 x)"
-done
+table_header
+table_row "a (ms CPU)" a_postings,cpu %s cost
+table_row "b (ms CPU)" b_hot_account,cpu %s cost
 echo "subledgers: a with the debit line in a random one of 1,000,000 subledgers: ${result[crm_core,a_subledger]} tps" \
     "($(ratio "${result[crm_core,a_subledger]}" "${result[crm_core,a_postings]}" 2 x) of plain a)"
 echo "$batch_line"

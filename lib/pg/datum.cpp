@@ -9,7 +9,9 @@ extern "C" {
 
 namespace crm_core::pg {
 
-std::string text_to_string(Datum value) {
+// A text Datum's characters, detoasted into the current memory context when needed (the view
+// lives as long as that context).
+static std::string_view text_view(Datum value) {
     const char* data = nullptr;
     int length = 0;
     pg_call([&] {
@@ -17,18 +19,15 @@ std::string text_to_string(Datum value) {
         data = VARDATA_ANY(detoasted);
         length = VARSIZE_ANY_EXHDR(detoasted);
     });
-    return std::string(data, static_cast<size_t>(length));
+    return std::string_view(data, static_cast<size_t>(length));
+}
+
+std::string text_to_string(Datum value) {
+    return std::string(text_view(value));
 }
 
 bool text_equals(Datum value, std::string_view expected) {
-    const char* data = nullptr;
-    int length = 0;
-    pg_call([&] {
-        text* detoasted = DatumGetTextPP(value);
-        data = VARDATA_ANY(detoasted);
-        length = VARSIZE_ANY_EXHDR(detoasted);
-    });
-    return std::string_view(data, static_cast<size_t>(length)) == expected;
+    return text_view(value) == expected;
 }
 
 Datum string_to_text(std::string_view value) {
