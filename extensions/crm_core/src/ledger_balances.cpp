@@ -170,6 +170,10 @@ bool update_known_row(Relation slots, const SlotColumns& columns, ItemPointerDat
     Buffer buffer = InvalidBuffer;
     for (;;) {
         tuple.t_self = tid;
+        // Set by the visibility check only: heap_fetch returns before it when the line
+        // pointer is gone (InitDirtySnapshot leaves them unset).
+        dirty.xmin = InvalidTransactionId;
+        dirty.xmax = InvalidTransactionId;
         bool visible = heap_fetch(slots, &dirty, &tuple, &buffer, false);
         TransactionId writer = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
         if (!TransactionIdIsValid(writer)) {
