@@ -69,17 +69,17 @@ SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":100}]')$$,
                  '23514', format('journal entry %s has 1 line(s); a posted entry needs at least two', pg_temp.next_entry_id()), 'a single line is refused');
 SELECT throws_ok($$SELECT pg_temp.post('[]')$$, '23514', format('journal entry %s has 0 line(s); a posted entry needs at least two', pg_temp.next_entry_id()), 'an entry without lines is refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":0},{"account_id":9102,"credit":0}]')$$,
-                 '23514', 'new row for relation "journal_line" violates check constraint "journal_line_amount_present"', 'zero amounts refused');
+                 '23514', 'journal line needs an amount: debit 0, credit NULL', 'zero amounts refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":-5},{"account_id":9102,"credit":-5}]')$$,
-                 '23514', 'new row for relation "journal_line" violates check constraint "journal_line_amount_not_negative"', 'negative amounts refused');
+                 '23514', 'journal line amounts must not be negative: debit -5, credit NULL', 'negative amounts refused');
 SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
-                   VALUES (9001, 9501, 9101, 'NaN')$$, '23514', 'new row for relation "journal_line" violates check constraint "journal_line_amount_finite"', 'a NaN amount is refused');
+                   VALUES (9001, 9501, 9101, 'NaN')$$, '23514', 'journal line amounts must be numbers: debit NaN, credit NULL', 'a NaN amount is refused');
 SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit)
-                   VALUES (9001, 9501, 9101, 'Infinity')$$, '23514', 'new row for relation "journal_line" violates check constraint "journal_line_amount_finite"', 'an infinite amount is refused');
+                   VALUES (9001, 9501, 9101, 'Infinity')$$, '23514', 'journal line amounts must be numbers: debit NULL, credit Infinity', 'an infinite amount is refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101},{"account_id":9102}]')$$,
-                 '23514', 'new row for relation "journal_line" violates check constraint "journal_line_amount_present"', 'NULL amounts refused');
+                 '23514', 'journal line needs an amount: debit NULL, credit NULL', 'NULL amounts refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5,"credit":5},{"account_id":9102,"credit":5}]')$$,
-                 '23514', 'new row for relation "journal_line" violates check constraint "journal_line_one_side"', 'debit and credit on one line refused');
+                 '23514', 'journal line carries its amount on one side: debit 5, credit 5', 'debit and credit on one line refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5,"currency":"USD"},{"account_id":9102,"credit":5}]')$$,
                  '23514', 'journal line currency USD differs from account 1000''s currency EUR', 'a line currency other than the account''s refused');
 SELECT throws_ok($$SELECT pg_temp.post('[{"account_id":9101,"debit":5},{"account_id":9999,"credit":5}]')$$,
@@ -193,10 +193,10 @@ SELECT throws_ok($$SELECT crm_core.reverse_entry(9602)$$, '55000', 'journal entr
 
 -- The rules of the entry row itself, whatever SQL writes it.
 SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id, status) VALUES (9001, 'void')$$,
-                 '23514', 'new row for relation "journal_entry" violates check constraint "journal_entry_status_valid"',
+                 '23514', 'journal entry status must be draft or posted, not void',
                  'an entry is a draft or posted');
 SELECT throws_ok($$UPDATE crm_core.journal_entry SET reverses_entry_id = 9602 WHERE id = 9602$$,
-                 '23514', 'new row for relation "journal_entry" violates check constraint "journal_entry_not_own_reversal"',
+                 '23514', 'journal entry 9602 cannot reverse itself',
                  'an entry does not reverse itself');
 SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id, status, reverses_entry_id) VALUES (9001, 'draft', 9601)$$,
                  '23505', 'duplicate key value violates unique constraint "journal_entry_reversed_once"',

@@ -168,7 +168,7 @@ SELECT throws_ok('ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_ent
                  'owner: disabling the commit check is refused');
 SELECT throws_ok('DROP TRIGGER journal_entry_balanced ON crm_core.journal_entry', '42501', 'dropping journal_entry_balanced on crm_core.journal_entry is refused',
                  'owner: dropping the commit check is refused');
-SELECT throws_ok('ALTER TABLE crm_core.journal_line DROP CONSTRAINT journal_line_one_side', '42501', 'dropping journal_line_one_side on crm_core.journal_line is refused',
+SELECT throws_ok('ALTER TABLE crm_core.journal_line DROP CONSTRAINT journal_line_amount_valid', '42501', 'dropping journal_line_amount_valid on crm_core.journal_line is refused',
                  'owner: dropping a line constraint is refused');
 SELECT throws_ok('CREATE RULE skip AS ON INSERT TO crm_core.journal_line WHERE NEW.debit > 100 DO INSTEAD NOTHING',
                  '42501', 'changing ledger table crm_core.journal_line is refused', 'owner: a rule that silently drops lines is refused');

@@ -25,11 +25,9 @@ SELECT set_eq(
         'crm_core.reverse_entry(bigint,text)',
         'crm_core.subledger_balance(bigint,bigint)',
         'crm_core.subledger_balance(bigint,bigint,timestamp with time zone)',
-        -- journal_line's CHECK constraints (PostgreSQL checks EXECUTE for whoever writes a line)
-        'crm_core.amounts_not_negative(numeric,numeric)',
-        'crm_core.amount_present(numeric,numeric)',
-        'crm_core.amounts_finite(numeric,numeric)',
-        'crm_core.amount_on_one_side(numeric,numeric)',
+        -- the journal tables' CHECK constraints (PostgreSQL checks EXECUTE for whoever writes a row)
+        'crm_core.entry_valid(text,bigint,bigint)',
+        'crm_core.line_amount_valid(numeric,numeric)',
         -- called by that API with the caller's rights
         'crm_core._subledger_net(bigint,bigint,bigint,timestamp with time zone)',
         'crm_core._reverse_entry(bigint,bigint,text)',
