@@ -33,6 +33,10 @@ LocalTransactionId state_transaction = InvalidLocalTransactionId;
 bool callbacks_registered = false;
 
 std::unordered_map<RowKey, AccountInfo, RowKeyHash> account_cache;
+// Businesses whose chart of accounts was loaded into account_cache since it was last emptied.
+std::unordered_set<int64> charts_loaded;
+// A chart of accounts is loaded whole up to this many accounts (the rest one by one).
+constexpr long chart_load_limit = 10000;
 std::unordered_map<int64, ClosedRanges> period_cache;
 std::unordered_set<int64> business_cache;
 // The tables whose invalidation empties the caches (looked up when the caches load).
@@ -100,6 +104,7 @@ void on_subtransaction_event(SubXactEvent event, SubTransactionId aborted, SubTr
 void on_relcache_invalidation(Datum, Oid relation) {
     if (relation == InvalidOid || relation == account_table) {
         account_cache.clear();
+        charts_loaded.clear();
     }
     if (relation == InvalidOid || relation == period_table) {
         period_cache.clear();
@@ -150,12 +155,40 @@ static AccountInfo account_from_result(uint64 row, int first) {
     return info;
 }
 
+// Loads the business's chart of accounts (up to chart_load_limit accounts) into the cache: a
+// backend's first postings would otherwise look their accounts up one query each.
+static void load_chart(int64 business_id) {
+    as_extension_owner([&] {
+        SpiConnection spi;
+        static CachedPlan select_chart(
+            "SELECT id, code, currency, closed_at IS NOT NULL, overdraft FROM crm_core.account "
+            "WHERE business_id = $1",
+            {INT8OID});
+        Datum arguments[1] = {Int64GetDatum(business_id)};
+        uint64 rows = execute_on_latest_snapshot(select_chart, arguments, chart_load_limit);
+        for (uint64 row = 0; row < rows; ++row) {
+            crm_core::pg::check_for_interrupts();
+            RowKey key{business_id, DatumGetInt64(*result_value(row, 1))};
+            account_cache.insert_or_assign(key, account_from_result(row, 2));
+        }
+    });
+    charts_loaded.insert(business_id);
+}
+
 const AccountInfo* find_account(const RowKey& account) {
     auto cached = account_cache.find(account);
     if (cached != account_cache.end()) {
         return &cached->second;
     }
     remember_reference_tables();
+    if (charts_loaded.count(account.first) == 0) {
+        load_chart(account.first);
+        cached = account_cache.find(account);
+        if (cached != account_cache.end()) {
+            return &cached->second;
+        }
+    }
+    // Not in the chart as loaded: opened since, or beyond the limit, or not there at all.
     std::optional<AccountInfo> loaded;
     as_extension_owner([&] {
         SpiConnection spi;
