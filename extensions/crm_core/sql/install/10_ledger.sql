@@ -232,12 +232,13 @@ CREATE TRIGGER journal_line_inserted
     REFERENCING NEW TABLE AS new_lines
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_lines_inserted();
 -- Accounts and periods are cached per backend: a change invalidates every backend's cache at
--- commit.
+-- commit, and this backend's when it rolls back (an account inserted by a transaction that rolls
+-- back must not stay cached: lines would name an account that does not exist).
 CREATE TRIGGER account_balance_slot_kept_by_ledger
     BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm_core.account_balance_slot
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_slots_guard();
 CREATE TRIGGER account_changed
-    AFTER UPDATE OR DELETE ON crm_core.account
+    AFTER INSERT OR UPDATE OR DELETE ON crm_core.account
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 CREATE TRIGGER fiscal_period_changed
     AFTER INSERT OR UPDATE OR DELETE ON crm_core.fiscal_period
@@ -297,7 +298,7 @@ CREATE TRIGGER business_not_truncated
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_truncate();
 -- Businesses are cached per backend, like accounts and periods.
 CREATE TRIGGER business_changed
-    AFTER UPDATE OR DELETE ON crm_core.business
+    AFTER INSERT OR UPDATE OR DELETE ON crm_core.business
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 
 -- ---------------------------------------------------------------------------------------

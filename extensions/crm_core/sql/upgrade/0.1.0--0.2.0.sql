@@ -121,7 +121,7 @@ CREATE TRIGGER business_not_truncated
     BEFORE TRUNCATE ON crm_core.business
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_truncate();
 CREATE TRIGGER business_changed
-    AFTER UPDATE OR DELETE ON crm_core.business
+    AFTER INSERT OR UPDATE OR DELETE ON crm_core.business
     FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 -- Two indexes fewer written per posting: the primary key leads with id and serves lookups by
 -- id alone (journal_entry_id_idx goes), and only reversals enter journal_entry_reversed_once
@@ -141,6 +141,12 @@ CREATE CONSTRAINT TRIGGER journal_entry_balanced
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW
     EXECUTE FUNCTION crm_core.ledger_check_entry();
+-- A rolled-back account insert empties this backend's account cache too (it may hold the
+-- account): the cache-invalidating trigger fires on INSERT as well.
+DROP TRIGGER account_changed ON crm_core.account;
+CREATE TRIGGER account_changed
+    AFTER INSERT OR UPDATE OR DELETE ON crm_core.account
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_reference_changed();
 -- ---- end ledger speed ----
 
 -- ---- Ledger functions (ledger) ----

@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real commits (dblink) in a scratch database where a check needs committed transactions.
 BEGIN;
-SELECT plan(33);
+SELECT plan(35);
 \set scratch_prefix crm_core_adversarial_
 \ir lib/scratch.sql
 
@@ -200,6 +200,24 @@ SELECT throws_ok('ALTER TABLE crm_core_adversarial.payment DROP COLUMN note', '4
                  'owner: dropping a column of an append-only table is refused');
 SELECT is((SELECT (amount, note)::text FROM crm_core_adversarial.payment), '(100,first)', 'its rows are untouched');
 RESET ROLE;
+
+-- An account or a business whose insert rolled back does not stay in this backend's caches
+-- (no foreign key would catch a line naming it).
+SAVEPOINT ghost;
+INSERT INTO crm_core.account (id, business_id, code, name, kind, currency)
+VALUES (9500199, 9500001, 'ghost', 'Ghost', 'asset', 'EUR');
+INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (9500198, 9500001, 'draft');
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (9500001, 9500198, 9500199, 1);
+INSERT INTO crm_core.business (id, name) VALUES (9500197, 'ghost business');
+INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (9500196, 9500197, 'draft');
+ROLLBACK TO SAVEPOINT ghost;
+SELECT throws_ok($$INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (9500195, 9500001, 'draft');
+                   INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (9500001, 9500195, 9500199, 1)$$,
+                 '23503', 'account 9500199 does not exist in business 9500001',
+                 'an account whose insert rolled back is gone from the cache');
+SELECT throws_ok($$INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (9500194, 9500197, 'draft')$$,
+                 '23503', 'business 9500197 does not exist',
+                 'so is a business whose insert rolled back');
 
 SELECT * FROM finish();
 ROLLBACK;
