@@ -163,7 +163,7 @@ done
 
 # c and d: times, the variants interleaved in each run; hand's O(n^2) check may time out.
 for run in $(seq 1 "$rounds"); do
-    offset=$((run * 1000000))
+    offset=$((1000000000 + run * 1000000))  # far above the ids pgbench's postings take
     make_copy_files "$offset"
     for variant in "${variants[@]}"; do
         timeout=0
