@@ -58,17 +58,7 @@ CREATE OR REPLACE FUNCTION crm_core.ledger_account_before_update() RETURNS trigg
 -- PostgreSQL 15 reads and plans each CHECK expression again for every statement that writes
 -- the table (about 16,000 instructions a constraint). The rules are those of 0.1.0's six
 -- constraints; adding the two new ones reads both tables once (their rows all pass).
-CREATE FUNCTION crm_core.line_amount_valid(debit numeric, credit numeric) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'crm_core_line_amount_valid' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_core.line_amount_valid(numeric, numeric) IS
-    'CHECK journal_line_amount_valid: debit and credit are numbers, not negative, one of them '
-    'above zero and the other omitted, NULL or 0 (raises check_violation naming the rule).';
-CREATE FUNCTION crm_core.entry_valid(status text, id bigint, reverses_entry_id bigint)
-    RETURNS boolean
-    AS 'MODULE_PATHNAME', 'crm_core_entry_valid' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_core.entry_valid(text, bigint, bigint) IS
-    'CHECK journal_entry_valid: status draft or posted, and the entry does not reverse itself '
-    '(raises check_violation naming the rule).';
+-- @include install/09_ledger_checks.sql
 ALTER TABLE crm_core.journal_line
     DROP CONSTRAINT journal_line_amount_not_negative,
     DROP CONSTRAINT journal_line_amount_present,
