@@ -33,7 +33,7 @@ LocalTransactionId state_transaction = InvalidLocalTransactionId;
 bool callbacks_registered = false;
 
 std::unordered_map<RowKey, AccountInfo, RowKeyHash> account_cache;
-// Businesses whose chart of accounts was loaded into account_cache since it was last emptied.
+// Businesses whose chart of accounts this backend loaded into account_cache (once each).
 std::unordered_set<int64> charts_loaded;
 // A chart of accounts is loaded whole up to this many accounts (the rest one by one).
 constexpr long chart_load_limit = 10000;
@@ -103,8 +103,10 @@ void on_subtransaction_event(SubXactEvent event, SubTransactionId aborted, SubTr
 // Empties the caches when their table changes (or on a full invalidation); never throws.
 void on_relcache_invalidation(Datum, Oid relation) {
     if (relation == InvalidOid || relation == account_table) {
+        // charts_loaded stays: a chart is loaded once per backend, so that an application
+        // that opens accounts all day does not make every backend load its chart again
+        // after each one (later misses are looked up one by one).
         account_cache.clear();
-        charts_loaded.clear();
     }
     if (relation == InvalidOid || relation == period_table) {
         period_cache.clear();
