@@ -110,7 +110,7 @@ cluster_children() { pgrep -P "$(head -1 "$PGHOST/data/postmaster.pid")" || true
 cluster_settle() {
     local tries=0
     while [ "$tries" -lt 100 ] &&
-        [ "$(psql -X -At -d postgres -c "SELECT count(*) FROM pg_stat_activity
+        [ "$(sql postgres "SELECT count(*) FROM pg_stat_activity
               WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" != 0 ]; do
         sleep 0.1
         tries=$((tries + 1))

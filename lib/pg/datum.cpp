@@ -5,6 +5,7 @@
 extern "C" {
 #include "utils/array.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 }
 
 namespace crm_core::pg {
@@ -28,6 +29,12 @@ std::string text_to_string(Datum value) {
 
 bool text_equals(Datum value, std::string_view expected) {
     return text_view(value) == expected;
+}
+
+std::string numeric_text(Datum value) {
+    const char* text =
+        pg_call([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, value)); });
+    return text;
 }
 
 Datum string_to_text(std::string_view value) {

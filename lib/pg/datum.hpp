@@ -17,6 +17,9 @@ std::string text_to_string(Datum value);
 // Whether a text Datum (possibly toasted) equals expected, without copying it.
 bool text_equals(Datum value, std::string_view expected);
 
+// A numeric Datum as text ("12.50", "NaN"), for messages.
+std::string numeric_text(Datum value);
+
 // A std::string as a new text Datum in the current memory context.
 Datum string_to_text(std::string_view value);
 

@@ -1,5 +1,6 @@
 #include "glue.hpp"
 
+#include "datum.hpp"
 #include "role.hpp"
 #include "spi.hpp"
 
@@ -10,19 +11,9 @@ extern "C" {
 
 namespace crm_core::collections::glue {
 
-namespace {
-
-std::string numeric_text(Datum numeric) {
-    const char* text =
-        pg_call([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, numeric)); });
-    return text;
-}
-
-}  // namespace
-
 Minor checked_amount(Datum numeric, int digits, const std::string& table, const std::string& what,
                      const std::string& constraint, bool zero_allowed) {
-    std::string text = numeric_text(numeric);
+    std::string text = crm_core::pg::numeric_text(numeric);
     AmountProblem problem = AmountProblem::none;
     std::optional<Minor> minor = to_minor(text, digits, problem);
     bool refused = problem == AmountProblem::not_a_number ||
@@ -39,7 +30,7 @@ Minor checked_amount(Datum numeric, int digits, const std::string& table, const 
 }
 
 Minor to_minor_units(Datum numeric, int digits, const std::string& what) {
-    std::string text_value = numeric_text(numeric);
+    std::string text_value = crm_core::pg::numeric_text(numeric);
     const char* text = text_value.c_str();
     AmountProblem problem = AmountProblem::none;
     std::optional<Minor> minor = to_minor(text, digits, problem);

@@ -10,7 +10,6 @@
 #include "function.hpp"
 
 extern "C" {
-#include "utils/builtins.h"
 #include "utils/numeric.h"
 }
 
@@ -52,22 +51,8 @@ bool finite(const std::optional<Datum>& amount) {
     });
 }
 
-// The sign of debit + credit (NULL counts as 0).
-int sign_of_sum(const Amounts& line) {
-    if (!line.debit || !line.credit) {
-        return sign(line.debit ? line.debit : line.credit);
-    }
-    Datum sum = crm_core::pg::pg_call(
-        [&] { return DirectFunctionCall2(numeric_add, *line.debit, *line.credit); });
-    return sign(sum);
-}
-
 std::string amount_text(const std::optional<Datum>& amount) {
-    if (!amount) {
-        return "NULL";
-    }
-    return crm_core::pg::pg_call(
-        [&] { return std::string(DatumGetCString(DirectFunctionCall1(numeric_out, *amount))); });
+    return amount ? crm_core::pg::numeric_text(*amount) : "NULL";
 }
 
 // The error for a row that breaks one rule of its table's CHECK constraint.
@@ -95,13 +80,16 @@ CRM_CORE_FUNCTION(crm_core_line_amount_valid) {
     if (!finite(line.debit) || !finite(line.credit)) {
         throw refuse("amounts must be numbers", "NaN and Infinity are not amounts.");
     }
-    if (sign(line.debit) < 0 || sign(line.credit) < 0) {
+    int debit_sign = sign(line.debit);
+    int credit_sign = sign(line.credit);
+    if (debit_sign < 0 || credit_sign < 0) {
         throw refuse("amounts must not be negative", "Post the amount on the other side instead.");
     }
-    if (sign_of_sum(line) <= 0) {
+    // Neither side is negative here: debit + credit > 0 when either side is above zero.
+    if (debit_sign == 0 && credit_sign == 0) {
         throw refuse("needs an amount", "Give a debit or a credit above zero.");
     }
-    if (sign(line.debit) != 0 && sign(line.credit) != 0) {
+    if (debit_sign != 0 && credit_sign != 0) {
         throw refuse("carries its amount on one side",
                      "Split it into a debit line and a credit line.");
     }

@@ -1,6 +1,5 @@
 #include "ledger_state.hpp"
 
-#include <map>
 #include <optional>
 
 #include "datum.hpp"
@@ -8,7 +7,6 @@
 #include "interrupts.hpp"
 #include "role.hpp"
 #include "spi.hpp"
-#include "trigger_row.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -208,35 +206,6 @@ const AccountInfo* find_account(const RowKey& account) {
         return nullptr;
     }
     return &account_cache.insert_or_assign(account, std::move(*loaded)).first->second;
-}
-
-void preload_accounts(const std::vector<RowKey>& accounts) {
-    std::map<int64, std::vector<std::optional<int64>>> missing_by_business;
-    for (const RowKey& account : accounts) {
-        if (account_cache.count(account) == 0) {
-            missing_by_business[account.first].push_back(account.second);
-        }
-    }
-    if (missing_by_business.empty()) {
-        return;
-    }
-    remember_reference_tables();
-    as_extension_owner([&] {
-        SpiConnection spi;
-        static CachedPlan select_accounts(
-            "SELECT id, code, currency, closed_at IS NOT NULL, overdraft FROM crm_core.account "
-            "WHERE business_id = $1 AND id = ANY ($2)",
-            {INT8OID, INT8ARRAYOID});
-        for (const auto& [business, ids] : missing_by_business) {
-            crm_core::pg::check_for_interrupts();
-            Datum arguments[2] = {Int64GetDatum(business), int8_array(ids)};
-            uint64 rows = execute_on_latest_snapshot(select_accounts, arguments);
-            for (uint64 row = 0; row < rows; ++row) {
-                RowKey key{business, DatumGetInt64(*result_value(row, 1))};
-                account_cache.insert_or_assign(key, account_from_result(row, 2));
-            }
-        }
-    });
 }
 
 bool business_exists(int64 business_id) {

@@ -94,10 +94,6 @@ void check_before_commit(TransactionState& state);
 // when it does not exist.
 const AccountInfo* find_account(const RowKey& account);
 
-// Loads into the cache the accounts not cached yet, with one query per business (a statement
-// that writes many lines would otherwise run one query per account it has not seen).
-void preload_accounts(const std::vector<RowKey>& accounts);
-
 // Whether the business exists (cached; looked up as the extension owner, on the latest
 // snapshot, on a miss).
 bool business_exists(int64 business_id);

@@ -70,13 +70,6 @@ int numeric_compare(Datum a, Datum b) {
     return pg_call([&] { return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b)); });
 }
 
-// A numeric as text, for messages.
-std::string numeric_text(Datum value) {
-    const char* text =
-        pg_call([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, value)); });
-    return text;
-}
-
 // A date as text, for messages.
 std::string date_text(DateADT day) {
     const char* text = pg_call(
@@ -151,33 +144,6 @@ LineData read_line(TupleTableSlot* slot, const LineColumns& columns) {
         line.currency = text_to_string(values[5]);
     }
     return line;
-}
-
-// Statements of more lines than this load the accounts they name in one query per business
-// before reading the lines (below it, one lookup per uncached account is cheaper).
-constexpr int64 preload_threshold = 16;
-
-// Loads the accounts a large statement's lines name that are not cached (one query per
-// business instead of one per account).
-void preload_statement_accounts(const TriggerData* trigger, const LineColumns& columns) {
-    Tuplestorestate* rows = trigger->tg_newtable;
-    if (rows == nullptr ||
-        pg_call([&] { return tuplestore_tuple_count(rows); }) <= preload_threshold) {
-        return;
-    }
-    std::set<RowKey> accounts;
-    for_each_new_row(trigger, [&](TupleTableSlot* slot) {
-        Datum business = 0, account = 0;
-        bool business_null = false, account_null = false;
-        pg_call([&] {
-            business = slot_getattr(slot, columns.business_id, &business_null);
-            account = slot_getattr(slot, columns.account_id, &account_null);
-        });
-        if (!business_null && !account_null) {
-            accounts.emplace(DatumGetInt64(business), DatumGetInt64(account));
-        }
-    });
-    preload_accounts(std::vector<RowKey>(accounts.begin(), accounts.end()));
 }
 
 // The error for a line whose account does not exist in its business.
@@ -782,7 +748,6 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
     TriggerData* trigger = trigger_data(fcinfo, "crm_core ledger trigger");
     TransactionState& state = transaction_state();
     LineColumns columns(RelationGetDescr(trigger->tg_relation));
-    preload_statement_accounts(trigger, columns);
     {
         StatementBalances deltas;
         std::unordered_map<RowKey, bool, RowKeyHash> existing_entries;
