@@ -56,6 +56,8 @@ void reset_state() noexcept {
     state.ruled_accounts_pending.clear();
     state.open_line_statements = 0;
     state.checks_waiting.clear();
+    state.checks_immediate = false;
+    state.immediate_before.clear();
 }
 
 // Before COMMIT or PREPARE: what the deferred checks left (lines added to an entry after its
@@ -65,7 +67,19 @@ void on_transaction_event(XactEvent event, void*) {
     if ((event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) &&
         state_transaction == MyProc->lxid &&
         (!state.touched_entries.empty() || !state.ruled_accounts_pending.empty() || state.lost)) {
-        report_errors([] { check_before_commit(state); });
+        // The deferred triggers have run and popped their snapshot: the checks' statements
+        // (an overdraft account's guard slot) run on the transaction's snapshot, as theirs did.
+        // If a check throws, the abort pops it.
+        report_errors([] {
+            bool pushed = !ActiveSnapshotSet();
+            if (pushed) {
+                pg_call([] { PushActiveSnapshot(GetTransactionSnapshot()); });
+            }
+            check_before_commit(state);
+            if (pushed) {
+                pg_call([] { PopActiveSnapshot(); });
+            }
+        });
         return;
     }
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
@@ -86,6 +100,15 @@ void on_subtransaction_event(SubXactEvent event, SubTransactionId aborted, SubTr
     for (auto line = state.lines_counted_after_posting.begin();
          line != state.lines_counted_after_posting.end();) {
         line = line->second >= aborted ? state.lines_counted_after_posting.erase(line) : ++line;
+    }
+    // SET CONSTRAINTS inside the savepoint is undone: the mode its first change found.
+    for (auto saved = state.immediate_before.begin(); saved != state.immediate_before.end();
+         ++saved) {
+        if (saved->first >= aborted) {
+            state.checks_immediate = saved->second;
+            state.immediate_before.erase(saved, state.immediate_before.end());
+            break;
+        }
     }
     state.tallies_trusted = false;
     state.verified_entries.clear();

@@ -80,6 +80,12 @@ struct TransactionState {
     // the statement trigger counts the lines a statement inserts; when one query does both
     // (a writable CTE), whichever runs second must not count a line again.
     std::unordered_map<RowKey, SubTransactionId, RowKeyHash> lines_counted_after_posting;
+    // SET CONSTRAINTS journal_entry_balanced (or ALL) IMMEDIATE is in effect: an entry is
+    // checked at the end of the statement that inserts or posts it (ledger_constraints.cpp).
+    bool checks_immediate = false;
+    // The mode each subtransaction found when it first changed it, oldest first: a rolled-back
+    // savepoint restores what its first change found, as PostgreSQL restores SET CONSTRAINTS.
+    std::vector<std::pair<SubTransactionId, bool>> immediate_before;
 };
 
 // The current transaction's state (registers the transaction callbacks on first use).
@@ -89,6 +95,15 @@ TransactionState& transaction_state();
 // entry not checked since its last change and every pending overdraft account. Runs just
 // before COMMIT and PREPARE TRANSACTION, after the deferred triggers.
 void check_before_commit(TransactionState& state);
+// Checks the given entries now, or, while a journal_line statement has not counted its lines
+// yet, as soon as it has (ledger_triggers.cpp). For SET CONSTRAINTS ... IMMEDIATE: the entries
+// of the statement that inserted or posted them, or every touched entry not yet checked.
+void check_entries_now(TransactionState& state, const std::vector<RowKey>& entries);
+// Installs the hook that applies SET CONSTRAINTS journal_entry_balanced (or ALL) to the ledger's
+// check (ledger_constraints.cpp); called once, when the library loads.
+void watch_set_constraints();
+// The touched entries not checked since their last change, in key order.
+std::vector<RowKey> unchecked_entries(const TransactionState& state);
 
 // The account, loaded (as the extension owner, on the latest snapshot) on a cache miss; nullptr
 // when it does not exist.

@@ -2,6 +2,7 @@
 #include "crm_core/version.hpp"
 #include "datum.hpp"
 #include "function.hpp"
+#include "ledger_state.hpp"
 #include "tenant.hpp"
 
 extern "C" {
@@ -9,9 +10,11 @@ PG_MODULE_MAGIC;
 
 void _PG_init(void);
 
-// Loading the library defines its settings; a value SET before it loaded is checked now.
+// Loading the library defines its settings (a value SET before it loaded is checked now) and
+// starts following SET CONSTRAINTS for the ledger's commit check.
 void _PG_init(void) {
     crm_core::pg::tenant::define_business_setting();
+    crm_core::pg::ledger::watch_set_constraints();
 }
 }
 

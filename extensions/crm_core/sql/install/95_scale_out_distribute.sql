@@ -258,6 +258,12 @@ BEGIN
             stale.nodeport, stale.result
             USING ERRCODE = 'external_routine_exception';
     END LOOP;
+    -- On the shards the commit check runs as the deferred trigger journal_entry_balanced
+    -- (disabled on a single server, 10_ledger.sql): Citus lets a worker run the ledger's own
+    -- queries on its shards inside a trigger only, not in the ledger's pre-commit check.
+    IF crm_core._ledger_distributed() THEN
+        ALTER TABLE crm_core.journal_entry ENABLE TRIGGER journal_entry_balanced;
+    END IF;
     -- seal_progress holds transaction ids of the node that sealed; from now on each worker
     -- seals the businesses it holds, with its own: the next seal scans each ledger once.
     DELETE FROM crm_core.seal_progress;

@@ -124,13 +124,31 @@ ALTER TABLE crm_core.journal_entry
 DROP INDEX crm_core.journal_entry_id_idx;
 CREATE UNIQUE INDEX journal_entry_reversed_once ON crm_core.journal_entry
     (business_id, reverses_entry_id) WHERE reverses_entry_id IS NOT NULL;
--- The commit check has no WHEN clause (the function returns at once for a draft).
+-- The commit check runs before COMMIT from the ledger's bookkeeping; the constraint trigger
+-- keeps its name for SET CONSTRAINTS and is disabled, so it queues no event (10_ledger.sql).
 DROP TRIGGER journal_entry_balanced ON crm_core.journal_entry;
 CREATE CONSTRAINT TRIGGER journal_entry_balanced
     AFTER INSERT OR UPDATE ON crm_core.journal_entry
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW
     EXECUTE FUNCTION crm_core.ledger_check_entry();
+-- Enabled again on a Citus cluster, where it runs the check on the shards (distribute()).
+ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_entry_balanced;
+DO $$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+            INTO distributed USING 'crm_core.journal_entry'::regclass;
+    END IF;
+    IF distributed THEN
+        ALTER TABLE crm_core.journal_entry ENABLE TRIGGER journal_entry_balanced;
+    END IF;
+END;
+$$;
+COMMENT ON TRIGGER journal_entry_balanced ON crm_core.journal_entry IS
+    'Disabled on purpose: the ledger checks every posted entry before COMMIT (and under SET CONSTRAINTS ... IMMEDIATE at each statement''s end) without it; it gives that check the name SET CONSTRAINTS takes. Enabled, it checks its entry a second time.';
 -- A rolled-back account insert empties this backend's account cache too (it may hold the
 -- account): the cache-invalidating trigger fires on INSERT as well.
 DROP TRIGGER account_changed ON crm_core.account;

@@ -1,0 +1,113 @@
+-- SET CONSTRAINTS and the ledger's commit check (src/ledger_constraints.cpp). The constraint
+-- trigger journal_entry_balanced is disabled (it queued an event per posted entry); the check
+-- runs before COMMIT, and SET CONSTRAINTS journal_entry_balanced (or ALL) IMMEDIATE checks the
+-- pending entries at once and each later entry at the end of the statement that inserts or
+-- posts it, as PostgreSQL does for an immediate constraint. Each scenario runs inside pgTAP's
+-- own savepoint, so what it inserts is rolled back with it.
+BEGIN;
+SELECT plan(12);
+
+INSERT INTO crm_core.business (id, name) VALUES (9581, 'set constraints');
+INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
+    (9591, 9581, '1000', 'Cash', 'asset', 'EUR'),
+    (9592, 9581, '4000', 'Sales', 'income', 'EUR');
+-- A schema earlier in the search path with a constraint of the same name.
+CREATE SCHEMA shadow108;
+CREATE TABLE shadow108.t (x int CONSTRAINT journal_entry_balanced UNIQUE DEFERRABLE);
+
+SELECT results_eq($$SELECT t.tgenabled::text, c.condeferrable, c.condeferred
+                    FROM pg_trigger t JOIN pg_constraint c ON c.oid = t.tgconstraint
+                    WHERE t.tgrelid = 'crm_core.journal_entry'::regclass
+                      AND t.tgname = 'journal_entry_balanced'$$,
+                  $$VALUES ('D', true, true)$$,
+                  'journal_entry_balanced is a deferrable constraint trigger, disabled: it queues nothing');
+
+SELECT throws_ok($$
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (701, 9581);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (9581, 701, 9591, 10, NULL), (9581, 701, 9592, NULL, 9);
+    SET CONSTRAINTS crm_core.journal_entry_balanced IMMEDIATE$$,
+    '23514', 'journal entry 701 does not balance in EUR: debits 10, credits 9',
+    'SET CONSTRAINTS crm_core.journal_entry_balanced IMMEDIATE checks the pending entries');
+
+SELECT throws_ok($$
+    SET LOCAL search_path = crm_core, public;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (702, 9581);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (9581, 702, 9591, 10, NULL), (9581, 702, 9592, NULL, 9);
+    SET CONSTRAINTS journal_entry_balanced IMMEDIATE$$,
+    '23514', 'journal entry 702 does not balance in EUR: debits 10, credits 9',
+    'so does the unqualified name when the search path finds crm_core''s first');
+
+-- Had the first SET checked the entry, the error would name credits 9, not 9.5.
+SELECT throws_ok($$
+    SET LOCAL search_path = shadow108, crm_core, public;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (703, 9581);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (9581, 703, 9591, 10, NULL), (9581, 703, 9592, NULL, 9);
+    SET CONSTRAINTS journal_entry_balanced IMMEDIATE;
+    SET CONSTRAINTS shadow108.journal_entry_balanced IMMEDIATE;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit)
+    VALUES (9581, 703, 9592, 0.5);
+    SET CONSTRAINTS ALL IMMEDIATE$$,
+    '23514', 'journal entry 703 does not balance in EUR: debits 10, credits 9.5',
+    'a constraint of that name in another schema is not the ledger''s; ALL is');
+
+SELECT throws_ok($$
+    SET CONSTRAINTS ALL IMMEDIATE;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (704, 9581)$$,
+    '23514', 'journal entry 704 has 0 line(s); a posted entry needs at least two',
+    'once IMMEDIATE, an entry is checked at the end of the statement that inserts it');
+
+SELECT lives_ok($$
+    SET CONSTRAINTS ALL IMMEDIATE;
+    WITH entry AS (INSERT INTO crm_core.journal_entry (id, business_id) VALUES (705, 9581) RETURNING id)
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    SELECT 9581, entry.id, a.account, a.debit, a.credit FROM entry,
+           (VALUES (9591, 10, NULL), (9592, NULL, 10)) AS a(account, debit, credit);
+    SET CONSTRAINTS ALL DEFERRED$$,
+    'a writable CTE inserting an entry with its lines passes the immediate check');
+
+-- The balancing line comes one statement too late.
+SELECT throws_ok($$
+    SET CONSTRAINTS ALL IMMEDIATE;
+    WITH entry AS (INSERT INTO crm_core.journal_entry (id, business_id) VALUES (706, 9581) RETURNING id)
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    SELECT 9581, entry.id, a.account, a.debit, a.credit FROM entry,
+           (VALUES (9591, 10, NULL), (9592, NULL, 9)) AS a(account, debit, credit);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (9581, 706, 9592, 1);
+    SET CONSTRAINTS ALL DEFERRED$$,
+    '23514', 'journal entry 706 does not balance in EUR: debits 10, credits 9',
+    'and an unbalanced one fails at the end of that statement');
+
+SELECT throws_ok($$
+    INSERT INTO crm_core.journal_entry (id, business_id, status) VALUES (707, 9581, 'draft');
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (9581, 707, 9591, 10, NULL), (9581, 707, 9592, NULL, 9);
+    SET CONSTRAINTS ALL IMMEDIATE;
+    UPDATE crm_core.journal_entry SET status = 'posted' WHERE business_id = 9581 AND id = 707;
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (9581, 707, 9592, 1);
+    SET CONSTRAINTS ALL DEFERRED$$,
+    '23514', 'journal entry 707 does not balance in EUR: debits 10, credits 9',
+    'a draft posted under IMMEDIATE is checked at the end of the UPDATE');
+
+-- pgTAP's savepoint rolls back with the error: the mode set inside it goes with it.
+SELECT throws_ok($$SET CONSTRAINTS ALL IMMEDIATE; SELECT 1 / 0$$, '22012', 'division by zero',
+                 'SET CONSTRAINTS inside a savepoint that rolls back');
+SELECT lives_ok($$INSERT INTO crm_core.journal_entry (id, business_id) VALUES (708, 9581)$$,
+                'leaves the check deferred again: an entry without lines yet is accepted');
+SELECT lives_ok($$
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (9581, 708, 9591, 3, NULL), (9581, 708, 9592, NULL, 3);
+    SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED$$,
+    'and its lines, added later, make it balance');
+
+-- What the transaction leaves for COMMIT: 101_ledger_commit.sql commits for real.
+INSERT INTO crm_core.journal_entry (id, business_id) VALUES (709, 9581);
+INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (9581, 709, 9591, 4);
+SELECT throws_ok('SET CONSTRAINTS ALL IMMEDIATE', '23514',
+                 'journal entry 709 has 1 line(s); a posted entry needs at least two',
+                 'an entry left unchecked is found by the next SET CONSTRAINTS ALL IMMEDIATE');
+
+SELECT * FROM finish();
+ROLLBACK;
