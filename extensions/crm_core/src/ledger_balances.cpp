@@ -5,6 +5,7 @@
 
 #include "crm_core/ledger.hpp"
 #include "interrupts.hpp"
+#include "numeric.hpp"
 #include "pg_call.hpp"
 #include "spi.hpp"
 
@@ -21,6 +22,7 @@ extern "C" {
 #include "storage/backendid.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/fmgroids.h"
 #include "catalog/pg_type.h"
@@ -61,23 +63,53 @@ SlotColumns slot_columns(TupleDesc descriptor) {
     return columns;
 }
 
+// The OIDs of the journal tables and of the balance slot table, looked up by name once per
+// backend (three catalog lookups a statement otherwise) and forgotten when one of them, or
+// every relation, is invalidated: a dropped and re-created extension has new OIDs.
+struct LedgerTables {
+    Oid journal_line = InvalidOid;
+    Oid journal_entry = InvalidOid;
+    Oid balance_slots = InvalidOid;
+};
+LedgerTables known_tables;
+bool known_tables_watched = false;
+
+void forget_ledger_tables(Datum, Oid relation) {
+    if (relation == InvalidOid || relation == known_tables.journal_line ||
+        relation == known_tables.journal_entry || relation == known_tables.balance_slots) {
+        known_tables = LedgerTables{};
+    }
+}
+
+const LedgerTables& ledger_tables() {
+    if (OidIsValid(known_tables.balance_slots)) {
+        return known_tables;
+    }
+    LedgerTables found = pg_call([] {
+        if (!known_tables_watched) {
+            CacheRegisterRelcacheCallback(forget_ledger_tables, 0);
+            known_tables_watched = true;
+        }
+        Oid schema = get_namespace_oid("crm_core", false);
+        return LedgerTables{get_relname_relid("journal_line", schema),
+                            get_relname_relid("journal_entry", schema),
+                            get_relname_relid("account_balance_slot", schema)};
+    });
+    known_tables = found;
+    return known_tables;
+}
+
 // The table of balance slots the lines counted by a trigger on fired_on go to:
 // crm_core.account_balance_slot when it fired on a journal table itself; on a Citus cluster,
 // where it fires on a shard of one, the co-located shard of account_balance_slot (on the same
 // node, found by the business, which decides the shard). A slot table that cannot be found
 // fails the posting.
 Oid slot_table(Oid fired_on, int64 business_id) {
-    Oid table = pg_call([&] {
-        Oid schema = get_namespace_oid("crm_core", false);
-        if (fired_on == get_relname_relid("journal_line", schema) ||
-            fired_on == get_relname_relid("journal_entry", schema)) {
-            return get_relname_relid("account_balance_slot", schema);
-        }
-        return InvalidOid;
-    });
-    if (OidIsValid(table)) {
-        return table;
+    const LedgerTables& tables = ledger_tables();
+    if (OidIsValid(fired_on) && (fired_on == tables.journal_line || fired_on == tables.journal_entry)) {
+        return tables.balance_slots;
     }
+    Oid table = InvalidOid;
     // Citus names exist only with Citus: prepared on the first call from a shard.
     static CachedPlan select_shard(
         "SELECT pg_catalog.to_regclass(pg_catalog.shard_name("
@@ -202,8 +234,8 @@ bool update_known_row(Relation slots, const SlotColumns& columns, ItemPointerDat
     Datum old_credits = heap_getattr(&tuple, columns.credits, descriptor, &null_credits);
     int changed[2] = {columns.debits, columns.credits};
     Datum values[2] = {
-        null_debits ? debits : DirectFunctionCall2(numeric_add, old_debits, debits),
-        null_credits ? credits : DirectFunctionCall2(numeric_add, old_credits, credits)};
+        null_debits ? debits : numeric_plus(old_debits, debits),
+        null_credits ? credits : numeric_plus(old_credits, credits)};
     bool nulls[2] = {false, false};
     HeapTuple next = heap_modify_tuple_by_cols(&tuple, descriptor, 2, changed, values, nulls);
     ReleaseBuffer(buffer);
@@ -275,10 +307,10 @@ void update_by_key(Relation slots, const SlotColumns& columns, const BalanceDelt
             slot_getallattrs(found);
             memcpy(next->tts_values, found->tts_values, descriptor->natts * sizeof(Datum));
             memcpy(next->tts_isnull, found->tts_isnull, descriptor->natts * sizeof(bool));
-            next->tts_values[columns.debits - 1] = DirectFunctionCall2(
-                numeric_add, found->tts_values[columns.debits - 1], delta->second.first);
-            next->tts_values[columns.credits - 1] = DirectFunctionCall2(
-                numeric_add, found->tts_values[columns.credits - 1], delta->second.second);
+            next->tts_values[columns.debits - 1] =
+                numeric_plus(found->tts_values[columns.debits - 1], delta->second.first);
+            next->tts_values[columns.credits - 1] =
+                numeric_plus(found->tts_values[columns.credits - 1], delta->second.second);
             ExecStoreVirtualTuple(next);
             ExecSimpleRelationUpdate(result, estate, &epq, found, next);
         } else {
