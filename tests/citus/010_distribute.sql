@@ -4,7 +4,7 @@
 -- (balances not counted twice, seals intact), triggers on the shards as on the coordinator.
 -- Runs first: the other files use the distributed ledger it leaves (businesses 1 and 2).
 \ir lib/setup.sql
-SELECT plan(24);
+SELECT plan(25);
 
 -- The ledger before: two businesses, history, one sealed block each.
 INSERT INTO crm_core.business (id, name) VALUES (1, 'Acme Collections'), (2, 'Beta Recovery');
@@ -175,6 +175,11 @@ SELECT is((SELECT string_agg(DISTINCT result, ',') FROM run_command_on_workers(
                   WHERE c.relname ~ '^journal_line_[0-9]+$' AND g.tgname ~ '^crm_core_guard_posted_'
                     AND g.tgenabled = 'A'$q$)),
           '4', 'every journal_line shard carries the posted-lines guard, ENABLE ALWAYS');
+SELECT is((SELECT string_agg(DISTINCT result, ',') FROM run_command_on_workers(
+              $q$SELECT count(*) FROM pg_trigger AS g JOIN pg_class AS c ON c.oid = g.tgrelid
+                  WHERE c.relname ~ '^journal_line_[0-9]+$' AND g.tgname ~ '^crm_core_guard_replica_insert_'
+                    AND g.tgenabled = 'A'$q$)),
+          '4', 'and the replica-mode INSERT refusal (a statement trigger), ENABLE ALWAYS');
 SELECT is((SELECT sum(pg_relation_size(c.oid)) FROM pg_class AS c
             WHERE c.oid IN (SELECT relid FROM crm_core.scale_out_table)),
           0::numeric, 'the coordinator keeps no hidden copy of the moved rows');

@@ -173,14 +173,18 @@ REVOKE EXECUTE ON FUNCTION crm_core.ledger_entry_before_write(), crm_core.ledger
     crm_core.ledger_reference_changed(), crm_core.ledger_guard() FROM PUBLIC;
 
 -- Posted entries and their lines never change; drafts stay editable. ENABLE ALWAYS (set with
--- the append-only guards in 20_immutable.sql): replica mode does not skip them. A line added
--- to an entry posted by an earlier transaction is refused where lines are counted
+-- the append-only guards in 23_ledger_history.sql): replica mode does not skip them. A line
+-- added to an entry posted by an earlier transaction is refused where lines are counted
 -- (journal_line_inserted); on INSERT the guard only refuses lines written in replica mode by a
--- role that is not a superuser (the counting trigger does not fire there).
+-- role that is not a superuser (the counting trigger does not fire there), once per statement
+-- (INSERT, COPY): a row trigger cost every line a call. A logical replication apply worker
+-- fires no statement trigger: see docs/ledger.md, "Replica mode".
 CREATE TRIGGER crm_core_guard_posted BEFORE UPDATE OR DELETE ON crm_core.journal_entry
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('entry');
-CREATE TRIGGER crm_core_guard_posted BEFORE INSERT OR UPDATE OR DELETE ON crm_core.journal_line
+CREATE TRIGGER crm_core_guard_posted BEFORE UPDATE OR DELETE ON crm_core.journal_line
     FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('line');
+CREATE TRIGGER crm_core_guard_replica_insert BEFORE INSERT ON crm_core.journal_line
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_guard('line');
 -- Stamps posted_at / posted_txid, refuses postings dated in closed periods.
 CREATE TRIGGER journal_entry_before_write
     BEFORE INSERT OR UPDATE OR DELETE ON crm_core.journal_entry

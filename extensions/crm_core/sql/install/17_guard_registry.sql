@@ -23,6 +23,7 @@ AS $$
       FROM (VALUES ('crm_core.append_only_guard()', 'crm_core_guard_row', 'append-only'),
                    ('crm_core.append_only_guard()', 'crm_core_guard_truncate', 'append-only'),
                    ('crm_core.ledger_guard()', 'crm_core_guard_posted', 'append-only'),
+                   ('crm_core.ledger_guard()', 'crm_core_guard_replica_insert', 'append-only'),
                    ('crm_core.audit_trigger()', 'crm_core_audit', 'audited'),
                    ('crm_core.audit_trigger()', 'crm_core_audit_truncate', 'audited'))
            AS g (function, trigger_name, kind)

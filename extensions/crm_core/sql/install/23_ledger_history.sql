@@ -2,7 +2,8 @@
 -- evidence). The seal functions: 19_seal_functions.sql.
 
 -- ---------------------------------------------------------------------------------------
--- The ledger: its guards (crm_core_guard_posted, 10_ledger.sql) become ENABLE ALWAYS here.
+-- The ledger: its guards (crm_core_guard_posted, crm_core_guard_replica_insert, 10_ledger.sql)
+-- become ENABLE ALWAYS here.
 INSERT INTO crm_core.append_only_table (relid)
 VALUES ('crm_core.journal_entry'), ('crm_core.journal_line');
 SELECT crm_core.apply_append_only_guards('crm_core.journal_entry', NULL);

@@ -190,6 +190,19 @@ SELECT crm_core.apply_audit_guards(relid) FROM crm_core.audited_table
  WHERE EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = relid);
 -- ---- end guards ----
 
+-- ---- The lines' replica-mode guard per statement (ledger speed; issue 15) ----
+-- crm_core_guard_posted on journal_line fires on UPDATE and DELETE only; the INSERT refusal of
+-- replica mode moves to a statement trigger (one call per INSERT or COPY, not one per line),
+-- registered in crm_core.guard_triggers() (17_guard_registry.sql, included above) and ENABLE
+-- ALWAYS like the other guards. Both are made in this one transaction: no line goes unguarded.
+DROP TRIGGER crm_core_guard_posted ON crm_core.journal_line;
+CREATE TRIGGER crm_core_guard_posted BEFORE UPDATE OR DELETE ON crm_core.journal_line
+    FOR EACH ROW EXECUTE FUNCTION crm_core.ledger_guard('line');
+CREATE TRIGGER crm_core_guard_replica_insert BEFORE INSERT ON crm_core.journal_line
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_core.ledger_guard('line');
+SELECT crm_core.enable_guards_always('crm_core.journal_line');
+-- ---- end the lines' replica-mode guard ----
+
 -- ---- jobs and upgrades (issue 11: job registry, concurrent retention) -------------------------
 -- Registered jobs: new in 0.2.0.
 -- @include install/50_jobs.sql

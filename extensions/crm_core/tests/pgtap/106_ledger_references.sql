@@ -2,7 +2,7 @@
 -- the business, the account and the entry a row names exist; what a journal row names is
 -- not deleted, renumbered or truncated.
 BEGIN;
-SELECT plan(25);
+SELECT plan(33);
 
 INSERT INTO crm_core.business (id, name) VALUES (9451, 'refs'), (9452, 'refs other'), (9453, 'refs empty');
 INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
@@ -84,7 +84,30 @@ SELECT lives_ok($$DELETE FROM crm_core.business WHERE id = 9453$$, 'a business w
 
 -- Replica mode skips the triggers that count and check lines (and the references above): a
 -- role that is not a superuser, which a superuser switched to after setting it, writes no line
--- and posts no draft there; a superuser restoring a dump loads rows verbatim.
+-- and posts no draft there; a superuser restoring a dump loads rows verbatim. The INSERT
+-- refusal is a statement trigger (crm_core_guard_replica_insert): once per INSERT or COPY,
+-- however many lines; posted lines stay unchangeable (the row guard, crm_core_guard_posted).
+-- COPY of two lines, run by a superuser-owned SECURITY DEFINER function so that a role that is
+-- not a superuser may start it (COPY FROM PROGRAM): the guard judges the role that runs the
+-- statement, not the function's owner.
+CREATE FUNCTION pg_temp.copy_lines() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+    COPY crm_core.journal_line (business_id, entry_id, account_id, debit)
+        FROM PROGRAM 'printf ''9451\t9472\t9461\t1\n9451\t9472\t9461\t2\n''';
+END $f$;
+-- SQLSTATE|message|detail|hint of the error sql raises.
+CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE state text; message text; detail text; hint text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    RETURN concat_ws('|', state, message, detail, hint);
+END $f$;
+GRANT EXECUTE ON FUNCTION pg_temp.copy_lines(), pg_temp.error_of(text) TO crm_core_app;
 SELECT crm_core.grant_business('crm_core_app', 9451);
 SET crm_core.business_id = '9451';
 SET session_replication_role = replica;
@@ -97,15 +120,40 @@ SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, acc
                    VALUES (9451, 9472, 9461, 1)$$,
                  '42501', 'INSERT on crm_core.journal_line is refused in replica mode: the ledger''s checks do not run there',
                  'replica mode: nor for a draft (its lines would go unchecked)');
+SELECT is(pg_temp.error_of($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+                             VALUES (9451, 9472, 9461, 3, NULL), (9451, 9472, 9462, NULL, 3)$$),
+          '42501|INSERT on crm_core.journal_line is refused in replica mode: the ledger''s checks do not run there'
+          '|session_replication_role = replica skips the triggers that count and check lines; only a '
+          'superuser restoring a dump loads the journal so.|Post with session_replication_role = origin.',
+          'replica mode: nor several lines in one INSERT (SQLSTATE, message, detail and hint)');
+SELECT throws_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+                   SELECT 9451, 9472, 9461, g FROM generate_series(1, 3) AS g$$,
+                 '42501', 'INSERT on crm_core.journal_line is refused in replica mode: the ledger''s checks do not run there',
+                 'replica mode: nor INSERT ... SELECT');
+SELECT throws_ok($$SELECT pg_temp.copy_lines()$$,
+                 '42501', 'INSERT on crm_core.journal_line is refused in replica mode: the ledger''s checks do not run there',
+                 'replica mode: nor COPY');
+SELECT throws_ok($$UPDATE crm_core.journal_line SET memo = 'changed' WHERE business_id = 9451 AND entry_id = 9471$$,
+                 '55000', 'UPDATE on crm_core.journal_line is refused: lines of posted journal entries are append-only',
+                 'replica mode: a posted line is not changed');
 SELECT throws_ok($$UPDATE crm_core.journal_entry SET status = 'posted' WHERE business_id = 9451 AND id = 9472$$,
                  '42501', 'posting on crm_core.journal_entry is refused in replica mode: the ledger''s checks do not run there',
                  'replica mode: a draft is not posted unchecked');
 RESET ROLE;
+SELECT throws_ok($$UPDATE crm_core.journal_line SET debit = 6 WHERE business_id = 9451 AND entry_id = 9471 AND debit = 5$$,
+                 '55000', 'UPDATE on crm_core.journal_line is refused: lines of posted journal entries are append-only',
+                 'replica mode: not even a superuser changes a posted line');
+SELECT throws_ok($$DELETE FROM crm_core.journal_line WHERE business_id = 9451 AND entry_id = 9471$$,
+                 '55000', 'DELETE on crm_core.journal_line is refused: lines of posted journal entries are append-only',
+                 'replica mode: nor deletes one');
 SELECT lives_ok($$INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
                   VALUES (9451, 9472, 9461, 1)$$,
                 'replica mode: a superuser loads lines verbatim (a restore)');
+SELECT lives_ok($$SELECT pg_temp.copy_lines()$$, 'replica mode: a superuser''s COPY loads them too');
 SET session_replication_role = origin;
 RESET crm_core.business_id;
+SELECT is((SELECT count(*) FROM crm_core.journal_line WHERE business_id = 9451 AND entry_id = 9472),
+          4::bigint, 'the draft holds its line and the three a superuser loaded, nothing else');
 
 SELECT * FROM finish();
 ROLLBACK;

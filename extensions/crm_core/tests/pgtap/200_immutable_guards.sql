@@ -1,7 +1,7 @@
 -- Append-only guards: every door to change history is refused, for the owner and for
 -- application roles, on the table and its partitions, also under session_replication_role.
 BEGIN;
-SELECT plan(61);
+SELECT plan(62);
 
 CREATE ROLE imm_owner NOLOGIN;
 CREATE ROLE imm_app NOLOGIN;
@@ -262,8 +262,17 @@ SELECT throws_ok($$DELETE FROM crm_core.journal_entry WHERE id = 910101$$, '5500
                  'deleting a posted entry is refused');
 SELECT is((SELECT count(*) FROM pg_trigger
             WHERE tgrelid IN ('crm_core.journal_entry'::regclass, 'crm_core.journal_line'::regclass)
-              AND tgname IN ('crm_core_guard_posted', 'crm_core_guard_truncate') AND tgenabled = 'A'),
-          4::bigint, 'the ledger guards are ENABLE ALWAYS');
+              AND tgname IN ('crm_core_guard_posted', 'crm_core_guard_replica_insert',
+                             'crm_core_guard_truncate') AND tgenabled = 'A'),
+          5::bigint, 'the ledger guards are ENABLE ALWAYS');
+-- tgtype: 1 row, 2 before, 4 insert, 8 delete, 16 update.
+SELECT is((SELECT string_agg(format('%s %s %s', tgname, tgtype, encode(tgargs, 'escape')), ', '
+                             ORDER BY tgname)
+             FROM pg_trigger WHERE tgrelid = 'crm_core.journal_line'::regclass
+                               AND tgfoid = 'crm_core.ledger_guard()'::regprocedure),
+          format('crm_core_guard_posted %s line\000, crm_core_guard_replica_insert %s line\000',
+                 1 | 2 | 8 | 16, 2 | 4),
+          'journal_line: the posted-lines guard per row on UPDATE and DELETE, the replica-mode refusal once per INSERT statement');
 
 -- Roles: least privilege.
 SELECT ok(has_table_privilege('crm_core_app', 'crm_core.journal_line', 'INSERT')

@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real commits (dblink) in a scratch database where a check needs committed transactions.
 BEGIN;
-SELECT plan(35);
+SELECT plan(38);
 \set scratch_prefix crm_core_adversarial_
 \ir lib/scratch.sql
 
@@ -177,6 +177,15 @@ SELECT throws_ok($$ALTER TABLE crm_core.journal_entry ALTER COLUMN status SET DE
 SELECT throws_ok('CREATE TRIGGER skip BEFORE INSERT ON crm_core.journal_line FOR EACH ROW
                   EXECUTE FUNCTION suppress_redundant_updates_trigger()', '42501', 'changing ledger table crm_core.journal_line is refused',
                  'owner: a trigger of its own on the ledger is refused');
+SELECT throws_ok('ALTER TABLE crm_core.journal_line DISABLE TRIGGER crm_core_guard_replica_insert', '42501',
+                 'crm_core trigger crm_core_guard_replica_insert on crm_core.journal_line must stay enabled and named as crm_core made it',
+                 'owner: disabling the lines'' replica-mode guard is refused');
+SELECT throws_ok('ALTER TABLE crm_core.journal_line ENABLE TRIGGER crm_core_guard_replica_insert', '42501',
+                 'crm_core trigger crm_core_guard_replica_insert on crm_core.journal_line must stay enabled and named as crm_core made it',
+                 'owner: making it origin-only (skipped in replica mode, where it refuses) is refused');
+SELECT throws_ok('DROP TRIGGER crm_core_guard_replica_insert ON crm_core.journal_line', '42501',
+                 'dropping crm_core_guard_replica_insert on crm_core.journal_line is refused',
+                 'owner: dropping it is refused');
 SELECT throws_ok('ALTER TABLE crm_core.account_balance_slot DISABLE ROW LEVEL SECURITY', '42501', 'changing ledger table crm_core.account_balance_slot is refused',
                  'owner: any ALTER TABLE on the balance slots is refused');
 SELECT throws_ok('UPDATE crm_core.account_balance_slot SET debits = debits + 1', '42501', 'crm_core.account_balance_slot is written only by the ledger',
