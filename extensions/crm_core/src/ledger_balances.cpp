@@ -22,7 +22,6 @@ extern "C" {
 #include "storage/backendid.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/fmgroids.h"
 #include "catalog/pg_type.h"
@@ -72,24 +71,13 @@ struct LedgerTables {
     Oid balance_slots = InvalidOid;
 };
 LedgerTables known_tables;
-bool known_tables_watched = false;
-
-void forget_ledger_tables(Datum, Oid relation) {
-    if (relation == InvalidOid || relation == known_tables.journal_line ||
-        relation == known_tables.journal_entry || relation == known_tables.balance_slots) {
-        known_tables = LedgerTables{};
-    }
-}
 
 const LedgerTables& ledger_tables() {
     if (OidIsValid(known_tables.balance_slots)) {
         return known_tables;
     }
+    register_ledger_callbacks();  // forget_ledger_tables() is called from there
     LedgerTables found = pg_call([] {
-        if (!known_tables_watched) {
-            CacheRegisterRelcacheCallback(forget_ledger_tables, 0);
-            known_tables_watched = true;
-        }
         Oid schema = get_namespace_oid("crm_core", false);
         return LedgerTables{get_relname_relid("journal_line", schema),
                             get_relname_relid("journal_entry", schema),
@@ -340,6 +328,13 @@ void update_by_key(Relation slots, const SlotColumns& columns, const BalanceDelt
 }
 
 }  // namespace
+
+void forget_ledger_tables(Oid relation) noexcept {
+    if (relation == InvalidOid || relation == known_tables.journal_line ||
+        relation == known_tables.journal_entry || relation == known_tables.balance_slots) {
+        known_tables = LedgerTables{};
+    }
+}
 
 void add_to_balance_slots(const BalanceDeltas& deltas, Oid fired_on) {
     if (deltas.empty()) {

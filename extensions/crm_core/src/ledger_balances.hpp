@@ -20,4 +20,8 @@ using BalanceDeltas = std::map<RowKey, std::pair<Datum, Datum>>;
 // trigger counted the lines; the slots written are those co-located with it.
 void add_to_balance_slots(const BalanceDeltas& deltas, Oid fired_on);
 
+// Forgets the journal and slot tables' OIDs when one of them (or every relation, InvalidOid)
+// is invalidated; called by the ledger's relcache callback (ledger_state.cpp). Never throws.
+void forget_ledger_tables(Oid relation) noexcept;
+
 }  // namespace crm_core::pg::ledger

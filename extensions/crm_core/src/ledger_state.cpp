@@ -5,6 +5,7 @@
 #include "datum.hpp"
 #include "function.hpp"
 #include "interrupts.hpp"
+#include "ledger_balances.hpp"
 #include "role.hpp"
 #include "spi.hpp"
 
@@ -135,6 +136,9 @@ void on_relcache_invalidation(Datum, Oid relation) {
     if (relation == InvalidOid || relation == business_table) {
         business_cache.clear();
     }
+    // One callback for all the ledger's caches: a backend has ten relcache callbacks in all,
+    // shared with Citus and the other extensions.
+    forget_ledger_tables(relation);
 }
 
 // Remembers the OIDs of the ledger's reference tables for the invalidation callback.
@@ -149,7 +153,7 @@ void remember_reference_tables() {
 
 }  // namespace
 
-TransactionState& transaction_state() {
+void register_ledger_callbacks() {
     if (!callbacks_registered) {
         pg_call([] {
             RegisterXactCallback(on_transaction_event, nullptr);
@@ -158,6 +162,10 @@ TransactionState& transaction_state() {
         });
         callbacks_registered = true;
     }
+}
+
+TransactionState& transaction_state() {
+    register_ledger_callbacks();
     if (state_transaction != MyProc->lxid) {
         reset_state();
         state_transaction = MyProc->lxid;

@@ -88,7 +88,10 @@ struct TransactionState {
     std::vector<std::pair<SubTransactionId, bool>> immediate_before;
 };
 
-// The current transaction's state (registers the transaction callbacks on first use).
+// Registers the ledger's transaction, subtransaction and relcache callbacks (once).
+void register_ledger_callbacks();
+
+// The current transaction's state (registers the callbacks on first use).
 TransactionState& transaction_state();
 
 // Checks what the transaction's deferred checks have not (ledger_triggers.cpp): every touched
