@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "crm_core/ledger.hpp"
+#include "numeric.hpp"
 #include "pg_call.hpp"
 #include "spi.hpp"
 
@@ -36,11 +37,12 @@ struct AccountInfo {
     crm_core::ledger::OverdraftRule overdraft = crm_core::ledger::OverdraftRule::none;
 };
 
-// Debit and credit totals of one currency (numeric Datums in TopTransactionContext).
+// Debit and credit totals of one currency (numerics that do not fit 128 bits in
+// TopTransactionContext).
 struct CurrencyTotals {
     std::string currency;
-    Datum debits;
-    Datum credits;
+    NumericSum debits;
+    NumericSum credits;
 };
 
 // The running totals of an entry created in this transaction: every line it has.

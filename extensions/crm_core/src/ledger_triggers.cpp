@@ -53,22 +53,6 @@ int column_number(TupleDesc descriptor, CachedColumn& column) {
     return column.number(descriptor, "crm_core's ledger table");
 }
 
-// a + b for numerics, allocated in context.
-Datum numeric_sum(Datum a, Datum b, MemoryContext context) {
-    MemoryContext caller = MemoryContextSwitchTo(context);
-    Datum sum = pg_call([&] { return numeric_plus(a, b); });
-    MemoryContextSwitchTo(caller);
-    return sum;
-}
-
-// Zero as a numeric, allocated in context.
-Datum numeric_zero(MemoryContext context) {
-    MemoryContext caller = MemoryContextSwitchTo(context);
-    Datum zero = pg_call([] { return NumericGetDatum(int64_to_numeric(0)); });
-    MemoryContextSwitchTo(caller);
-    return zero;
-}
-
 // The sign of a - b for numerics.
 int numeric_compare(Datum a, Datum b) {
     return pg_call([&] { return numeric_order(a, b); });
@@ -270,13 +254,14 @@ const AccountInfo& check_line_account(const LineData& line, bool counted) {
     return *account;
 }
 
-// Adds a line's amounts to debits and credits (numerics in context).
-void add_amounts(const LineData& line, Datum& debits, Datum& credits, MemoryContext context) {
+// Adds a line's amounts to debits and credits (numerics that do not fit 128 bits in context).
+void add_amounts(const LineData& line, NumericSum& debits, NumericSum& credits,
+                 MemoryContext context) {
     if (line.debit) {
-        debits = numeric_sum(debits, *line.debit, context);
+        debits.add(*line.debit, context);
     }
     if (line.credit) {
-        credits = numeric_sum(credits, *line.credit, context);
+        credits.add(*line.credit, context);
     }
 }
 
@@ -289,8 +274,7 @@ void tally_line(EntryTally& tally, const LineData& line, const std::string& curr
             return;
         }
     }
-    Datum zero = numeric_zero(TopTransactionContext);
-    CurrencyTotals totals{currency, zero, zero};
+    CurrencyTotals totals{currency, {}, {}};
     add_amounts(line, totals.debits, totals.credits, TopTransactionContext);
     tally.totals.push_back(std::move(totals));
 }
@@ -301,19 +285,22 @@ class StatementBalances {
   public:
     // Counts a validated line of a posted entry.
     void add(const LineData& line) {
-        auto found = deltas_.find(line.account);
-        if (found == deltas_.end()) {
-            Datum zero = numeric_zero(CurrentMemoryContext);
-            found = deltas_.emplace(line.account, std::make_pair(zero, zero)).first;
-        }
-        add_amounts(line, found->second.first, found->second.second, CurrentMemoryContext);
+        auto& sums = deltas_[line.account];
+        add_amounts(line, sums.first, sums.second, CurrentMemoryContext);
     }
 
     // Writes the sums to the balance slots co-located with fired_on (the trigger's table).
-    void apply(Oid fired_on) const { add_to_balance_slots(deltas_, fired_on); }
+    void apply(Oid fired_on) const {
+        BalanceDeltas deltas;
+        for (const auto& [account, sums] : deltas_) {
+            deltas.emplace_hint(deltas.end(), account,
+                                std::make_pair(sums.first.value(), sums.second.value()));
+        }
+        add_to_balance_slots(deltas, fired_on);
+    }
 
   private:
-    BalanceDeltas deltas_;
+    std::map<RowKey, std::pair<NumericSum, NumericSum>> deltas_;
 };
 
 // Remembers that a counted line touched its entry and account (checks re-armed).
@@ -379,6 +366,14 @@ void check_entry_totals(const RowKey& entry, const std::string& currency, Datum 
         error.table_name = "journal_entry";
         error.constraint_name = "journal_entry_balanced";
         throw error;
+    }
+}
+
+// The same for an entry's running totals (compared without numerics when they fit).
+void check_entry_totals(const RowKey& entry, const std::string& currency,
+                        const NumericSum& debits, const NumericSum& credits) {
+    if (debits.compare(credits) != 0) {
+        check_entry_totals(entry, currency, debits.value(), credits.value());
     }
 }
 
