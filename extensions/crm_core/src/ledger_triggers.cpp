@@ -634,6 +634,27 @@ EntryRow read_entry(HeapTuple tuple, TupleDesc descriptor, const EntryColumns& c
     return entry;
 }
 
+// An entry's key and status, read from a transition table's slot without materializing the
+// row (the columns read come first in the table: the slot deforms only those).
+struct EntryKey {
+    RowKey key;
+    bool posted;
+};
+
+EntryKey read_entry_key(TupleTableSlot* slot, const EntryColumns& columns) {
+    Datum values[3];
+    bool nulls[3];
+    const int numbers[3] = {columns.business_id, columns.id, columns.status};
+    pg_call([&] {
+        for (int i = 0; i < 3; ++i) {
+            values[i] = slot_getattr(slot, numbers[i], &nulls[i]);
+        }
+    });
+    // NOT NULL columns (the table's own constraints, checked before any AFTER trigger).
+    return EntryKey{{DatumGetInt64(values[0]), DatumGetInt64(values[1])},
+                    !nulls[2] && text_equals(values[2], "posted")};
+}
+
 // The row with posted_at / posted_txid set for a posted entry, or cleared for a draft (the row
 // itself when they already are).
 HeapTuple with_posting_stamp(HeapTuple tuple, TupleDesc descriptor, const EntryColumns& columns,
@@ -718,8 +739,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_entries_inserted) {
     EntryColumns columns(descriptor);
     std::vector<RowKey> posted;  // checked now under SET CONSTRAINTS ... IMMEDIATE
     for_each_new_row(trigger, [&](TupleTableSlot* slot) {
-        HeapTuple tuple = pg_call([&] { return ExecFetchSlotHeapTuple(slot, false, nullptr); });
-        EntryRow entry = read_entry(tuple, descriptor, columns);
+        EntryKey entry = read_entry_key(slot, columns);
         if (entry.posted && state.checks_immediate) {
             posted.push_back(entry.key);
         }
