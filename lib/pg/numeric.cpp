@@ -9,6 +9,7 @@
 extern "C" {
 #include "utils/datum.h"
 #include "utils/fmgrprotos.h"
+#include "utils/numeric.h"
 }
 
 namespace crm_core::pg {
@@ -57,6 +58,22 @@ int numeric_order(Datum a, Datum b) {
         return crm_core::decimal::compare(*left, *right);
     }
     return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b));
+}
+
+int numeric_sign_of(Datum a) {
+    if (std::optional<crm_core::decimal::Decimal> value = exact_value(a)) {
+        return value->units < 0 ? -1 : (value->units > 0 ? 1 : 0);
+    }
+    Datum zero = NumericGetDatum(int64_to_numeric(0));
+    return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, zero));
+}
+
+bool numeric_finite(Datum a) {
+    if (exact_value(a)) {
+        return true;
+    }
+    Numeric value = DatumGetNumeric(a);
+    return !numeric_is_nan(value) && !numeric_is_inf(value);
 }
 
 void NumericSum::add(Datum numeric, MemoryContext context) {

@@ -17,6 +17,14 @@ Datum numeric_plus(Datum a, Datum b);
 // fit (numeric_cmp): run it inside pg_call().
 int numeric_order(Datum a, Datum b);
 
+// The sign of a numeric (-1, 0, 1; NaN sorts above every number, as numeric_cmp has it). Calls
+// PostgreSQL directly when the value does not fit: run it inside pg_call().
+int numeric_sign_of(Datum a);
+
+// Whether a numeric is a number (not NaN, not +-Infinity). Detoasts a value that does not fit:
+// run it inside pg_call().
+bool numeric_finite(Datum a);
+
 // A running sum of numerics, for the ledger's tallies and per-account totals: exact in 128-bit
 // integers while its terms fit (no allocation per term), PostgreSQL's numeric_add for those
 // that do not. Plain data, copyable; the numeric part, if any, lives in the memory context

@@ -8,10 +8,7 @@
 
 #include "datum.hpp"
 #include "function.hpp"
-
-extern "C" {
-#include "utils/numeric.h"
-}
+#include "numeric.hpp"
 
 namespace {
 
@@ -37,18 +34,12 @@ int sign(const std::optional<Datum>& amount) {
     if (!amount) {
         return 0;
     }
-    return crm_core::pg::pg_call([&] {
-        Datum zero = NumericGetDatum(int64_to_numeric(0));
-        return DatumGetInt32(DirectFunctionCall2(numeric_cmp, *amount, zero));
-    });
+    return crm_core::pg::pg_call([&] { return crm_core::pg::numeric_sign_of(*amount); });
 }
 
 // Whether the amount is a number (NULL counts as 0): not NaN, not +-Infinity.
 bool finite(const std::optional<Datum>& amount) {
-    return !amount || crm_core::pg::pg_call([&] {
-        Numeric value = DatumGetNumeric(*amount);
-        return !numeric_is_nan(value) && !numeric_is_inf(value);
-    });
+    return !amount || crm_core::pg::pg_call([&] { return crm_core::pg::numeric_finite(*amount); });
 }
 
 std::string amount_text(const std::optional<Datum>& amount) {
