@@ -5,7 +5,7 @@
 -- posts it, as PostgreSQL does for an immediate constraint. Each scenario runs inside pgTAP's
 -- own savepoint, so what it inserts is rolled back with it.
 BEGIN;
-SELECT plan(23);
+SELECT plan(27);
 
 INSERT INTO crm_core.business (id, name) VALUES (9581, 'set constraints');
 INSERT INTO crm_core.account (id, business_id, code, name, kind, currency) VALUES
@@ -177,6 +177,28 @@ SELECT throws_ok($$
     INSERT INTO crm_core.journal_entry (id, business_id) VALUES (728, 9581);
     SELECT 1 / 0$$, '22012', 'division by zero',
     'SET CONSTRAINTS in a PL/pgSQL block whose exception is caught is undone with it');
+
+-- A check queued while a statement inserting lines was open (SET CONSTRAINTS ... IMMEDIATE
+-- from a function it calls) goes with the savepoint that rolls the statement back: the mode is
+-- DEFERRED again, so entry 730, still incomplete, is not checked at the next line statement.
+SELECT lives_ok($$
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (730, 9581);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (9581, 730, 9591, 10)$$,
+    'an entry with one line so far (DEFERRED)');
+SELECT throws_ok($$
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit)
+    SELECT 9581, 799, pg_temp.set_immediate(), 1$$,
+    '23503', 'journal entry 799 does not exist in business 9581',
+    'a statement that made the check IMMEDIATE fails and rolls back');
+SELECT lives_ok($$
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (731, 9581);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (9581, 731, 9591, 3, NULL), (9581, 731, 9592, NULL, 3)$$,
+    'the next statement inserting lines does not check entry 730 under DEFERRED');
+SELECT lives_ok($$
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, credit) VALUES (9581, 730, 9592, 10);
+    SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED$$,
+    'and entry 730, completed later, balances');
 
 -- A superuser who enables journal_entry_balanced (ENABLE TRIGGER ALL) gets the same checks,
 -- the entry checked twice.
