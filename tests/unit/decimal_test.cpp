@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(the_largest_values_fit_the_buffer) {
         largest *= 10;
     }
     largest -= 1;  // 34 nines
-    for (int scale : {0, 1, 2, 3, 33}) {
+    for (int scale : {0, 1, 2, 3, 32, 33, 34}) {
         std::vector<unsigned char> bytes = written(Decimal{-largest, scale});
         BOOST_TEST(bytes.size() <= kMaxEncodedSize);
         BOOST_TEST(same(decode(bytes.data(), bytes.size()), -largest, scale));
@@ -121,6 +121,41 @@ BOOST_AUTO_TEST_CASE(decoding_what_was_encoded_gives_the_value_back) {
             BOOST_TEST(same(decode(bytes.data(), bytes.size()), units, scale));
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(small_values_take_a_negative_weight_in_the_short_header) {
+    // 0.00001: weight -2 (0x40 sign bit, 0x3E), scale 5, one digit 1000.
+    BOOST_TEST((written(Decimal{1, 5}) == payload({0x8000 | (5 << 7) | 0x40 | 0x3E, 1000})));
+    BOOST_TEST(same(read(payload({0x8000 | (5 << 7) | 0x40 | 0x3E, 1000})), 1, 5));
+    // 10^-34, the smallest value of the fast path: weight -9, digit 100 (0.0001^8 * 0.01).
+    std::vector<unsigned char> tiny = written(Decimal{1, kMaxScale});
+    BOOST_TEST(same(decode(tiny.data(), tiny.size()), 1, kMaxScale));
+    auto header = static_cast<std::uint16_t>(0x8000 | (34 << 7) | 0x40 | (-9 & 0x3F));
+    BOOST_TEST((tiny == payload({header, 100})));
+}
+
+BOOST_AUTO_TEST_CASE(sums_stop_exactly_at_the_limit) {
+    __int128 limit = 1;
+    for (int i = 0; i < kMaxScale; ++i) {
+        limit *= 10;
+    }
+    BOOST_TEST(same(add(Decimal{limit - 2, 0}, Decimal{1, 0}), limit - 1, 0));
+    BOOST_TEST(!add(Decimal{limit - 1, 0}, Decimal{1, 0}).has_value());
+    BOOST_TEST(!add(Decimal{-(limit - 1), 0}, Decimal{-1, 0}).has_value());
+    BOOST_TEST(same(add(Decimal{-(limit - 1), 0}, Decimal{limit - 1, 0}), 0, 0));
+    // A negative sum that reaches zero is written as PostgreSQL's positive zero, scale kept.
+    BOOST_TEST((written(*add(Decimal{-5, 3}, Decimal{5, 3})) == payload({0x8000 | (3 << 7)})));
+}
+
+BOOST_AUTO_TEST_CASE(trailing_zero_digits_are_not_written) {
+    // 10000.0: units 100000 at scale 1; PostgreSQL stores the one digit 1 with weight 1.
+    BOOST_TEST((written(Decimal{100000, 1}) == payload({0x8000 | (1 << 7) | 1, 1})));
+    // 10^30: one digit 100 with weight 7.
+    __int128 big = 1;
+    for (int i = 0; i < 30; ++i) {
+        big *= 10;
+    }
+    BOOST_TEST((written(Decimal{big, 0}) == payload({0x8007, 100})));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

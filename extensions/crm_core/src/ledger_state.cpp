@@ -102,6 +102,11 @@ void on_subtransaction_event(SubXactEvent event, SubTransactionId aborted, SubTr
          line != state.lines_counted_after_posting.end();) {
         line = line->second >= aborted ? state.lines_counted_after_posting.erase(line) : ++line;
     }
+    // Checks queued inside it are dropped: they were due under a mode or for a statement that
+    // the rollback undid (what stays touched is checked before COMMIT).
+    for (auto waiting = state.checks_waiting.begin(); waiting != state.checks_waiting.end();) {
+        waiting = waiting->second >= aborted ? state.checks_waiting.erase(waiting) : ++waiting;
+    }
     // SET CONSTRAINTS inside the savepoint is undone: the mode its first change found.
     for (auto saved = state.immediate_before.begin(); saved != state.immediate_before.end();
          ++saved) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -74,9 +75,11 @@ struct TransactionState {
     std::set<RowKey> ruled_accounts_pending;
     // INSERT/COPY statements on journal_line whose statement trigger has not run yet. Row
     // events of an IMMEDIATE constraint fire before it: their entries wait in checks_waiting
-    // and are checked when the statement trigger has counted the lines.
+    // and are checked when the statement trigger has counted the lines. Each waits with the
+    // oldest subtransaction that queued it: a rolled-back savepoint drops what it queued (its
+    // SET CONSTRAINTS ... IMMEDIATE is undone with it; the commit check still runs).
     int open_line_statements = 0;
-    std::set<RowKey> checks_waiting;
+    std::map<RowKey, SubTransactionId> checks_waiting;
     // Lines of entries this transaction posted by UPDATE that are in the balances already,
     // with the subtransaction that counted them. Posting a draft counts the lines it finds;
     // the statement trigger counts the lines a statement inserts; when one query does both

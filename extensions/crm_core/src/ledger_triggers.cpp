@@ -537,7 +537,11 @@ void check_before_commit(TransactionState& state) {
 
 void check_entries_now(TransactionState& state, const std::vector<RowKey>& entries) {
     if (state.open_line_statements > 0) {
-        state.checks_waiting.insert(entries.begin(), entries.end());
+        SubTransactionId queuing = pg_call([] { return GetCurrentSubTransactionId(); });
+        for (const RowKey& entry : entries) {
+            auto waiting = state.checks_waiting.emplace(entry, queuing).first;
+            waiting->second = std::min(waiting->second, queuing);
+        }
         return;
     }
     for (const RowKey& entry : entries) {
@@ -851,7 +855,7 @@ CRM_CORE_FUNCTION(crm_core_ledger_lines_inserted) {
     if (state.open_line_statements == 0) {
         while (!state.checks_waiting.empty()) {
             crm_core::pg::check_for_interrupts();
-            RowKey entry = *state.checks_waiting.begin();
+            RowKey entry = state.checks_waiting.begin()->first;
             state.checks_waiting.erase(state.checks_waiting.begin());
             verify_entry(state, entry);
         }

@@ -2,7 +2,7 @@
 -- multi-statement transactions, SET CONSTRAINTS ... IMMEDIATE, rolled-back savepoints, COPY,
 -- two-phase commit. Several sessions at once: tests/isolation/specs/ledger_sessions.spec.
 BEGIN;
-SELECT plan(18);
+SELECT plan(28);
 \set scratch_prefix crm_core_ledger_commit_
 \ir lib/scratch.sql
 
@@ -139,6 +139,81 @@ SELECT is(pg_temp.q('s1', 'SELECT count(*) FROM crm_core.unbalanced_entries()'),
 SELECT is(pg_temp.q('s1', 'SELECT sum(COALESCE(debit, 0) - COALESCE(credit, 0)) FROM crm_core.journal_line l
                           JOIN crm_core.journal_entry e ON e.business_id = l.business_id AND e.id = l.entry_id
                           WHERE e.status = ''posted'''), '0', 'the posted ledger sums to zero');
+
+-- SET CONSTRAINTS in a fresh session, before anything loaded the library (its hook is
+-- installed when it loads): that transaction's entries are checked at COMMIT only
+-- (docs/ledger.md); COMMIT refuses the unbalanced one all the same, and the next transaction
+-- of that session is checked at once.
+SELECT dblink_connect('fresh', pg_temp.connstr(pg_temp.scratch()));
+SELECT dblink_exec('fresh', 'BEGIN');
+SELECT dblink_exec('fresh', 'SET CONSTRAINTS ALL IMMEDIATE');
+SELECT lives_ok($$SELECT dblink_exec('fresh', 'INSERT INTO crm_core.journal_entry (id, business_id) VALUES (60, 1)')$$,
+                'SET CONSTRAINTS ... IMMEDIATE before the library loaded: not checked at the statement''s end');
+SELECT throws_ok($$SELECT dblink_exec('fresh', 'COMMIT')$$, '23514',
+                 'journal entry 60 has 0 line(s); a posted entry needs at least two',
+                 'but refused at COMMIT');
+SELECT throws_ok($$SELECT dblink_exec('fresh', '
+    BEGIN;
+    SET CONSTRAINTS ALL IMMEDIATE;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (61, 1);
+    SELECT 1 / 0')$$, '23514', 'journal entry 61 has 0 line(s); a posted entry needs at least two',
+    'once loaded, SET CONSTRAINTS ... IMMEDIATE checks at the statement''s end');
+SELECT dblink_exec('fresh', 'ROLLBACK');
+SELECT dblink_disconnect('fresh');
+
+-- COMMIT inside a procedure runs the same check; the error reaches the CALL, and what the
+-- procedure committed before stays.
+SELECT dblink_exec('s1', $$
+    CREATE PROCEDURE public.post_two() LANGUAGE plpgsql AS $p$
+    BEGIN
+        INSERT INTO crm_core.journal_entry (id, business_id) VALUES (62, 1);
+        INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+        VALUES (1, 62, 1, 1, NULL), (1, 62, 2, NULL, 1);
+        COMMIT;
+        INSERT INTO crm_core.journal_entry (id, business_id) VALUES (63, 1);
+        INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit) VALUES (1, 63, 1, 1);
+        COMMIT;
+        RAISE EXCEPTION 'not reached';
+    END $p$
+$$);
+SELECT throws_ok($$SELECT dblink_exec('s1', 'CALL public.post_two()')$$, '23514',
+                 'journal entry 63 has 1 line(s); a posted entry needs at least two',
+                 'COMMIT in a procedure refuses an unbalanced entry');
+SELECT is(pg_temp.q('s1', 'SELECT string_agg(id::text, '','' ORDER BY id) FROM crm_core.journal_entry WHERE id IN (62, 63)'),
+          '62', 'the entry the procedure committed before stays, the refused one is gone');
+
+-- COMMIT AND CHAIN: refused, and the chained transaction does not start (the session is idle:
+-- its next statement runs in a transaction of its own).
+SELECT throws_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (64, 1);
+    COMMIT AND CHAIN')$$, '23514', 'journal entry 64 has 0 line(s); a posted entry needs at least two',
+    'COMMIT AND CHAIN refuses an unbalanced entry');
+SELECT is(pg_temp.q('s1', 'SELECT now() = statement_timestamp()'), 't',
+          'and leaves no transaction open');
+
+-- A superuser who enables journal_entry_balanced: the deferred trigger checks at commit too
+-- (the entry is checked twice, counted once).
+SELECT dblink_exec('s1', 'ALTER TABLE crm_core.journal_entry ENABLE TRIGGER journal_entry_balanced');
+SELECT throws_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (65, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 65, 1, 4, NULL), (1, 65, 2, NULL, 3);
+    COMMIT')$$, '23514', 'journal entry 65 does not balance in EUR: debits 4, credits 3',
+    'journal_entry_balanced enabled: an unbalanced entry is refused at COMMIT');
+SELECT dblink_exec('s1', 'ROLLBACK');
+SELECT lives_ok($$SELECT dblink_exec('s1', '
+    BEGIN;
+    INSERT INTO crm_core.journal_entry (id, business_id) VALUES (66, 1);
+    INSERT INTO crm_core.journal_line (business_id, entry_id, account_id, debit, credit)
+    VALUES (1, 66, 1, 4, NULL), (1, 66, 2, NULL, 4);
+    PREPARE TRANSACTION ''crm_core_ledger_enabled''')$$,
+    'and a balanced one prepares');
+SELECT dblink_exec('s1', $$COMMIT PREPARED 'crm_core_ledger_enabled'$$);
+SELECT dblink_exec('s1', 'ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_entry_balanced');
+SELECT is(pg_temp.q('s1', 'SELECT crm_core.account_balance(1)'), '615',
+          'counted once: 610, the procedure''s 1, and 4');
 
 SELECT dblink_disconnect('s1');
 SELECT dblink_exec(pg_temp.connstr('postgres'), format('DROP DATABASE %I WITH (FORCE)', pg_temp.scratch()));
