@@ -122,18 +122,19 @@ tps() {  # variant script-path [clients] -> "tps failed retried server-cpu-ms-pe
             'BEGIN { if (n == 0) print "n/a"; else printf "%.4f", t * 1000 / hz / n }')"
 }
 
-elapsed() {  # variant psql-file [timeout] -> seconds (or "timeout")
-    local variant=$1 file=$2 timeout=${3:-0}
-    local start end
-    start=$(date +%s%N)
+# The server time of a psql file's statements (psql's \timing, summed; with last, the last
+# statement's only): a new connection's set-up (tens of milliseconds on a loaded machine) is
+# not counted, nor is psql's own start.
+elapsed() {  # variant psql-file [timeout] [last] -> seconds (or "timeout")
+    local variant=$1 file=$2 timeout=${3:-0} which=${4:-all}
     if ! PGOPTIONS="-c statement_timeout=$timeout" psql -X -q -v ON_ERROR_STOP=1 -d "$variant" \
-        -f "$file" >/dev/null 2>"$work/err"; then
+        -c '\timing on' -f "$file" >"$work/out" 2>"$work/err"; then
         if grep -q 'statement timeout' "$work/err"; then echo timeout; return; fi
         cat "$work/err" >&2
         exit 1
     fi
-    end=$(date +%s%N)
-    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", (e - s) / 1e9 }'
+    awk -v which="$which" '/^Time: / { last = $2; total += $2 }
+        END { printf "%.3f", (which == "last" ? last : total) / 1000 }' "$work/out"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (v[1] == "timeout") print "timeout"; else printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -197,11 +198,14 @@ if [ -n "$(psql -X -At -d crm_core -c "SELECT to_regproc('crm_core.post_entries'
             printf "%s{\"lines\": [{\"account_id\": %d, \"debit\": %d}, {\"account_id\": %d, \"credit\": %d}]}",
                 (k > 1 ? "," : ""), a, m, b, m
         }
-        print "]$$);" }' > "$work/batch.sql"
+        print "]$$);" }' > "$work/batch_call.sql"
+    # A warm-up call rolled back first, as in an application's connection (the backend's caches
+    # and the function's plans ready); the second call is timed.
+    { echo "BEGIN;"; cat "$work/batch_call.sql"; echo "ROLLBACK;"; cat "$work/batch_call.sql"; } > "$work/batch.sql"
     for round in $(seq 1 "$rounds"); do
         single=$("$PGBENCH" -n -M prepared -c 1 -t 1000 -f "$here/a_postings.sql" crm_core 2>&1 |
             sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p')
-        batch=$(elapsed crm_core "$work/batch.sql")
+        batch=$(elapsed crm_core "$work/batch.sql" 0 last)
         samples[batch_single]="${samples[batch_single]:-} $single"
         samples[batch_call]="${samples[batch_call]:-} $batch"
         echo "  batch round $round: single-entry transaction ${single} ms each, post_entries(1,000 entries) ${batch} s" >&2

@@ -132,21 +132,9 @@ CREATE CONSTRAINT TRIGGER journal_entry_balanced
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW
     EXECUTE FUNCTION crm_core.ledger_check_entry();
--- Enabled again on a Citus cluster, where it runs the check on the shards (distribute()).
+-- Enabled again on a Citus cluster, where it runs the check on the shards (at the end of this
+-- script, once crm_core._ledger_distributed() exists).
 ALTER TABLE crm_core.journal_entry DISABLE TRIGGER journal_entry_balanced;
-DO $$
-DECLARE
-    distributed boolean := false;
-BEGIN
-    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
-            INTO distributed USING 'crm_core.journal_entry'::regclass;
-    END IF;
-    IF distributed THEN
-        ALTER TABLE crm_core.journal_entry ENABLE TRIGGER journal_entry_balanced;
-    END IF;
-END;
-$$;
 COMMENT ON TRIGGER journal_entry_balanced ON crm_core.journal_entry IS
     'Disabled on purpose: the ledger checks every posted entry before COMMIT (and under SET CONSTRAINTS ... IMMEDIATE at each statement''s end) without it; it gives that check the name SET CONSTRAINTS takes. Enabled, it checks its entry a second time.';
 -- A rolled-back account insert empties this backend's account cache too (it may hold the
@@ -328,3 +316,13 @@ SELECT pg_catalog.pg_extension_config_dump('crm_core.matview', 'WHERE NOT by_ext
 -- @include install/16_tenant_isolation.sql
 -- @include install/95_tenant_policies.sql
 -- ---- end tenant isolation ----
+
+-- On a distributed ledger the commit check runs as journal_entry_balanced on the shards
+-- (distribute() enables it; 10_ledger.sql and 95_scale_out_distribute.sql say why).
+DO $$
+BEGIN
+    IF crm_core._ledger_distributed() THEN
+        ALTER TABLE crm_core.journal_entry ENABLE TRIGGER journal_entry_balanced;
+    END IF;
+END;
+$$;
