@@ -37,13 +37,13 @@ BOOST_AUTO_TEST_SUITE(decimal)
 
 // Short headers: 0x8000, sign 0x2000, display scale << 7, weight in the low seven bits.
 BOOST_AUTO_TEST_CASE(short_numerics_decode_to_units_of_their_scale) {
-    BOOST_TEST(same(read(payload({0x8000, 10})), 10, 0));                    // 10
-    BOOST_TEST(same(read(payload({0x8100, 100, 5000})), 10050, 2));          // 100.50
+    BOOST_TEST(same(read(payload({0x8000, 10})), 10, 0));                         // 10
+    BOOST_TEST(same(read(payload({0x8100, 100, 5000})), 10050, 2));               // 100.50
     BOOST_TEST(same(read(payload({0x8000 | 0x2000 | 0x200 | 0x7F, 1})), -1, 4));  // -0.0001
-    BOOST_TEST(same(read(payload({0x8081, 1234, 5678, 9000})), 123456789, 1));     // 12345678.9
-    BOOST_TEST(same(read(payload({0x8000})), 0, 0));                        // 0
-    BOOST_TEST(same(read(payload({0x8100})), 0, 2));                         // 0.00
-    BOOST_TEST(same(read(payload({0x8001, 1})), 10000, 0));                  // 10000
+    BOOST_TEST(same(read(payload({0x8081, 1234, 5678, 9000})), 123456789, 1));    // 12345678.9
+    BOOST_TEST(same(read(payload({0x8000})), 0, 0));                              // 0
+    BOOST_TEST(same(read(payload({0x8100})), 0, 2));                              // 0.00
+    BOOST_TEST(same(read(payload({0x8001, 1})), 10000, 0));                       // 10000
 }
 
 BOOST_AUTO_TEST_CASE(long_numerics_decode_too) {
@@ -54,13 +54,13 @@ BOOST_AUTO_TEST_CASE(long_numerics_decode_too) {
 }
 
 BOOST_AUTO_TEST_CASE(what_does_not_fit_is_left_to_postgresql) {
-    BOOST_TEST(!read(payload({0xC000})).has_value());  // NaN
-    BOOST_TEST(!read(payload({0xD000})).has_value());  // +Infinity
-    BOOST_TEST(!read(payload({0xF000})).has_value());  // -Infinity
-    BOOST_TEST(!read(payload({0x8009, 1})).has_value());  // 10^36: too large
-    BOOST_TEST(!read(payload({0x8000, 10000})).has_value());  // not a base-10000 digit
+    BOOST_TEST(!read(payload({0xC000})).has_value());                 // NaN
+    BOOST_TEST(!read(payload({0xD000})).has_value());                 // +Infinity
+    BOOST_TEST(!read(payload({0xF000})).has_value());                 // -Infinity
+    BOOST_TEST(!read(payload({0x8009, 1})).has_value());              // 10^36: too large
+    BOOST_TEST(!read(payload({0x8000, 10000})).has_value());          // not a base-10000 digit
     BOOST_TEST(!read(payload({0x8000 | (40 << 7), 1})).has_value());  // scale above 34
-    BOOST_TEST(!read(payload({0x8080, 1, 1234})).has_value());  // a digit beyond the scale
+    BOOST_TEST(!read(payload({0x8080, 1, 1234})).has_value());        // a digit beyond the scale
     std::vector<unsigned char> odd{0x00};
     BOOST_TEST(!read(odd).has_value());
 }
@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(encoding_writes_what_postgresql_writes) {
     BOOST_TEST((written(Decimal{10050, 2}) == payload({0x8100, 100, 5000})));
     BOOST_TEST((written(Decimal{-1, 4}) == payload({0xA27F, 1})));
     BOOST_TEST((written(Decimal{123456789, 1}) == payload({0x8081, 1234, 5678, 9000})));
-    BOOST_TEST((written(Decimal{0, 2}) == payload({0x8100})));   // zero: no digits, weight 0
+    BOOST_TEST((written(Decimal{0, 2}) == payload({0x8100})));         // zero: no digits, weight 0
     BOOST_TEST((written(Decimal{10000, 0}) == payload({0x8001, 1})));  // trailing zeros dropped
     BOOST_TEST((written(Decimal{-25, 1}) == payload({0xA080, 2, 5000})));  // -2.5
 }
@@ -114,8 +114,8 @@ BOOST_AUTO_TEST_CASE(the_largest_values_fit_the_buffer) {
 }
 
 BOOST_AUTO_TEST_CASE(decoding_what_was_encoded_gives_the_value_back) {
-    for (__int128 units : {__int128(0), __int128(1), __int128(-7), __int128(123456789012345),
-                           __int128(-99999999)}) {
+    for (__int128 units :
+         {__int128(0), __int128(1), __int128(-7), __int128(123456789012345), __int128(-99999999)}) {
         for (int scale : {0, 1, 2, 3, 4, 5, 8, 9, 20}) {
             std::vector<unsigned char> bytes = written(Decimal{units, scale});
             BOOST_TEST(same(decode(bytes.data(), bytes.size()), units, scale));

@@ -94,7 +94,8 @@ const LedgerTables& ledger_tables() {
 // fails the posting.
 Oid slot_table(Oid fired_on, int64 business_id) {
     const LedgerTables& tables = ledger_tables();
-    if (OidIsValid(fired_on) && (fired_on == tables.journal_line || fired_on == tables.journal_entry)) {
+    if (OidIsValid(fired_on) &&
+        (fired_on == tables.journal_line || fired_on == tables.journal_entry)) {
         return tables.balance_slots;
     }
     Oid table = InvalidOid;
@@ -221,9 +222,8 @@ bool update_known_row(Relation slots, const SlotColumns& columns, ItemPointerDat
     Datum old_debits = heap_getattr(&tuple, columns.debits, descriptor, &null_debits);
     Datum old_credits = heap_getattr(&tuple, columns.credits, descriptor, &null_credits);
     int changed[2] = {columns.debits, columns.credits};
-    Datum values[2] = {
-        null_debits ? debits : numeric_plus(old_debits, debits),
-        null_credits ? credits : numeric_plus(old_credits, credits)};
+    Datum values[2] = {null_debits ? debits : numeric_plus(old_debits, debits),
+                       null_credits ? credits : numeric_plus(old_credits, credits)};
     bool nulls[2] = {false, false};
     HeapTuple next = heap_modify_tuple_by_cols(&tuple, descriptor, 2, changed, values, nulls);
     ReleaseBuffer(buffer);

@@ -93,11 +93,11 @@ void process_utility(PlannedStmt* statement, const char* query, bool read_only_t
                      QueryEnvironment* environment, DestReceiver* destination,
                      QueryCompletion* completion) {
     if (previous_process_utility != nullptr) {
-        previous_process_utility(statement, query, read_only_tree, context, parameters,
-                                 environment, destination, completion);
+        previous_process_utility(statement, query, read_only_tree, context, parameters, environment,
+                                 destination, completion);
     } else {
-        standard_ProcessUtility(statement, query, read_only_tree, context, parameters,
-                                environment, destination, completion);
+        standard_ProcessUtility(statement, query, read_only_tree, context, parameters, environment,
+                                destination, completion);
     }
     if (IsA(statement->utilityStmt, ConstraintsSetStmt)) {
         const auto* set = reinterpret_cast<const ConstraintsSetStmt*>(statement->utilityStmt);

@@ -370,8 +370,8 @@ void check_entry_totals(const RowKey& entry, const std::string& currency, Datum 
 }
 
 // The same for an entry's running totals (compared without numerics when they fit).
-void check_entry_totals(const RowKey& entry, const std::string& currency,
-                        const NumericSum& debits, const NumericSum& credits) {
+void check_entry_totals(const RowKey& entry, const std::string& currency, const NumericSum& debits,
+                        const NumericSum& credits) {
     if (debits.compare(credits) != 0) {
         check_entry_totals(entry, currency, debits.value(), credits.value());
     }

@@ -49,14 +49,18 @@ struct PowersOfTen {
 constexpr PowersOfTen kPowers;
 
 // 10^exponent for 0 <= exponent <= 37.
-constexpr Unsigned power_of_ten(int exponent) { return kPowers.values[exponent]; }
+constexpr Unsigned power_of_ten(int exponent) {
+    return kPowers.values[exponent];
+}
 
 // |units| stays below 10^34: room for the encoder's three padding digits in 128 bits.
 constexpr Unsigned kLimit = power_of_ten(kMaxScale);
 
 // 10^(34 - exponent): a magnitude at or above it leaves the range when multiplied by
 // 10^exponent (a table: 128-bit division is a library call).
-constexpr Unsigned limit_before_scaling(int exponent) { return power_of_ten(kMaxScale - exponent); }
+constexpr Unsigned limit_before_scaling(int exponent) {
+    return power_of_ten(kMaxScale - exponent);
+}
 
 std::uint16_t read_u16(const unsigned char* at) noexcept {
     std::uint16_t value = 0;
@@ -136,9 +140,9 @@ std::optional<Decimal> decode(const unsigned char* payload, std::size_t size) no
     if (!wide) {
         units = small;
     }
-    long exponent = static_cast<long>(kDecimalDigitsPerDigit) *
-                        (weight - static_cast<long>(digits) + 1) +
-                    scale;
+    long exponent =
+        static_cast<long>(kDecimalDigitsPerDigit) * (weight - static_cast<long>(digits) + 1) +
+        scale;
     if (exponent >= 0) {
         if (exponent >= kMaxScale || units >= limit_before_scaling(static_cast<int>(exponent))) {
             return std::nullopt;
@@ -195,8 +199,8 @@ int compare(const Decimal& a, const Decimal& b) noexcept {
 std::size_t encode(const Decimal& value, unsigned char* out) noexcept {
     bool negative = value.units < 0;
     // Pad to whole base-10000 digits after the point: at most three decimal digits.
-    int padding = (kDecimalDigitsPerDigit - value.scale % kDecimalDigitsPerDigit) %
-                  kDecimalDigitsPerDigit;
+    int padding =
+        (kDecimalDigitsPerDigit - value.scale % kDecimalDigitsPerDigit) % kDecimalDigitsPerDigit;
     Unsigned rest = magnitude(value.units) * power_of_ten(padding);
     int fraction_digits = (value.scale + padding) / kDecimalDigitsPerDigit;
     std::uint16_t digits[10];  // least significant first; below 10^37: ten digits
@@ -225,10 +229,9 @@ std::size_t encode(const Decimal& value, unsigned char* out) noexcept {
         size += sizeof word;
     };
     if (value.scale <= kShortScaleMax && weight <= kShortWeightMax && weight >= kShortWeightMin) {
-        put(static_cast<std::uint16_t>(kShort | (negative ? kShortNegative : 0) |
-                                       (value.scale << kShortScaleShift) |
-                                       (weight < 0 ? kShortWeightNegative : 0) |
-                                       (weight & kShortWeightMask)));
+        put(static_cast<std::uint16_t>(
+            kShort | (negative ? kShortNegative : 0) | (value.scale << kShortScaleShift) |
+            (weight < 0 ? kShortWeightNegative : 0) | (weight & kShortWeightMask)));
     } else {
         put(static_cast<std::uint16_t>((negative ? kNegative : 0) |
                                        (value.scale & kLongScaleMask)));
