@@ -521,18 +521,27 @@ std::vector<RowKey> unchecked_entries(const TransactionState& state) {
     return unchecked;
 }
 
-// Every entry is checked here, also those a statement trigger checked (they are verified and
-// not checked twice): no event per entry is queued, so COMMIT is where the check cannot be
-// missed, whatever ran before it.
-void check_before_commit(TransactionState& state) {
-    std::vector<RowKey> unchecked = unchecked_entries(state);
-    for (const RowKey& entry : unchecked) {
+namespace {
+
+// Checks each entry (in the order given) and, when there is none, the pending overdraft accounts
+// (verify_entry checks them after each entry).
+void verify_entries(TransactionState& state, const std::vector<RowKey>& entries) {
+    for (const RowKey& entry : entries) {
         crm_core::pg::check_for_interrupts();
         verify_entry(state, entry);
     }
-    if (unchecked.empty() && (!state.ruled_accounts_pending.empty() || state.lost)) {
+    if (entries.empty() && (!state.ruled_accounts_pending.empty() || state.lost)) {
         verify_ruled_accounts(state);
     }
+}
+
+}  // namespace
+
+// Every entry is checked here, also those a statement trigger checked (they are verified and
+// not checked twice): no event per entry is queued, so COMMIT is where the check cannot be
+// missed, whatever ran before it (never queued: no statement is open at COMMIT).
+void check_before_commit(TransactionState& state) {
+    verify_entries(state, unchecked_entries(state));
 }
 
 void check_entries_now(TransactionState& state, const std::vector<RowKey>& entries) {
@@ -544,13 +553,7 @@ void check_entries_now(TransactionState& state, const std::vector<RowKey>& entri
         }
         return;
     }
-    for (const RowKey& entry : entries) {
-        crm_core::pg::check_for_interrupts();
-        verify_entry(state, entry);
-    }
-    if (entries.empty() && (!state.ruled_accounts_pending.empty() || state.lost)) {
-        verify_ruled_accounts(state);
-    }
+    verify_entries(state, entries);
 }
 
 namespace {
