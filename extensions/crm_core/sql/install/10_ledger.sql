@@ -85,13 +85,17 @@ CREATE TABLE crm_core.journal_entry (
     -- crm_core.reverse_entry()'s), so no other index on id is written at each posting. Keys
     -- that name an entry (business_id, id) use it in any order.
     PRIMARY KEY (id, business_id),
-    CONSTRAINT journal_entry_idempotency_key_unique UNIQUE (business_id, idempotency_key),
     -- status is 'draft' or 'posted'; an entry does not reverse itself.
     CONSTRAINT journal_entry_valid CHECK (crm_core.entry_valid(status, id, reverses_entry_id))
 );
 -- An entry is reversed at most once. Partial: only reversals are indexed, not every posting.
 CREATE UNIQUE INDEX journal_entry_reversed_once ON crm_core.journal_entry
     (business_id, reverses_entry_id) WHERE reverses_entry_id IS NOT NULL;
+-- An idempotency key names one entry of its business. Partial as well: most entries have no
+-- key, and an index of their NULLs would never be searched (a NULL key never conflicts) while
+-- costing every posting an index entry (6,100 instructions, docs/ledger.md).
+CREATE UNIQUE INDEX journal_entry_idempotency_key_unique ON crm_core.journal_entry
+    (business_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 COMMENT ON TABLE crm_core.journal_entry IS
     'Journal entries: draft (editable, not counted) or posted (balanced, counted). '
     'posted_at / posted_txid record when and by which transaction the entry was posted.';

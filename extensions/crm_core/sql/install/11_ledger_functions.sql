@@ -382,6 +382,9 @@ CREATE OR REPLACE FUNCTION crm_core.post_entry(business_id bigint, lines jsonb, 
                                     source_ref text DEFAULT NULL,
                                     metadata jsonb DEFAULT '{}') RETURNS bigint
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- The conflict target names columns that are also parameters; every parameter is written
+-- qualified (post_entry.x) where a table is in scope.
+#variable_conflict use_column
 DECLARE
     new_id bigint;
     existing crm_core.journal_entry;
@@ -394,7 +397,7 @@ BEGIN
         (business_id, effective_date, memo, idempotency_key, source_ref, metadata)
     VALUES (post_entry.business_id, post_entry.effective_date, post_entry.memo,
             post_entry.idempotency_key, post_entry.source_ref, COALESCE(post_entry.metadata, '{}'))
-    ON CONFLICT ON CONSTRAINT journal_entry_idempotency_key_unique DO NOTHING
+    ON CONFLICT (business_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING e.id INTO new_id;
     IF new_id IS NULL THEN
         SELECT * INTO existing FROM crm_core.journal_entry e

@@ -124,6 +124,12 @@ ALTER TABLE crm_core.journal_entry
 DROP INDEX crm_core.journal_entry_id_idx;
 CREATE UNIQUE INDEX journal_entry_reversed_once ON crm_core.journal_entry
     (business_id, reverses_entry_id) WHERE reverses_entry_id IS NOT NULL;
+-- Entries without an idempotency key (most) enter no index for it: the unique constraint
+-- becomes a partial unique index of the same name (built here once, blocking writes to
+-- journal_entry while it builds). post_entry() infers it by its columns and predicate.
+ALTER TABLE crm_core.journal_entry DROP CONSTRAINT journal_entry_idempotency_key_unique;
+CREATE UNIQUE INDEX journal_entry_idempotency_key_unique ON crm_core.journal_entry
+    (business_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 -- The commit check runs before COMMIT from the ledger's bookkeeping; the constraint trigger
 -- keeps its name for SET CONSTRAINTS and is disabled, so it queues no event (10_ledger.sql).
 DROP TRIGGER journal_entry_balanced ON crm_core.journal_entry;

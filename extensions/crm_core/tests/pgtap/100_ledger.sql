@@ -3,7 +3,7 @@
 -- Commit-time checks run here through SET CONSTRAINTS ALL IMMEDIATE; 101_ledger_commit.sql
 -- proves them with real commits.
 BEGIN;
-SELECT plan(75);
+SELECT plan(78);
 
 -- Posts lines (JSON) for business 9001 and runs the deferred checks now.
 CREATE FUNCTION pg_temp.post(lines text, effective date DEFAULT CURRENT_DATE) RETURNS bigint
@@ -201,16 +201,17 @@ SELECT throws_ok($$UPDATE crm_core.journal_entry SET reverses_entry_id = 9602 WH
 SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id, status, reverses_entry_id) VALUES (9001, 'draft', 9601)$$,
                  '23505', 'duplicate key value violates unique constraint "journal_entry_reversed_once"',
                  'nor is an entry reversed twice by plain SQL');
--- What each posting writes: the key (id first, so lookups by id alone use it), the idempotency
--- key, the posting transaction (seals), and the reversal index only for reversals.
+-- What each posting writes: the key (id first, so lookups by id alone use it) and the posting
+-- transaction (seals); the idempotency index only for entries with a key, the reversal index
+-- only for reversals.
 SELECT col_is_pk('crm_core', 'journal_entry', ARRAY['id', 'business_id'], 'entries key on id first');
 SELECT is((SELECT array_agg(indexrelid::regclass::text || coalesce(' WHERE ' || pg_get_expr(indpred, indrelid), '')
                             ORDER BY indexrelid::regclass::text)
            FROM pg_index WHERE indrelid = 'crm_core.journal_entry'::regclass),
-          ARRAY['crm_core.journal_entry_idempotency_key_unique', 'crm_core.journal_entry_pkey',
+          ARRAY['crm_core.journal_entry_idempotency_key_unique WHERE (idempotency_key IS NOT NULL)', 'crm_core.journal_entry_pkey',
                 'crm_core.journal_entry_posted_txid_idx WHERE (status = ''posted''::text)',
                 'crm_core.journal_entry_reversed_once WHERE (reverses_entry_id IS NOT NULL)'],
-          'an entry is indexed by its key, idempotency key and posting transaction; only reversals by the reversal index');
+          'an entry is indexed by its key and posting transaction; only keyed entries by the idempotency index, only reversals by the reversal index');
 
 -- Idempotency keys.
 SELECT is(crm_core.post_entry(9001, '[{"account_id":9101,"debit":3},{"account_id":9102,"credit":3}]',
@@ -224,9 +225,22 @@ SELECT throws_ok($$SELECT crm_core.post_entry(9001, '[{"account_id":9101,"debit"
 SELECT lives_ok($$SELECT crm_core.post_entry(9002, '[{"account_id":9201,"debit":4},{"account_id":9201,"credit":4}]',
                                              idempotency_key => 'pay-1')$$,
                 'keys are unique per business');
+-- The same rule for plain SQL: a second entry with the key is refused by the partial index,
+-- which an application's ON CONFLICT names by its columns and predicate; entries without a key
+-- never conflict.
+SELECT throws_ok($$INSERT INTO crm_core.journal_entry (business_id, status, idempotency_key) VALUES (9001, 'draft', 'pay-1')$$,
+                 '23505', 'duplicate key value violates unique constraint "journal_entry_idempotency_key_unique"',
+                 'plain SQL cannot reuse a key of the business');
+SELECT is_empty($$INSERT INTO crm_core.journal_entry (business_id, status, idempotency_key) VALUES (9001, 'draft', 'pay-1')
+                  ON CONFLICT (business_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id$$,
+                'ON CONFLICT on the key columns and predicate skips a reused key');
+SELECT is((SELECT count(*) FROM (
+              SELECT crm_core.post_entry(9001, '[{"account_id":9101,"debit":0.5},{"account_id":9102,"credit":0.5}]')
+              FROM generate_series(1, 2)) AS posted), 2::bigint,
+          'entries without a key are never the same entry');
 SET CONSTRAINTS ALL IMMEDIATE;
 SET CONSTRAINTS ALL DEFERRED;
-SELECT is(crm_core.account_balance(9101), 114::numeric, 'the retry counted once');
+SELECT is(crm_core.account_balance(9101), 115::numeric, 'the retry counted once');
 
 -- An application role with the documented grants posts; it cannot write balances itself.
 CREATE ROLE crm_core_ledger_test_app;
@@ -247,12 +261,12 @@ SELECT throws_ok($$UPDATE crm_core.account_balance_slot SET debits = 0$$, '42501
                  'but cannot write the balance slots');
 RESET ROLE;
 RESET crm_core.business_id;
-SELECT is(crm_core.account_balance(9101), 115::numeric, 'its posting is counted');
+SELECT is(crm_core.account_balance(9101), 116::numeric, 'its posting is counted');
 
 -- Rollups and the global checks.
 SELECT lives_ok($$SELECT pg_temp.post('[{"account_id":9107,"debit":10},{"account_id":9108,"debit":5},
                                         {"account_id":9102,"credit":15}]')$$, 'posting to child accounts');
-SELECT is(crm_core.account_rollup_balance(9101), 130::numeric, 'a parent rolls up its children');
+SELECT is(crm_core.account_rollup_balance(9101), 131::numeric, 'a parent rolls up its children');
 SELECT is_empty('SELECT * FROM crm_core.check_balances()', 'kept balances equal the lines');
 SELECT is_empty('SELECT * FROM crm_core.unbalanced_entries()', 'no posted entry is unbalanced');
 
