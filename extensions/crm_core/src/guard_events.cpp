@@ -143,11 +143,35 @@ void check_alter_enum(const AlterEnumStmt* statement) {
     check_type_rename(type, "value", statement->oldVal);
 }
 
+// DROP INDEX [CONCURRENTLY]: crm_core._guard_drop_index refuses the unique indexes that carry a
+// ledger rule, here, before CONCURRENTLY's first transaction commits (a refusal at sql_drop
+// would leave the index invalid and no longer written, its rule gone).
+void check_drop_index(const DropStmt* statement) {
+    if (statement->removeType != OBJECT_INDEX ||
+        !helper_installed("_guard_drop_index", {REGCLASSOID})) {
+        return;
+    }
+    ListCell* cell = nullptr;
+    foreach (cell, statement->objects) {
+        List* names = static_cast<List*>(lfirst(cell));
+        RangeVar* name = crm_core::pg::pg_call([&] { return makeRangeVarFromNameList(names); });
+        const Oid index = relation_named(name);
+        if (index == InvalidOid) {
+            continue;
+        }
+        static crm_core::pg::CachedPlan check("SELECT crm_core._guard_drop_index($1)",
+                                              {REGCLASSOID});
+        Datum values[1] = {ObjectIdGetDatum(index)};
+        crm_core::pg::SpiConnection spi;
+        check.execute(values, nullptr, false);
+    }
+}
+
 }  // namespace
 
-// Event trigger on ddl_command_start (CREATE TRIGGER, ALTER TABLE, ALTER TYPE). It also runs
-// under the previous version's catalog (a new package installed, ALTER EXTENSION ... UPDATE not
-// run yet), whose event trigger calls it: it skips the helpers that are not installed yet, so
+// Event trigger on ddl_command_start (CREATE TRIGGER, ALTER TABLE, ALTER TYPE, DROP INDEX). It also
+// runs under the previous version's catalog (a new package installed, ALTER EXTENSION ... UPDATE
+// not run yet), whose event trigger calls it: it skips the helpers that are not installed yet, so
 // it is exempt from the library/SQL version check and DDL keeps working in between.
 CRM_CORE_FUNCTION_ANY_VERSION(crm_core_guard_ddl_command_start) {
     if (!CALLED_AS_EVENT_TRIGGER(fcinfo)) {
@@ -171,6 +195,9 @@ CRM_CORE_FUNCTION_ANY_VERSION(crm_core_guard_ddl_command_start) {
             break;
         case T_AlterEnumStmt:
             check_alter_enum(reinterpret_cast<const AlterEnumStmt*>(statement));
+            break;
+        case T_DropStmt:
+            check_drop_index(reinterpret_cast<const DropStmt*>(statement));
             break;
         default:
             break;

@@ -148,3 +148,24 @@ COMMENT ON FUNCTION crm_core.guard_ddl_command_start() IS
 CREATE OR REPLACE FUNCTION crm_core._dropped_trigger_function(trigger oid) RETURNS regprocedure
     AS 'MODULE_PATHNAME', 'crm_core_dropped_trigger_function' LANGUAGE C STRICT STABLE;
 REVOKE EXECUTE ON FUNCTION crm_core._dropped_trigger_function(oid) FROM PUBLIC;
+
+-- DROP INDEX [CONCURRENTLY] index: the unique indexes that carry a ledger rule
+-- (crm_core._ledger_rule_indexes(), 21_ledger_shape.sql) are dropped only by a superuser.
+-- Refused before the statement runs: DROP INDEX CONCURRENTLY commits the index's invalidation
+-- before sql_drop fires, so a later refusal would leave the rule unenforced.
+CREATE OR REPLACE FUNCTION crm_core._guard_drop_index(index regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF crm_core.invoked_by_superuser()
+       OR NOT (index::text = ANY (crm_core._ledger_rule_indexes())) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'dropping % is refused', index
+          USING ERRCODE = 'insufficient_privilege',
+                DETAIL = 'The ledger tables'' triggers, constraints, rules, columns and unique '
+                         'indexes keep the ledger balanced; only a superuser may drop them.',
+                HINT = 'See docs/immutability.md.';
+END;
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core._guard_drop_index(regclass) FROM PUBLIC;

@@ -1,9 +1,11 @@
--- crm_core ledger shape: only a superuser reshapes the ledger's tables (event triggers).
+-- crm_core ledger shape: only a superuser reshapes the ledger's tables. Only CREATE OR REPLACE
+-- and idempotent statements (the upgrade script includes this part); the event triggers that
+-- call these functions: 21_ledger_shape_triggers.sql.
 
--- The ledger's own tables: their triggers, constraints, rules, columns and defaults carry
--- the money invariants, so only a superuser changes them, even when a DBA hands the tables
--- to another owner. Indexes stay free.
-CREATE FUNCTION crm_core.ledger_tables() RETURNS regclass[]
+-- The ledger's own tables: their triggers, constraints, rules, columns, defaults and unique
+-- indexes carry the money invariants, so only a superuser changes them, even when a DBA hands
+-- the tables to another owner. Other indexes stay free (the owner's to add, tune and drop).
+CREATE OR REPLACE FUNCTION crm_core.ledger_tables() RETURNS regclass[]
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT ARRAY['crm_core.business', 'crm_core.account', 'crm_core.fiscal_period',
@@ -14,8 +16,21 @@ REVOKE EXECUTE ON FUNCTION crm_core.ledger_tables() FROM PUBLIC;
 COMMENT ON FUNCTION crm_core.ledger_tables() IS
     'The ledger tables whose shape (triggers, constraints, rules, columns) only a superuser changes.';
 
--- Refuses a non-superuser's command that reshaped a ledger table (fired at its end).
-CREATE FUNCTION crm_core.guard_ledger_shape() RETURNS event_trigger
+-- The unique indexes that carry a ledger rule without being a constraint (partial: only the
+-- rows they constrain are indexed). DROP INDEX is refused before it starts
+-- (crm_core._guard_drop_index, 18_guard_ddl_start.sql), which knows them by name; altering a
+-- ledger table's unique index is refused by guard_ledger_shape below.
+CREATE OR REPLACE FUNCTION crm_core._ledger_rule_indexes() RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY['crm_core.journal_entry_reversed_once',
+                 'crm_core.journal_entry_idempotency_key_unique']
+$$;
+REVOKE EXECUTE ON FUNCTION crm_core._ledger_rule_indexes() FROM PUBLIC;
+
+-- Refuses a non-superuser's command that reshaped a ledger table or changed one of its unique
+-- indexes (fired at its end).
+CREATE OR REPLACE FUNCTION crm_core.guard_ledger_shape() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -26,7 +41,10 @@ BEGIN
     END IF;
     SELECT t.relation INTO touched
       FROM (SELECT CASE cmd.classid
-                   WHEN 'pg_catalog.pg_class'::regclass THEN cmd.objid
+                   WHEN 'pg_catalog.pg_class'::regclass
+                       THEN COALESCE((SELECT i.indrelid FROM pg_catalog.pg_index AS i
+                                       WHERE i.indexrelid = cmd.objid AND i.indisunique),
+                                     cmd.objid)
                    WHEN 'pg_catalog.pg_trigger'::regclass
                        THEN (SELECT g.tgrelid FROM pg_catalog.pg_trigger AS g WHERE g.oid = cmd.objid)
                    WHEN 'pg_catalog.pg_rewrite'::regclass
@@ -50,8 +68,9 @@ END;
 $$;
 REVOKE EXECUTE ON FUNCTION crm_core.guard_ledger_shape() FROM PUBLIC;
 
--- Refuses a non-superuser's drop of a ledger table's trigger, constraint, rule, policy or column.
-CREATE FUNCTION crm_core.guard_ledger_shape_drop() RETURNS event_trigger
+-- Refuses a non-superuser's drop of a ledger table's trigger, constraint, rule, policy or column
+-- (the unique indexes that carry a rule: crm_core._guard_drop_index, before the drop starts).
+CREATE OR REPLACE FUNCTION crm_core.guard_ledger_shape_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -77,10 +96,3 @@ BEGIN
 END;
 $$;
 REVOKE EXECUTE ON FUNCTION crm_core.guard_ledger_shape_drop() FROM PUBLIC;
-
-CREATE EVENT TRIGGER crm_core_guard_ledger_shape ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'ALTER TRIGGER', 'CREATE RULE', 'ALTER RULE',
-                 'CREATE POLICY', 'ALTER POLICY')
-    EXECUTE FUNCTION crm_core.guard_ledger_shape();
-CREATE EVENT TRIGGER crm_core_guard_ledger_shape_drop ON sql_drop
-    EXECUTE FUNCTION crm_core.guard_ledger_shape_drop();

@@ -130,6 +130,14 @@ CREATE UNIQUE INDEX journal_entry_reversed_once ON crm_core.journal_entry
 ALTER TABLE crm_core.journal_entry DROP CONSTRAINT journal_entry_idempotency_key_unique;
 CREATE UNIQUE INDEX journal_entry_idempotency_key_unique ON crm_core.journal_entry
     (business_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+-- Unique indexes that carry a ledger rule (the two above) are the ledger's shape: a table
+-- owner who is not a superuser may no longer drop or rename them. The guards are replaced; the
+-- ddl_command_end trigger also fires for ALTER INDEX now (both triggers made again as a fresh
+-- install makes them).
+-- @include install/21_ledger_shape.sql
+DROP EVENT TRIGGER crm_core_guard_ledger_shape;
+DROP EVENT TRIGGER crm_core_guard_ledger_shape_drop;
+-- @include install/21_ledger_shape_triggers.sql
 -- The commit check runs before COMMIT from the ledger's bookkeeping; the constraint trigger
 -- keeps its name for SET CONSTRAINTS and is disabled, so it queues no event (10_ledger.sql).
 DROP TRIGGER journal_entry_balanced ON crm_core.journal_entry;
@@ -167,10 +175,10 @@ DROP FUNCTION crm_core._replace_restored_guard(regclass, text, text);
 -- @include install/19_guard_ddl_end.sql
 -- @include install/19_seal_functions.sql
 DROP FUNCTION crm_core.guard_trigger_names();
--- The ddl_command_start event trigger now also reads ALTER TABLE and ALTER TYPE.
+-- The ddl_command_start event trigger now also reads ALTER TABLE, ALTER TYPE and DROP INDEX.
 DROP EVENT TRIGGER crm_core_guard_ddl_command_start;
 CREATE EVENT TRIGGER crm_core_guard_ddl_command_start ON ddl_command_start
-    WHEN TAG IN ('CREATE TRIGGER', 'ALTER TABLE', 'ALTER TYPE')
+    WHEN TAG IN ('CREATE TRIGGER', 'ALTER TABLE', 'ALTER TYPE', 'DROP INDEX')
     EXECUTE FUNCTION crm_core.guard_ddl_command_start();
 -- PostgreSQL checks EXECUTE on a row trigger's function when it clones the trigger onto a new
 -- partition: the owner of an audited partitioned table must be able to create partitions.

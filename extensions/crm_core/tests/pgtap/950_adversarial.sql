@@ -1,7 +1,7 @@
 -- Adversarial cases: doors an attacker or a careless application would try, each refused.
 -- Real commits (dblink) in a scratch database where a check needs committed transactions.
 BEGIN;
-SELECT plan(38);
+SELECT plan(42);
 \set scratch_prefix crm_core_adversarial_
 \ir lib/scratch.sql
 
@@ -186,6 +186,17 @@ SELECT throws_ok('ALTER TABLE crm_core.journal_line ENABLE TRIGGER crm_core_guar
 SELECT throws_ok('DROP TRIGGER crm_core_guard_replica_insert ON crm_core.journal_line', '42501',
                  'dropping crm_core_guard_replica_insert on crm_core.journal_line is refused',
                  'owner: dropping it is refused');
+SELECT throws_ok('DROP INDEX crm_core.journal_entry_reversed_once', '42501', 'dropping crm_core.journal_entry_reversed_once is refused',
+                 'owner: dropping the index that keeps an entry reversed once is refused');
+SELECT throws_ok('DROP INDEX crm_core.journal_entry_idempotency_key_unique', '42501', 'dropping crm_core.journal_entry_idempotency_key_unique is refused',
+                 'owner: dropping the index that keeps idempotency keys unique is refused');
+-- Refused before it starts: CONCURRENTLY commits the index's invalidation before sql_drop
+-- (outside a transaction block it would leave the rule unenforced; here PostgreSQL would
+-- otherwise refuse it for the transaction block).
+SELECT throws_ok('DROP INDEX CONCURRENTLY crm_core.journal_entry_reversed_once', '42501', 'dropping crm_core.journal_entry_reversed_once is refused',
+                 'owner: dropping it concurrently is refused before anything runs');
+SELECT throws_ok('ALTER INDEX crm_core.journal_entry_idempotency_key_unique SET (fillfactor = 50)', '42501', 'changing ledger table crm_core.journal_entry is refused',
+                 'owner: changing a ledger table''s unique index is refused');
 SELECT throws_ok('ALTER TABLE crm_core.account_balance_slot DISABLE ROW LEVEL SECURITY', '42501', 'changing ledger table crm_core.account_balance_slot is refused',
                  'owner: any ALTER TABLE on the balance slots is refused');
 SELECT throws_ok('UPDATE crm_core.account_balance_slot SET debits = debits + 1', '42501', 'crm_core.account_balance_slot is written only by the ledger',
